@@ -1,0 +1,52 @@
+# hotline: `make run` starts a working hotline, `make test` proves it works.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+LDFLAGS := -X main.version=$(VERSION)
+PKGS    := ./...
+
+.PHONY: build run test unit e2e fuzz bench lint deps-run deps-test clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/hotline ./cmd/hotline
+
+run: deps-run build
+	./bin/hotline serve $(ARGS)
+
+deps-run:
+	@scripts/deps.sh run
+
+deps-test:
+	@scripts/deps.sh test
+
+# Everything: vet, unit and end-to-end tests (real sipp, baresip, PostgreSQL, Redis,
+# Chromium), the shipped flows' tests and short fuzz runs.
+test: deps-test lint build
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	./bin/hotline flow test
+	$(MAKE) fuzz
+
+# Every parser of outside input has a fuzz target; each runs for FUZZTIME here.
+FUZZTIME ?= 8s
+FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 5s -fuzztime $(FUZZTIME) -fuzz
+fuzz:
+	$(FUZZ) '^FuzzParseSDP$$' ./sip/media
+	$(FUZZ) '^FuzzDTMFPayload$$' ./sip/media
+	$(FUZZ) '^FuzzReadWAV$$' ./sip/media
+	$(FUZZ) '^FuzzLoadFlow$$' ./ivr
+	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers
+	$(FUZZ) '^FuzzParseWebhook$$' ./customers
+	$(FUZZ) '^FuzzReadWAVInfo$$' ./recordings
+	$(FUZZ) '^FuzzEvent$$' ./ari
+
+# Speed and memory targets: Go benchmarks, then a sipp load run against a live server.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./sip/media ./acd ./sip
+	scripts/load.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,108 @@
+package ari
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/call"
+)
+
+func sin440(i, rate int) float64 { return math.Sin(2 * math.Pi * 440 * float64(i) / float64(rate)) }
+
+// putHeader rewrites a canonical header for another rate and channel count.
+func putHeader(b []byte, rate, channels int) {
+	binary.LittleEndian.PutUint16(b[22:], uint16(channels))
+	binary.LittleEndian.PutUint32(b[24:], uint32(rate))
+	binary.LittleEndian.PutUint32(b[28:], uint32(rate*channels*2))
+	binary.LittleEndian.PutUint16(b[32:], uint16(channels*2))
+}
+
+func TestG711Decode(t *testing.T) {
+	// ITU-T G.711 reference points.
+	for _, c := range []struct {
+		in   byte
+		law  func(byte) int16
+		want int16
+	}{
+		{0xFF, ulaw, 0}, {0x7F, ulaw, 0}, {0x00, ulaw, -32124}, {0x80, ulaw, 32124},
+		{0xD5, alaw, 8}, {0x55, alaw, -8}, {0xAA, alaw, 32256}, {0x2A, alaw, -32256},
+	} {
+		if got := c.law(c.in); got != c.want {
+			t.Errorf("decode(%#02x) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+func TestWAVDurationOfAsteriskRecording(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "hotline-msg.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := parseWAV(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.asteriskReady() || w.duration() != 3060*time.Millisecond {
+		t.Errorf("Asterisk's recording: %+v, %v; want 8 kHz mono PCM16 of 3.06 s", w, w.duration())
+	}
+}
+
+// Prompts: a file in the shared sounds directory plays by its relative name; one elsewhere
+// (here 22.05 kHz stereo, as espeak-ng and studios deliver) is converted to 8 kHz mono and
+// placed in hotline-cache; silence becomes a cached silent file; a missing file is an error.
+func TestPromptMedia(t *testing.T) {
+	dir := t.TempDir()
+	s := &sounds{dir: dir}
+	writeWAV(t, filepath.Join(dir, "menu", "main.wav"), 8000, 1, 100)
+	got, err := s.media(call.Prompt{File: filepath.Join(dir, "menu", "main.wav")})
+	if err != nil || got != "sound:menu/main" {
+		t.Errorf("prompt inside the sounds dir = %q, %v; want sound:menu/main", got, err)
+	}
+
+	outside := filepath.Join(t.TempDir(), "greeting.wav")
+	writeWAV(t, outside, 22050, 2, 500)
+	got, err = s.media(call.Prompt{File: outside})
+	if err != nil || !strings.HasPrefix(got, "sound:"+CacheDir+"/") {
+		t.Fatalf("prompt outside = %q, %v; want sound:%s/<hash>", got, err, CacheDir)
+	}
+	placed, err := os.ReadFile(filepath.Join(dir, strings.TrimPrefix(got, "sound:")+".wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := parseWAV(placed)
+	if err != nil || !w.asteriskReady() || w.duration() < 490*time.Millisecond || w.duration() > 510*time.Millisecond {
+		t.Errorf("placed copy %+v (%v), %v: want 8 kHz mono PCM16 of 0.5 s", w, w.duration(), err)
+	}
+	again, _ := s.media(call.Prompt{File: outside})
+	if again != got {
+		t.Errorf("second play of the same prompt = %q, want the cached %q", again, got)
+	}
+
+	// An inside file Asterisk cannot play as it is (16 kHz) is converted too.
+	writeWAV(t, filepath.Join(dir, "wide.wav"), 16000, 1, 100)
+	if got, _ := s.media(call.Prompt{File: filepath.Join(dir, "wide.wav")}); !strings.HasPrefix(got, "sound:"+CacheDir+"/") {
+		t.Errorf("16 kHz prompt inside = %q, want a converted copy in the cache", got)
+	}
+
+	got, err = s.media(call.Prompt{Silence: 750 * time.Millisecond})
+	if err != nil || got != "sound:"+CacheDir+"/silence-750" {
+		t.Errorf("silence = %q, %v", got, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, CacheDir, "silence-750.wav")); err != nil || wavDuration(b) != 750*time.Millisecond {
+		t.Errorf("silence file: %v, %v long", err, wavDuration(b))
+	}
+	if got, err := s.media(call.Prompt{}); got != "" || err != nil {
+		t.Errorf("empty prompt = %q, %v; want nothing to play", got, err)
+	}
+	if _, err := s.media(call.Prompt{File: filepath.Join(dir, "nope.wav")}); err == nil {
+		t.Error("missing prompt file: want an error")
+	}
+	if _, err := (&sounds{}).media(call.Prompt{File: outside}); err == nil {
+		t.Error("no sounds dir: want an error")
+	}
+}

@@ -1,0 +1,109 @@
+package center
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/sipptest"
+	"github.com/hotline-cc/hotline/internal/testenv"
+	"github.com/hotline-cc/hotline/sip/media"
+)
+
+// startBaresip runs baresip as agent's softphone: it registers with digest, answers by
+// itself, speaks a 440 Hz tone and dumps what it hears (sndfile) into the returned folder.
+func startBaresip(t *testing.T, registrar, agent, password string) (heard string) {
+	t.Helper()
+	bin := testenv.Tool(t, "baresip")
+	dir := t.TempDir()
+	heard = filepath.Join(dir, "dumps")
+	os.Mkdir(heard, 0o755)
+	port := sipptest.FreeUDPPort(t)
+	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
+module g711.so
+module ausine.so
+module sndfile.so
+module aubridge.so
+module account.so
+module menu.so
+audio_source ausine,440
+ausrc_srate 48000
+ausrc_channels 2
+audio_player aubridge,sink
+snd_path %s
+sip_listen 127.0.0.1:%d
+sip_transports udp
+rtp_ports 40000-40999
+`, heard, port)
+	accounts := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n", agent, registrar, password)
+	os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644)
+	os.WriteFile(filepath.Join(dir, "accounts"), []byte(accounts), 0o644)
+	var out bytes.Buffer
+	cmd := exec.Command("stdbuf", "-oL", "-eL", bin, "-f", dir, "-t", "60", "-s")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("baresip output:\n%s", out.String())
+		}
+	})
+	return heard
+}
+
+// A real softphone (baresip) as the agent: it registers with digest, is logged in by
+// auto-login, answers a queued sipp caller, and audio crosses hotline's relay both ways.
+func TestBaresipAgentTakesQueuedCall(t *testing.T) {
+	fast := fastSupport(t)
+	h := startHotline(t, func(c *config.Config) {
+		fast(c)
+		for i := range c.Queues { // baresip's auto-answer waits a moment, as a person would
+			c.Queues[i].RingTimeout = config.Duration(10 * time.Second)
+		}
+	})
+	heard := startBaresip(t, h.sipAddr, "1001", "1001-demo")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, _ := h.ACD().AgentState("1001"); st == acd.Available {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("baresip never registered agent 1001")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline", Pause: 9 * time.Second}).MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	if rec.Outcome != "answered" || rec.Agent != "1001" {
+		t.Fatalf("call outcome %s agent %q: %s", rec.Outcome, rec.Agent, j)
+	}
+	m := regexp.MustCompile(`(\d+) packets to the agent, (\d+) from the agent`).FindStringSubmatch(j)
+	if m == nil || atoi(m[1]) < 100 || atoi(m[2]) < 100 {
+		t.Errorf("too little RTP across the bridge: %s", j)
+	}
+	time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
+	dumps, _ := filepath.Glob(filepath.Join(heard, "*-dec.wav"))
+	if len(dumps) == 0 {
+		t.Fatalf("baresip recorded nothing in %s", heard)
+	}
+	pcm, err := media.LoadWAVFile(dumps[0])
+	if err != nil {
+		t.Fatalf("baresip's recording: %v", err)
+	}
+	if rms := media.RMS(pcm); rms < 300 {
+		t.Errorf("the agent heard silence (RMS %.0f): the caller's voice did not reach baresip", rms)
+	}
+	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, media.RMS(pcm))
+}

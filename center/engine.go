@@ -1,0 +1,98 @@
+package center
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/hotline-cc/hotline/ari"
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/sip/media"
+)
+
+// engine is what carries the calls: hotline's own SIP/RTP stack, or Asterisk over ARI. The
+// flows, the ACD and the records above it are the same code either way.
+type engine struct {
+	dialer call.Dialer
+	run    func(ctx context.Context) error
+	ready  func() <-chan struct{}
+	banner []string // where to point phones, for the start-up banner
+}
+
+func (c *Center) newEngine() (engine, error) {
+	if c.cfg.Driver == "ari" {
+		return c.newARIEngine()
+	}
+	return c.newSIPEngine()
+}
+
+func (c *Center) newSIPEngine() (engine, error) {
+	cfg := c.cfg
+	codecs := make([]media.Codec, 0, len(cfg.SIP.Codecs))
+	for _, name := range cfg.SIP.Codecs {
+		if name == "PCMA" {
+			codecs = append(codecs, media.PCMA)
+		} else {
+			codecs = append(codecs, media.PCMU)
+		}
+	}
+	passwords := map[string]string{}
+	for _, a := range cfg.Agents {
+		passwords[a.ID] = a.Password
+	}
+	srv, err := sip.NewServer(sip.Config{
+		Addr: cfg.SIP.Addr, Transports: cfg.SIP.Transports, PublicIP: cfg.SIP.PublicAddr,
+		Realm: cfg.SIP.Realm, UserAgent: cfg.SIP.UserAgent,
+		RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax,
+		RTPTimeout: cfg.SIP.RTPTimeout.D(), RingTimeout: cfg.SIP.RingTimeout.D(),
+		Codecs: codecs, NonceTTL: cfg.SIP.NonceTTL.D(),
+		MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires, Trunk: cfg.SIP.Trunk,
+	},
+		sip.WithLogger(c.log),
+		sip.WithHandler(c.handleCall),
+		sip.WithCredentials(func(agent string) (string, bool) { p, ok := passwords[agent]; return p, ok }),
+		sip.WithRegistrationHook(c.onRegistration),
+	)
+	if err != nil {
+		return engine{}, err
+	}
+	c.sip = srv
+	e := engine{dialer: srv, run: srv.Serve, ready: srv.Ready,
+		banner: []string{fmt.Sprintf("Call the hotline:   sip:hotline@%s (%v)", cfg.SIP.Addr, cfg.SIP.Transports)}}
+	for _, a := range cfg.Agents {
+		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, a.Password, cfg.SIP.Addr, a.Name))
+	}
+	return e, nil
+}
+
+// newARIEngine drives calls through Asterisk. Agents are Asterisk endpoints there, so there is
+// no registration to log them in by: auto_login agents are logged in at start.
+func (c *Center) newARIEngine() (engine, error) {
+	cfg := c.cfg.ARI
+	client, err := ari.NewClient(ari.Config{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password,
+		App: cfg.App, ReconnectMax: cfg.Reconnect.D()}, ari.WithLogger(c.log), ari.WithHTTPClient(c.ariHTTP))
+	if err != nil {
+		return engine{}, err
+	}
+	d, err := ari.NewDriver(client, ari.DriverConfig{SoundsDir: cfg.SoundsDir, Endpoint: cfg.Endpoint,
+		URIEndpoint: cfg.TrunkEndpoint, RingTimeout: c.cfg.SIP.RingTimeout.D()}, c.handleCall)
+	if err != nil {
+		return engine{}, err
+	}
+	c.afterStart = append(c.afterStart, func() {
+		for _, a := range c.cfg.Agents {
+			if a.AutoLogin {
+				acts, err := c.acd.Login(a.ID)
+				c.queues.apply(acts)
+				c.log.Info("agent auto-login (Asterisk endpoint)", "agent", a.ID, "error", err)
+			}
+		}
+	})
+	return engine{dialer: d, run: d.Run, ready: d.Ready, banner: []string{
+		fmt.Sprintf("Calls run on Asterisk: %s (Stasis app %q); agents are endpoints %s", cfg.URL, cfg.App, fmt.Sprintf(cfg.Endpoint, "<id>")),
+	}}, nil
+}
+
+// WithARIHTTPClient sets the HTTP client for the ARI REST calls (tests point it at a fake).
+func WithARIHTTPClient(h *http.Client) Option { return func(c *Center) { c.ariHTTP = h } }

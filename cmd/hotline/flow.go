@@ -1,0 +1,14 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/hotline-cc/hotline/ivr/flowcli"
+)
+
+// flowCommand runs `hotline flow check|sim|test|graph`; see ivr/flowcli for the commands.
+// `flow sim` without --digits reads the caller's key presses from standard input.
+func flowCommand(args []string, stdout, stderr io.Writer) int {
+	return flowcli.Main(args, os.Stdin, stdout, stderr)
+}

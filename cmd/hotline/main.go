@@ -1,0 +1,124 @@
+// Command hotline is the contact-center controller: `hotline serve` runs it, `hotline flow`
+// checks, simulates, tests and draws flows, `hotline staffing` sizes a team, `hotline token`
+// manages API tokens, `hotline version` says which build this is.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hotline-cc/hotline/center"
+	"github.com/hotline-cc/hotline/config"
+)
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "hotline %s\n", version)
+		return 0
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "flow":
+		return flowCommand(args[1:], stdout, stderr)
+	case "staffing":
+		return staffingCommand(args[1:], stdout, stderr)
+	case "token":
+		return tokenCommand(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "hotline: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: hotline <command> [flags]
+
+  serve      run the contact center (--config FILE, --sip-addr, --http-addr, --data-dir, --check-config)
+  flow       check | sim | test | graph IVR flows
+  staffing   agents needed (Erlang C): --calls-per-hour 300 --aht 4m --target 80/20s [--shrinkage 30%]
+  token      create | list | revoke API and dashboard tokens
+  version    print the version
+`)
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "YAML config file (default: the embedded sample with demo agents)")
+	sipAddr := fs.String("sip-addr", "", "SIP listen address host:port (UDP and TCP), overrides sip.addr")
+	httpAddr := fs.String("http-addr", "", "HTTP listen address host:port, overrides http.addr")
+	dataDir := fs.String("data-dir", "", "data directory, overrides data_dir")
+	check := fs.Bool("check-config", false, "validate the configuration and flows, then exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "hotline: configuration is not valid:\n%v\n", err)
+		return 1
+	}
+	if *sipAddr != "" {
+		cfg.SIP.Addr = *sipAddr
+	}
+	if *httpAddr != "" {
+		cfg.HTTP.Addr = *httpAddr
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "hotline: configuration is not valid:\n%v\n", err)
+		return 1
+	}
+	if *check {
+		if err := center.Check(cfg); err != nil {
+			fmt.Fprintf(stderr, "hotline: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "configuration ok")
+		return 0
+	}
+	log := newLogger(cfg.Log, stderr)
+	c, err := center.New(cfg, center.WithLogger(log), center.WithBanner(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "hotline: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "hotline: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,207 @@
+// Package config is hotline's one YAML configuration file: its schema, defaults that make
+// `hotline serve` work with no file at all, and errors that name the key and line.
+// It holds plain data only and must not start anything.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the whole file. Every key is documented in hotline.sample.yaml.
+type Config struct {
+	Driver     string              `yaml:"driver"`   // native | ari
+	DataDir    string              `yaml:"data_dir"` // database, recordings, prompt cache
+	Log        Log                 `yaml:"log"`
+	SIP        SIP                 `yaml:"sip"`
+	HTTP       HTTP                `yaml:"http"`
+	ARI        ARI                 `yaml:"ari"`
+	Prompts    Prompts             `yaml:"prompts"`
+	Flows      Flows               `yaml:"flows"`
+	Schedules  map[string]Schedule `yaml:"schedules"`
+	Queues     []Queue             `yaml:"queues"`
+	Agents     []Agent             `yaml:"agents"`
+	ACD        ACD                 `yaml:"acd"`
+	Store      Store               `yaml:"store"`
+	Redis      Redis               `yaml:"redis"`
+	Recordings Recordings          `yaml:"recordings"`
+	Callbacks  Callbacks           `yaml:"callbacks"`
+	Webhooks   Webhooks            `yaml:"webhooks"`
+	Transfer   Transfer            `yaml:"transfer"`
+}
+
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+type SIP struct {
+	Addr         string   `yaml:"addr"`          // host:port for UDP and TCP
+	Transports   []string `yaml:"transports"`    // udp, tcp
+	PublicAddr   string   `yaml:"public_addr"`   // IP advertised in Contact and SDP; default: the listen IP
+	Realm        string   `yaml:"realm"`         // digest realm
+	UserAgent    string   `yaml:"user_agent"`    // User-Agent / Server header
+	RTPPortMin   int      `yaml:"rtp_port_min"`  // 0 with rtp_port_max 0 = any free port
+	RTPPortMax   int      `yaml:"rtp_port_max"`  //
+	RTPTimeout   Duration `yaml:"rtp_timeout"`   // hang up a call after this long without RTP (0 = never)
+	RingTimeout  Duration `yaml:"ring_timeout"`  // default ring time for outbound calls
+	Codecs       []string `yaml:"codecs"`        // PCMU, PCMA in order of preference
+	NonceTTL     Duration `yaml:"nonce_ttl"`     // digest nonce lifetime
+	MinExpires   int      `yaml:"min_expires"`   // REGISTER Expires floor (423 below it)
+	MaxExpires   int      `yaml:"max_expires"`   // REGISTER Expires ceiling
+	Trunk        string   `yaml:"trunk"`         // host:port where outbound numbers are sent ("" = refuse numbers)
+	DefaultEntry string   `yaml:"default_entry"` // flow for calls whose dialed number matches no flow
+}
+
+type HTTP struct {
+	Addr      string `yaml:"addr"`       // host:port of the dashboard, API and /metrics
+	PublicURL string `yaml:"public_url"` // base URL printed in login links; default http://<addr>
+}
+
+type ARI struct {
+	URL           string   `yaml:"url"`            // e.g. http://127.0.0.1:8088/ari
+	Username      string   `yaml:"username"`       //
+	Password      string   `yaml:"password"`       //
+	App           string   `yaml:"app"`            // Stasis application name
+	SoundsDir     string   `yaml:"sounds_dir"`     // directory shared with Asterisk for prompts
+	Endpoint      string   `yaml:"endpoint"`       // agent endpoint template, %s = agent id
+	TrunkEndpoint string   `yaml:"trunk_endpoint"` // endpoint template for numbers (callbacks), e.g. PJSIP/%s@trunk
+	Reconnect     Duration `yaml:"reconnect"`      // max backoff between WebSocket reconnects
+}
+
+type Prompts struct {
+	Dir      string            `yaml:"dir"`       // extra prompt files; names here override the shipped ones
+	CacheDir string            `yaml:"cache_dir"` // where say: text is rendered; default <data_dir>/say-cache
+	Espeak   string            `yaml:"espeak"`    // espeak-ng binary
+	Voices   map[string]string `yaml:"voices"`    // language -> espeak-ng voice
+}
+
+type Flows struct {
+	Dir    string            `yaml:"dir"`    // flow files; "" = the shipped flows
+	Entry  string            `yaml:"entry"`  // flow for inbound calls
+	Routes map[string]string `yaml:"routes"` // dialed number -> flow
+	Reload bool              `yaml:"reload"` // watch files and hot-reload
+}
+
+type Schedule struct {
+	TimeZone string              `yaml:"timezone"` // IANA name, e.g. Asia/Shanghai
+	Weekly   map[string][]string `yaml:"weekly"`   // mon..sun -> ["09:00-18:00", ...]
+	Holidays []string            `yaml:"holidays"` // YYYY-MM-DD, closed all day
+}
+
+type Queue struct {
+	Name                 string         `yaml:"name"`
+	Strategy             string         `yaml:"strategy"` // longest-idle, round-robin, fewest-calls, least-talk-time, random, ring-all, skills
+	Skills               []string       `yaml:"skills"`   // required skills
+	MaxWait              Duration       `yaml:"max_wait"`
+	ServiceLevel         Duration       `yaml:"service_level"`  // target answer time T
+	ShortAbandon         Duration       `yaml:"short_abandon"`  // abandons faster than this are not counted against SL
+	OverflowAfter        Duration       `yaml:"overflow_after"` //
+	OverflowTo           string         `yaml:"overflow_to"`    //
+	RingTimeout          Duration       `yaml:"ring_timeout"`
+	WrapUp               Duration       `yaml:"wrap_up"`
+	AnnounceEvery        Duration       `yaml:"announce_every"`
+	MusicOnHold          string         `yaml:"music_on_hold"` // prompt name
+	CallbackAfter        Duration       `yaml:"callback_after"`
+	AutoCallbackAbandons bool           `yaml:"auto_callback_abandons"`
+	Priority             []PriorityRule `yaml:"priority"`
+	Schedule             string         `yaml:"schedule"` // opening hours for callbacks
+}
+
+// PriorityRule sets a caller's priority: When (an expression over the flow's variables,
+// checked as the caller joins) or After (once the caller has waited this long: aging).
+type PriorityRule struct {
+	When     string   `yaml:"when"`  // e.g. vip == true
+	After    Duration `yaml:"after"` // e.g. 5m
+	Priority int      `yaml:"priority"`
+}
+
+type Agent struct {
+	ID        string         `yaml:"id"`
+	Name      string         `yaml:"name"`
+	Password  string         `yaml:"password"` // SIP digest password
+	Skills    map[string]int `yaml:"skills"`   // skill -> proficiency 1..5
+	Queues    []string       `yaml:"queues"`
+	AutoLogin bool           `yaml:"auto_login"`
+}
+
+type ACD struct {
+	MaxMisses int `yaml:"max_misses"` // pause an agent after this many consecutive missed offers
+}
+
+type Store struct {
+	DSN string `yaml:"dsn"` // "" = SQLite in data_dir; postgres://... for PostgreSQL
+}
+
+type Redis struct {
+	Addr string `yaml:"addr"` // "" = in-process rate limits and ACD state
+}
+
+type Recordings struct {
+	Dir           string `yaml:"dir"` // default <data_dir>/recordings
+	RetentionDays int    `yaml:"retention_days"`
+}
+
+type Callbacks struct {
+	DefaultRegion   string   `yaml:"default_region"`   // for numbers without +, e.g. CN
+	AllowedPrefixes []string `yaml:"allowed_prefixes"` // E.164 prefixes, e.g. +86
+	DeniedPrefixes  []string `yaml:"denied_prefixes"`  // premium-rate ranges etc.
+	PerNumberLimit  string   `yaml:"per_number_limit"` // e.g. 3/h
+	PerCallerLimit  string   `yaml:"per_caller_limit"` // e.g. 10/d
+	MaxAttempts     int      `yaml:"max_attempts"`
+	RetryBackoff    Duration `yaml:"retry_backoff"`
+}
+
+type Webhooks struct {
+	URL     string   `yaml:"url"`
+	Secret  string   `yaml:"secret"` // HMAC-SHA256 key
+	Timeout Duration `yaml:"timeout"`
+}
+
+type Transfer struct {
+	Allowed []string `yaml:"allowed"` // SIP URI or number prefixes a flow may transfer to
+}
+
+// Default is the configuration used when no file is given.
+func Default() Config {
+	return Config{
+		Driver:  "native",
+		DataDir: "data",
+		Log:     Log{Level: "info", Format: "text"},
+		SIP: SIP{
+			Addr: "127.0.0.1:5060", Transports: []string{"udp", "tcp"}, Realm: "hotline",
+			UserAgent: "hotline", RTPTimeout: Duration(30 * time.Second),
+			RingTimeout: Duration(20 * time.Second), Codecs: []string{"PCMU", "PCMA"},
+			NonceTTL: Duration(5 * time.Minute), MinExpires: 60, MaxExpires: 3600,
+		},
+		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
+		ARI:     ARI{App: "hotline", Endpoint: "PJSIP/%s", Reconnect: Duration(30 * time.Second)},
+		Prompts: Prompts{Espeak: "espeak-ng", Voices: map[string]string{"en": "en-us", "zh": "cmn-latn-pinyin"}},
+		Flows:   Flows{Entry: "hotline", Reload: true},
+		ACD:     ACD{MaxMisses: 2},
+		Callbacks: Callbacks{
+			PerNumberLimit: "3/h", PerCallerLimit: "10/d", MaxAttempts: 3,
+			RetryBackoff: Duration(10 * time.Minute),
+		},
+		Webhooks: Webhooks{Timeout: Duration(10 * time.Second)},
+	}
+}
+
+// Duration is a time.Duration written as "20s", "5m", "1h30m" in YAML.
+type Duration time.Duration
+
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write it like 20s, 5m or 1h30m)", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", b)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,225 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var strategies = map[string]bool{
+	"longest-idle": true, "round-robin": true, "fewest-calls": true, "least-talk-time": true,
+	"random": true, "ring-all": true, "skills": true,
+}
+
+var days = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true}
+
+var rangeRE = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$`)
+
+// Validate checks values, every problem at once. Errors are *FieldError.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, a...)})
+	}
+	if c.Driver != "native" && c.Driver != "ari" {
+		bad("driver", "%q is not a driver; use native or ari", c.Driver)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not a level; use debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q is not a format; use text or json", c.Log.Format)
+	}
+	checkHostPort(bad, "sip.addr", c.SIP.Addr)
+	for i, t := range c.SIP.Transports {
+		if t != "udp" && t != "tcp" {
+			bad(fmt.Sprintf("sip.transports[%d]", i), "%q is not a transport; use udp or tcp", t)
+		}
+	}
+	if c.SIP.PublicAddr != "" {
+		if _, err := netip.ParseAddr(c.SIP.PublicAddr); err != nil {
+			bad("sip.public_addr", "%q is not an IP address", c.SIP.PublicAddr)
+		}
+	}
+	if c.SIP.RTPPortMin < 0 || c.SIP.RTPPortMax > 65535 || c.SIP.RTPPortMin > c.SIP.RTPPortMax {
+		bad("sip.rtp_port_min", "port range %d-%d is not valid (0 <= min <= max <= 65535)", c.SIP.RTPPortMin, c.SIP.RTPPortMax)
+	} else if c.SIP.RTPPortMax > 0 && c.SIP.RTPPortMax-c.SIP.RTPPortMin < 2 {
+		bad("sip.rtp_port_max", "port range %d-%d holds no even port pair", c.SIP.RTPPortMin, c.SIP.RTPPortMax)
+	}
+	if len(c.SIP.Codecs) == 0 {
+		bad("sip.codecs", "needs at least one of PCMU, PCMA")
+	}
+	for i, cd := range c.SIP.Codecs {
+		if cd != "PCMU" && cd != "PCMA" {
+			bad(fmt.Sprintf("sip.codecs[%d]", i), "%q is not supported; use PCMU or PCMA", cd)
+		}
+	}
+	if c.SIP.MinExpires <= 0 || c.SIP.MaxExpires < c.SIP.MinExpires {
+		bad("sip.min_expires", "need 0 < min_expires <= max_expires, have %d and %d", c.SIP.MinExpires, c.SIP.MaxExpires)
+	}
+	if c.SIP.NonceTTL.D() < 10*time.Second {
+		bad("sip.nonce_ttl", "must be at least 10s")
+	}
+	if c.SIP.Trunk != "" {
+		checkHostPort(bad, "sip.trunk", c.SIP.Trunk)
+	}
+	checkHostPort(bad, "http.addr", c.HTTP.Addr)
+	if c.Driver == "ari" {
+		if !strings.HasPrefix(c.ARI.URL, "http://") && !strings.HasPrefix(c.ARI.URL, "https://") {
+			bad("ari.url", "%q must be an http:// or https:// URL when driver is ari", c.ARI.URL)
+		}
+		if c.ARI.App == "" {
+			bad("ari.app", "must not be empty when driver is ari")
+		}
+		if c.ARI.SoundsDir == "" {
+			bad("ari.sounds_dir", "must name the directory shared with Asterisk when driver is ari")
+		}
+	}
+	for name, s := range c.Schedules {
+		key := "schedules." + name
+		if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" {
+			bad(key+".timezone", "%q is not an IANA time zone (e.g. Asia/Shanghai)", s.TimeZone)
+		}
+		for d, ranges := range s.Weekly {
+			if !days[d] {
+				bad(key+".weekly."+d, "%q is not a day; use mon, tue, wed, thu, fri, sat, sun", d)
+			}
+			for i, r := range ranges {
+				if !rangeRE.MatchString(r) || r[:5] >= r[6:] {
+					bad(fmt.Sprintf("%s.weekly.%s[%d]", key, d, i), "%q is not a range like 09:00-18:00", r)
+				}
+			}
+		}
+		for i, h := range s.Holidays {
+			if _, err := time.Parse("2006-01-02", h); err != nil {
+				bad(fmt.Sprintf("%s.holidays[%d]", key, i), "%q is not a date like 2026-12-25", h)
+			}
+		}
+	}
+	queues := map[string]bool{}
+	for i, q := range c.Queues {
+		key := fmt.Sprintf("queues[%d]", i)
+		if q.Name == "" {
+			bad(key+".name", "must not be empty")
+		} else if queues[q.Name] {
+			bad(key+".name", "queue %q is defined twice", q.Name)
+		}
+		queues[q.Name] = true
+		if q.Strategy != "" && !strategies[q.Strategy] {
+			bad(key+".strategy", "%q is not a strategy; use one of longest-idle, round-robin, fewest-calls, least-talk-time, random, ring-all, skills", q.Strategy)
+		}
+		if q.Schedule != "" {
+			if _, ok := c.Schedules[q.Schedule]; !ok {
+				bad(key+".schedule", "no schedule named %q under schedules", q.Schedule)
+			}
+		}
+		for j, r := range q.Priority {
+			if (r.When == "") == (r.After == 0) {
+				bad(fmt.Sprintf("%s.priority[%d]", key, j), "give either when: EXPRESSION or after: DURATION")
+			}
+		}
+		if (q.OverflowTo == "") != (q.OverflowAfter == 0) {
+			bad(key+".overflow_to", "overflow_to and overflow_after go together")
+		}
+	}
+	for i, q := range c.Queues {
+		if q.OverflowTo != "" && !queues[q.OverflowTo] {
+			bad(fmt.Sprintf("queues[%d].overflow_to", i), "no queue named %q", q.OverflowTo)
+		}
+		if q.OverflowTo == q.Name && q.Name != "" {
+			bad(fmt.Sprintf("queues[%d].overflow_to", i), "a queue cannot overflow to itself")
+		}
+	}
+	agents := map[string]bool{}
+	for i, a := range c.Agents {
+		key := fmt.Sprintf("agents[%d]", i)
+		if a.ID == "" || strings.ContainsAny(a.ID, " @:;<>\"") {
+			bad(key+".id", "%q is not a usable SIP user name", a.ID)
+		} else if agents[a.ID] {
+			bad(key+".id", "agent %q is defined twice", a.ID)
+		}
+		agents[a.ID] = true
+		if a.Password == "" {
+			bad(key+".password", "must not be empty: agents authenticate with digest")
+		}
+		for s, p := range a.Skills {
+			if p < 1 || p > 5 {
+				bad(key+".skills."+s, "proficiency %d is outside 1..5", p)
+			}
+		}
+		for j, q := range a.Queues {
+			if !queues[q] {
+				bad(fmt.Sprintf("%s.queues[%d]", key, j), "no queue named %q", q)
+			}
+		}
+	}
+	if c.ACD.MaxMisses < 1 {
+		bad("acd.max_misses", "must be at least 1")
+	}
+	if c.Store.DSN != "" && !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") && !strings.HasPrefix(c.Store.DSN, "sqlite:") {
+		bad("store.dsn", "%q: use postgres://... or sqlite:PATH", c.Store.DSN)
+	}
+	if c.Redis.Addr != "" {
+		checkHostPort(bad, "redis.addr", c.Redis.Addr)
+	}
+	for i, p := range append(append([]string{}, c.Callbacks.AllowedPrefixes...), c.Callbacks.DeniedPrefixes...) {
+		key := fmt.Sprintf("callbacks.allowed_prefixes[%d]", i)
+		if i >= len(c.Callbacks.AllowedPrefixes) {
+			key = fmt.Sprintf("callbacks.denied_prefixes[%d]", i-len(c.Callbacks.AllowedPrefixes))
+		}
+		if !regexp.MustCompile(`^\+\d{1,15}$`).MatchString(p) {
+			bad(key, "%q is not an E.164 prefix like +86", p)
+		}
+	}
+	for key, v := range map[string]string{"callbacks.per_number_limit": c.Callbacks.PerNumberLimit, "callbacks.per_caller_limit": c.Callbacks.PerCallerLimit} {
+		if _, _, err := ParseRate(v); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	if c.Callbacks.MaxAttempts < 1 {
+		bad("callbacks.max_attempts", "must be at least 1")
+	}
+	if c.Webhooks.URL != "" && !strings.HasPrefix(c.Webhooks.URL, "http://") && !strings.HasPrefix(c.Webhooks.URL, "https://") {
+		bad("webhooks.url", "%q is not an http(s) URL", c.Webhooks.URL)
+	}
+	if c.Recordings.RetentionDays < 0 {
+		bad("recordings.retention_days", "must not be negative (0 keeps recordings forever)")
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(bad func(string, string, ...any), key, v string) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		bad(key, "%q is not host:port", v)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad(key, "port %q is not a number 0..65535", port)
+	}
+	_ = host
+}
+
+// ParseRate reads a limit like "3/h" (count per s, m, h or d).
+func ParseRate(s string) (int, time.Duration, error) {
+	n, unit, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 1 {
+		return 0, 0, fmt.Errorf("%q is not a rate like 3/h", s)
+	}
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[unit]
+	if per == 0 {
+		return 0, 0, fmt.Errorf("%q: the unit after / must be s, m, h or d", s)
+	}
+	return count, per, nil
+}

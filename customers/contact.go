@@ -1,0 +1,431 @@
+package customers
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Channel is how a contact reached us.
+type Channel string
+
+const (
+	ChannelVoice Channel = "voice"
+	ChannelChat  Channel = "chat"
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+)
+
+// Direction is who started the contact.
+type Direction string
+
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// Outcome is how a contact ended. "" is a contact still in progress.
+type Outcome string
+
+const (
+	OutcomeAnswered          Outcome = "answered"           // an agent took it
+	OutcomeAbandoned         Outcome = "abandoned"          // the caller hung up waiting, after the short-abandon threshold
+	OutcomeShortAbandoned    Outcome = "short_abandoned"    // the caller hung up before it
+	OutcomeTimeout           Outcome = "timeout"            // the queue's max wait passed
+	OutcomeNoAgent           Outcome = "no_agent"           // nobody was logged in to take it
+	OutcomeAfterHours        Outcome = "after_hours"        // it came outside opening hours
+	OutcomeVoicemail         Outcome = "voicemail"          // the caller left a message (a ticket)
+	OutcomeCallbackRequested Outcome = "callback_requested" // the caller took a callback
+	OutcomeCallbackAnswered  Outcome = "callback_answered"  // a callback attempt reached them
+	OutcomeCallbackNoAnswer  Outcome = "callback_no_answer"
+	OutcomeCallbackBusy      Outcome = "callback_busy"
+	OutcomeCallbackFailed    Outcome = "callback_failed" // the attempt could not be placed
+	OutcomeSelfService       Outcome = "self_service"    // the flow finished without a queue
+	OutcomeTransferred       Outcome = "transferred"     // the flow sent the call elsewhere
+)
+
+var outcomes = map[Outcome]bool{OutcomeAnswered: true, OutcomeAbandoned: true, OutcomeShortAbandoned: true, OutcomeTimeout: true,
+	OutcomeNoAgent: true, OutcomeAfterHours: true, OutcomeVoicemail: true, OutcomeCallbackRequested: true, OutcomeCallbackAnswered: true,
+	OutcomeCallbackNoAnswer: true, OutcomeCallbackBusy: true, OutcomeCallbackFailed: true, OutcomeSelfService: true, OutcomeTransferred: true}
+
+// Missed reports whether the outcome is a caller nobody served and who arranged nothing: the
+// missed-contact worklist and webhook. Short abandons (misdials, by the queue's threshold),
+// voicemails and callbacks (they have their own tickets and callbacks) are not missed.
+func (o Outcome) Missed() bool {
+	return o == OutcomeAbandoned || o == OutcomeTimeout || o == OutcomeNoAgent || o == OutcomeAfterHours
+}
+
+func checkOutcome(o Outcome) error {
+	if o != "" && !outcomes[o] {
+		return fmt.Errorf("%w: outcome %q; use one of answered, abandoned, short_abandoned, timeout, no_agent, after_hours, voicemail, callback_requested, callback_answered, callback_no_answer, callback_busy, callback_failed, self_service, transferred", ErrInvalid, o)
+	}
+	return nil
+}
+
+// Event is one thing that happened on a contact: a flow step (Node, Step, Exit, Duration),
+// or a free event (Type, Data) such as an agent offer.
+type Event struct {
+	At         time.Time      `json:"at"`
+	Node       string         `json:"node,omitempty"`
+	Step       string         `json:"step,omitempty"`
+	Exit       string         `json:"exit,omitempty"`
+	DurationMS int64          `json:"duration_ms,omitempty"`
+	Type       string         `json:"type,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+}
+
+// Contact is one call (or chat, e-mail, SMS) with a customer.
+type Contact struct {
+	ID         string
+	CustomerID string
+	CallID     string
+	Channel    Channel
+	Direction  Direction
+	Address    string // the customer's number or address on this contact
+	Dialed     string // the number or address they reached
+	Flow       string
+	Queue      string
+	Agent      string
+	Language   string
+	CallbackID string // on callback attempts
+	StartedAt  time.Time
+	QueuedAt   time.Time
+	AnsweredAt time.Time
+	EndedAt    time.Time
+	Wait       time.Duration // in the queue
+	Talk       time.Duration // with the agent
+	Outcome    Outcome
+	Events     []Event
+}
+
+// Path is the flow nodes the contact went through, in order.
+func (c Contact) Path() []string {
+	var p []string
+	for _, e := range c.Events {
+		if e.Node != "" && (len(p) == 0 || p[len(p)-1] != e.Node) {
+			p = append(p, e.Node)
+		}
+	}
+	return p
+}
+
+const contactCols = `id, customer_id, call_id, channel, direction, address, dialed, flow, queue, agent, language,
+	callback_id, started_at, queued_at, answered_at, ended_at, wait_ms, talk_ms, outcome, events`
+
+func scanContact(sc interface{ Scan(...any) error }) (Contact, error) {
+	var c Contact
+	var cb sql.NullString
+	var queued, answered, ended sql.NullInt64
+	var started, wait, talk int64
+	var events string
+	err := sc.Scan(&c.ID, &c.CustomerID, &c.CallID, &c.Channel, &c.Direction, &c.Address, &c.Dialed, &c.Flow,
+		&c.Queue, &c.Agent, &c.Language, &cb, &started, &queued, &answered, &ended, &wait, &talk, &c.Outcome, &events)
+	if err != nil {
+		return Contact{}, err
+	}
+	c.CallbackID = cb.String
+	c.StartedAt, c.QueuedAt, c.AnsweredAt, c.EndedAt = fromMS(started), fromNullMS(queued), fromNullMS(answered), fromNullMS(ended)
+	c.Wait, c.Talk = time.Duration(wait)*time.Millisecond, time.Duration(talk)*time.Millisecond
+	if err := json.Unmarshal([]byte(events), &c.Events); err != nil {
+		return Contact{}, fmt.Errorf("customers: contact %s: events: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+func (s *Store) scanContacts(rows *sql.Rows, err error) ([]Contact, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AddContact records a new contact and returns it as stored. Without a CustomerID the
+// customer is the one Address belongs to (a number for voice and SMS, an address for e-mail;
+// created if new; a withheld caller gets an anonymous record of their own). Channel defaults
+// to voice, Direction to inbound, StartedAt to now. A contact added with a missed outcome
+// queues a contact.missed webhook in the same transaction.
+func (s *Store) AddContact(ctx context.Context, c Contact) (Contact, error) {
+	if c.Channel == "" {
+		c.Channel = ChannelVoice
+	}
+	if c.Direction == "" {
+		c.Direction = Inbound
+	}
+	switch c.Channel {
+	case ChannelVoice, ChannelChat, ChannelEmail, ChannelSMS:
+	default:
+		return Contact{}, fmt.Errorf("%w: channel %q; use voice, chat, email or sms", ErrInvalid, c.Channel)
+	}
+	if c.Direction != Inbound && c.Direction != Outbound {
+		return Contact{}, fmt.Errorf("%w: direction %q; use inbound or outbound", ErrInvalid, c.Direction)
+	}
+	if err := checkOutcome(c.Outcome); err != nil {
+		return Contact{}, err
+	}
+	if c.StartedAt.IsZero() {
+		c.StartedAt = s.now()
+	}
+	if c.ID == "" {
+		c.ID = newID()
+	} else if !cursorIDRE.MatchString(c.ID) {
+		return Contact{}, fmt.Errorf("%w: contact ID %q: use up to 100 letters, digits, '.', '_' and '-'", ErrInvalid, c.ID)
+	}
+	err := s.inTxRetry(ctx, func(r run) error {
+		var err error
+		if c.CustomerID != "" {
+			c.CustomerID, err = s.resolve(ctx, r, c.CustomerID)
+		} else {
+			c.CustomerID, err = s.customerFor(ctx, r, c.Address, c.Channel == ChannelEmail)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.insertContact(ctx, r, c); err != nil {
+			return err
+		}
+		if c.Outcome.Missed() {
+			return s.enqueueMissed(ctx, r, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return Contact{}, err
+	}
+	return s.Contact(ctx, c.ID)
+}
+
+func (s *Store) insertContact(ctx context.Context, r run, c Contact) error {
+	if c.Events == nil {
+		c.Events = []Event{}
+	}
+	events, err := jsonText(c.Events)
+	if err != nil {
+		return err
+	}
+	_, err = r.exec(ctx, `INSERT INTO contacts (`+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.CustomerID, c.CallID, c.Channel, c.Direction, c.Address, c.Dialed, c.Flow, c.Queue, c.Agent, c.Language,
+		nullStr(c.CallbackID), ms(c.StartedAt), msOrNil(c.QueuedAt), msOrNil(c.AnsweredAt), msOrNil(c.EndedAt),
+		c.Wait.Milliseconds(), c.Talk.Milliseconds(), c.Outcome, events)
+	if err != nil {
+		return fmt.Errorf("customers: adding contact: %w", err)
+	}
+	return nil
+}
+
+// ContactUpdate changes the fields that are set and appends Events.
+type ContactUpdate struct {
+	CustomerID *string // attribute the contact to another customer (say, once an account is entered)
+	Flow       *string
+	Queue      *string
+	Agent      *string
+	Language   *string
+	QueuedAt   *time.Time
+	AnsweredAt *time.Time
+	EndedAt    *time.Time
+	Wait       *time.Duration
+	Talk       *time.Duration
+	Outcome    *Outcome
+	Events     []Event
+}
+
+// UpdateContact changes a contact and returns it. The first time its outcome becomes a missed
+// one, a contact.missed webhook is queued in the same transaction.
+func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate) (Contact, error) {
+	if u.Outcome != nil {
+		if err := checkOutcome(*u.Outcome); err != nil {
+			return Contact{}, err
+		}
+	}
+	var out Contact
+	err := s.inTx(ctx, func(r run) error {
+		c, err := scanContact(r.row(ctx, "SELECT "+contactCols+" FROM contacts WHERE id = ?"+s.d.forUpdate(), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: contact %s", ErrNotFound, id)
+		}
+		if err != nil {
+			return err
+		}
+		was := c.Outcome
+		if u.CustomerID != nil {
+			if c.CustomerID, err = s.resolve(ctx, r, *u.CustomerID); err != nil {
+				return err
+			}
+		}
+		str := func(dst *string, p *string) {
+			if p != nil {
+				*dst = *p
+			}
+		}
+		str(&c.Flow, u.Flow)
+		str(&c.Queue, u.Queue)
+		str(&c.Agent, u.Agent)
+		str(&c.Language, u.Language)
+		for _, p := range []struct {
+			dst *time.Time
+			v   *time.Time
+		}{{&c.QueuedAt, u.QueuedAt}, {&c.AnsweredAt, u.AnsweredAt}, {&c.EndedAt, u.EndedAt}} {
+			if p.v != nil {
+				*p.dst = *p.v
+			}
+		}
+		if u.Wait != nil {
+			c.Wait = *u.Wait
+		}
+		if u.Talk != nil {
+			c.Talk = *u.Talk
+		}
+		if u.Outcome != nil {
+			c.Outcome = *u.Outcome
+		}
+		c.Events = append(c.Events, u.Events...)
+		if err := s.writeContact(ctx, r, c); err != nil {
+			return err
+		}
+		if c.Outcome.Missed() && !was.Missed() {
+			if err := s.enqueueMissed(ctx, r, c); err != nil {
+				return err
+			}
+		}
+		out = c
+		return nil
+	})
+	if err != nil {
+		return Contact{}, err
+	}
+	return s.Contact(ctx, out.ID)
+}
+
+func (s *Store) writeContact(ctx context.Context, r run, c Contact) error {
+	events, err := jsonText(c.Events)
+	if err != nil {
+		return err
+	}
+	_, err = r.exec(ctx, `UPDATE contacts SET customer_id = ?, flow = ?, queue = ?, agent = ?, language = ?,
+		queued_at = ?, answered_at = ?, ended_at = ?, wait_ms = ?, talk_ms = ?, outcome = ?, events = ? WHERE id = ?`,
+		c.CustomerID, c.Flow, c.Queue, c.Agent, c.Language, msOrNil(c.QueuedAt), msOrNil(c.AnsweredAt), msOrNil(c.EndedAt),
+		c.Wait.Milliseconds(), c.Talk.Milliseconds(), c.Outcome, events, c.ID)
+	return err
+}
+
+// AppendContactEvents adds events to a contact's record.
+func (s *Store) AppendContactEvents(ctx context.Context, id string, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	_, err := s.UpdateContact(ctx, id, ContactUpdate{Events: events})
+	return err
+}
+
+// Contact returns one contact with its events.
+func (s *Store) Contact(ctx context.Context, id string) (Contact, error) {
+	c, err := scanContact(s.r().row(ctx, "SELECT "+contactCols+" FROM contacts WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Contact{}, fmt.Errorf("%w: contact %s", ErrNotFound, id)
+	}
+	return c, err
+}
+
+// ContactByCallID returns the latest contact with this call ID.
+func (s *Store) ContactByCallID(ctx context.Context, callID string) (Contact, error) {
+	c, err := scanContact(s.r().row(ctx, "SELECT "+contactCols+" FROM contacts WHERE call_id = ? AND call_id <> '' ORDER BY started_at DESC, id DESC LIMIT 1", callID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Contact{}, fmt.Errorf("%w: contact with call ID %s", ErrNotFound, callID)
+	}
+	return c, err
+}
+
+// ContactFilter selects contacts; empty fields select everything.
+type ContactFilter struct {
+	CustomerID string
+	Queue      string
+	Agent      string
+	Channel    Channel
+	Outcomes   []Outcome
+	From, To   time.Time // StartedAt in [From, To)
+}
+
+// ListContacts returns contacts newest first, a page at a time; next is the cursor of the
+// following page ("" after the last).
+func (s *Store) ListContacts(ctx context.Context, f ContactFilter, p Page) ([]Contact, string, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if f.CustomerID != "" {
+		id, err := s.resolve(ctx, s.r(), f.CustomerID)
+		if err != nil {
+			return nil, "", err
+		}
+		add("customer_id = ?", id)
+	}
+	if f.Queue != "" {
+		add("queue = ?", f.Queue)
+	}
+	if f.Agent != "" {
+		add("agent = ?", f.Agent)
+	}
+	if f.Channel != "" {
+		add("channel = ?", f.Channel)
+	}
+	if len(f.Outcomes) > 0 {
+		ph, a := in(f.Outcomes)
+		add("outcome IN ("+ph+")", a...)
+	}
+	if !f.From.IsZero() {
+		add("started_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("started_at < ?", ms(f.To))
+	}
+	limit, err := p.apply("started_at", &where, &args)
+	if err != nil {
+		return nil, "", err
+	}
+	list, err := s.scanContacts(s.r().query(ctx, "SELECT "+contactCols+" FROM contacts"+whereSQL(where)+
+		" ORDER BY started_at DESC, id DESC LIMIT ?", append(args, limit+1)...))
+	if err != nil {
+		return nil, "", err
+	}
+	list, next := cutPage(list, limit, func(x Contact) (time.Time, string) { return x.StartedAt, x.ID })
+	return list, next, nil
+}
+
+func whereSQL(where []string) string {
+	if len(where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(where, " AND ")
+}
+
+func in[T ~string](vals []T) (string, []any) {
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = string(v)
+	}
+	return ph, args
+}
+
+// jsonText is events as stored: a JSON list, never null.
+func jsonText(events []Event) (string, error) {
+	if events == nil {
+		events = []Event{}
+	}
+	b, err := json.Marshal(events)
+	if err != nil {
+		return "", fmt.Errorf("%w: events: %v", ErrInvalid, err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,29 @@
+package customers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	mRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "callbacks", Name: "refused_total",
+		Help: "Callback requests refused, by reason: invalid_number, withheld, not_allowed, denied, premium_rate, rate_number, rate_caller, outside_hours, past_slot.",
+	}, []string{"reason"})
+	mCallbacks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "callbacks", Name: "requests_total",
+		Help: "Callback requests accepted, by source (queue, scheduled, abandoned, api) and whether they updated a waiting callback.",
+	}, []string{"source", "updated"})
+	mAttempts = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "callbacks", Name: "attempts_total",
+		Help: "Callback attempts, by outcome.",
+	}, []string{"outcome"})
+	mTickets = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "tickets", Name: "created_total",
+		Help: "Tickets opened, by kind (voicemail, callback_failed, missed, manual).",
+	}, []string{"kind"})
+	mDeliveries = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "webhooks", Name: "deliveries_total",
+		Help: "Webhook delivery attempts, by event and result (delivered, failed).",
+	}, []string{"event", "result"})
+)

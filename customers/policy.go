@@ -1,0 +1,98 @@
+package customers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/hotline-cc/hotline/config"
+)
+
+// CallbackPolicy is what the store checks before it books a callback, and how it retries.
+type CallbackPolicy struct {
+	Region      string        // for numbers written without +, e.g. CN
+	Allowed     []string      // E.164 prefixes that may be called back; none = every country
+	Denied      []string      // E.164 prefixes never called (premium rate ...), checked after Allowed
+	PerNumber   Rate          // callbacks booked to one number
+	PerCaller   Rate          // callback requests from one caller
+	MaxAttempts int           // attempts before the callback fails and becomes a ticket
+	Backoff     time.Duration // wait after the first failed attempt; doubles after each
+}
+
+// DefaultCallbackPolicy is the configuration's default.
+func DefaultCallbackPolicy() CallbackPolicy {
+	p, err := PolicyFromConfig(config.Default().Callbacks)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// PolicyFromConfig reads the callbacks section of the configuration.
+func PolicyFromConfig(c config.Callbacks) (CallbackPolicy, error) {
+	pn, err := ParseRate(c.PerNumberLimit)
+	if err != nil {
+		return CallbackPolicy{}, fmt.Errorf("callbacks.per_number_limit: %w", err)
+	}
+	pc, err := ParseRate(c.PerCallerLimit)
+	if err != nil {
+		return CallbackPolicy{}, fmt.Errorf("callbacks.per_caller_limit: %w", err)
+	}
+	return CallbackPolicy{
+		Region: c.DefaultRegion, Allowed: c.AllowedPrefixes, Denied: c.DeniedPrefixes,
+		PerNumber: pn, PerCaller: pc, MaxAttempts: max(c.MaxAttempts, 1), Backoff: c.RetryBackoff.D(),
+	}, nil
+}
+
+// CheckNumber reads a callback number and says whether it may be called: a valid number, in
+// E.164, inside the allowed prefixes, outside the denied ones, and not premium rate. It
+// returns the E.164 number, or the refusal.
+func (p CallbackPolicy) CheckNumber(raw string) (string, *Refusal) {
+	n, err := NormalizeNumber(raw, p.Region)
+	if err == ErrWithheld {
+		return "", refuse(RefusedWithheld, "the number is withheld; a callback needs a number to call")
+	}
+	if err != nil {
+		region := p.Region
+		if region == "" {
+			region = "none; write it with +"
+		}
+		return "", refuse(RefusedInvalidNumber, "%q is not a valid phone number (default region %s)", truncate(raw, 40), region)
+	}
+	if len(p.Allowed) > 0 {
+		ok := false
+		for _, a := range p.Allowed {
+			ok = ok || strings.HasPrefix(n, a)
+		}
+		if !ok {
+			return "", refuse(RefusedNotAllowed, "number %s is outside the allowed prefixes %s", n, strings.Join(p.Allowed, ", "))
+		}
+	}
+	for _, d := range p.Denied {
+		if strings.HasPrefix(n, d) {
+			return "", refuse(RefusedDenied, "number %s is in the denied range %s", n, d)
+		}
+	}
+	if num, err := phonenumbers.Parse(n, ""); err == nil && phonenumbers.GetNumberType(num) == phonenumbers.PREMIUM_RATE {
+		return "", refuse(RefusedPremiumRate, "number %s is a premium-rate number", n)
+	}
+	return n, nil
+}
+
+// backoff is the wait after the given number of failed attempts (1, 2 ...).
+func (p CallbackPolicy) backoff(failed int) time.Duration {
+	d := p.Backoff
+	for i := 1; i < failed && d < 24*time.Hour; i++ {
+		d *= 2
+	}
+	return d
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,163 @@
+package customers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// deliveredKept is how long delivered webhooks stay in the outbox (for support questions).
+const deliveredKept = 30 * 24 * time.Hour
+
+// Retention is what ApplyRetention removed.
+type Retention struct {
+	Recordings int // recording files deleted (their rows stay, marked)
+	Orphans    int // files in the recordings directory the database did not know
+	Deliveries int // delivered webhooks cleared from the outbox
+}
+
+// ApplyRetention deletes recordings older than the retention period (the tickets and
+// contacts keep that they had one: the row stays, marked deleted) and delivered webhooks
+// older than 30 days. Run it daily; it is idempotent.
+func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, error) {
+	var out Retention
+	if s.retain > 0 {
+		cutoff := now.Add(-s.retain)
+		var ids []string
+		err := s.inTx(ctx, func(r run) error {
+			rows, err := r.query(ctx, "SELECT id FROM recordings WHERE deleted_at IS NULL AND created_at < ?", ms(cutoff))
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			_, err = r.exec(ctx, "UPDATE recordings SET deleted_at = ?, deleted_why = 'retention' WHERE deleted_at IS NULL AND created_at < ?",
+				ms(now), ms(cutoff))
+			return err
+		})
+		if err != nil {
+			return out, err
+		}
+		var errs []error
+		for _, id := range ids {
+			if err := s.rec.Delete(id); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out.Recordings++
+		}
+		pruned, err := s.rec.Prune(ctx, cutoff)
+		out.Orphans = len(pruned)
+		if err := errors.Join(append(errs, err)...); err != nil {
+			return out, fmt.Errorf("customers: retention: %w", err)
+		}
+	}
+	res, err := s.r().exec(ctx, "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", ms(now.Add(-deliveredKept)))
+	if err != nil {
+		return out, err
+	}
+	n, _ := res.RowsAffected()
+	out.Deliveries = int(n)
+	if out.Recordings+out.Orphans+out.Deliveries > 0 {
+		s.log.Info("retention applied", "recordings", out.Recordings, "orphans", out.Orphans, "deliveries", out.Deliveries)
+	}
+	return out, nil
+}
+
+// Erase removes a customer's personal data: name and details, identities (numbers, accounts,
+// e-mail), addresses and events of their contacts, callback numbers, ticket subjects and
+// notes, recordings (files deleted), and webhooks not yet delivered (delivered ones are
+// blanked). What stays is anonymous: the record's ID and its contacts' times, queues, agents
+// and outcomes, so reports still count them. Waiting callbacks are cancelled, and a
+// customer.erased webhook tells the helpdesk to erase its copy. Erasing twice is harmless.
+// The next call from the same number starts a new record.
+func (s *Store) Erase(ctx context.Context, customerID string) error {
+	var recs []string
+	err := s.inTx(ctx, func(r run) error {
+		id, err := s.resolve(ctx, r, customerID)
+		if err != nil {
+			return err
+		}
+		now := ms(s.now())
+		ids := []any{id}
+		rows, err := r.query(ctx, "SELECT id FROM customers WHERE merged_into = ?", id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var m string
+			if err := rows.Scan(&m); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, m)
+		}
+		rows.Close()
+		ph := "?" + repeat(", ?", len(ids)-1)
+		rows, err = r.query(ctx, "SELECT id FROM recordings WHERE customer_id = ?", id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var rid string
+			if err := rows.Scan(&rid); err != nil {
+				rows.Close()
+				return err
+			}
+			recs = append(recs, rid)
+		}
+		rows.Close()
+		stmts := []struct {
+			q    string
+			args []any
+		}{
+			{"UPDATE customers SET name = '', language = '', tier = '', vip = 0, erased_at = COALESCE(erased_at, ?), updated_at = ? WHERE id IN (" + ph + ")", append([]any{now, now}, ids...)},
+			{"DELETE FROM identities WHERE customer_id = ?", []any{id}},
+			{"UPDATE contacts SET address = '', events = '[]' WHERE customer_id = ?", []any{id}},
+			{"UPDATE callbacks SET status = 'cancelled', last_result = 'erased', dialing_until = NULL, updated_at = ? WHERE customer_id = ? AND status IN ('pending', 'dialing')", []any{now, id}},
+			{"UPDATE callbacks SET number = '' WHERE customer_id = ?", []any{id}},
+			{"DELETE FROM ticket_notes WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)", []any{id}},
+			{"UPDATE tickets SET subject = '(erased)' WHERE customer_id = ?", []any{id}},
+			{"UPDATE recordings SET deleted_at = ?, deleted_why = 'erased' WHERE customer_id = ? AND deleted_at IS NULL", []any{now, id}},
+			{"DELETE FROM outbox WHERE customer_id = ? AND delivered_at IS NULL", []any{id}},
+			{"UPDATE outbox SET payload = '{}' WHERE customer_id = ?", []any{id}},
+			{"UPDATE surveys SET call_id = '' WHERE customer_id = ?", []any{id}},
+		}
+		for _, st := range stmts {
+			if _, err := r.exec(ctx, st.q, st.args...); err != nil {
+				return fmt.Errorf("customers: erase: %w", err)
+			}
+		}
+		return s.enqueue(ctx, r, "", Webhook{Event: EventCustomerErased, Customer: &WebhookCustomer{ID: id}})
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range recs {
+		errs = append(errs, s.rec.Delete(id))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("customers: erase: the records are erased but deleting recordings failed (erase again to retry): %w", err)
+	}
+	return nil
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for i := 0; i < n; i++ {
+		out += s
+	}
+	return out
+}

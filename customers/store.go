@@ -1,0 +1,476 @@
+package customers
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/redis/go-redis/v9"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/recordings"
+)
+
+// Store is the customer store over database/sql. It is safe for concurrent use, and several
+// hotline nodes may share one PostgreSQL store.
+type Store struct {
+	db      *sql.DB
+	d       dialect
+	log     *slog.Logger
+	now     func() time.Time
+	rec     *recordings.Store
+	policy  CallbackPolicy
+	limiter Limiter
+	hours   map[string]*Hours // queue -> opening hours for callbacks
+	sched   map[string]config.Schedule
+	retain  time.Duration // recordings; 0 = forever
+	hooks   bool          // write webhook events to the outbox
+	lease   time.Duration // how long a dialing callback is held by its node
+	notify  chan struct{} // a new outbox row was committed
+	closers []io.Closer
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) { s.log = l.With("component", "customers") }
+}
+
+// WithClock sets the clock for every time the store writes (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithRecordings sets where voicemail files go (default <dataDir>/recordings).
+func WithRecordings(r *recordings.Store) Option { return func(s *Store) { s.rec = r } }
+
+// WithCallbackPolicy sets the callback rules: number ranges, rate limits, attempts.
+func WithCallbackPolicy(p CallbackPolicy) Option { return func(s *Store) { s.policy = p } }
+
+// WithLimiter sets the rate limiter (default: in-process; NewRedisLimiter shares it across nodes).
+func WithLimiter(l Limiter) Option { return func(s *Store) { s.limiter = l } }
+
+// WithQueueSchedules sets each queue's opening hours: callbacks are placed only inside them.
+// A queue without one is always open.
+func WithQueueSchedules(m map[string]config.Schedule) Option {
+	return func(s *Store) { s.sched = m }
+}
+
+// WithRetention keeps recordings this long (0 = forever).
+func WithRetention(d time.Duration) Option { return func(s *Store) { s.retain = d } }
+
+// WithWebhookEvents makes the store write webhook events (new tickets, missed contacts,
+// erasures) to the outbox for a Deliverer. Off, nothing is queued.
+func WithWebhookEvents(on bool) Option { return func(s *Store) { s.hooks = on } }
+
+// WithDialingLease sets how long a callback stays "dialing" for the node that started it
+// before another node may take it over (default 5 minutes).
+func WithDialingLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
+
+// Open opens the store and runs its migrations. dsn "" is SQLite at <dataDir>/hotline.db,
+// "sqlite:PATH" SQLite at PATH, and "postgres://..." PostgreSQL.
+func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*Store, error) {
+	s := &Store{
+		log: slog.Default().With("component", "customers"), now: time.Now,
+		policy: DefaultCallbackPolicy(), lease: 5 * time.Minute, notify: make(chan struct{}, 1),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.limiter == nil {
+		s.limiter = NewMemoryLimiter(s.now)
+	}
+	s.hours = map[string]*Hours{}
+	for q, sc := range s.sched {
+		h, err := NewHours(sc)
+		if err != nil {
+			return nil, fmt.Errorf("customers: queue %s: %w", q, err)
+		}
+		s.hours[q] = h
+	}
+	if s.rec == nil {
+		if dataDir == "" {
+			return nil, errors.New("customers: no data directory for recordings")
+		}
+		r, err := recordings.New(filepath.Join(dataDir, "recordings"))
+		if err != nil {
+			return nil, err
+		}
+		s.rec = r
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s.d = postgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			s.db.SetMaxOpenConns(10)
+			s.db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	case dsn == "" || strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			if dataDir == "" {
+				return nil, errors.New("customers: no data directory for the SQLite database")
+			}
+			path = filepath.Join(dataDir, "hotline.db")
+		}
+		if strings.ContainsAny(path, "?#") || path == ":memory:" {
+			return nil, fmt.Errorf("customers: store.dsn: %q is not a database file path", path)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("customers: %w", err)
+		}
+		s.d = sqliteDialect
+		s.db, err = sql.Open("sqlite", sqliteDSN(path))
+		if err == nil {
+			s.db.SetMaxOpenConns(4)
+		}
+	default:
+		return nil, fmt.Errorf("customers: store.dsn %q: use postgres://..., sqlite:PATH or \"\" for SQLite in the data directory", redactDSN(dsn))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("customers: %w", err)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("customers: connecting to %s: %w", redactDSN(dsn), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenConfig opens the store the configuration describes: the database, the recordings
+// directory, the callback policy and rate limits (in Redis when redis.addr is set), the
+// queues' opening hours, retention and webhook events. opts are applied after it.
+func OpenConfig(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error) {
+	dir := cfg.Recordings.Dir
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "recordings")
+	}
+	rec, err := recordings.New(dir)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := PolicyFromConfig(cfg.Callbacks)
+	if err != nil {
+		return nil, err
+	}
+	sched := map[string]config.Schedule{}
+	for _, q := range cfg.Queues {
+		if q.Schedule != "" {
+			sched[q.Name] = cfg.Schedules[q.Schedule]
+		}
+	}
+	base := []Option{
+		WithRecordings(rec), WithCallbackPolicy(policy), WithQueueSchedules(sched),
+		WithRetention(time.Duration(cfg.Recordings.RetentionDays) * 24 * time.Hour),
+		WithWebhookEvents(cfg.Webhooks.URL != ""),
+	}
+	var rdb *redis.Client
+	if cfg.Redis.Addr != "" {
+		rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})
+		base = append(base, WithLimiter(NewRedisLimiter(rdb, "hotline:")))
+	}
+	s, err := Open(ctx, cfg.Store.DSN, cfg.DataDir, append(base, opts...)...)
+	if err != nil {
+		if rdb != nil {
+			rdb.Close()
+		}
+		return nil, err
+	}
+	if rdb != nil {
+		s.closers = append(s.closers, rdb)
+	}
+	return s, nil
+}
+
+// Close closes the database (and the Redis client OpenConfig made).
+func (s *Store) Close() error {
+	errs := []error{s.db.Close()}
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Recordings is the store's recordings directory, for streaming downloads.
+func (s *Store) Recordings() *recordings.Store { return s.rec }
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return string(s.d) }
+
+// Durability: SQLite runs in WAL mode with synchronous=FULL, so every COMMIT fsyncs the WAL
+// before it returns: a committed voicemail, callback or ticket survives the process being
+// killed and also a power cut, for about one fsync per commit, which a hotline's write rate
+// does not notice. (synchronous=NORMAL would survive SIGKILL but not power loss.) _txlock
+// makes every transaction BEGIN IMMEDIATE, so two writers queue on busy_timeout instead of
+// failing to upgrade a read lock.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// dialect is what differs between the two databases.
+type dialect string
+
+const (
+	sqliteDialect dialect = "sqlite"
+	postgres      dialect = "postgres"
+)
+
+// rebind turns ? placeholders into $1, $2 ... for PostgreSQL (outside quoted text).
+func (d dialect) rebind(q string) string {
+	if d != postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c == '\'' {
+			quoted = !quoted
+		}
+		if c == '?' && !quoted {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// forUpdate locks selected rows in PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the
+// database's write lock for the whole transaction.
+func (d dialect) forUpdate() string {
+	if d == postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func (d dialect) blob() string {
+	if d == postgres {
+		return "BYTEA"
+	}
+	return "BLOB"
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// run executes queries with the dialect's placeholders, inside a transaction or not.
+type run struct {
+	q      querier
+	d      dialect
+	outbox *bool // set when an outbox row was written in this transaction
+}
+
+func (r run) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.q.ExecContext(ctx, r.d.rebind(query), args...)
+}
+
+func (r run) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.d.rebind(query), args...)
+}
+
+func (r run) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.d.rebind(query), args...)
+}
+
+func (s *Store) r() run { return run{q: s.db, d: s.d} }
+
+// inTx runs fn in a transaction and commits it; fn's error rolls it back.
+func (s *Store) inTx(ctx context.Context, fn func(r run) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("customers: begin: %w", err)
+	}
+	wrote := false
+	if err := fn(run{q: tx, d: s.d, outbox: &wrote}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("customers: commit: %w", err)
+	}
+	if wrote {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// inTxRetry is inTx retried when a concurrent writer took a unique key (an identity, the
+// live callback of a queue) first; the retry finds that writer's row. Only PostgreSQL needs
+// it: SQLite serializes writers.
+func (s *Store) inTxRetry(ctx context.Context, fn func(r run) error) error {
+	err := s.inTx(ctx, fn)
+	var taken *IdentityTakenError
+	for i := 0; i < 3 && (isUnique(err) || errors.As(err, &taken)); i++ {
+		err = s.inTx(ctx, fn)
+	}
+	return err
+}
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrate applies the embedded migrations not yet recorded in schema_migrations, each in its
+// own transaction. On PostgreSQL an advisory lock keeps two nodes starting together apart.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return err
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+	for _, e := range names {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("customers: migration %s: name must start with its number", e.Name())
+		}
+		body, _ := migrations.ReadFile("migrations/" + e.Name())
+		sqlText := strings.ReplaceAll(string(body), "{{blob}}", s.d.blob())
+		err = s.inTx(ctx, func(r run) error {
+			if s.d == postgres {
+				if _, err := r.exec(ctx, "SELECT pg_advisory_xact_lock(74068)"); err != nil {
+					return err
+				}
+			}
+			if _, err := r.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+				return err
+			}
+			var n int
+			if err := r.row(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", v).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range splitSQL(sqlText) {
+				if _, err := r.exec(ctx, stmt); err != nil {
+					return fmt.Errorf("%w\nin: %s", err, stmt)
+				}
+			}
+			_, err := r.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				v, e.Name(), ms(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("customers: migration %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+// splitSQL splits a migration into statements at semicolons ending a line, dropping comments.
+func splitSQL(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimRight(line, " \t\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(line, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, strings.TrimSpace(cur.String()))
+	}
+	return out
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ms is a time as stored: Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// msOrNil stores a zero time as NULL.
+func msOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,69 @@
+package customers
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// EntryKind is what a timeline entry is.
+type EntryKind string
+
+const (
+	EntryContact  EntryKind = "contact"
+	EntryTicket   EntryKind = "ticket"
+	EntryCallback EntryKind = "callback"
+)
+
+// Entry is one thing on a customer's timeline; exactly one of Contact, Ticket and Callback is set.
+type Entry struct {
+	At       time.Time
+	Kind     EntryKind
+	ID       string
+	Contact  *Contact
+	Ticket   *Ticket
+	Callback *Callback
+}
+
+// Timeline is everything that happened with a customer, oldest first: every contact
+// (including each callback attempt), ticket and callback, of this record and of every record
+// merged into it. Contacts are dated by their start, tickets and callbacks by their creation.
+func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error) {
+	r := s.r()
+	id, err := s.resolve(ctx, r, customerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	contacts, err := s.scanContacts(r.query(ctx, "SELECT "+contactCols+" FROM contacts WHERE customer_id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	for i := range contacts {
+		c := &contacts[i]
+		out = append(out, Entry{At: c.StartedAt, Kind: EntryContact, ID: c.ID, Contact: c})
+	}
+	tickets, err := s.scanTickets(ctx, r, "SELECT "+ticketCols+" FROM tickets WHERE customer_id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range tickets {
+		t := &tickets[i]
+		out = append(out, Entry{At: t.CreatedAt, Kind: EntryTicket, ID: t.ID, Ticket: t})
+	}
+	callbacks, err := s.scanCallbacks(r.query(ctx, "SELECT "+callbackCols+" FROM callbacks WHERE customer_id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	for i := range callbacks {
+		c := &callbacks[i]
+		out = append(out, Entry{At: c.CreatedAt, Kind: EntryCallback, ID: c.ID, Callback: c})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID // UUIDv7: creation order
+	})
+	return out, nil
+}

@@ -1,0 +1,166 @@
+package dashboard
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/dashboard/browsertest"
+)
+
+// The supervisor's morning, in headless Chromium: log in with the printed link, watch a call
+// arrive on the wallboard within a second, pause an agent with the button, play a voicemail.
+// Screenshots go to testdata/artifacts/dashboard/.
+func TestBrowserSupervisor(t *testing.T) {
+	b := browsertest.Start(t)
+	e := newEnv(t)
+	e.live.d.Pause("1001", "training")
+	e.live.d.Pause("1003", "meeting")
+	// Earlier today: calls in the store, for the chart's 15-minute service-level bars.
+	for i, wait := range []time.Duration{5, 12, 30, 8, 45, 10} {
+		q := t0.Add(-90*time.Minute + time.Duration(i)*15*time.Minute)
+		o := customers.OutcomeAnswered
+		if wait > 40 {
+			o = customers.OutcomeAbandoned
+		}
+		if _, err := e.store.AddContact(e.ctx, customers.Contact{Address: "+861390000000" + string(rune('0'+i)), Queue: "support",
+			StartedAt: q, QueuedAt: q, Wait: wait * time.Second, Talk: time.Minute, Outcome: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := b.Login(e.loginURL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText("#new-token", "hl_", 2*time.Second); err != nil {
+		t.Fatalf("the first-start token is not shown: %v", err)
+	}
+	if _, err := b.WaitText(browsertest.QueueWaiting("sales"), "0", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitVisible(browsertest.Connection, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the chart's data
+	b.Screenshot("wallboard")
+
+	// A caller joins the sales queue (nobody free there): the wallboard shows it within 1 s.
+	start := time.Now()
+	e.live.enqueue("call-1", "sales", "+8613800000009")
+	took, err := b.WaitText(browsertest.QueueWaiting("sales"), "1", time.Second)
+	if err != nil {
+		t.Fatalf("the waiting caller did not appear on the wallboard within 1 s: %v", err)
+	}
+	t.Logf("the call appeared on the wallboard %v after it entered the queue (%v polling)", time.Since(start).Round(time.Millisecond), took.Round(time.Millisecond))
+	b.Screenshot("call-waiting")
+	if err := b.ShowView("calls"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.CallRow("call-1"), "+8613800000009", time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// The supervisor pauses Bo (1002) for lunch with the button; the state changes on screen.
+	if err := b.ShowView("agents"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.AgentState("1002"), "available", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetValue(browsertest.AgentPauseReason("1002"), "lunch"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(browsertest.AgentButton("1002", "pause")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.AgentState("1002"), "paused", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.live.actionLog(), "1002 pause lunch") {
+		t.Fatalf("the center got %v, want 1002 paused for lunch", e.live.actionLog())
+	}
+	if reason, _ := b.Text(browsertest.AgentRow("1002") + " .reason-cell"); reason != "lunch" {
+		t.Errorf("pause reason shown %q", reason)
+	}
+	b.Screenshot("agent-paused")
+	if err := b.Click(browsertest.AgentButton("1002", "unpause")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.AgentState("1002"), "available", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// A voicemail ticket: the supervisor opens it and plays the message in the page.
+	tk := e.voicemail("+8613800000005")
+	if err := b.ShowView("tickets"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.TicketRow(tk.Number), "Voicemail from +8613800000005", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(browsertest.TicketRow(tk.Number)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(browsertest.PlayVoicemail); err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.WaitAudioPlaying(browsertest.VoicemailAudio, 0.5, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Duration < 2.9 || a.Duration > 3.1 {
+		t.Errorf("the player reads %v s of audio, want the 3 s message", a.Duration)
+	}
+	b.Screenshot("voicemail-playing")
+
+	// The same page in Chinese, and the flow drawn as a graph.
+	if err := b.SetLanguage("zh"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(`#nav button[data-view="wallboard"]`, "大屏", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ShowView("agents"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.AgentState("1001"), "暂停", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b.Screenshot("agents-zh")
+	if err := b.ShowView("flows"); err != nil {
+		t.Fatal(err)
+	}
+	var width int
+	deadline := time.Now().Add(3 * time.Second)
+	for width == 0 && time.Now().Before(deadline) {
+		b.Eval(`document.getElementById("flow-graph").naturalWidth`, &width)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if width == 0 {
+		t.Error("the flow graph image did not load")
+	}
+	b.Screenshot("flow-graph")
+	if err := b.ShowView("wallboard"); err != nil {
+		t.Fatal(err)
+	}
+	if txt, _ := b.Text(browsertest.QueueCard("sales")); !strings.Contains(txt, "排队") {
+		t.Errorf("wallboard card not in Chinese: %q", txt)
+	}
+	b.Screenshot("wallboard-zh")
+}
+
+// A used or wrong link shows the login form, never the dashboard.
+func TestBrowserLoginLinkWorksOnce(t *testing.T) {
+	b := browsertest.Start(t)
+	e := newEnv(t)
+	e.browser() // someone used the link already
+	if err := b.Login(e.loginURL); err == nil || !strings.Contains(err.Error(), "login form") {
+		t.Fatalf("a used link: %v", err)
+	}
+	if err := b.WaitVisible("#login-failed", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b.Screenshot("login-failed")
+}

@@ -1,0 +1,268 @@
+package dashboard
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
+)
+
+// env is a dashboard on a real store and real HTTP, with a fake center, and a token per role.
+type env struct {
+	t        *testing.T
+	ctx      context.Context
+	cfg      config.Config
+	clk      *testClock
+	live     *fakeLive
+	store    *customers.Store
+	srv      *Server
+	ts       *httptest.Server
+	sup      string // tokens
+	integ    string
+	agent1   string // agent 1001
+	agent2   string // agent 1002
+	loginURL string
+}
+
+// Monday 11 May 2026, 10:00 in Shanghai: inside the sample configuration's office hours.
+var t0 = time.Date(2026, 5, 11, 2, 0, 0, 0, time.UTC)
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	cfg, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	e := &env{t: t, ctx: context.Background(), cfg: cfg, clk: &testClock{t: t0}}
+	e.store, err = customers.OpenConfig(e.ctx, cfg, customers.WithClock(e.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.store.Close() })
+	e.live = newFakeLive(cfg, e.clk)
+	for _, a := range []string{"1001", "1002", "1003"} {
+		if _, err := e.live.d.Login(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srv, err = New(Options{Live: e.live, Store: e.store, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clock: e.clk.Now, RefreshEvery: 200 * time.Millisecond, SampleEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ts = httptest.NewServer(e.srv)
+	t.Cleanup(func() { e.srv.Close(); e.ts.Close() }) // Close ends the event streams first
+	var ok bool
+	if e.loginURL, ok = e.srv.LoginURL(e.ts.URL); !ok {
+		t.Fatal("no login URL on the first start")
+	}
+	mk := func(role Role, agent string) string {
+		s, _, err := e.srv.Tokens().Create(role, agent, "test "+string(role)+" "+agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	e.sup, e.integ, e.agent1, e.agent2 = mk(RoleSupervisor, ""), mk(RoleIntegration, ""), mk(RoleAgent, "1001"), mk(RoleAgent, "1002")
+	return e
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+func (r resp) apiError(t *testing.T) APIError {
+	t.Helper()
+	var b struct{ Error APIError }
+	r.json(t, &b)
+	return b.Error
+}
+
+// do sends a request with a Bearer token ("" for none); body is JSON-encoded unless a string.
+func (e *env) do(method, path, token string, body any) resp {
+	e.t.Helper()
+	return e.doWith(http.DefaultClient, method, path, token, body, nil)
+}
+
+func (e *env) doWith(c *http.Client, method, path, token string, body any, hdr map[string]string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, res.Header, b}
+}
+
+// ok asserts the status and returns the response.
+func (e *env) ok(want int, r resp) resp {
+	e.t.Helper()
+	if r.status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+	return r
+}
+
+// wantError asserts an error status, code and field.
+func (e *env) wantError(r resp, status int, field string) APIError {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	ae := r.apiError(e.t)
+	if ae.Status != status || ae.Message == "" {
+		e.t.Fatalf("error body %s", r.body)
+	}
+	if ae.Field != field {
+		e.t.Fatalf("error field %q, want %q: %s", ae.Field, field, ae.Message)
+	}
+	return ae
+}
+
+// browser is an HTTP client with a cookie jar, logged in through the one-time link.
+func (e *env) browser() *http.Client {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.Get(e.loginURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Request.URL.Path != "/" {
+		e.t.Fatalf("login link led to %s", res.Request.URL)
+	}
+	return c
+}
+
+func (e *env) csrf(c *http.Client) string {
+	for _, ck := range c.Jar.Cookies(mustURL(e.ts.URL)) {
+		if ck.Name == CSRFCookie {
+			return ck.Value
+		}
+	}
+	e.t.Fatal("no CSRF cookie")
+	return ""
+}
+
+// wav is a PCM tone, long enough to play.
+func wav(seconds int) []byte {
+	var b bytes.Buffer
+	n := 8000 * 2 * seconds
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+n))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(n))
+	for i := 0; i < n/2; i++ {
+		v := int16(8000)
+		if (i/10)%2 == 0 { // a 400 Hz square wave
+			v = -v
+		}
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	return b.Bytes()
+}
+
+// voicemail stores a voicemail ticket from number for support and returns it.
+func (e *env) voicemail(number string) customers.Ticket {
+	e.t.Helper()
+	tk, err := e.store.SaveVoicemail(e.ctx, customers.Voicemail{Caller: number, Queue: "support", Audio: bytes.NewReader(wav(3))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tk
+}
+
+// sse reads a Server-Sent Events stream.
+type sse struct {
+	res *http.Response
+	rd  *bufio.Reader
+}
+
+func (e *env) stream(token string) *sse {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.t.Cleanup(cancel)
+	res, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		e.t.Fatalf("events: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	e.t.Cleanup(func() { res.Body.Close() })
+	return &sse{res: res, rd: bufio.NewReader(res.Body)}
+}
+
+// next returns the next event's name and data.
+func (s *sse) next() (string, []byte, error) {
+	var name string
+	var data []byte
+	for {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			return "", nil, err
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "" && name != "":
+			return name, data, nil
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = []byte(strings.TrimPrefix(line, "data: "))
+		}
+	}
+}

@@ -1,0 +1,387 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+)
+
+// The live stream: one subscription to the center, fanned out to every open event stream,
+// plus periodic queue refreshes and the samples behind the wallboard chart.
+
+// StreamEvent is one message of GET /api/v1/events (its SSE event name is Type).
+type StreamEvent struct {
+	Type  string     `json:"type"` // queue | agent | call
+	ID    string     `json:"id"`
+	At    time.Time  `json:"at"`
+	Ended bool       `json:"ended,omitempty"` // a call that is over
+	Queue *QueueView `json:"queue,omitempty"`
+	Agent *AgentView `json:"agent,omitempty"`
+	Call  *LiveCall  `json:"call,omitempty"`
+}
+
+// Snapshot is the first message of an event stream (SSE event "snapshot"): the whole state.
+type Snapshot struct {
+	At     time.Time   `json:"at"`
+	Queues []QueueView `json:"queues"`
+	Agents []AgentView `json:"agents"`
+	Calls  []LiveCall  `json:"calls"`
+}
+
+// Sample is one point of the wallboard chart.
+type Sample struct {
+	At           time.Time `json:"at"`
+	Queue        string    `json:"queue"`
+	Waiting      int       `json:"waiting"`
+	OldestWait   float64   `json:"oldest_wait_seconds"`
+	ServiceLevel *float64  `json:"service_level"` // the wallboard window's (15 min)
+}
+
+const sampleKeep = 24 * time.Hour
+
+type hub struct {
+	s       *Server
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	samples map[string][]Sample
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+type client struct {
+	ch    chan []byte // encoded SSE messages
+	agent string      // "" = every event; else only this agent's
+	gone  chan struct{}
+}
+
+func newHub(s *Server, sampleEvery, refreshEvery time.Duration) *hub {
+	h := &hub{s: s, clients: map[*client]struct{}{}, samples: map[string][]Sample{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go h.run(sampleEvery, refreshEvery)
+	return h
+}
+
+func (h *hub) close() {
+	h.once.Do(func() {
+		close(h.stop)
+		<-h.done
+		h.mu.Lock()
+		for c := range h.clients {
+			delete(h.clients, c)
+			close(c.gone)
+		}
+		h.mu.Unlock()
+	})
+}
+
+func (h *hub) run(sampleEvery, refreshEvery time.Duration) {
+	defer close(h.done)
+	events, cancel := h.s.live.Subscribe()
+	defer cancel()
+	sample := time.NewTicker(sampleEvery)
+	defer sample.Stop()
+	refresh := time.NewTicker(refreshEvery)
+	defer refresh.Stop()
+	h.takeSamples()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				events = nil // the center closed it; keep serving refreshes
+				continue
+			}
+			batch := []Event{ev}
+		drain: // take what else is pending, so a burst costs one read of the queues
+			for len(batch) < 256 {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						events = nil
+						break drain
+					}
+					batch = append(batch, ev)
+				default:
+					break drain
+				}
+			}
+			h.publish(batch)
+		case <-refresh.C:
+			h.mu.Lock()
+			n := len(h.clients)
+			h.mu.Unlock()
+			if n > 0 {
+				h.publishQueues(nil)
+			}
+		case <-sample.C:
+			h.takeSamples()
+		}
+	}
+}
+
+// publish turns the center's events into stream messages, refreshing the queues they touch.
+func (h *hub) publish(batch []Event) {
+	var calls []LiveCall
+	var agents []acd.AgentStatus
+	touched := map[string]bool{}
+	allQueues := false
+	for _, ev := range batch {
+		at := ev.At
+		if at.IsZero() {
+			at = h.s.now()
+		}
+		switch ev.Type {
+		case EventQueue:
+			touched[ev.ID] = true
+		case EventAgent:
+			var a *acd.AgentStatus
+			switch d := ev.Data.(type) {
+			case acd.AgentStatus:
+				a = &d
+			case *acd.AgentStatus:
+				a = d
+			default:
+				if agents == nil {
+					agents = h.s.live.Agents()
+				}
+				if i := slices.IndexFunc(agents, func(x acd.AgentStatus) bool { return x.ID == ev.ID }); i >= 0 {
+					a = &agents[i]
+				}
+			}
+			if a == nil {
+				continue
+			}
+			v := agentView(*a)
+			h.send(StreamEvent{Type: string(EventAgent), ID: a.ID, At: at, Agent: &v}, a.ID)
+			for _, q := range h.s.members[a.ID] {
+				touched[q] = true
+			}
+			if len(h.s.members[a.ID]) == 0 {
+				allQueues = true
+			}
+		case EventCall:
+			var c *LiveCall
+			switch d := ev.Data.(type) {
+			case LiveCall:
+				c = &d
+			case *LiveCall:
+				c = d
+			default:
+				if !ev.Ended {
+					if calls == nil {
+						calls = h.s.live.Calls()
+					}
+					if i := slices.IndexFunc(calls, func(x LiveCall) bool { return x.ID == ev.ID }); i >= 0 {
+						c = &calls[i]
+					}
+				}
+			}
+			if ev.Ended || c == nil {
+				h.send(StreamEvent{Type: string(EventCall), ID: ev.ID, At: at, Ended: true}, "")
+				allQueues = true // the queue it left is not known
+				continue
+			}
+			h.send(StreamEvent{Type: string(EventCall), ID: c.ID, At: at, Call: c}, "")
+			if c.Queue != "" {
+				touched[c.Queue] = true
+			} else {
+				allQueues = true
+			}
+		}
+	}
+	if allQueues {
+		touched = nil
+	}
+	if allQueues || len(touched) > 0 {
+		h.publishQueues(touched)
+	}
+}
+
+// publishQueues sends the current figures of the given queues (nil: all).
+func (h *hub) publishQueues(only map[string]bool) {
+	for _, q := range h.s.live.Queues() {
+		if only != nil && !only[q.Queue] {
+			continue
+		}
+		v := queueView(q)
+		at := q.At
+		if at.IsZero() {
+			at = h.s.now()
+		}
+		h.send(StreamEvent{Type: string(EventQueue), ID: q.Queue, At: at, Queue: &v}, "")
+	}
+}
+
+// send delivers a message to every client that may see it: agent clients get only their
+// agent's events. A client too slow to keep up is dropped (its browser reconnects and gets a
+// fresh snapshot).
+func (h *hub) send(ev StreamEvent, agent string) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	msg := sseMessage(ev.Type, b)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		if c.agent != "" && (ev.Type != string(EventAgent) || c.agent != agent) {
+			continue
+		}
+		select {
+		case c.ch <- msg:
+		default:
+			delete(h.clients, c)
+			close(c.gone)
+		}
+	}
+}
+
+func sseMessage(event string, data []byte) []byte {
+	out := make([]byte, 0, len(data)+len(event)+16)
+	out = append(out, "event: "...)
+	out = append(out, event...)
+	out = append(out, "\ndata: "...)
+	out = append(out, data...)
+	return append(out, "\n\n"...)
+}
+
+func (h *hub) subscribe(agent string) *client {
+	c := &client{ch: make(chan []byte, 512), agent: agent, gone: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.stop:
+		close(c.gone)
+	default:
+		h.clients[c] = struct{}{}
+	}
+	return c
+}
+
+func (h *hub) unsubscribe(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		close(c.gone)
+	}
+}
+
+func (h *hub) takeSamples() {
+	now := h.s.now()
+	qs := h.s.live.Queues()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, q := range qs {
+		v := queueView(q)
+		list := append(h.samples[q.Queue], Sample{At: now, Queue: q.Queue, Waiting: q.Waiting, OldestWait: v.OldestWait, ServiceLevel: v.ServiceLevel})
+		cut := 0
+		for cut < len(list) && now.Sub(list[cut].At) > sampleKeep {
+			cut++
+		}
+		h.samples[q.Queue] = list[cut:]
+	}
+}
+
+func (h *hub) samplesOf(queue string, since time.Time) []Sample {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []Sample
+	for name, list := range h.samples {
+		if queue != "" && name != queue {
+			continue
+		}
+		for _, s := range list {
+			if !s.At.Before(since) {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Sample) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		if a.Queue < b.Queue {
+			return -1
+		}
+		if a.Queue > b.Queue {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// snapshot is the state a new stream starts from, as a principal may see it.
+func (s *Server) snapshot(p *principal) Snapshot {
+	snap := Snapshot{At: s.now(), Queues: []QueueView{}, Agents: []AgentView{}, Calls: []LiveCall{}}
+	for _, a := range s.live.Agents() {
+		if p.Role == RoleAgent && a.ID != p.Agent {
+			continue
+		}
+		snap.Agents = append(snap.Agents, agentView(a))
+	}
+	if p.Role == RoleAgent {
+		return snap
+	}
+	for _, q := range s.live.Queues() {
+		snap.Queues = append(snap.Queues, queueView(q))
+	}
+	snap.Calls = append(snap.Calls, s.live.Calls()...)
+	return snap
+}
+
+// handleEvents is GET /api/v1/events: Server-Sent Events. The first message (event
+// "snapshot") is the whole state; then "queue", "agent" and "call" events as things change;
+// a comment every 15 s keeps proxies from closing the stream.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, p *principal) error {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return s.errorf("streaming unsupported")
+	}
+	agent := ""
+	if p.Role == RoleAgent {
+		agent = p.Agent
+	}
+	c := s.hub.subscribe(agent)
+	defer s.hub.unsubscribe(c)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	b, _ := json.Marshal(s.snapshot(p))
+	w.Write([]byte("retry: 1000\n\n"))
+	w.Write(sseMessage("snapshot", b))
+	fl.Flush()
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-c.gone:
+			return nil
+		case <-ping.C:
+			w.Write([]byte(": ping\n\n"))
+			fl.Flush()
+		case msg := <-c.ch:
+			w.Write(msg)
+		more:
+			for {
+				select {
+				case msg := <-c.ch:
+					w.Write(msg)
+				default:
+					break more
+				}
+			}
+			fl.Flush()
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/config"
+)
+
+// fakeLive is the center as the tests see it: a real acd.Distributor on a fake clock, calls
+// kept in a map, and a fan-out of events like the center's.
+type fakeLive struct {
+	mu      sync.Mutex
+	clk     *testClock
+	d       *acd.Distributor
+	calls   map[string]LiveCall
+	subs    map[chan Event]bool
+	flows   map[string]string
+	actions []string
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func acdConfig(cfg config.Config) acd.Config {
+	var out acd.Config
+	for _, q := range cfg.Queues {
+		out.Queues = append(out.Queues, acd.QueueConfig{Name: q.Name, ServiceLevel: q.ServiceLevel.D(), ShortAbandon: q.ShortAbandon.D(), WrapUp: q.WrapUp.D()})
+	}
+	for _, a := range cfg.Agents {
+		out.Agents = append(out.Agents, acd.AgentConfig{ID: a.ID, Name: a.Name, Skills: a.Skills, Queues: a.Queues})
+	}
+	return out
+}
+
+func newFakeLive(cfg config.Config, clk *testClock) *fakeLive {
+	d, err := acd.New(acdConfig(cfg), clk)
+	if err != nil {
+		panic(err)
+	}
+	return &fakeLive{clk: clk, d: d, calls: map[string]LiveCall{}, subs: map[chan Event]bool{},
+		flows: map[string]string{"hotline": "flowchart TD\n  %% flow hotline (hotline.yaml)\n  start((start))\n" +
+			"  n0[\"greet<br/><i>say: Welcome</i>\"]\n  n1{{\"menu<br/><i>1 support, 2 sales</i>\"}}\n  n2[(\"support<br/><i>queue support</i>\")]\n" +
+			"  n3((\"bye<br/><i>hangup</i>\"))\n  start --> n0\n  n0 -- \"next\" --> n1\n  n1 -- \"1\" --> n2\n  n1 -- \"timeout\" --> n1\n" +
+			"  n2 -- \"timeout\" --> n3\n  errors((any error)) -.-> n3\n"}}
+}
+
+func (f *fakeLive) Queues() []acd.QueueStats  { return f.d.Queues() }
+func (f *fakeLive) Agents() []acd.AgentStatus { return f.d.Agents() }
+func (f *fakeLive) Flows() map[string]string  { return f.flows }
+
+func (f *fakeLive) Calls() []LiveCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]LiveCall, 0, len(f.calls))
+	for _, c := range f.calls {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (f *fakeLive) AgentAction(ctx context.Context, id, action, reason string) error {
+	var err error
+	switch action {
+	case ActionLogin:
+		_, err = f.d.Login(id)
+	case ActionLogout:
+		_, err = f.d.Logout(id)
+	case ActionPause:
+		_, err = f.d.Pause(id, reason)
+	case ActionUnpause:
+		_, err = f.d.Unpause(id)
+	default:
+		err = fmt.Errorf("unknown action %q", action)
+	}
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.actions = append(f.actions, id+" "+action+" "+reason)
+	f.mu.Unlock()
+	f.emit(Event{Type: EventAgent, ID: id, At: f.clk.Now()})
+	return nil
+}
+
+func (f *fakeLive) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 64)
+	f.mu.Lock()
+	f.subs[ch] = true
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.subs[ch] {
+			delete(f.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (f *fakeLive) emit(ev Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		ch <- ev
+	}
+}
+
+// enqueue puts a caller in a queue, as a flow's queue step would, and tells the dashboard.
+func (f *fakeLive) enqueue(id, queue, caller string) {
+	if _, err := f.d.Enqueue(acd.Call{ID: id, Queue: queue}); err != nil {
+		panic(err)
+	}
+	now := f.clk.Now()
+	c := LiveCall{ID: id, Caller: caller, Dialed: "4000", State: CallQueued, Queue: queue, Started: now.Add(-10 * time.Second),
+		Since: now, Flow: "hotline", Node: "support", Position: 1}
+	f.mu.Lock()
+	f.calls[id] = c
+	f.mu.Unlock()
+	f.emit(Event{Type: EventCall, ID: id, Data: c, At: now})
+}
+
+func (f *fakeLive) hangup(id string) {
+	f.d.Abandon(id)
+	f.mu.Lock()
+	delete(f.calls, id)
+	f.mu.Unlock()
+	f.emit(Event{Type: EventCall, ID: id, Ended: true, At: f.clk.Now()})
+}
+
+func (f *fakeLive) actionLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.actions...)
+}

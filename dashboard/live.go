@@ -1,0 +1,88 @@
+package dashboard
+
+import (
+	"context"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+)
+
+// Live is the running center as the dashboard sees it.
+type Live interface {
+	// Queues is every queue's real-time statistics, in configuration order.
+	Queues() []acd.QueueStats
+	// Agents is every configured agent, in configuration order.
+	Agents() []acd.AgentStatus
+	// Calls is the calls in progress.
+	Calls() []LiveCall
+	// AgentAction logs an agent in or out, pauses (with a reason) or unpauses it. Errors wrap
+	// the acd errors: acd.ErrUnknownAgent (404), acd.ErrInvalidTransition (409).
+	AgentAction(ctx context.Context, agentID string, action Action, reason string) error
+	// Subscribe delivers live changes until cancel is called. The channel may be closed by
+	// the center (at shutdown); the dashboard then stops its live stream.
+	Subscribe() (events <-chan Event, cancel func())
+	// Flows is every loaded flow, name → Mermaid source (ivr.Mermaid).
+	Flows() map[string]string
+}
+
+// Action is what AgentAction does.
+type Action = string
+
+// Agent actions.
+const (
+	ActionLogin   Action = "login"
+	ActionLogout  Action = "logout"
+	ActionPause   Action = "pause"
+	ActionUnpause Action = "unpause"
+)
+
+// CallState is where a live call is.
+type CallState string
+
+// Call states.
+const (
+	CallIVR       CallState = "ivr"       // in the flow
+	CallQueued    CallState = "queued"    // waiting in a queue (or a callback holding a place)
+	CallRinging   CallState = "ringing"   // an agent is being rung
+	CallConnected CallState = "connected" // talking to an agent
+)
+
+// LiveCall is one call in progress.
+type LiveCall struct {
+	ID         string    `json:"id"`
+	Caller     string    `json:"caller"`                // the caller's number as signalled
+	CallerName string    `json:"caller_name,omitempty"` // display name, if any
+	Dialed     string    `json:"dialed"`
+	State      CallState `json:"state"`
+	Queue      string    `json:"queue,omitempty"`
+	Agent      string    `json:"agent,omitempty"` // ringing or connected agent
+	Started    time.Time `json:"started"`         // when the call arrived
+	Since      time.Time `json:"since"`           // when it entered its current state
+	Flow       string    `json:"flow,omitempty"`
+	Node       string    `json:"node,omitempty"`     // the flow node it is in
+	Position   int       `json:"position,omitempty"` // in the queue, 1-based, while queued
+	CustomerID string    `json:"customer_id,omitempty"`
+}
+
+// EventType is what changed.
+type EventType string
+
+// Event types.
+const (
+	EventQueue EventType = "queue"
+	EventAgent EventType = "agent"
+	EventCall  EventType = "call"
+)
+
+// Event is one live change. Data is the new state when the center has it at hand
+// (acd.QueueStats, acd.AgentStatus or LiveCall, by value or pointer); when nil the dashboard
+// reads the current state from Live. A call that has ended has Ended set (or is simply no
+// longer in Live.Calls()). A call event also refreshes its queue, and an agent event the
+// agent's queues, so the center need not send queue events for every change it causes.
+type Event struct {
+	Type  EventType
+	ID    string // queue name, agent ID or call ID
+	Data  any
+	Ended bool
+	At    time.Time
+}

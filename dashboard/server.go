@@ -1,0 +1,237 @@
+package dashboard
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/reports"
+)
+
+// Options are what the dashboard needs. Live, Store and Config are required.
+type Options struct {
+	Live    Live
+	Store   *customers.Store
+	Config  config.Config
+	Log     *slog.Logger
+	DataDir string           // where the tokens file lives; default Config.DataDir
+	Clock   func() time.Time // default time.Now
+	// SampleEvery is how often the wallboard chart samples each queue (default 1 minute); the
+	// last 24 hours of samples are kept in memory.
+	SampleEvery time.Duration
+	// RefreshEvery is how often queue figures are pushed to live streams even without events,
+	// so rolling windows and waits stay current (default 5 s).
+	RefreshEvery time.Duration
+}
+
+// Server is the dashboard and the API: an http.Handler for everything except /healthz,
+// /readyz and /metrics, which the center mounts. Close stops its background work.
+type Server struct {
+	live     Live
+	store    *customers.Store
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	tokens   *Tokens
+	sessions sessions
+	hub      *hub
+	mux      *http.ServeMux
+	routes   []route
+	rules    map[string]reports.Rules
+	members  map[string][]string // agent → configured queues
+
+	mu    sync.Mutex
+	first struct{ code, secret string }
+}
+
+//go:embed web
+var webFS embed.FS
+
+// New builds the dashboard. On the first start (no supervisor token in the tokens file) it
+// creates a supervisor token and a one-time login link (LoginURL).
+func New(opts Options) (*Server, error) {
+	if opts.Live == nil {
+		return nil, errors.New("dashboard: Options.Live is required")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("dashboard: Options.Store is required")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = opts.Config.DataDir
+	}
+	if opts.SampleEvery <= 0 {
+		opts.SampleEvery = time.Minute
+	}
+	if opts.RefreshEvery <= 0 {
+		opts.RefreshEvery = 5 * time.Second
+	}
+	tokens, err := OpenTokens(opts.DataDir, opts.Clock)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{live: opts.Live, store: opts.Store, cfg: opts.Config, log: opts.Log.With("component", "dashboard"),
+		now: opts.Clock, tokens: tokens, sessions: sessions{m: map[string]*session{}}, mux: http.NewServeMux(),
+		rules: reports.RulesFromConfig(opts.Config), members: map[string][]string{}}
+	for _, a := range opts.Config.Agents {
+		s.members[a.ID] = a.Queues
+	}
+	has, err := tokens.HasRole(RoleSupervisor)
+	if err != nil {
+		return nil, err
+	}
+	if !has {
+		secret, tk, err := tokens.Create(RoleSupervisor, "", "created at first start")
+		if err != nil {
+			return nil, err
+		}
+		code, err := tokens.LoginCode(tk.ID, LoginTTL)
+		if err != nil {
+			return nil, err
+		}
+		s.first.code, s.first.secret = code, secret
+		s.log.Info("created the first supervisor token; open the login link printed at start-up", "token", tk.ID, "file", tokens.Path())
+	}
+	s.routes = s.apiRoutes()
+	s.mount()
+	s.hub = newHub(s, opts.SampleEvery, opts.RefreshEvery)
+	return s, nil
+}
+
+// Close stops the live stream and the sampler and ends open event streams.
+func (s *Server) Close() error {
+	s.hub.close()
+	return nil
+}
+
+// Tokens is the token store (for tests and tools).
+func (s *Server) Tokens() *Tokens { return s.tokens }
+
+// LoginURL is the one-time login link for the start-up banner, if this start created the
+// first supervisor token: base (or http.public_url, or http://<http.addr>) + /login?code=...
+func (s *Server) LoginURL(base string) (string, bool) {
+	s.mu.Lock()
+	code := s.first.code
+	s.mu.Unlock()
+	if code == "" {
+		return "", false
+	}
+	if base == "" {
+		base = s.cfg.HTTP.PublicURL
+	}
+	if base == "" {
+		base = "http://" + s.cfg.HTTP.Addr
+	}
+	return strings.TrimRight(base, "/") + "/login?code=" + code, true
+}
+
+// Security headers on every response.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// ServeHTTP serves the dashboard, the login endpoints and the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if s.secure(r) {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) mount() {
+	paths := map[string][]string{}
+	for _, rt := range s.routes {
+		rt := rt
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) { s.serveAPI(w, r, rt) })
+		paths[rt.Path] = append(paths[rt.Path], rt.Method)
+	}
+	for p, methods := range paths {
+		allow := strings.Join(methods, ", ")
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, apiErr(http.StatusMethodNotAllowed, "method_not_allowed", "", "%s %s: use %s", r.Method, r.URL.Path, allow))
+		})
+	}
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, notFound("no API endpoint %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+	})
+	s.mux.HandleFunc("GET /login", s.handleLoginLink)
+	s.mux.HandleFunc("POST /login", s.handleLoginForm)
+	s.mux.HandleFunc("POST /logout", s.handleLogout)
+	s.mux.HandleFunc("GET /{$}", s.serveAsset("index.html"))
+	s.mux.HandleFunc("GET /assets/{file}", func(w http.ResponseWriter, r *http.Request) { s.serveAsset(r.PathValue("file"))(w, r) })
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+}
+
+func (s *Server) serveAsset(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := fs.ReadFile(webFS, path.Join("web", path.Clean("/"+name)))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		ct := mime.TypeByExtension(path.Ext(name))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+}
+
+// serveAPI authenticates, checks the route's roles and runs the handler.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
+	var p *principal
+	if !rt.Public {
+		var e *APIError
+		if p, e = s.authenticate(r); e != nil {
+			writeError(w, e)
+			return
+		}
+		if !slices.Contains(rt.Roles, p.Role) {
+			writeError(w, forbidden("a %s token may not %s %s (allowed: %s)", p.Role, r.Method, rt.Path, roleList(rt.Roles)))
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if err := rt.handle(w, r, p); err != nil {
+		e := toAPIError(err)
+		if e.Status >= 500 {
+			s.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		writeError(w, e)
+	}
+}
+
+func roleList(rs []Role) string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, string(r))
+	}
+	return strings.Join(out, ", ")
+}
+
+func (s *Server) errorf(format string, a ...any) error { return fmt.Errorf("dashboard: "+format, a...) }

@@ -1,0 +1,496 @@
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
+)
+
+// ErrInvalid is wrapped by errors about a bad report query; the message names the field.
+var ErrInvalid = errors.New("reports: invalid query")
+
+// Source is what a report reads; *customers.Store satisfies it.
+type Source interface {
+	ListContacts(ctx context.Context, f customers.ContactFilter, p customers.Page) ([]customers.Contact, string, error)
+	ListCallbacks(ctx context.Context, f customers.CallbackFilter, p customers.Page) ([]customers.Callback, string, error)
+	ListTickets(ctx context.Context, f customers.TicketFilter, p customers.Page) ([]customers.Ticket, string, error)
+}
+
+// Rules are the thresholds of a queue that decide how a contact counts, as in the ACD.
+type Rules struct {
+	ServiceLevel time.Duration // T: a wait ≤ T is within target (default 20 s)
+	ShortAbandon time.Duration // S: an abandon after ≤ S is short (default 5 s)
+	WrapUp       time.Duration // wrap-up added to a handled contact that has no acd.handled event
+}
+
+func (r Rules) withDefaults() Rules {
+	if r.ServiceLevel == 0 {
+		r.ServiceLevel = acd.DefaultServiceLevel
+	}
+	if r.ShortAbandon == 0 {
+		r.ShortAbandon = acd.DefaultShortAbandon
+	}
+	return r
+}
+
+// RulesFromConfig gives every configured queue's rules, with the ACD's defaults.
+func RulesFromConfig(cfg config.Config) map[string]Rules {
+	out := map[string]Rules{}
+	for _, q := range cfg.Queues {
+		out[q.Name] = Rules{ServiceLevel: q.ServiceLevel.D(), ShortAbandon: q.ShortAbandon.D(), WrapUp: q.WrapUp.D()}.withDefaults()
+	}
+	return out
+}
+
+// Intervals a report may be cut into.
+const (
+	Quarter = 15 * time.Minute
+	Hour    = time.Hour
+	Day     = 24 * time.Hour // a calendar day in the report's time zone (23 or 25 h across DST)
+)
+
+// ParseInterval reads 15m, 1h (hour) or 1d (day, 24h).
+func ParseInterval(s string) (time.Duration, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "15m", "15min", "quarter":
+		return Quarter, nil
+	case "1h", "h", "hour", "60m":
+		return Hour, nil
+	case "1d", "d", "day", "24h":
+		return Day, nil
+	}
+	return 0, fmt.Errorf("%w: interval %q: use 15m, 1h or 1d", ErrInvalid, s)
+}
+
+// IntervalName is how an interval is written in reports: 15m, 1h or 1d.
+func IntervalName(d time.Duration) string {
+	switch d {
+	case Quarter:
+		return "15m"
+	case Hour:
+		return "1h"
+	case Day:
+		return "1d"
+	}
+	return d.String()
+}
+
+// MaxRows bounds a report (queues × intervals), so one request cannot ask for years of
+// quarter hours.
+const MaxRows = 20000
+
+// DefaultRepeatWindow is how soon a customer must come back for a contact to count as repeated.
+const DefaultRepeatWindow = 7 * 24 * time.Hour
+
+// Query says what to report.
+type Query struct {
+	Queues   []string      // empty: every queue of the rules and every queue seen in the data
+	From, To time.Time     // [From, To): From is aligned down and To up to whole intervals
+	Interval time.Duration // Quarter, Hour or Day
+	Location *time.Location
+	// RepeatWindow: a contact is repeated when its customer makes another inbound contact
+	// within this time after it (default 7 days).
+	RepeatWindow time.Duration
+}
+
+// Row is one queue over one interval (or, in Report.Totals, over the whole range).
+type Row struct {
+	Queue      string
+	Start, End time.Time
+	// Counters are counted as the ACD counts them; Entered and the agent times are not kept
+	// in the store and stay zero (so KPIs.Occupancy is NaN).
+	Counters acd.Counters
+	KPIs     acd.KPIs
+	// From the store: callbacks booked for the queue (any source; asking again updates a
+	// booking rather than adding one), callbacks whose customer was reached, callbacks whose
+	// attempts ran out, voicemails left.
+	CallbacksBooked, CallbacksCompleted, CallbacksFailed, Voicemails int64
+	// RepeatBase: inbound callers offered (identified, not withheld); Repeats: of which the
+	// customer made another inbound contact within the repeat window. RepeatRate = Repeats /
+	// RepeatBase (NaN when empty).
+	RepeatBase, Repeats int64
+	RepeatRate          float64
+}
+
+// Report is the answer to a Query.
+type Report struct {
+	Query
+	Rows   []Row // by queue (query order, then name), then start time
+	Totals []Row // one per queue over the whole range
+}
+
+// Compute builds the report from the store.
+func Compute(ctx context.Context, src Source, rules map[string]Rules, q Query) (Report, error) {
+	if q.Location == nil {
+		q.Location = time.Local
+	}
+	if q.RepeatWindow <= 0 {
+		q.RepeatWindow = DefaultRepeatWindow
+	}
+	switch q.Interval {
+	case Quarter, Hour, Day:
+	default:
+		return Report{}, fmt.Errorf("%w: interval %v: use 15m, 1h or 1d", ErrInvalid, q.Interval)
+	}
+	if q.From.IsZero() || q.To.IsZero() {
+		return Report{}, fmt.Errorf("%w: from and to are both required", ErrInvalid)
+	}
+	if !q.From.Before(q.To) {
+		return Report{}, fmt.Errorf("%w: from (%s) must be before to (%s)", ErrInvalid, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	}
+	bounds := buckets(q.From, q.To, q.Interval, q.Location)
+	q.From, q.To = bounds[0], bounds[len(bounds)-1]
+	nb := len(bounds) - 1
+	nq := max(len(q.Queues), 1)
+	if nb*nq > MaxRows {
+		return Report{}, fmt.Errorf("%w: %d intervals of %s for %d queue(s) is more than %d rows; shorten the range or use a longer interval",
+			ErrInvalid, nb, IntervalName(q.Interval), nq, MaxRows)
+	}
+	t := &tally{q: q, bounds: bounds, rules: rules, rows: map[string][]Row{}}
+	if err := t.contacts(ctx, src); err != nil {
+		return Report{}, err
+	}
+	if err := t.store(ctx, src); err != nil {
+		return Report{}, err
+	}
+	return t.report()
+}
+
+// buckets are the interval boundaries covering [from, to) in loc: wall-clock aligned, so a
+// day is a calendar day and an hour starts at :00 local time.
+func buckets(from, to time.Time, iv time.Duration, loc *time.Location) []time.Time {
+	f := from.In(loc)
+	var start time.Time
+	switch iv {
+	case Day:
+		start = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, loc)
+	case Hour:
+		start = time.Date(f.Year(), f.Month(), f.Day(), f.Hour(), 0, 0, 0, loc)
+	default:
+		start = time.Date(f.Year(), f.Month(), f.Day(), f.Hour(), f.Minute()/15*15, 0, 0, loc)
+	}
+	if start.After(from) { // a wall-clock time skipped or repeated by DST
+		start = from.Truncate(iv)
+	}
+	out := []time.Time{start}
+	for b := start; b.Before(to); {
+		if iv == Day {
+			y, m, d := b.Date()
+			b = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		} else {
+			b = b.Add(iv)
+		}
+		out = append(out, b)
+		if len(out) > MaxRows*4 {
+			break
+		}
+	}
+	return out
+}
+
+type tally struct {
+	q      Query
+	bounds []time.Time
+	rules  map[string]Rules
+	rows   map[string][]Row // queue → one row per bucket
+}
+
+func (t *tally) rule(queue string) Rules { return t.rules[queue].withDefaults() }
+
+// at returns the row of queue for time x, or nil outside the range or for an unwanted queue.
+func (t *tally) at(queue string, x time.Time) *Row {
+	if queue == "" || x.Before(t.bounds[0]) || !x.Before(t.bounds[len(t.bounds)-1]) {
+		return nil
+	}
+	if len(t.q.Queues) > 0 && !slices.Contains(t.q.Queues, queue) {
+		return nil
+	}
+	rows := t.rows[queue]
+	if rows == nil {
+		rows = make([]Row, len(t.bounds)-1)
+		for i := range rows {
+			rows[i] = Row{Queue: queue, Start: t.bounds[i], End: t.bounds[i+1]}
+		}
+		t.rows[queue] = rows
+	}
+	i := sort.Search(len(t.bounds), func(i int) bool { return t.bounds[i].After(x) }) - 1
+	return &rows[i]
+}
+
+const page = 500
+
+// each pages through a list.
+func each[T any](ctx context.Context, list func(customers.Page) ([]T, string, error), fn func(T)) error {
+	p := customers.Page{Limit: page}
+	for {
+		items, next, err := list(p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			fn(it)
+		}
+		if next == "" {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.Cursor = next
+	}
+}
+
+// lookBack is how long before From a contact may have started and still leave a queue or end
+// its wrap-up inside the range.
+const lookBack = 24 * time.Hour
+
+func (t *tally) contacts(ctx context.Context, src Source) error {
+	from, to := t.q.From.Add(-lookBack), t.q.To.Add(t.q.RepeatWindow)
+	type offered struct {
+		row      *Row
+		customer string
+		at       time.Time
+	}
+	var base []offered
+	inbound := map[string][]time.Time{} // customer → start times of inbound contacts
+	err := each(ctx, func(p customers.Page) ([]customers.Contact, string, error) {
+		return src.ListContacts(ctx, customers.ContactFilter{From: from, To: to}, p)
+	}, func(c customers.Contact) {
+		if c.Direction == customers.Inbound && c.CustomerID != "" {
+			inbound[c.CustomerID] = append(inbound[c.CustomerID], c.StartedAt)
+		}
+		for _, row := range t.contact(c) {
+			if identified(c) {
+				base = append(base, offered{row, c.CustomerID, c.StartedAt})
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, ts := range inbound {
+		slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	}
+	for _, o := range base {
+		o.row.RepeatBase++
+		ts := inbound[o.customer]
+		i := sort.Search(len(ts), func(i int) bool { return ts[i].After(o.at) })
+		if i < len(ts) && !ts[i].After(o.at.Add(t.q.RepeatWindow)) {
+			o.row.Repeats++
+		}
+	}
+	return nil
+}
+
+func identified(c customers.Contact) bool {
+	return c.Direction == customers.Inbound && c.Address != "" && !customers.IsWithheld(c.Address)
+}
+
+// contact counts one contact and returns the rows in which it was offered as an inbound caller.
+func (t *tally) contact(c customers.Contact) []*Row {
+	var left, handled []customers.Event
+	for _, e := range c.Events {
+		switch e.Type {
+		case EventLeft:
+			left = append(left, e)
+		case EventHandled:
+			handled = append(handled, e)
+		}
+	}
+	var offeredIn []*Row
+	if len(left) > 0 {
+		for _, e := range left {
+			queue := dataString(e.Data, "queue")
+			row := t.at(queue, e.At)
+			if row == nil {
+				continue
+			}
+			wait := dataMS(e.Data, "wait_ms")
+			outcome := acd.Outcome(dataString(e.Data, "outcome"))
+			if acd.CallKind(dataString(e.Data, "kind")) == acd.KindCallback {
+				switch outcome {
+				case acd.OutcomeAnswered:
+					row.Counters.CallbacksAnswered++
+					row.Counters.CallbackWait += wait
+				case acd.OutcomeAbandoned:
+					row.Counters.CallbacksCancelled++
+				}
+				continue
+			}
+			r := t.rule(queue)
+			short, ok := dataBool(e.Data, "short")
+			if !ok {
+				short = outcome == acd.OutcomeAbandoned && wait <= r.ShortAbandon
+			}
+			row.Counters.Add(leave(r, wait, outcome, short))
+			offeredIn = append(offeredIn, row)
+		}
+	} else if row, outcome, ok := t.leftFromFields(c); ok {
+		r := t.rule(c.Queue)
+		short := outcome == acd.OutcomeAbandoned && c.Wait <= r.ShortAbandon
+		row.Counters.Add(leave(r, c.Wait, outcome, short))
+		offeredIn = append(offeredIn, row)
+	}
+	if len(handled) > 0 {
+		for _, e := range handled {
+			if row := t.at(dataString(e.Data, "queue"), e.At); row != nil {
+				row.Counters.Handled++
+				row.Counters.TalkTime += dataMS(e.Data, "talk_ms")
+				row.Counters.WrapUpTime += dataMS(e.Data, "wrap_up_ms")
+			}
+		}
+	} else if c.Queue != "" && (c.Outcome == customers.OutcomeAnswered || c.Outcome == customers.OutcomeCallbackAnswered) {
+		wrap := t.rule(c.Queue).WrapUp
+		end := c.EndedAt
+		if end.IsZero() {
+			end = c.AnsweredAt.Add(c.Talk)
+		}
+		if row := t.at(c.Queue, end.Add(wrap)); row != nil {
+			row.Counters.Handled++
+			row.Counters.TalkTime += c.Talk
+			row.Counters.WrapUpTime += wrap
+		}
+	}
+	if c.Direction == customers.Outbound && c.Outcome == customers.OutcomeCallbackAnswered {
+		at := c.AnsweredAt
+		if at.IsZero() {
+			at = c.StartedAt
+		}
+		if row := t.at(c.Queue, at); row != nil {
+			row.CallbacksCompleted++
+		}
+	}
+	return offeredIn
+}
+
+// leftFromFields reads how an inbound contact without acd.left events left its queue: at
+// QueuedAt + Wait, by its outcome; an outcome that says nothing of the queue (voicemail,
+// transferred, ...) after queueing counts as timed out: the caller left unanswered. Callback
+// attempts (outbound) count in the ACD's callback counters only through acd.left events.
+func (t *tally) leftFromFields(c customers.Contact) (*Row, acd.Outcome, bool) {
+	if c.Queue == "" || c.Direction != customers.Inbound || c.QueuedAt.IsZero() || c.Outcome == "" {
+		return nil, "", false // no queue, not a caller, never queued, or still in progress
+	}
+	var o acd.Outcome
+	switch c.Outcome {
+	case customers.OutcomeAnswered:
+		o = acd.OutcomeAnswered
+	case customers.OutcomeAbandoned, customers.OutcomeShortAbandoned:
+		o = acd.OutcomeAbandoned
+	case customers.OutcomeCallbackRequested:
+		o = acd.OutcomeCallback
+	default:
+		o = acd.OutcomeTimeout
+	}
+	row := t.at(c.Queue, c.QueuedAt.Add(c.Wait))
+	return row, o, row != nil
+}
+
+// leave is acd's tally for a caller leaving a queue (acd/stats.go leaveCounters).
+func leave(r Rules, wait time.Duration, o acd.Outcome, short bool) acd.Counters {
+	c := acd.Counters{Offered: 1}
+	in := b2i(wait <= r.ServiceLevel)
+	switch o {
+	case acd.OutcomeAnswered:
+		c.Answered, c.AnsweredInTarget, c.LeftInTarget, c.AnsweredWait = 1, in, in, wait
+	case acd.OutcomeAbandoned:
+		c.Abandoned, c.AbandonedInTarget, c.LeftInTarget = 1, in, in
+		c.ShortAbandoned = b2i(short)
+	case acd.OutcomeTimeout:
+		c.TimedOut = 1
+	case acd.OutcomeOverflowed:
+		c.OverflowedOut = 1
+	case acd.OutcomeCallback:
+		c.CallbacksRequested, c.LeftInTarget = 1, in
+	}
+	return c
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// store counts callbacks booked, voicemails and failed callbacks.
+func (t *tally) store(ctx context.Context, src Source) error {
+	err := each(ctx, func(p customers.Page) ([]customers.Callback, string, error) {
+		return src.ListCallbacks(ctx, customers.CallbackFilter{From: t.q.From, To: t.q.To}, p)
+	}, func(cb customers.Callback) {
+		if row := t.at(cb.Queue, cb.CreatedAt); row != nil {
+			row.CallbacksBooked++
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, kind := range []customers.TicketKind{customers.KindVoicemail, customers.KindCallbackFailed} {
+		err := each(ctx, func(p customers.Page) ([]customers.Ticket, string, error) {
+			return src.ListTickets(ctx, customers.TicketFilter{Kind: kind, From: t.q.From, To: t.q.To}, p)
+		}, func(tk customers.Ticket) {
+			if row := t.at(tk.Queue, tk.CreatedAt); row != nil {
+				if kind == customers.KindVoicemail {
+					row.Voicemails++
+				} else {
+					row.CallbacksFailed++
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tally) report() (Report, error) {
+	queues := slices.Clone(t.q.Queues)
+	if len(queues) == 0 {
+		for name := range t.rules {
+			queues = append(queues, name)
+		}
+		for name := range t.rows {
+			if _, ok := t.rules[name]; !ok {
+				queues = append(queues, name)
+			}
+		}
+		slices.Sort(queues)
+	}
+	r := Report{Query: t.q}
+	for _, name := range queues {
+		rows := t.rows[name]
+		if rows == nil {
+			t.at(name, t.bounds[0]) // an empty queue still has its rows
+			rows = t.rows[name]
+		}
+		total := Row{Queue: name, Start: t.q.From, End: t.q.To}
+		for i := range rows {
+			rows[i].finish()
+			total.Counters.Add(rows[i].Counters)
+			total.CallbacksBooked += rows[i].CallbacksBooked
+			total.CallbacksCompleted += rows[i].CallbacksCompleted
+			total.CallbacksFailed += rows[i].CallbacksFailed
+			total.Voicemails += rows[i].Voicemails
+			total.RepeatBase += rows[i].RepeatBase
+			total.Repeats += rows[i].Repeats
+		}
+		total.finish()
+		r.Rows = append(r.Rows, rows...)
+		r.Totals = append(r.Totals, total)
+	}
+	return r, nil
+}
+
+func (r *Row) finish() {
+	r.KPIs = r.Counters.KPIs()
+	r.RepeatRate = ratio(r.Repeats, r.RepeatBase)
+}

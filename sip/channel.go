@@ -1,0 +1,446 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/sip/media"
+)
+
+// Channel is one SIP call leg with its RTP session. It implements call.Channel.
+type Channel struct {
+	s      *Server
+	log    *slog.Logger
+	id     string // dialog ID
+	dir    string // inbound | outbound
+	caller call.Party
+	dialed string
+	agent  string // agent authenticated by digest on this INVITE ("" if none)
+
+	server *sipgo.DialogServerSession // inbound
+	client *sipgo.DialogClientSession // outbound
+	sess   *media.Session
+	neg    media.Negotiation
+	sdpVer uint64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	digits *call.Digits
+
+	mu       sync.Mutex
+	answered bool
+	ended    bool
+	cause    call.Cause
+	started  time.Time
+	done     chan struct{} // closed when end() has released everything
+}
+
+var _ call.Channel = (*Channel)(nil)
+
+func (s *Server) newChannel(dir string, sess *media.Session, neg media.Negotiation) *Channel {
+	ctx, cancel := context.WithCancel(s.ctx)
+	c := &Channel{
+		s: s, log: s.log, dir: dir, sess: sess, neg: neg, sdpVer: 1,
+		ctx: ctx, cancel: cancel, digits: call.NewDigits(64),
+		started: time.Now(), done: make(chan struct{}),
+	}
+	mActiveCalls.Inc()
+	return c
+}
+
+func (c *Channel) ID() string               { return c.id }
+func (c *Channel) Caller() call.Party       { return c.caller }
+func (c *Channel) Dialed() string           { return c.dialed }
+func (c *Channel) Context() context.Context { return c.ctx }
+
+// Agent is the agent id this caller authenticated as with digest ("" for the public).
+func (c *Channel) Agent() string { return c.agent }
+
+// Media exposes the RTP session (for tests and taps).
+func (c *Channel) Media() *media.Session { return c.sess }
+
+// watch ends the channel when its media dies or the dialog ends underneath it, and
+// forwards received digits.
+func (c *Channel) watch() {
+	in := c.sess.Digits()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case d, ok := <-in:
+			if !ok {
+				in = nil
+				continue
+			}
+			c.pushDigit(d)
+		case <-c.sess.Done():
+			if errors.Is(c.sess.Err(), media.ErrInactive) {
+				c.log.Warn("no RTP received: hanging up", "timeout", c.s.cfg.RTPTimeout)
+				go c.Hangup(call.CauseRecoveryTimer)
+			}
+			return
+		case <-c.dialogDone():
+			c.remoteHangup()
+			return
+		}
+	}
+}
+
+func (c *Channel) dialogDone() <-chan struct{} {
+	if c.server != nil {
+		return c.server.Context().Done()
+	}
+	return c.client.Context().Done()
+}
+
+func (c *Channel) pushDigit(d rune) {
+	if !c.digits.Push(d) {
+		c.log.Warn("digit buffer full: dropping digit", "digit", string(d))
+	}
+}
+
+// infoDigits takes SIP INFO application/dtmf-relay bodies ("Signal=5\r\nDuration=160").
+func (c *Channel) infoDigits(body []byte) {
+	for _, line := range strings.Split(string(body), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "signal") {
+			if v = strings.TrimSpace(v); len(v) == 1 && strings.Contains("0123456789*#ABCD", v) {
+				c.pushDigit(rune(v[0]))
+			}
+		}
+	}
+}
+
+// Answer sends 200 OK with our SDP and waits for the ACK (retransmitting 200 meanwhile).
+func (c *Channel) Answer(ctx context.Context) error {
+	c.mu.Lock()
+	if c.answered || c.server == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.ended {
+		c.mu.Unlock()
+		return call.ErrHangup
+	}
+	c.mu.Unlock()
+	sdp := media.AnswerSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.neg)
+	res := sip.NewSDPResponseFromRequest(c.server.InviteRequest, sdp)
+	c.mu.Lock()
+	c.answered = true // from here a hangup is a BYE, not a final error response
+	c.mu.Unlock()
+	c.sess.Start()
+	countRequest("INVITE", 200)
+	if err := c.server.WriteResponse(res); err != nil {
+		if c.ctx.Err() != nil {
+			return call.ErrHangup
+		}
+		return fmt.Errorf("sip: answer: %w", err)
+	}
+	return nil
+}
+
+// opContext ends when either the operation's ctx or the call ends.
+func (c *Channel) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	octx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	return octx, func() { stop(); cancel() }
+}
+
+func (c *Channel) hungUp() error {
+	if c.ctx.Err() != nil {
+		return call.ErrHangup
+	}
+	return nil
+}
+
+// Play plays prompts paced at 20 ms; with Interruptible a digit stops it and is returned.
+func (c *Channel) Play(ctx context.Context, prompts []call.Prompt, opts call.PlayOptions) (string, error) {
+	if err := c.hungUp(); err != nil {
+		return "", err
+	}
+	pcms := make([][]int16, 0, len(prompts))
+	for _, p := range prompts {
+		if p.File == "" {
+			pcms = append(pcms, make([]int16, int(p.Silence/time.Millisecond)*8))
+			continue
+		}
+		pcm, err := c.s.prompt.load(p.File)
+		if err != nil {
+			return "", fmt.Errorf("sip: prompt %q: %w", p.File, err)
+		}
+		pcms = append(pcms, pcm)
+	}
+	octx, cancel := c.opContext(ctx)
+	defer cancel()
+	if opts.Interruptible {
+		select { // a digit typed ahead barges in at once
+		case d := <-c.digits.C():
+			return string(d), nil
+		default:
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		for {
+			for _, pcm := range pcms {
+				if err := c.sess.Play(octx, pcm); err != nil {
+					done <- err
+					return
+				}
+			}
+			if !opts.Loop || len(pcms) == 0 {
+				done <- nil
+				return
+			}
+		}
+	}()
+	var digits <-chan rune
+	if opts.Interruptible {
+		digits = c.digits.C()
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			if e := c.hungUp(); e != nil {
+				return "", e
+			}
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", err
+		}
+		return "", nil
+	case d := <-digits:
+		cancel()
+		<-done
+		return string(d), nil
+	}
+}
+
+// ReadDigits collects digits until Max, a terminator, or a timeout.
+func (c *Channel) ReadDigits(ctx context.Context, opts call.DigitOptions) (string, error) {
+	if err := c.hungUp(); err != nil {
+		return "", err
+	}
+	return c.digits.Read(ctx, c.ctx, opts)
+}
+
+// FlushDigits discards buffered digits.
+func (c *Channel) FlushDigits() { c.digits.Flush() }
+
+// SendDigits sends RFC 4733 events, 100 ms each with 50 ms gaps.
+func (c *Channel) SendDigits(ctx context.Context, digits string) error {
+	for _, d := range digits {
+		if err := c.hungUp(); err != nil {
+			return err
+		}
+		if err := c.sess.SendDigit(ctx, d, 100*time.Millisecond); err != nil {
+			return err
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Record writes the far end's audio to an 8 kHz WAV until max length, silence, '#',
+// hangup or ctx. What was recorded before a hangup is kept.
+func (c *Channel) Record(ctx context.Context, path string, opts call.RecordOptions) (call.Recording, error) {
+	rec := call.Recording{Path: path}
+	if err := c.hungUp(); err != nil {
+		return rec, err
+	}
+	if opts.MaxDuration == 0 {
+		opts.MaxDuration = 5 * time.Minute
+	}
+	if opts.Beep {
+		octx, cancel := c.opContext(ctx)
+		err := c.sess.Play(octx, beep)
+		cancel()
+		if err != nil {
+			return rec, c.errOr(ctx, err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return rec, fmt.Errorf("sip: record: %w", err)
+	}
+	w := media.NewWAVWriter(f)
+	r := media.NewRecorder(w, media.RecorderOptions{MaxDuration: opts.MaxDuration, SilenceTimeout: opts.SilenceTimeout})
+	frames := make(chan []int16, 256)
+	remove := c.sess.AddTap(func(pcm []int16) {
+		select {
+		case frames <- append([]int16(nil), pcm...):
+		default: // the writer fell behind; a gap is better than blocking the media loop
+		}
+	})
+	end := func(reason call.RecordEnd) (call.Recording, error) {
+		remove()
+		for drained := false; !drained; { // keep what already arrived
+			select {
+			case pcm := <-frames:
+				r.Feed(pcm)
+			default:
+				drained = true
+			}
+		}
+		err := errors.Join(w.Close(), f.Close())
+		rec.Duration, rec.End = w.Duration(), reason
+		return rec, err
+	}
+	maxTimer := time.NewTimer(opts.MaxDuration + time.Second) // backstop if no audio arrives at all
+	defer maxTimer.Stop()
+	for {
+		select {
+		case pcm := <-frames:
+			if done, why := r.Feed(pcm); done {
+				if why == media.EndSilence {
+					return end(call.RecordEndSilence)
+				}
+				return end(call.RecordEndMax)
+			}
+		case d := <-c.digits.C():
+			if opts.EndOnPound && d == '#' {
+				return end(call.RecordEndDigit)
+			}
+		case <-maxTimer.C:
+			return end(call.RecordEndMax)
+		case <-c.ctx.Done():
+			return end(call.RecordEndHangup)
+		case <-ctx.Done():
+			return end(call.RecordEndStopped)
+		}
+	}
+}
+
+func (c *Channel) errOr(ctx context.Context, err error) error {
+	if e := c.hungUp(); e != nil {
+		return e
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// beep is 300 ms of 1 kHz at -12 dBFS.
+var beep = func() []int16 {
+	pcm := make([]int16, 2400)
+	for i := range pcm {
+		pcm[i] = int16(8192 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+	}
+	return pcm
+}()
+
+// Bridge relays RTP both ways between two native channels until one hangs up or ctx ends.
+func (c *Channel) Bridge(ctx context.Context, other call.Channel) (string, error) {
+	o, ok := other.(*Channel)
+	if !ok {
+		return "", call.ErrNotBridgeable
+	}
+	if err := c.hungUp(); err != nil {
+		return c.id, err
+	}
+	if err := o.hungUp(); err != nil {
+		return o.id, err
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = c.sess.Relay(bctx, o.sess) }()
+	go func() { defer wg.Done(); _ = o.sess.Relay(bctx, c.sess) }()
+	select {
+	case <-c.ctx.Done():
+	case <-o.ctx.Done():
+	case <-ctx.Done():
+	}
+	var who string // ctx may be one leg's own context: the legs' state decides
+	switch {
+	case c.ctx.Err() != nil:
+		who = c.id
+	case o.ctx.Err() != nil:
+		who = o.id
+	}
+	cancel()
+	wg.Wait()
+	c.log.Info("bridge ended", "other", o.id, "hung_up", who)
+	return who, nil
+}
+
+// Hangup ends the call: BYE when answered, a final response before that.
+func (c *Channel) Hangup(cause call.Cause) error {
+	c.end(cause)
+	<-c.done
+	return nil
+}
+
+// remoteHangup is the far end's BYE (or CANCEL): nothing more to send.
+func (c *Channel) remoteHangup() {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended, c.cause = true, call.CauseNormal
+	c.mu.Unlock()
+	c.release(false)
+}
+
+func (c *Channel) end(cause call.Cause) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended, c.cause = true, cause
+	c.mu.Unlock()
+	c.release(true)
+}
+
+func (c *Channel) release(local bool) {
+	defer close(c.done)
+	c.cancel()
+	if local {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+		defer cancel()
+		var err error
+		switch {
+		case c.server != nil && c.answered:
+			err = c.server.Bye(ctx)
+		case c.server != nil:
+			status := c.cause.SIPStatus()
+			countRequest("INVITE", status)
+			err = c.server.Respond(status, statusText(status), nil)
+		case c.client != nil:
+			err = c.client.Bye(ctx)
+		}
+		if err != nil && !errors.Is(err, sipgo.ErrDialogDoesNotExists) {
+			c.log.Debug("hangup signaling", "error", err)
+		}
+	}
+	if c.server != nil {
+		_ = c.server.Close()
+	} else if c.client != nil {
+		_ = c.client.Close()
+	}
+	_ = c.sess.Close()
+	c.s.untrack(c.id)
+	mActiveCalls.Dec()
+	mCalls.WithLabelValues(c.dir, c.cause.String()).Inc()
+	c.log.Info("call ended", "cause", c.cause, "local", local, "duration", time.Since(c.started).Round(time.Millisecond))
+	c.s.wg.Done()
+}

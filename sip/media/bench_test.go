@@ -1,0 +1,151 @@
+package media
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"testing"
+
+	"github.com/pion/rtp"
+)
+
+// One 20 ms frame: PCM → G.711 → RTP packet bytes, reusing the buffers as Session does.
+func BenchmarkPacketizer(b *testing.B) {
+	pcm := tone(1000, 8000, 10000, FrameSamples)
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x1234}}
+	payload := make([]byte, 0, FrameSamples)
+	buf := make([]byte, 1500)
+	b.ReportAllocs()
+	for b.Loop() {
+		pkt.Payload = PCMU.Encode(payload[:0], pcm)
+		pkt.SequenceNumber++
+		pkt.Timestamp += FrameSamples
+		if _, err := pkt.MarshalTo(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// One telephone-event packet through the decoder (a key press every 7 packets).
+func BenchmarkDTMFDecoder(b *testing.B) {
+	pkts, _ := DTMFPackets('5', 0, 100*FrameInterval/20)
+	payloads := make([][]byte, len(pkts))
+	for i, p := range pkts {
+		payloads[i] = p.Event.Marshal()
+	}
+	var dec DTMFDecoder
+	var seq uint16
+	var ts uint32
+	digits := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := i % len(pkts)
+		if k == 0 {
+			ts += 8000
+		}
+		seq++
+		if _, ok := dec.Feed(seq, ts, pkts[k].Marker, payloads[k]); ok {
+			digits++
+		}
+	}
+	if digits == 0 {
+		b.Fatal("no digits decoded")
+	}
+}
+
+// One frame of pacing on the simulated clock (the cost of the schedule, not of sleeping).
+func BenchmarkPacer(b *testing.B) {
+	p := NewPacer(newSimClock(), FrameInterval)
+	defer p.Stop()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Receiving one audio packet with a recording tap and a relay to another leg (transcoded
+// PCMU → PCMA), as a bridged, recorded call does 50 times a second per direction.
+func BenchmarkReceiveRelayPacket(b *testing.B) {
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	from := newBenchSession(b, PCMU)
+	to := newBenchSession(b, PCMA)
+	to.SetRemote(sink.LocalAddr().(*net.UDPAddr).AddrPort())
+	defer from.AddTap(func([]int16) {})()
+	from.relay = &relayState{to: to}
+	defer func() { from.relay = nil }()
+	r := newReceiver()
+	raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 9}, Payload: PCMU.Encode(nil, tone(1000, 8000, 8000, FrameSamples))}).Marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		raw[3]++
+		from.handlePacket(r, raw)
+	}
+}
+
+func newBenchSession(b *testing.B, c Codec) *Session {
+	conn, err := ListenRTP(loopback, 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewSession(conn, WithCodec(c, 101))
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Memory held by one started session (socket, buffers, read goroutine and its stack),
+// measured over 200 sessions: what a node pays per call leg before any audio flows.
+func BenchmarkSessionMemory(b *testing.B) {
+	const n = 200
+	var heapPer, stackPer float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		sessions := make([]*Session, n)
+		for i := range sessions {
+			conn, err := ListenRTP(loopback, 0, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sessions[i] = NewSession(conn, WithCodec(PCMU, 101))
+			sessions[i].SetRemote(sessions[i].LocalAddr())
+			sessions[i].Start()
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heapPer = float64(after.HeapAlloc-before.HeapAlloc) / n
+		stackPer = float64(after.StackInuse-before.StackInuse) / n
+		for _, s := range sessions {
+			s.Close()
+		}
+	}
+	b.ReportMetric(heapPer, "heap-B/session")
+	b.ReportMetric(stackPer, "stack-B/session")
+	b.ReportMetric(heapPer+stackPer, "B/session")
+	b.ReportMetric(0, "ns/op")
+}
+
+// Converting one second of 48 kHz audio to 8 kHz (prompt loading).
+func BenchmarkResample48kPerSecond(b *testing.B) {
+	in := tone(1000, 48000, 10000, 48000)
+	b.ReportAllocs()
+	for b.Loop() {
+		Resample(in, 48000, 8000)
+	}
+}
+
+// Same for 44.1 kHz (80 filter phases).
+func BenchmarkResample44kPerSecond(b *testing.B) {
+	in := tone(1000, 44100, 10000, 44100)
+	b.ReportAllocs()
+	for b.Loop() {
+		Resample(in, 44100, 8000)
+	}
+}

@@ -1,0 +1,36 @@
+package media
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with details (%w), so test with errors.Is.
+var (
+	// SDP (sdp.go)
+	ErrMalformedSDP         = errors.New("sdp: malformed")
+	ErrNoAudio              = errors.New("sdp: no audio media line")
+	ErrAudioRejected        = errors.New("sdp: audio media line rejected (port 0)")
+	ErrUnsupportedTransport = errors.New("sdp: unsupported audio transport (want RTP/AVP)")
+	ErrNoConnection         = errors.New("sdp: no connection address (c=) for audio")
+	ErrBadConnection        = errors.New("sdp: bad connection address")
+	ErrBadPayloadType       = errors.New("sdp: bad payload type")
+	ErrNoCommonCodec        = errors.New("sdp: no common codec")
+
+	// RFC 4733 DTMF (dtmf.go)
+	ErrShortDTMFPayload = errors.New("dtmf: payload shorter than 4 bytes")
+	ErrNotDTMFDigit     = errors.New("dtmf: not a DTMF digit (want 0-9, *, #, A-D)")
+
+	// WAV (wav.go)
+	ErrNotWAV         = errors.New("wav: not a RIFF/WAVE file")
+	ErrUnsupportedWAV = errors.New("wav: unsupported format")
+	ErrWAVTooLong     = errors.New("wav: recording exceeds the 4 GiB WAV limit")
+	ErrWAVClosed      = errors.New("wav: writer closed")
+
+	// RTP session (session.go, port.go)
+	ErrSessionClosed    = errors.New("rtp: session closed")
+	ErrInactive         = errors.New("rtp: no RTP received within the inactivity timeout")
+	ErrNoTelephoneEvent = errors.New("rtp: telephone-event not negotiated")
+	ErrUnsupportedCodec = errors.New("rtp: codec not supported (want PCMU or PCMA)")
+	ErrRelayBusy        = errors.New("rtp: session is already relaying")
+	ErrRelaySelf        = errors.New("rtp: cannot relay a session to itself")
+	ErrNoFreePort       = errors.New("rtp: no free even port in range")
+	ErrBadPortRange     = errors.New("rtp: bad port range")
+)

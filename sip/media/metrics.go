@@ -1,0 +1,42 @@
+package media
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Prometheus metrics of all RTP sessions in the process (namespace hotline, subsystem rtp),
+// registered on the default registry.
+var (
+	metricPacketsReceived = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "packets_received_total",
+		Help: "Valid RTP packets received, all sessions.",
+	})
+	metricPacketsSent = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "packets_sent_total",
+		Help: "RTP packets sent (played, DTMF and relayed), all sessions.",
+	})
+	metricPacketsDropped = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "packets_dropped_total",
+		Help: "Datagrams received and not used, by reason: malformed, rtcp, unknown_payload_type.",
+	}, []string{"reason"})
+	metricDTMFDigits = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "dtmf_digits_total",
+		Help: "RFC 4733 DTMF digits, by direction: in (decoded) or out (sent).",
+	}, []string{"direction"})
+	metricInactivityTimeouts = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "inactivity_timeouts_total",
+		Help: "Sessions ended because no RTP arrived within the inactivity timeout.",
+	})
+	metricSessionsActive = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "sessions_active",
+		Help: "RTP sessions started and not yet ended.",
+	})
+
+	// Children resolved once, so the packet path does no label lookups.
+	dropMalformed = metricPacketsDropped.WithLabelValues("malformed")
+	dropRTCP      = metricPacketsDropped.WithLabelValues("rtcp")
+	dropUnknownPT = metricPacketsDropped.WithLabelValues("unknown_payload_type")
+	metricDTMFIn  = metricDTMFDigits.WithLabelValues("in")
+	metricDTMFOut = metricDTMFDigits.WithLabelValues("out")
+)

@@ -1,0 +1,697 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Session is the RTP side of one call leg: one UDP socket, one outgoing stream (one SSRC,
+// sequence numbers and timestamps continuing across everything sent), and a read
+// goroutine that decodes DTMF, feeds taps and relays to another session. RTCP is neither
+// sent nor read.
+//
+// Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
+// AddTap and Relay as the call needs; Close when the call ends. Done is closed when the
+// session ends, by Close or by the inactivity timeout (Err tells which). After Close
+// returns no goroutine of the session remains and the socket is closed.
+//
+// All methods are safe for concurrent use. Plays and digits sent are serialised: a second
+// Play waits for the first to finish.
+type Session struct {
+	conn  *net.UDPConn
+	local netip.AddrPort
+	log   *slog.Logger
+	clock Clock
+
+	paramsMu sync.Mutex // serialises writers of params
+	params   atomic.Pointer[sessionParams]
+
+	inactivity atomic.Int64 // time.Duration; 0 = disabled
+	lastRx     atomic.Int64 // wall-clock UnixNano of the last RTP packet (or of Start)
+
+	out      outStream
+	producer chan struct{} // holds a token while a Play or SendDigit runs
+
+	fanout sync.RWMutex // taps and relay: the read loop holds it shared while using them
+	taps   []*tap
+	relay  *relayState
+
+	digits chan rune
+
+	ctx     context.Context // ends with the session; its cause is Err
+	cancel  context.CancelCauseFunc
+	once    sync.Once
+	closeMu sync.Mutex
+	closeEr error
+	started atomic.Bool
+	wg      sync.WaitGroup
+
+	packetsIn, packetsOut atomic.Uint64
+}
+
+type sessionParams struct {
+	remote netip.AddrPort
+	codec  Codec
+	dtmfPT uint8
+}
+
+// canSend reports whether there is somewhere to send to: not unset, not 0.0.0.0 (hold).
+func (p *sessionParams) canSend() bool {
+	return p.remote.IsValid() && p.remote.Port() != 0 && !p.remote.Addr().IsUnspecified()
+}
+
+// outStream is the session's one outgoing RTP stream.
+type outStream struct {
+	mu       sync.Mutex
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	gen      uint64    // bumped by every local (Play, SendDigit) send, so relays re-anchor
+	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
+	buf      [1500]byte
+}
+
+type tap struct{ fn func(pcm []int16) }
+
+// SessionOption configures a Session.
+type SessionOption func(*Session)
+
+// WithLogger sets the logger; the session adds component=rtp and its local address.
+func WithLogger(l *slog.Logger) SessionOption { return func(s *Session) { s.log = l } }
+
+// WithInactivityTimeout ends the session with ErrInactive when no RTP arrives for d after
+// Start (0, the default, disables it). It is measured on the wall clock, whatever Clock the
+// session uses.
+func WithInactivityTimeout(d time.Duration) SessionOption {
+	return func(s *Session) { s.inactivity.Store(int64(max(d, 0))) }
+}
+
+// WithClock sets the clock that paces Play and SendDigit (SystemClock by default).
+func WithClock(c Clock) SessionOption { return func(s *Session) { s.clock = c } }
+
+// WithCodec sets the initial codec and telephone-event payload type (default PCMU, no DTMF).
+func WithCodec(c Codec, dtmfPT uint8) SessionOption {
+	return func(s *Session) { s.params.Store(&sessionParams{codec: c, dtmfPT: dtmfPT}) }
+}
+
+// DigitBuffer is how many received digits Digits holds before further ones are dropped.
+const DigitBuffer = 32
+
+// NewSession wraps conn (typically from ListenRTP); the session owns it from now on.
+// Nothing is read until Start.
+func NewSession(conn *net.UDPConn, opts ...SessionOption) *Session {
+	s := &Session{
+		conn:     conn,
+		log:      slog.Default(),
+		clock:    SystemClock,
+		producer: make(chan struct{}, 1),
+		digits:   make(chan rune, DigitBuffer),
+	}
+	s.params.Store(&sessionParams{codec: PCMU})
+	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		s.local = ua.AddrPort()
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.clock == nil {
+		s.clock = SystemClock
+	}
+	s.log = s.log.With("component", "rtp", "local", s.local.String())
+	s.out.ssrc = rand.Uint32()
+	s.out.seq = uint16(rand.Uint32())
+	s.out.ts = rand.Uint32()
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	return s
+}
+
+// LocalAddr returns the address the socket is bound to.
+func (s *Session) LocalAddr() netip.AddrPort { return s.local }
+
+// SSRC returns the synchronisation source of what this session sends.
+func (s *Session) SSRC() uint32 { return s.out.ssrc }
+
+// SetRemote sets where RTP is sent. An unspecified address (0.0.0.0, as in an RFC 2543
+// hold) or an unset one stops sending; timestamps keep running.
+func (s *Session) SetRemote(addr netip.AddrPort) {
+	s.updateParams(func(p *sessionParams) {
+		p.remote = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	})
+}
+
+// Remote returns where RTP is sent.
+func (s *Session) Remote() netip.AddrPort { return s.params.Load().remote }
+
+// SetCodec sets the codec (with the negotiated payload type) and the telephone-event
+// payload type (0 if none) for sending and receiving. It may be called at any time, e.g.
+// after a re-INVITE; a Play in progress switches at its next frame.
+func (s *Session) SetCodec(c Codec, dtmfPT uint8) {
+	s.updateParams(func(p *sessionParams) { p.codec, p.dtmfPT = c, dtmfPT })
+}
+
+// Codec returns the current codec and telephone-event payload type.
+func (s *Session) Codec() (Codec, uint8) {
+	p := s.params.Load()
+	return p.codec, p.dtmfPT
+}
+
+func (s *Session) updateParams(f func(*sessionParams)) {
+	s.paramsMu.Lock()
+	defer s.paramsMu.Unlock()
+	p := *s.params.Load()
+	f(&p)
+	s.params.Store(&p)
+}
+
+// SetInactivityTimeout changes the inactivity timeout of a running session (0 disables it),
+// e.g. to suspend it while the remote holds the call and sends nothing. The timeout counts
+// from now.
+func (s *Session) SetInactivityTimeout(d time.Duration) {
+	d = max(d, 0)
+	s.inactivity.Store(int64(d))
+	s.lastRx.Store(time.Now().UnixNano())
+	if !s.started.Load() {
+		return
+	}
+	if d == 0 {
+		_ = s.conn.SetReadDeadline(time.Time{})
+	} else {
+		_ = s.conn.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
+// Start starts reading RTP. Calling it again does nothing.
+func (s *Session) Start() {
+	s.closeMu.Lock() // orders Start against end: a session is either started, or ended first
+	defer s.closeMu.Unlock()
+	if s.ctx.Err() != nil || !s.started.CompareAndSwap(false, true) {
+		return
+	}
+	metricSessionsActive.Inc()
+	s.lastRx.Store(time.Now().UnixNano())
+	if d := time.Duration(s.inactivity.Load()); d > 0 {
+		_ = s.conn.SetReadDeadline(time.Now().Add(d))
+	}
+	s.wg.Add(1)
+	go s.readLoop()
+}
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.ctx.Done() }
+
+// Err returns nil while the session runs, then why it ended: ErrSessionClosed after Close,
+// ErrInactive after the inactivity timeout, or a socket error.
+func (s *Session) Err() error {
+	if s.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(s.ctx)
+}
+
+// Close ends the session, closes the socket and waits for the read goroutine to finish.
+// It is idempotent and returns the socket's close error, if any. Do not call it from a tap.
+func (s *Session) Close() error {
+	s.end(ErrSessionClosed)
+	s.wg.Wait()
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	return s.closeEr
+}
+
+func (s *Session) end(cause error) {
+	s.once.Do(func() {
+		// Count and log first: whoever waits on Done sees the metric already updated.
+		if errors.Is(cause, ErrInactive) {
+			metricInactivityTimeouts.Inc()
+			s.log.Warn("RTP session ended: no RTP received", "timeout", time.Duration(s.inactivity.Load()))
+		} else {
+			s.log.Debug("RTP session ended", "cause", cause)
+		}
+		s.cancel(cause)
+		err := s.conn.Close()
+		s.closeMu.Lock()
+		s.closeEr = err
+		if s.started.Load() {
+			metricSessionsActive.Dec()
+		}
+		s.closeMu.Unlock()
+	})
+}
+
+// Digits returns the channel of digits received as RFC 4733 events, each key press once.
+// It holds DigitBuffer digits; more are dropped (and logged) until it is read. It is never
+// closed: select on Done as well.
+func (s *Session) Digits() <-chan rune { return s.digits }
+
+// Stats counts this session's packets.
+type Stats struct {
+	PacketsReceived uint64 // valid RTP packets received
+	PacketsSent     uint64 // RTP packets sent
+}
+
+// Stats returns this session's packet counts.
+func (s *Session) Stats() Stats {
+	return Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load()}
+}
+
+// AddTap registers fn to receive every inbound audio packet, decoded to 8 kHz PCM (usually
+// 160 samples), in arrival order, on the read goroutine: fn must be quick and must not keep
+// pcm after returning. Once remove has returned, fn is not running and will not be called
+// again; remove must not be called from inside fn.
+func (s *Session) AddTap(fn func(pcm []int16)) (remove func()) {
+	t := &tap{fn: fn}
+	s.fanout.Lock()
+	s.taps = append(s.taps[:len(s.taps):len(s.taps)], t)
+	s.fanout.Unlock()
+	return sync.OnceFunc(func() {
+		s.fanout.Lock()
+		defer s.fanout.Unlock()
+		taps := make([]*tap, 0, len(s.taps))
+		for _, x := range s.taps {
+			if x != t {
+				taps = append(taps, x)
+			}
+		}
+		s.taps = taps
+	})
+}
+
+// sessionCtx returns ctx, additionally cancelled when the session ends.
+func (s *Session) sessionCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(s.ctx, func() { cancel(s.Err()) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// interrupted returns the error for a Play or SendDigit that stopped early: the caller's
+// context error, or else why the session ended.
+func (s *Session) interrupted(parent context.Context) error {
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return context.Canceled
+}
+
+func (s *Session) acquire(ctx context.Context) error {
+	select {
+	case s.producer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return s.Err()
+	}
+}
+
+func (s *Session) release() { <-s.producer }
+
+// Play sends pcm (8 kHz mono) with the current codec, 160 samples per 20 ms packet, paced
+// by the session's clock; a short last frame is padded with silence. It returns nil when
+// the last frame has played out, ctx.Err() if ctx ends first, or Err() if the session ends
+// (ErrUnsupportedCodec at once if the codec set is not G.711).
+func (s *Session) Play(ctx context.Context, pcm []int16) error {
+	if c, _ := s.Codec(); !c.Supported() {
+		return fmt.Errorf("%w: %v", ErrUnsupportedCodec, c)
+	}
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	pctx, stop := s.sessionCtx(ctx)
+	defer stop()
+	p := NewPacer(s.clock, FrameInterval)
+	defer p.Stop()
+	var frame [FrameSamples]int16
+	for off := 0; off < len(pcm); off += FrameSamples {
+		if err := p.Wait(pctx); err != nil {
+			return s.interrupted(ctx)
+		}
+		chunk := pcm[off:min(off+FrameSamples, len(pcm))]
+		if len(chunk) < FrameSamples {
+			n := copy(frame[:], chunk)
+			clear(frame[n:])
+			chunk = frame[:]
+		}
+		s.sendAudio(chunk, off == 0)
+	}
+	if len(pcm) > 0 {
+		_ = p.Wait(pctx) // the last frame plays out; the audio is all sent either way
+	}
+	return nil
+}
+
+// sendAudio sends one frame on the outgoing stream.
+func (s *Session) sendAudio(frame []int16, first bool) {
+	p := s.params.Load()
+	if !p.codec.Supported() {
+		return
+	}
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	if first {
+		o.skipIdleTime(now)
+	}
+	o.gen++
+	h := rtp.Header{Version: 2, Marker: first, PayloadType: p.codec.PayloadType, SequenceNumber: o.seq, Timestamp: o.ts, SSRC: o.ssrc}
+	n, _ := h.MarshalTo(o.buf[:])
+	payload := p.codec.Encode(o.buf[n:n], frame)
+	o.seq++
+	o.ts += uint32(len(frame))
+	o.lastSend = now
+	s.write(p, o.buf[:n+len(payload)])
+}
+
+// skipIdleTime advances the timestamp by the time nothing was sent, so the far end's
+// jitter buffer sees the pause as the silence it was (RFC 3550 §5.1).
+func (o *outStream) skipIdleTime(now time.Time) {
+	if o.lastSend.IsZero() {
+		return
+	}
+	if idle := now.Sub(o.lastSend) - FrameInterval; idle > 0 {
+		frames := uint32(idle / FrameInterval)
+		o.ts += frames * FrameSamples
+	}
+}
+
+func (s *Session) write(p *sessionParams, b []byte) {
+	if !p.canSend() {
+		return
+	}
+	if _, err := s.conn.WriteToUDPAddrPort(b, p.remote); err != nil {
+		if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("RTP send failed", "remote", p.remote.String(), "err", err)
+		}
+		return
+	}
+	s.packetsOut.Add(1)
+	metricPacketsSent.Inc()
+}
+
+// SendDigit sends one DTMF digit as RFC 4733 events lasting dur (see DTMFPackets for the
+// limits; 0 means 100 ms), paced at 20 ms, and returns when its end has been sent. Audio
+// Play waits meanwhile.
+func (s *Session) SendDigit(ctx context.Context, d rune, dur time.Duration) error {
+	pkts, err := DTMFPackets(d, 0, dur)
+	if err != nil {
+		return err
+	}
+	if _, pt := s.Codec(); pt == 0 {
+		return ErrNoTelephoneEvent
+	}
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	pctx, stop := s.sessionCtx(ctx)
+	defer stop()
+	p := NewPacer(s.clock, FrameInterval)
+	defer p.Stop()
+
+	o := &s.out
+	o.mu.Lock()
+	o.skipIdleTime(time.Now())
+	start := o.ts
+	o.mu.Unlock()
+	frames := uint32(len(pkts) - 2)
+	defer func() {
+		o.mu.Lock()
+		o.ts = start + frames*FrameSamples // audio resumes after the event (RFC 4733 §2.5.1.2)
+		o.mu.Unlock()
+	}()
+	for _, pk := range pkts {
+		if err := p.Wait(pctx); err != nil {
+			return s.interrupted(ctx)
+		}
+		s.sendEvent(pk, start)
+	}
+	metricDTMFOut.Inc()
+	return nil
+}
+
+func (s *Session) sendEvent(pk DTMFPacket, ts uint32) {
+	p := s.params.Load()
+	if p.dtmfPT == 0 {
+		return
+	}
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gen++
+	h := rtp.Header{Version: 2, Marker: pk.Marker, PayloadType: p.dtmfPT, SequenceNumber: o.seq, Timestamp: ts, SSRC: o.ssrc}
+	n, _ := h.MarshalTo(o.buf[:])
+	m, _ := pk.Event.MarshalTo(o.buf[n:])
+	o.seq++
+	o.lastSend = time.Now()
+	s.write(p, o.buf[:n+m])
+}
+
+// relayState is one direction of a bridge, owned by the source session's read goroutine.
+type relayState struct {
+	to       *Session
+	anchored bool
+	inSSRC   uint32
+	gen      uint64
+	offset   uint32 // added to inbound timestamps
+}
+
+// Relay forwards every RTP packet this session receives to the remote of to, as part of
+// to's own outgoing stream: SSRC, sequence numbers and timestamps are rewritten so the far
+// end sees one continuous stream (re-anchored when the source's SSRC changes or when to has
+// played something meanwhile), audio is transcoded when the two legs use different G.711
+// laws, and telephone-events go out with to's DTMF payload type (dropped if to has none).
+// Digits and taps of this session keep working. Relay returns when ctx ends (ctx.Err())
+// or either session ends (that session's Err()). Call it once per direction to bridge two
+// legs; a session relays to one target at a time.
+func (s *Session) Relay(ctx context.Context, to *Session) error {
+	if to == s {
+		return ErrRelaySelf
+	}
+	r := &relayState{to: to}
+	s.fanout.Lock()
+	if s.relay != nil {
+		s.fanout.Unlock()
+		return ErrRelayBusy
+	}
+	s.relay = r
+	s.fanout.Unlock()
+	defer func() {
+		s.fanout.Lock()
+		s.relay = nil
+		s.fanout.Unlock()
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return s.Err()
+	case <-to.ctx.Done():
+		return to.Err()
+	}
+}
+
+// packetKind classifies an inbound packet by payload type.
+type packetKind uint8
+
+const (
+	kindUnknown packetKind = iota
+	kindAudio
+	kindDTMF
+)
+
+// receiver is the read goroutine's state.
+type receiver struct {
+	buf       []byte
+	pkt       rtp.Packet
+	pcm       []int16
+	dtmf      DTMFDecoder
+	ssrc      uint32
+	haveSSRC  bool
+	loggedPT  [2]uint64 // payload types already logged as unknown
+	readFails int
+}
+
+func newReceiver() *receiver {
+	return &receiver{buf: make([]byte, 1500)} // pcm grows on the first tapped packet
+}
+
+func (s *Session) readLoop() {
+	defer s.wg.Done()
+	r := newReceiver()
+	for {
+		n, _, err := s.conn.ReadFromUDPAddrPort(r.buf)
+		if err != nil {
+			if s.readFailed(r, err) {
+				return
+			}
+			continue
+		}
+		r.readFails = 0
+		s.handlePacket(r, r.buf[:n])
+	}
+}
+
+// readFailed handles a read error and reports whether the loop must stop.
+func (s *Session) readFailed(r *receiver, err error) bool {
+	if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		d := time.Duration(s.inactivity.Load())
+		if d == 0 {
+			_ = s.conn.SetReadDeadline(time.Time{})
+			return false
+		}
+		deadline := time.Unix(0, s.lastRx.Load()).Add(d)
+		if !time.Now().Before(deadline) {
+			s.end(ErrInactive)
+			return true
+		}
+		_ = s.conn.SetReadDeadline(deadline)
+		return false
+	}
+	r.readFails++
+	if r.readFails >= 10 {
+		s.end(fmt.Errorf("rtp: reading from socket: %w", err))
+		return true
+	}
+	s.log.Debug("RTP read failed", "err", err)
+	return false
+}
+
+// handlePacket processes one datagram: DTMF, taps, relay. It does not allocate.
+func (s *Session) handlePacket(r *receiver, b []byte) {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		dropMalformed.Inc()
+		return
+	}
+	if pt := b[1] & 0x7F; pt >= 72 && pt <= 76 { // RTCP multiplexed on the RTP port (RFC 5761 §4)
+		dropRTCP.Inc()
+		return
+	}
+	pkt := &r.pkt
+	if err := pkt.Unmarshal(b); err != nil {
+		dropMalformed.Inc()
+		return
+	}
+	s.packetsIn.Add(1)
+	metricPacketsReceived.Inc()
+	s.lastRx.Store(time.Now().UnixNano())
+	if r.haveSSRC && pkt.SSRC != r.ssrc {
+		r.dtmf.Reset() // a new source: its timestamps and sequence numbers start afresh
+	}
+	r.ssrc, r.haveSSRC = pkt.SSRC, true
+
+	p := s.params.Load()
+	kind, codec := kindUnknown, Codec{}
+	switch pt := pkt.PayloadType; {
+	case p.dtmfPT != 0 && pt == p.dtmfPT:
+		kind = kindDTMF
+	case pt == p.codec.PayloadType && p.codec.Supported():
+		kind, codec = kindAudio, p.codec
+	case pt == PCMU.PayloadType:
+		kind, codec = kindAudio, PCMU
+	case pt == PCMA.PayloadType:
+		kind, codec = kindAudio, PCMA
+	}
+
+	switch kind {
+	case kindDTMF:
+		if d, ok := r.dtmf.FeedAt(s.clock.Now(), pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload); ok {
+			metricDTMFIn.Inc()
+			select {
+			case s.digits <- d:
+			default:
+				s.log.Warn("DTMF digit dropped: Digits() not read", "digit", string(d))
+			}
+		}
+	case kindUnknown:
+		dropUnknownPT.Inc()
+		if bit := uint64(1) << (pkt.PayloadType % 64); r.loggedPT[pkt.PayloadType/64]&bit == 0 {
+			r.loggedPT[pkt.PayloadType/64] |= bit
+			s.log.Debug("ignoring RTP with unexpected payload type", "pt", pkt.PayloadType)
+		}
+		return
+	}
+
+	s.fanout.RLock()
+	defer s.fanout.RUnlock()
+	if kind == kindAudio && len(s.taps) > 0 {
+		r.pcm = codec.Decode(r.pcm[:0], pkt.Payload)
+		for _, t := range s.taps {
+			t.fn(r.pcm)
+		}
+	}
+	if s.relay != nil {
+		s.forward(s.relay, pkt, kind, codec)
+	}
+}
+
+// forward sends pkt on rs.to's outgoing stream.
+func (s *Session) forward(rs *relayState, pkt *rtp.Packet, kind packetKind, from Codec) {
+	to := rs.to
+	tp := to.params.Load()
+	var pt uint8
+	switch kind {
+	case kindAudio:
+		if !tp.codec.Supported() {
+			return
+		}
+		pt = tp.codec.PayloadType
+	case kindDTMF:
+		if tp.dtmfPT == 0 {
+			return
+		}
+		pt = tp.dtmfPT
+	}
+	o := &to.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	marker := pkt.Marker
+	if !rs.anchored || pkt.SSRC != rs.inSSRC || o.gen != rs.gen {
+		// Continue to's stream from where it is: one timestamp line, one SSRC.
+		o.skipIdleTime(now)
+		rs.offset = o.ts - pkt.Timestamp
+		rs.inSSRC, rs.gen, rs.anchored = pkt.SSRC, o.gen, true
+		marker = marker || kind == kindAudio
+	}
+	ts := pkt.Timestamp + rs.offset
+	h := rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: o.seq, Timestamp: ts, SSRC: o.ssrc}
+	n, _ := h.MarshalTo(o.buf[:])
+	if n+len(pkt.Payload) > len(o.buf) {
+		return
+	}
+	var payload []byte
+	end := ts
+	if kind == kindAudio {
+		payload = transcodeAppend(o.buf[n:n], from, tp.codec, pkt.Payload)
+		end = ts + uint32(len(payload))
+	} else {
+		payload = append(o.buf[n:n], pkt.Payload...)
+		if ev, err := ParseDTMFEvent(pkt.Payload); err == nil {
+			end = ts + uint32(ev.Duration)
+		}
+	}
+	o.seq++
+	if int32(end-o.ts) > 0 {
+		o.ts = end
+	}
+	o.lastSend = now
+	to.write(tp, o.buf[:n+len(payload)])
+}

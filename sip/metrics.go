@@ -1,0 +1,35 @@
+package sip
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	mRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "requests_total",
+		Help: "SIP requests received, by method and the class of the final response sent (2xx, 4xx ...).",
+	}, []string{"method", "class"})
+	mActiveCalls = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: "hotline", Name: "calls_active",
+		Help: "Call legs in progress on the native SIP driver (inbound and outbound).",
+	})
+	mCalls = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "calls_total",
+		Help: "Call legs ended, by direction and hangup cause.",
+	}, []string{"direction", "cause"})
+	mBindings = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "registrations",
+		Help: "Registered contacts (bindings) currently valid.",
+	})
+	mRegisters = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "registrations_total",
+		Help: "REGISTER requests by result: ok, unregistered, challenged, forbidden, stale, replay, bad_request.",
+	}, []string{"result"})
+)
+
+func countRequest(method string, status int) {
+	mRequests.WithLabelValues(method, strconv.Itoa(status/100)+"xx").Inc()
+}

@@ -1,0 +1,273 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/sip/media"
+)
+
+// How long a destination may stay silent (not even 100 Trying) before it counts as unreachable.
+const unreachableAfter = 5 * time.Second
+
+type destination struct {
+	uri       sip.Uri
+	transport string
+}
+
+// Originate calls an agent's registered phones (in parallel; the first to answer wins) or a
+// SIP URI or number, and returns the answered channel. Failures are *call.DialError.
+func (s *Server) Originate(ctx context.Context, to call.Target, opts call.OriginateOptions) (call.Channel, error) {
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return nil, ErrServerClosed
+	}
+	if opts.RingTimeout == 0 {
+		opts.RingTimeout = s.cfg.RingTimeout
+	}
+	dests, err := s.resolve(to)
+	if err != nil {
+		return nil, &call.DialError{Target: to, Cause: call.CauseNoResponse, Err: fmt.Errorf("%w: %v", call.ErrUnreachable, err)}
+	}
+	if len(dests) == 1 {
+		return s.dial(ctx, to, dests[0], opts)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		ch  *Channel
+		err error
+	}
+	results := make(chan result, len(dests))
+	for _, d := range dests {
+		go func() {
+			ch, err := s.dial(fctx, to, d, opts)
+			results <- result{ch, err}
+		}()
+	}
+	var winner *Channel
+	var errs []error
+	for range dests {
+		r := <-results
+		switch {
+		case r.err == nil && winner == nil:
+			winner = r.ch
+			cancel() // stop the other phones ringing
+		case r.err == nil:
+			_ = r.ch.Hangup(call.CauseNormal) // answered too late
+		default:
+			errs = append(errs, r.err)
+		}
+	}
+	if winner != nil {
+		return winner, nil
+	}
+	return nil, worstDialError(to, errs)
+}
+
+// worstDialError picks the outcome that says most about the agent: busy, rejected, no answer, unreachable.
+func worstDialError(to call.Target, errs []error) error {
+	for _, want := range []error{call.ErrBusy, call.ErrRejected, call.ErrNoAnswer} {
+		for _, e := range errs {
+			if errors.Is(e, want) {
+				return e
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return &call.DialError{Target: to, Cause: call.CauseNoResponse, Err: call.ErrUnreachable}
+}
+
+func (s *Server) resolve(to call.Target) ([]destination, error) {
+	if to.Agent != "" {
+		if _, ok := s.password(to.Agent); !ok {
+			return nil, fmt.Errorf("%w %q", ErrUnknownAgent, to.Agent)
+		}
+		bs := s.reg.Contacts(to.Agent)
+		if len(bs) == 0 {
+			return nil, fmt.Errorf("%w: %s", ErrNotRegistered, to.Agent)
+		}
+		out := make([]destination, 0, len(bs))
+		for _, b := range bs {
+			out = append(out, destination{uri: b.Contact, transport: b.Transport})
+		}
+		return out, nil
+	}
+	target := strings.TrimSpace(to.URI)
+	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
+		var u sip.Uri
+		if err := sip.ParseUri(target, &u); err != nil {
+			return nil, fmt.Errorf("bad SIP URI %q: %v", target, err)
+		}
+		tr := "udp"
+		if v, ok := u.UriParams.Get("transport"); ok {
+			tr = strings.ToLower(v)
+		}
+		return []destination{{uri: u, transport: tr}}, nil
+	}
+	if s.cfg.Trunk == "" {
+		return nil, ErrNoTrunk
+	}
+	host, port, err := splitHostPort(s.cfg.Trunk)
+	if err != nil {
+		return nil, err
+	}
+	return []destination{{uri: sip.Uri{Scheme: "sip", User: target, Host: host, Port: port}, transport: "udp"}}, nil
+}
+
+func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts call.OriginateOptions) (*Channel, error) {
+	fail := func(cause call.Cause, sentinel error, status int, detail error) error {
+		err := sentinel
+		if detail != nil {
+			err = fmt.Errorf("%w: %v", sentinel, detail)
+		}
+		return &call.DialError{Target: to, Cause: cause, Status: status, Err: err}
+	}
+	sess, err := s.newMediaSession()
+	if err != nil {
+		return nil, fail(call.CauseTempFailure, call.ErrUnreachable, 0, err)
+	}
+	started := time.Now()
+	offer := media.OfferSDP(s.mediaAddr(sess), uint64(started.UnixNano()), 1, s.cfg.Codecs, 101)
+
+	req := sip.NewRequest(sip.INVITE, d.uri)
+	req.SetBody(offer)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	fromUser := opts.CallerID.Number
+	if fromUser == "" {
+		fromUser = "hotline"
+	}
+	from := &sip.FromHeader{DisplayName: opts.CallerID.Name, Address: sip.Uri{Scheme: "sip", User: fromUser, Host: s.ip.String()}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: d.uri, Params: sip.NewParams()})
+	if d.transport != "" {
+		req.SetTransport(strings.ToUpper(d.transport))
+	}
+
+	dlg, err := s.dua.WriteInvite(ctx, req)
+	if err != nil {
+		_ = sess.Close()
+		return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)
+	}
+	// The wait ends by ring timeout (CANCEL, no answer), by silence (no response at all:
+	// unreachable, stop without waiting for Timer B), or by the caller of Originate giving up.
+	var responded, rang atomic.Bool
+	wctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	errRingTimeout := errors.New("ring timeout")
+	stopWaiting := func(cause error) {
+		if !responded.Load() {
+			cause = sipgo.WaitAnswerForceCancelErr
+		}
+		cancel(cause)
+	}
+	stopParent := context.AfterFunc(ctx, func() { stopWaiting(context.Canceled) })
+	defer stopParent()
+	noResp := time.AfterFunc(min(unreachableAfter, opts.RingTimeout), func() {
+		if !responded.Load() {
+			cancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	ring := time.AfterFunc(opts.RingTimeout, func() { stopWaiting(errRingTimeout) })
+	defer noResp.Stop()
+	defer ring.Stop()
+
+	err = dlg.WaitAnswer(wctx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+		responded.Store(true)
+		if r.StatusCode == 180 || r.StatusCode == 183 {
+			rang.Store(true)
+		}
+		return nil
+	}})
+	if err != nil {
+		_ = sess.Close()
+		_ = dlg.Close()
+		var dr *sipgo.ErrDialogResponse
+		switch cause := context.Cause(wctx); {
+		case errors.As(err, &dr):
+			st := dr.Res.StatusCode
+			c := call.CauseFromSIP(st)
+			switch c {
+			case call.CauseBusy:
+				return nil, fail(c, call.ErrBusy, st, nil)
+			case call.CauseRejected:
+				return nil, fail(c, call.ErrRejected, st, nil)
+			case call.CauseNoAnswer:
+				return nil, fail(c, call.ErrNoAnswer, st, nil)
+			}
+			return nil, fail(c, call.ErrUnreachable, st, nil)
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(cause, errRingTimeout):
+			detail := fmt.Errorf("rang %v without an answer", opts.RingTimeout)
+			if !rang.Load() {
+				detail = fmt.Errorf("no answer in %v (it never rang)", opts.RingTimeout)
+			}
+			return nil, fail(call.CauseNoAnswer, call.ErrNoAnswer, 0, detail)
+		case errors.Is(cause, sipgo.WaitAnswerForceCancelErr):
+			return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, errors.New("no response to INVITE"))
+		default:
+			return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)
+		}
+	}
+	answer, err := media.ParseSDP(dlg.InviteResponse.Body())
+	var neg media.Negotiation
+	if err == nil {
+		neg, err = media.Negotiate(answer, s.cfg.Codecs)
+	}
+	if err != nil {
+		_ = dlg.Ack(context.Background())
+		bctx, bcancel := context.WithTimeout(context.Background(), 4*time.Second)
+		_ = dlg.Bye(bctx)
+		bcancel()
+		_ = sess.Close()
+		return nil, fail(call.CauseIncompatible, call.ErrRejected, 0, fmt.Errorf("unusable SDP answer: %w", err))
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		_ = sess.Close()
+		return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)
+	}
+	sess.SetRemote(neg.Remote)
+	sess.SetCodec(neg.Codec, neg.DTMFPayloadType)
+	c := s.newChannel("outbound", sess, neg)
+	c.id, c.client, c.dialed = dlg.ID, dlg, d.uri.User
+	c.caller = opts.CallerID
+	c.answered = true
+	c.log = s.log.With("call", c.id, "to", to.String())
+	s.wg.Add(1)
+	if !s.track(c.id, c) {
+		c.end(call.CauseTempFailure)
+		return nil, ErrServerClosed
+	}
+	sess.Start()
+	go c.watch()
+	c.log.Info("outbound call answered", "codec", neg.Codec.Name, "ring_time", time.Since(started).Round(time.Millisecond))
+	return c, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	ap, err := netip.ParseAddrPort(hp)
+	if err == nil {
+		return ap.Addr().String(), int(ap.Port()), nil
+	}
+	host, port, ok := strings.Cut(hp, ":")
+	if !ok {
+		return hp, 5060, nil
+	}
+	var p int
+	if _, err := fmt.Sscanf(port, "%d", &p); err != nil {
+		return "", 0, fmt.Errorf("trunk %q: bad port", hp)
+	}
+	return host, p, nil
+}

@@ -1,0 +1,385 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/sip/media"
+)
+
+// Config is what the SIP engine needs to know; config.SIP maps onto it.
+type Config struct {
+	Addr        string   // host:port to listen on
+	Transports  []string // udp, tcp
+	PublicIP    string   // advertised in Contact and SDP; default the listen IP
+	Realm       string
+	UserAgent   string
+	RTPPortMin  int
+	RTPPortMax  int
+	RTPTimeout  time.Duration
+	RingTimeout time.Duration
+	Codecs      []media.Codec
+	NonceTTL    time.Duration
+	MinExpires  int
+	MaxExpires  int
+	Trunk       string // host:port for calls to plain numbers
+}
+
+// Server is the native SIP engine: listeners, registrar, inbound and outbound calls.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	handler  call.Handler
+	password func(agent string) (string, bool)
+	onReg    func(agent string, contacts int)
+	now      func() time.Time
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dua    *sipgo.DialogUA
+	auth   *Authenticator
+	reg    *Registrar
+	ip     netip.Addr // media and Contact address
+	port   int
+	prompt *promptCache
+
+	mu      sync.Mutex
+	dialogs map[string]*Channel // dialog ID -> channel, both directions
+	wg      sync.WaitGroup      // calls in progress
+	ctx     context.Context
+	cancel  context.CancelFunc
+	ready   chan struct{}
+	closed  bool
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithHandler sets the function that receives every inbound call.
+func WithHandler(h call.Handler) Option { return func(s *Server) { s.handler = h } }
+
+// WithCredentials sets how agents' digest passwords are found.
+func WithCredentials(f func(agent string) (string, bool)) Option {
+	return func(s *Server) { s.password = f }
+}
+
+// WithRegistrationHook is called when an agent's number of registered contacts changes.
+func WithRegistrationHook(f func(agent string, contacts int)) Option {
+	return func(s *Server) { s.onReg = f }
+}
+
+// WithClock replaces time.Now (registrar expiry and nonces).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// NewServer prepares the engine; Serve starts it.
+func NewServer(cfg Config, opts ...Option) (*Server, error) {
+	s := &Server{
+		cfg: cfg, log: slog.Default(), now: time.Now,
+		password: func(string) (string, bool) { return "", false },
+		handler:  func(ch call.Channel) { _ = ch.Hangup(call.CauseUnallocated) },
+		dialogs:  map[string]*Channel{}, ready: make(chan struct{}),
+		prompt: newPromptCache(64),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.log = s.log.With("component", "sip")
+	if len(s.cfg.Codecs) == 0 {
+		s.cfg.Codecs = []media.Codec{media.PCMU, media.PCMA}
+	}
+	if s.cfg.RingTimeout == 0 {
+		s.cfg.RingTimeout = 30 * time.Second
+	}
+	if s.cfg.NonceTTL == 0 {
+		s.cfg.NonceTTL = 5 * time.Minute
+	}
+	if s.cfg.MinExpires == 0 {
+		s.cfg.MinExpires, s.cfg.MaxExpires = 60, 3600
+	}
+	if len(s.cfg.Transports) == 0 {
+		s.cfg.Transports = []string{"udp", "tcp"}
+	}
+	host, portStr, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen address %q: %w", cfg.Addr, err)
+	}
+	s.port, _ = strconv.Atoi(portStr)
+	ipStr := host
+	if cfg.PublicIP != "" {
+		ipStr = cfg.PublicIP
+	}
+	if ipStr == "" || ipStr == "0.0.0.0" || ipStr == "::" {
+		ipStr = outboundIP()
+	}
+	if s.ip, err = netip.ParseAddr(ipStr); err != nil {
+		return nil, fmt.Errorf("sip: %q is not an IP address to advertise (set sip.public_addr)", ipStr)
+	}
+	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
+	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
+	return s, nil
+}
+
+// Registrar gives access to agents' registrations.
+func (s *Server) Registrar() *Registrar { return s.reg }
+
+// Ready is closed once the listeners accept requests.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Serve listens on the configured transports until ctx ends, then hangs up every call and
+// waits for them to finish.
+func (s *Server) Serve(ctx context.Context) error {
+	stack := slog.New(newThrottle(s.log.Handler(), 10, time.Minute)).With("component", "sipgo")
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.cfg.UserAgent), sipgo.WithUserAgentHostname(s.ip.String()),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack)))
+	if err != nil {
+		return err
+	}
+	s.ua = ua
+	if s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(stack)); err != nil {
+		return err
+	}
+	if s.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(s.ip.String()), sipgo.WithClientLogger(stack)); err != nil {
+		return err
+	}
+	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: sip.ContactHeader{
+		Address: sip.Uri{Scheme: "sip", User: "hotline", Host: s.ip.String(), Port: s.port},
+	}}
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onBye)
+	s.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {}) // answered by the transaction layer
+	s.srv.OnRegister(s.onRegister)
+	s.srv.OnOptions(s.onOptions)
+	s.srv.OnInfo(s.onInfo)
+	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.respond(tx, req, 405, "Method Not Allowed")
+	})
+
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	defer s.cancel()
+	errc := make(chan error, len(s.cfg.Transports))
+	var listening sync.WaitGroup
+	for _, tr := range s.cfg.Transports {
+		listening.Add(1)
+		go func() {
+			lctx := context.WithValue(s.ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(string, string) { listening.Done() }))
+			err := s.srv.ListenAndServe(lctx, tr, s.cfg.Addr)
+			if err != nil && s.ctx.Err() == nil {
+				errc <- fmt.Errorf("sip: listen %s %s: %w", tr, s.cfg.Addr, err)
+				listening.Done()
+				return
+			}
+			errc <- nil
+		}()
+	}
+	listening.Wait()
+	select {
+	case err := <-errc:
+		if err != nil {
+			s.cancel()
+			s.shutdown()
+			return err
+		}
+	default:
+	}
+	close(s.ready)
+	s.log.Info("SIP listening", "addr", s.cfg.Addr, "transports", s.cfg.Transports, "media_ip", s.ip)
+
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			s.shutdown()
+			return nil
+		case err := <-errc:
+			if err != nil {
+				s.cancel()
+				s.shutdown()
+				return err
+			}
+		case <-tick.C:
+			s.reg.Expire()
+		}
+	}
+}
+
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.closed = true
+	calls := make([]*Channel, 0, len(s.dialogs))
+	for _, c := range s.dialogs {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range calls {
+		c.end(call.CauseNormal)
+	}
+	s.wg.Wait()
+	var errs []error
+	if s.client != nil {
+		errs = append(errs, s.client.Close())
+	}
+	if s.srv != nil {
+		errs = append(errs, s.srv.Close())
+	}
+	if s.ua != nil {
+		errs = append(errs, s.ua.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.log.Debug("closing SIP stack", "error", err)
+	}
+}
+
+func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string, headers ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, status, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	countRequest(string(req.Method), status)
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond failed", "method", req.Method, "status", status, "error", err)
+	}
+}
+
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	res := s.reg.handle(req)
+	countRequest("REGISTER", res.StatusCode)
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("REGISTER respond failed", "error", err)
+	}
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, 200, "OK",
+		sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"),
+		sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if c := s.lookup(req, true); c != nil && c.server != nil {
+		_ = c.server.ReadAck(req, tx)
+	}
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.lookup(req, true)
+	if c == nil {
+		c = s.lookup(req, false)
+	}
+	if c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	if c.server != nil {
+		err = c.server.ReadBye(req, tx)
+	} else {
+		err = c.client.ReadBye(req, tx)
+	}
+	if err != nil {
+		s.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	countRequest("BYE", 200)
+	c.remoteHangup()
+}
+
+// onInfo accepts SIP INFO DTMF (application/dtmf-relay) from phones that do not send RFC 4733.
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.lookup(req, true)
+	if c == nil {
+		c = s.lookup(req, false)
+	}
+	if c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	c.infoDigits(req.Body())
+	s.respond(tx, req, 200, "OK")
+}
+
+// lookup finds the channel a mid-dialog request belongs to.
+func (s *Server) lookup(req *sip.Request, uas bool) *Channel {
+	var id string
+	var err error
+	if uas {
+		id, err = sip.DialogIDFromRequestUAS(req)
+	} else {
+		id, err = sip.DialogIDFromRequestUAC(req)
+	}
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dialogs[id]
+}
+
+func (s *Server) track(id string, c *Channel) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.dialogs[id] = c
+	return true
+}
+
+func (s *Server) untrack(id string) {
+	s.mu.Lock()
+	delete(s.dialogs, id)
+	s.mu.Unlock()
+}
+
+// ActiveCalls is the number of call legs in progress.
+func (s *Server) ActiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.dialogs)
+}
+
+func (s *Server) newMediaSession() (*media.Session, error) {
+	conn, err := media.ListenRTP(s.listenIP(), s.cfg.RTPPortMin, s.cfg.RTPPortMax)
+	if err != nil {
+		return nil, err
+	}
+	return media.NewSession(conn, media.WithLogger(s.log), media.WithInactivityTimeout(s.cfg.RTPTimeout)), nil
+}
+
+// listenIP is where RTP sockets bind: the SIP listen IP (loopback stays loopback).
+func (s *Server) listenIP() netip.Addr {
+	host, _, _ := net.SplitHostPort(s.cfg.Addr)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip
+	}
+	return netip.IPv4Unspecified()
+}
+
+// outboundIP is the first non-loopback IPv4 address of this host, for a wildcard listener.
+func outboundIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
