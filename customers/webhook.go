@@ -201,8 +201,10 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	delivered := 0
 	for _, o := range due {
 		now := d.now()
+		// The lease only has to outlast one POST: a sender that dies mid-request (SIGKILL,
+		// power loss) holds the row for no longer than its timeout plus a margin.
 		res, err := d.s.r().exec(ctx, `UPDATE outbox SET lease_until = ? WHERE id = ? AND delivered_at IS NULL
-			AND (lease_until IS NULL OR lease_until < ?)`, ms(now.Add(2*d.timeout+30*time.Second)), o.id, ms(now))
+			AND (lease_until IS NULL OR lease_until < ?)`, ms(now.Add(d.timeout+leaseMargin)), o.id, ms(now))
 		if err != nil {
 			return delivered, err
 		}
@@ -237,6 +239,9 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	}
 	return delivered, nil
 }
+
+// leaseMargin is how long a row stays leased beyond its sender's request timeout.
+const leaseMargin = 5 * time.Second
 
 func (d *Deliverer) backoff(failures int) time.Duration {
 	w := d.first

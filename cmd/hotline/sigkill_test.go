@@ -118,12 +118,15 @@ webhooks: {url: %q, secret: %q, timeout: 2s}
 	accept.Store(true)
 	cmd2, out2 := start()
 	go drain(out2)
-	deadline := time.Now().Add(20 * time.Second)
+	// The kill may land while the refused POST is in flight (the row stays leased for the
+	// 2 s timeout + 5 s) or just after it (the first retry waits 10 s).
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		mu.Lock()
 		got := strings.Join(delivered, "\n")
 		mu.Unlock()
 		if strings.Contains(got, ticket) {
+			t.Logf("webhook for %s delivered %v after the restart", ticket, time.Since(deadline.Add(-45*time.Second)).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
