@@ -33,6 +33,9 @@ type Channel struct {
 	sess   *media.Session
 	neg    media.Negotiation
 	sdpVer uint64
+	// lateAnswer receives the ACK's body when the INVITE had no SDP (a late offer): hotline
+	// offered in its 200, and the caller's answer comes in the ACK. nil otherwise.
+	lateAnswer chan []byte
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -135,6 +138,9 @@ func (c *Channel) Answer(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	sdp := media.AnswerSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.neg)
+	if c.lateAnswer != nil {
+		sdp = media.OfferSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.s.cfg.Codecs, lateOfferDTMF)
+	}
 	res := sip.NewSDPResponseFromRequest(c.server.InviteRequest, sdp)
 	c.mu.Lock()
 	c.answered = true // from here a hangup is a BYE, not a final error response
@@ -147,6 +153,55 @@ func (c *Channel) Answer(ctx context.Context) error {
 		}
 		return fmt.Errorf("sip: answer: %w", err)
 	}
+	if c.lateAnswer != nil {
+		return c.awaitLateAnswer(ctx)
+	}
+	return nil
+}
+
+// lateOfferDTMF is the telephone-event payload type hotline offers when it makes the offer.
+const lateOfferDTMF = 101
+
+// lateAnswerWait is how long Answer waits for the ACK carrying the caller's SDP answer: the
+// 200 is retransmitted until then (RFC 3261 Timer H, 64*T1).
+const lateAnswerWait = 32 * time.Second
+
+// awaitLateAnswer takes the SDP answer from the ACK of a late-offer call and sets the media
+// up with it. A missing or unusable answer ends the call (RFC 3261 §13.2.2.4: BYE).
+func (c *Channel) awaitLateAnswer(ctx context.Context) error {
+	t := time.NewTimer(lateAnswerWait)
+	defer t.Stop()
+	var body []byte
+	select {
+	case body = <-c.lateAnswer:
+	case <-c.ctx.Done():
+		return call.ErrHangup
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		c.log.Warn("no ACK for the 200 of a late-offer call")
+		_ = c.Hangup(call.CauseNoResponse)
+		return fmt.Errorf("sip: answer: no ACK in %v", lateAnswerWait)
+	}
+	var neg media.Negotiation
+	desc, err := media.ParseSDP(body)
+	if err == nil {
+		neg, err = media.Negotiate(desc, c.s.cfg.Codecs)
+	}
+	if len(body) == 0 {
+		err = errors.New("the ACK has no SDP answer")
+	}
+	if err != nil {
+		c.log.Warn("late-offer call: unusable answer in the ACK", "error", err)
+		_ = c.Hangup(call.CauseIncompatible)
+		return fmt.Errorf("sip: answer: %w", err)
+	}
+	c.sess.SetRemote(neg.Remote)
+	c.sess.SetCodec(neg.Codec, neg.DTMFPayloadType)
+	c.mu.Lock()
+	c.neg = neg
+	c.mu.Unlock()
+	c.log.Info("late-offer call answered", "codec", neg.Codec.Name, "dtmf_pt", neg.DTMFPayloadType, "remote_rtp", neg.Remote)
 	return nil
 }
 

@@ -29,21 +29,22 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
-	if len(req.Body()) == 0 {
-		s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `399 hotline "an SDP offer is required in the INVITE"`))
-		return
-	}
-	desc, err := media.ParseSDP(req.Body())
-	if err != nil {
-		s.log.Warn("INVITE with malformed SDP", "source", req.Source(), "error", err)
-		s.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 hotline %q", err.Error())))
-		return
-	}
-	neg, err := media.Negotiate(desc, s.cfg.Codecs)
-	if err != nil {
-		s.log.Info("INVITE refused: no common codec", "source", req.Source(), "error", err)
-		s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 hotline "no common codec: PCMU or PCMA required"`))
-		return
+	// An INVITE without SDP is a late offer (RFC 3261 §13.2.1): hotline offers in its 200 and
+	// the caller answers in the ACK.
+	lateOffer := len(req.Body()) == 0
+	neg := media.Negotiation{Codec: s.cfg.Codecs[0], DTMFPayloadType: lateOfferDTMF, Direction: "sendrecv"}
+	if !lateOffer {
+		desc, err := media.ParseSDP(req.Body())
+		if err != nil {
+			s.log.Warn("INVITE with malformed SDP", "source", req.Source(), "error", err)
+			s.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 hotline %q", err.Error())))
+			return
+		}
+		if neg, err = media.Negotiate(desc, s.cfg.Codecs); err != nil {
+			s.log.Info("INVITE refused: no common codec", "source", req.Source(), "error", err)
+			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 hotline "no common codec: PCMU or PCMA required"`))
+			return
+		}
 	}
 
 	dialed := req.Recipient.User
@@ -65,7 +66,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		agent = user
 	}
 
-	dlg, err := s.dua.ReadInvite(req, tx)
+	nat := false
+	if c := req.Contact(); c != nil {
+		nat = s.behindNAT(c.Address, req.Source())
+	}
+	dlg, err := s.dialogUA(nat).ReadInvite(req, tx)
 	if err != nil {
 		s.respond(tx, req, 400, "Bad Request")
 		return
@@ -81,6 +86,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	c := s.newChannel("inbound", sess, neg)
 	c.id, c.server, c.dialed, c.agent = dlg.ID, dlg, dialed, agent
+	if lateOffer {
+		c.lateAnswer = make(chan []byte, 1)
+	}
 	if from := req.From(); from != nil {
 		c.caller = call.Party{Number: from.Address.User, Name: strings.Trim(from.DisplayName, `"`)}
 	}
@@ -90,7 +98,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.end(call.CauseTempFailure)
 		return
 	}
-	c.log.Info("incoming call", "codec", neg.Codec.Name, "dtmf_pt", neg.DTMFPayloadType, "remote_rtp", neg.Remote)
+	if lateOffer {
+		c.log.Info("incoming call without SDP: hotline will offer in its answer")
+	} else {
+		c.log.Info("incoming call", "codec", neg.Codec.Name, "dtmf_pt", neg.DTMFPayloadType, "remote_rtp", neg.Remote)
+	}
 	_ = dlg.Respond(100, "Trying", nil)
 	if err := dlg.Respond(180, "Ringing", nil); err != nil { // CANCEL may already have come
 		c.remoteHangup()

@@ -22,6 +22,7 @@ const unreachableAfter = 5 * time.Second
 type destination struct {
 	uri       sip.Uri
 	transport string
+	via       string // host:port to send to instead of the URI's (a phone behind NAT), or ""
 }
 
 // Originate calls an agent's registered phones (in parallel; the first to answer wins) or a
@@ -99,7 +100,11 @@ func (s *Server) resolve(to call.Target) ([]destination, error) {
 		}
 		out := make([]destination, 0, len(bs))
 		for _, b := range bs {
-			out = append(out, destination{uri: b.Contact, transport: b.Transport})
+			d := destination{uri: b.Contact, transport: b.Transport}
+			if s.behindNAT(b.Contact, b.Source) {
+				d.via = b.Source
+			}
+			out = append(out, d)
 		}
 		return out, nil
 	}
@@ -154,8 +159,12 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 	if d.transport != "" {
 		req.SetTransport(strings.ToUpper(d.transport))
 	}
+	if d.via != "" {
+		req.SetDestination(d.via)
+		s.log.Debug("agent phone behind NAT: INVITE sent where it registered from", "contact", hostPort(d.uri), "source", d.via)
+	}
 
-	dlg, err := s.dua.WriteInvite(ctx, req)
+	dlg, err := s.dialogUA(d.via != "").WriteInvite(ctx, req)
 	if err != nil {
 		_ = sess.Close()
 		return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)

@@ -34,6 +34,10 @@ type Config struct {
 	MinExpires  int
 	MaxExpires  int
 	Trunk       string // host:port for calls to plain numbers
+	NAT         string // NATAuto (""), NATForce or NATOff: see behindNAT
+	// SymmetricRTP sends each call's RTP to where the peer's RTP comes from, once learned,
+	// rather than to its SDP address (phones behind NAT).
+	SymmetricRTP bool
 }
 
 // Server is the native SIP engine: listeners, registrar, inbound and outbound calls.
@@ -48,7 +52,8 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
-	dua    *sipgo.DialogUA
+	dua    *sipgo.DialogUA // in-dialog requests follow the peer's Contact
+	duaNAT *sipgo.DialogUA // in-dialog requests go where the peer's messages come from
 	auth   *Authenticator
 	reg    *Registrar
 	ip     netip.Addr // media and Contact address
@@ -110,6 +115,11 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	if s.cfg.MinExpires == 0 {
 		s.cfg.MinExpires, s.cfg.MaxExpires = 60, 3600
 	}
+	nat, err := ParseNAT(s.cfg.NAT)
+	if err != nil {
+		return nil, fmt.Errorf("sip: nat: %w", err)
+	}
+	s.cfg.NAT = nat
 	if len(s.cfg.Transports) == 0 {
 		s.cfg.Transports = []string{"udp", "tcp"}
 	}
@@ -156,9 +166,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(s.ip.String()), sipgo.WithClientLogger(stack)); err != nil {
 		return err
 	}
-	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: sip.ContactHeader{
-		Address: sip.Uri{Scheme: "sip", User: "hotline", Host: s.ip.String(), Port: s.port},
-	}}
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "hotline", Host: s.ip.String(), Port: s.port}}
+	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
+	s.duaNAT = &sipgo.DialogUA{Client: s.client, ContactHDR: contact, RewriteContact: true}
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
@@ -274,6 +284,12 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c := s.lookup(req, true); c != nil && c.server != nil {
 		_ = c.server.ReadAck(req, tx)
+		if c.lateAnswer != nil {
+			select {
+			case c.lateAnswer <- req.Body(): // the first ACK only; retransmissions are ignored
+			default:
+			}
+		}
 	}
 }
 
@@ -359,7 +375,8 @@ func (s *Server) newMediaSession() (*media.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return media.NewSession(conn, media.WithLogger(s.log), media.WithInactivityTimeout(s.cfg.RTPTimeout)), nil
+	return media.NewSession(conn, media.WithLogger(s.log), media.WithInactivityTimeout(s.cfg.RTPTimeout),
+		media.WithSymmetricRTP(s.cfg.SymmetricRTP)), nil
 }
 
 // listenIP is where RTP sockets bind: the SIP listen IP (loopback stays loopback).

@@ -29,6 +29,12 @@ type testServer struct {
 
 func startServer(t *testing.T, h call.Handler, opts ...Option) *testServer {
 	t.Helper()
+	return startServerWith(t, h, nil, opts...)
+}
+
+// startServerWith is startServer with edit applied to the test configuration.
+func startServerWith(t *testing.T, h call.Handler, edit func(*Config), opts ...Option) *testServer {
+	t.Helper()
 	port := sipptest.FreeUDPPort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -39,10 +45,14 @@ func startServer(t *testing.T, h call.Handler, opts ...Option) *testServer {
 		WithLogger(log), WithHandler(h),
 		WithCredentials(func(a string) (string, bool) { p, ok := testAgents[a]; return p, ok }),
 	}, opts...)
-	s, err := NewServer(Config{
+	cfg := Config{
 		Addr: addr, Realm: "hotline", RTPTimeout: 10 * time.Second, RingTimeout: 4 * time.Second,
 		MinExpires: 1, MaxExpires: 3600,
-	}, all...)
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := NewServer(cfg, all...)
 	if err != nil {
 		t.Fatal(err)
 	}

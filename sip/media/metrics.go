@@ -18,12 +18,16 @@ var (
 	})
 	metricPacketsDropped = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "packets_dropped_total",
-		Help: "Datagrams received and not used, by reason: malformed, rtcp, unknown_payload_type.",
+		Help: "Datagrams received and not used, by reason: malformed, rtcp, unknown_payload_type, stranger (not from the peer's source).",
 	}, []string{"reason"})
 	metricDTMFDigits = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "dtmf_digits_total",
 		Help: "RFC 4733 DTMF digits, by direction: in (decoded) or out (sent).",
 	}, []string{"direction"})
+	metricLatched = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "latched_total",
+		Help: "Sessions that switched from the SDP address to where the peer's RTP comes from (symmetric RTP, NAT).",
+	})
 	metricInactivityTimeouts = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "inactivity_timeouts_total",
 		Help: "Sessions ended because no RTP arrived within the inactivity timeout.",
@@ -37,6 +41,7 @@ var (
 	dropMalformed = metricPacketsDropped.WithLabelValues("malformed")
 	dropRTCP      = metricPacketsDropped.WithLabelValues("rtcp")
 	dropUnknownPT = metricPacketsDropped.WithLabelValues("unknown_payload_type")
+	dropStranger  = metricPacketsDropped.WithLabelValues("stranger")
 	metricDTMFIn  = metricDTMFDigits.WithLabelValues("in")
 	metricDTMFOut = metricDTMFDigits.WithLabelValues("out")
 )

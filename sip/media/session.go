@@ -28,6 +28,15 @@ import (
 //
 // All methods are safe for concurrent use. Plays and digits sent are serialised: a second
 // Play waits for the first to finish.
+//
+// Where RTP comes from (strict RTP with learning): the session accepts packets from anywhere
+// until it knows its peer's source, which is the SDP address as soon as a packet comes from
+// it, or an address that sent LearnPackets packets in sequence. After that, packets from any
+// other address are dropped, unless a new address sends LearnPackets in sequence while the
+// known source has been silent for a second (a NAT that rebound). SetRemote starts learning
+// afresh. With WithSymmetricRTP, a learned source other than the SDP address also becomes
+// where the session sends: a phone behind NAT advertises an address nobody can reach, and
+// only its packets' source address works.
 type Session struct {
 	conn  *net.UDPConn
 	local netip.AddrPort
@@ -37,6 +46,7 @@ type Session struct {
 	paramsMu sync.Mutex // serialises writers of params
 	params   atomic.Pointer[sessionParams]
 
+	symmetric  bool         // send to the learned source (WithSymmetricRTP)
 	inactivity atomic.Int64 // time.Duration; 0 = disabled
 	lastRx     atomic.Int64 // wall-clock UnixNano of the last RTP packet (or of Start)
 
@@ -61,9 +71,11 @@ type Session struct {
 }
 
 type sessionParams struct {
-	remote netip.AddrPort
-	codec  Codec
-	dtmfPT uint8
+	remote    netip.AddrPort
+	remoteGen uint64 // bumped by SetRemote: the peer's source is learned again
+	latched   bool   // remote is a learned source, not the SDP address
+	codec     Codec
+	dtmfPT    uint8
 }
 
 // canSend reports whether there is somewhere to send to: not unset, not 0.0.0.0 (hold).
@@ -96,6 +108,18 @@ func WithLogger(l *slog.Logger) SessionOption { return func(s *Session) { s.log 
 func WithInactivityTimeout(d time.Duration) SessionOption {
 	return func(s *Session) { s.inactivity.Store(int64(max(d, 0))) }
 }
+
+// WithSymmetricRTP makes the session send to where its peer's RTP comes from, once learned,
+// rather than to the SDP address (symmetric RTP, RFC 4961; "comedia" in other products).
+func WithSymmetricRTP(on bool) SessionOption { return func(s *Session) { s.symmetric = on } }
+
+// LearnPackets is how many packets in sequence an address must send before the session
+// takes it as its peer's source.
+const LearnPackets = 4
+
+// rebindSilence is how long the known source must have been silent before another address
+// may take its place.
+const rebindSilence = time.Second
 
 // WithClock sets the clock that paces Play and SendDigit (SystemClock by default).
 func WithClock(c Clock) SessionOption { return func(s *Session) { s.clock = c } }
@@ -147,11 +171,16 @@ func (s *Session) SSRC() uint32 { return s.out.ssrc }
 func (s *Session) SetRemote(addr netip.AddrPort) {
 	s.updateParams(func(p *sessionParams) {
 		p.remote = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+		p.remoteGen++
+		p.latched = false
 	})
 }
 
 // Remote returns where RTP is sent.
 func (s *Session) Remote() netip.AddrPort { return s.params.Load().remote }
+
+// Latched reports whether the session sends to a learned source rather than the SDP address.
+func (s *Session) Latched() bool { return s.params.Load().latched }
 
 // SetCodec sets the codec (with the negotiated payload type) and the telephone-event
 // payload type (0 if none) for sending and receiving. It may be called at any time, e.g.
@@ -524,6 +553,52 @@ type receiver struct {
 	haveSSRC  bool
 	loggedPT  [2]uint64 // payload types already logged as unknown
 	readFails int
+	from      netip.AddrPort // source of the packet being handled (invalid: not known)
+	learn     learner
+}
+
+// learner tracks where the peer's RTP comes from (see Session).
+type learner struct {
+	gen      uint64         // sessionParams.remoteGen this state belongs to
+	src      netip.AddrPort // the peer's known source; invalid while learning
+	srcLast  int64          // UnixNano of its last packet
+	cand     netip.AddrPort // an address sending packets in sequence
+	candSeq  uint16
+	candRun  int
+	strayLog bool // a dropped stranger was logged
+}
+
+// admit decides whether a packet from `from` with sequence number seq is the peer's, and
+// whether from has just become the peer's source.
+func (l *learner) admit(p *sessionParams, from netip.AddrPort, seq uint16, now int64) (ok, learned bool) {
+	if l.gen != p.remoteGen {
+		*l = learner{gen: p.remoteGen}
+	}
+	switch {
+	case l.src.IsValid() && from == l.src:
+		l.srcLast = now
+		return true, false
+	case from == p.remote && !l.src.IsValid():
+		l.src, l.srcLast = from, now // the SDP address speaks: nothing to learn
+		return true, false
+	}
+	if from.Port() == 0 {
+		return !l.src.IsValid(), false // source port 0: "no reply expected" (RFC 768), never learned
+	}
+	if from == l.cand && seq == l.candSeq+1 {
+		l.candRun++
+	} else {
+		l.cand, l.candRun = from, 1
+	}
+	l.candSeq = seq
+	if l.candRun < LearnPackets {
+		return !l.src.IsValid(), false // accepted while learning, dropped once a source is known
+	}
+	if l.src.IsValid() && now-l.srcLast < int64(rebindSilence) {
+		return false, false // the known source is alive: this is not a rebinding
+	}
+	l.src, l.srcLast, l.strayLog = from, now, false
+	return true, true
 }
 
 func newReceiver() *receiver {
@@ -534,7 +609,7 @@ func (s *Session) readLoop() {
 	defer s.wg.Done()
 	r := newReceiver()
 	for {
-		n, _, err := s.conn.ReadFromUDPAddrPort(r.buf)
+		n, from, err := s.conn.ReadFromUDPAddrPort(r.buf)
 		if err != nil {
 			if s.readFailed(r, err) {
 				return
@@ -542,6 +617,7 @@ func (s *Session) readLoop() {
 			continue
 		}
 		r.readFails = 0
+		r.from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		s.handlePacket(r, r.buf[:n])
 	}
 }
@@ -589,15 +665,30 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 		dropMalformed.Inc()
 		return
 	}
+	p := s.params.Load()
+	now := time.Now().UnixNano()
+	if r.from.IsValid() {
+		ok, learned := r.learn.admit(p, r.from, pkt.SequenceNumber, now)
+		if !ok {
+			dropStranger.Inc()
+			if !r.learn.strayLog {
+				r.learn.strayLog = true
+				s.log.Warn("dropping RTP from an address other than the peer's", "from", r.from, "peer", r.learn.src)
+			}
+			return
+		}
+		if learned {
+			p = s.learned(r.from)
+		}
+	}
 	s.packetsIn.Add(1)
 	metricPacketsReceived.Inc()
-	s.lastRx.Store(time.Now().UnixNano())
+	s.lastRx.Store(now)
 	if r.haveSSRC && pkt.SSRC != r.ssrc {
 		r.dtmf.Reset() // a new source: its timestamps and sequence numbers start afresh
 	}
 	r.ssrc, r.haveSSRC = pkt.SSRC, true
 
-	p := s.params.Load()
 	kind, codec := kindUnknown, Codec{}
 	switch pt := pkt.PayloadType; {
 	case p.dtmfPT != 0 && pt == p.dtmfPT:
@@ -640,6 +731,27 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 	if s.relay != nil {
 		s.forward(s.relay, pkt, kind, codec)
 	}
+}
+
+// learned is called by the read loop when from has become the peer's source; with symmetric
+// RTP, and unless the call is on hold, the session sends there from now on.
+func (s *Session) learned(from netip.AddrPort) *sessionParams {
+	p := s.params.Load()
+	if !s.symmetric || from == p.remote || !p.canSend() {
+		s.log.Debug("RTP source learned", "from", from, "sdp", p.remote)
+		return p
+	}
+	s.paramsMu.Lock()
+	defer s.paramsMu.Unlock()
+	q := *s.params.Load()
+	if q.remoteGen != p.remoteGen {
+		return s.params.Load() // a re-INVITE moved the remote meanwhile: learn that one
+	}
+	s.log.Info("RTP latched: sending to where the peer's RTP comes from", "from", from, "sdp", q.remote)
+	metricLatched.Inc()
+	q.remote, q.latched = from, true
+	s.params.Store(&q)
+	return &q
 }
 
 // forward sends pkt on rs.to's outgoing stream.

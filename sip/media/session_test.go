@@ -286,11 +286,13 @@ func TestSessionStreamContinuity(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // relayed on the read goroutine right after
 	}
 	for i, c := range []*Session{caller1, caller2} {
+		bin.SetRemote(c.LocalAddr()) // as a re-INVITE would: a source other than the peer's is dropped
 		if err := c.Play(ctx, src); err != nil {
 			t.Fatal(err)
 		}
 		received(uint64(5 * (i + 1)))
 	}
+	bin.SetRemote(caller1.LocalAddr())
 	if err := caller1.SendDigit(ctx, '7', 60*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -546,6 +548,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	defer a.AddTap(func(pcm []int16) { sum += len(pcm) })()
 	a.relay = &relayState{to: to}
 	r := newReceiver()
+	r.from = a.Remote() // through the source check too
 	pkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 5}, Payload: PCMU.Encode(nil, frame)}).Marshal()
 	ev, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SSRC: 5, Timestamp: 1}, Payload: DTMFEvent{Event: 1, Duration: 160}.Marshal()}).Marshal()
 	if n := testing.AllocsPerRun(200, func() {
