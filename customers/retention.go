@@ -15,11 +15,12 @@ type Retention struct {
 	Recordings int // recording files deleted (their rows stay, marked)
 	Orphans    int // files in the recordings directory the database did not know
 	Deliveries int // delivered webhooks cleared from the outbox
+	Sessions   int // expired dashboard sessions removed
 }
 
 // ApplyRetention deletes recordings older than the retention period (the tickets and
-// contacts keep that they had one: the row stays, marked deleted) and delivered webhooks
-// older than 30 days. Run it daily; it is idempotent.
+// contacts keep that they had one: the row stays, marked deleted), delivered webhooks older
+// than 30 days and expired dashboard sessions. Run it daily; it is idempotent.
 func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, error) {
 	var out Retention
 	if s.retain > 0 {
@@ -69,8 +70,12 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, e
 	}
 	n, _ := res.RowsAffected()
 	out.Deliveries = int(n)
-	if out.Recordings+out.Orphans+out.Deliveries > 0 {
-		s.log.Info("retention applied", "recordings", out.Recordings, "orphans", out.Orphans, "deliveries", out.Deliveries)
+	if out.Sessions, err = s.DeleteExpiredSessions(ctx, now); err != nil {
+		return out, err
+	}
+	if out.Recordings+out.Orphans+out.Deliveries+out.Sessions > 0 {
+		s.log.Info("retention applied", "recordings", out.Recordings, "orphans", out.Orphans, "deliveries", out.Deliveries,
+			"sessions", out.Sessions)
 	}
 	return out, nil
 }

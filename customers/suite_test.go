@@ -50,6 +50,7 @@ var conformance = []struct {
 	{"Erase", testErase},
 	{"AgentStates", testAgentStates},
 	{"Surveys", testSurveys},
+	{"DashboardSessions", testSessions},
 	{"Concurrent", testConcurrent},
 }
 

@@ -28,7 +28,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) 
 		me.Queues = s.members[p.Agent]
 	}
 	if p.session != nil {
-		me.NewToken = s.sessions.takeReveal(p.session)
+		me.NewToken = s.takeReveal(p.session)
 	}
 	writeJSON(w, http.StatusOK, me)
 	return nil

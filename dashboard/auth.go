@@ -1,12 +1,15 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/hotline-cc/hotline/customers"
 )
 
 // Cookie and header names.
@@ -38,57 +41,28 @@ func (p *principal) author() string {
 	return string(p.Role)
 }
 
+// session is the browser session a request presents.
 type session struct {
-	tokenID string
-	csrf    string
-	expires time.Time
-	reveal  string // a token secret to show once (the first-start supervisor token)
+	key string // SHA-256 of the cookie: where the session's one-time reveal waits
 }
 
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session // by SHA-256 of the cookie value
+// sessionStore keeps browser sessions where a restart, and every node sharing the store,
+// finds them: the customer store. It keeps only the SHA-256 of each cookie.
+type sessionStore interface {
+	CreateSession(ctx context.Context, cookie string, se customers.Session) error
+	Session(ctx context.Context, cookie string) (customers.Session, error)
+	DeleteSession(ctx context.Context, cookie string) error
 }
 
-func (s *sessions) create(tokenID, reveal string, now time.Time) (cookie string, se *session) {
-	cookie = randomSecret("")
-	se = &session{tokenID: tokenID, csrf: randomSecret(""), expires: now.Add(SessionTTL), reveal: reveal}
+var _ sessionStore = (*customers.Store)(nil)
+
+// takeReveal returns the secret a session is to show once and forgets it. Reveals stay in
+// this process's memory (see Server.reveals).
+func (s *Server) takeReveal(se *session) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, v := range s.m { // drop expired ones
-		if !now.Before(v.expires) {
-			delete(s.m, k)
-		}
-	}
-	s.m[hashSecret(cookie)] = se
-	return cookie, se
-}
-
-func (s *sessions) get(cookie string, now time.Time) *session {
-	if cookie == "" || len(cookie) > 100 {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se := s.m[hashSecret(cookie)]
-	if se == nil || !now.Before(se.expires) {
-		return nil
-	}
-	return se
-}
-
-func (s *sessions) drop(cookie string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, hashSecret(cookie))
-}
-
-// takeReveal returns the secret to show once and forgets it.
-func (s *sessions) takeReveal(se *session) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := se.reveal
-	se.reveal = ""
+	r := s.reveals[se.key]
+	delete(s.reveals, se.key)
 	return r
 }
 
@@ -114,25 +88,54 @@ func (s *Server) authenticate(r *http.Request) (*principal, *APIError) {
 	if err != nil {
 		return nil, apiErr(http.StatusUnauthorized, "unauthorized", "", "send Authorization: Bearer <token>, or log in to the dashboard")
 	}
-	se := s.sessions.get(c.Value, s.now())
-	if se == nil {
-		return nil, apiErr(http.StatusUnauthorized, "unauthorized", "", "the session has expired; log in again")
+	expired := apiErr(http.StatusUnauthorized, "unauthorized", "", "the session has expired; log in again")
+	if c.Value == "" || len(c.Value) > 100 {
+		return nil, expired
 	}
-	tk, ok := s.tokens.ByID(se.tokenID)
+	se, err := s.sessions.Session(r.Context(), c.Value)
+	if errors.Is(err, customers.ErrNotFound) {
+		return nil, expired
+	}
+	if err != nil {
+		s.log.Error("reading a browser session", "err", err)
+		return nil, errSessionStore
+	}
+	if !s.now().Before(se.ExpiresAt) {
+		s.dropSession(r, c.Value)
+		return nil, expired
+	}
+	tk, ok := s.tokens.ByID(se.TokenID)
 	if !ok {
-		s.sessions.drop(c.Value)
+		s.dropSession(r, c.Value)
 		return nil, apiErr(http.StatusUnauthorized, "unauthorized", "", "the session's token was revoked; log in again")
 	}
 	if !safeMethod(r.Method) {
 		got := r.Header.Get(CSRFHeader)
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(se.csrf)) != 1 {
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(se.CSRF)) != 1 {
 			return nil, apiErr(http.StatusForbidden, "csrf", "", "missing or wrong %s header (browser sessions send the value of the %s cookie)", CSRFHeader, CSRFCookie)
 		}
 		if !s.sameOrigin(r) {
 			return nil, apiErr(http.StatusForbidden, "csrf", "", "cross-origin request refused")
 		}
 	}
-	return &principal{Role: tk.Role, Agent: tk.Agent, TokenID: tk.ID, Name: tk.Name, session: se}, nil
+	return &principal{Role: tk.Role, Agent: tk.Agent, TokenID: tk.ID, Name: tk.Name, session: &session{key: hashSecret(c.Value)}}, nil
+}
+
+// errSessionStore: the store could not be asked about a session; the browser may retry.
+var errSessionStore = apiErr(http.StatusServiceUnavailable, "unavailable", "", "browser sessions cannot be checked right now (the store does not answer); try again")
+
+// dropSession deletes a session that can no longer be used (expired, its token revoked), and
+// its reveal if one waits. A failure is only logged: the session is refused all the same, and
+// retention removes the row once it expires.
+func (s *Server) dropSession(r *http.Request, cookie string) error {
+	s.mu.Lock()
+	delete(s.reveals, hashSecret(cookie))
+	s.mu.Unlock()
+	err := s.sessions.DeleteSession(r.Context(), cookie)
+	if err != nil {
+		s.log.Error("deleting a browser session", "err", err)
+	}
+	return err
 }
 
 // sameOrigin: a browser's Origin header, when present, must be this server.
@@ -160,14 +163,27 @@ func (s *Server) secure(r *http.Request) bool {
 	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.cfg.HTTP.PublicURL), "https://")
 }
 
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, tk Token, reveal string) {
-	cookie, se := s.sessions.create(tk.ID, reveal, s.now())
+// startSession saves a new session in the store and sets its cookies. reveal, if not empty,
+// is shown once by GET /api/v1/me in this session.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, tk Token, reveal string) error {
+	cookie, csrf, now := randomSecret(""), randomSecret(""), s.now()
+	err := s.sessions.CreateSession(r.Context(), cookie, customers.Session{TokenID: tk.ID, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)})
+	if err != nil {
+		s.log.Error("dashboard login: saving the session", "token", tk.ID, "err", err)
+		return err
+	}
+	if reveal != "" {
+		s.mu.Lock()
+		s.reveals[hashSecret(cookie)] = reveal
+		s.mu.Unlock()
+	}
 	sec := s.secure(r)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: cookie, Path: "/", HttpOnly: true, Secure: sec,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(SessionTTL.Seconds())})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: se.csrf, Path: "/", HttpOnly: false, Secure: sec,
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", HttpOnly: false, Secure: sec,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(SessionTTL.Seconds())})
 	s.log.Info("dashboard login", "token", tk.ID, "role", tk.Role, "agent", tk.Agent)
+	return nil
 }
 
 // handleLoginLink redeems a one-time login link: GET /login?code=...
@@ -185,7 +201,11 @@ func (s *Server) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		s.first.secret = ""
 	}
 	s.mu.Unlock()
-	s.startSession(w, r, tk, reveal)
+	if err := s.startSession(w, r, tk, reveal); err != nil {
+		http.Error(w, "the session could not be saved (the store does not answer) and the link is used up; "+
+			"make a new one with: hotline token create --role supervisor --login-link", http.StatusServiceUnavailable)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -201,7 +221,10 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/#login-failed", http.StatusSeeOther)
 		return
 	}
-	s.startSession(w, r, tk, "")
+	if err := s.startSession(w, r, tk, ""); err != nil {
+		http.Error(w, "the session could not be saved (the store does not answer); try again", http.StatusServiceUnavailable)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -213,7 +236,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil && p.session != nil {
-		s.sessions.drop(c.Value)
+		if err := s.dropSession(r, c.Value); err != nil {
+			writeError(w, errSessionStore) // the session still works: say so rather than pretend
+			return
+		}
 	}
 	for _, name := range []string{SessionCookie, CSRFCookie} {
 		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: name == SessionCookie,

@@ -39,7 +39,10 @@ type env struct {
 // Monday 11 May 2026, 10:00 in Shanghai: inside the sample configuration's office hours.
 var t0 = time.Date(2026, 5, 11, 2, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvOn(t, "") }
+
+// newEnvOn is newEnv with the store at dsn ("" = SQLite in the data directory).
+func newEnvOn(t *testing.T, dsn string) *env {
 	t.Helper()
 	cfg, err := config.Load("")
 	if err != nil {
@@ -47,25 +50,16 @@ func newEnv(t *testing.T) *env {
 	}
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Store.DSN = dsn
 	e := &env{t: t, ctx: context.Background(), cfg: cfg, clk: &testClock{t: t0}}
-	e.store, err = customers.OpenConfig(e.ctx, cfg, customers.WithClock(e.clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.store.Close() })
 	e.live = newFakeLive(cfg, e.clk)
 	for _, a := range []string{"1001", "1002", "1003"} {
 		if _, err := e.live.d.Login(a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.srv, err = New(Options{Live: e.live, Store: e.store, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Clock: e.clk.Now, RefreshEvery: 200 * time.Millisecond, SampleEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ts = httptest.NewServer(e.srv)
-	t.Cleanup(func() { e.srv.Close(); e.ts.Close() }) // Close ends the event streams first
+	e.store, e.srv, e.ts = e.node()
+	t.Cleanup(func() { e.srv.Close(); e.ts.Close(); e.store.Close() }) // Close ends the event streams first
 	var ok bool
 	if e.loginURL, ok = e.srv.LoginURL(e.ts.URL); !ok {
 		t.Fatal("no login URL on the first start")
@@ -79,6 +73,36 @@ func newEnv(t *testing.T) *env {
 	}
 	e.sup, e.integ, e.agent1, e.agent2 = mk(RoleSupervisor, ""), mk(RoleIntegration, ""), mk(RoleAgent, "1001"), mk(RoleAgent, "1002")
 	return e
+}
+
+// node opens a store on the test's data directory and serves a dashboard on it: what one
+// hotline process does. The caller closes them.
+func (e *env) node() (*customers.Store, *Server, *httptest.Server) {
+	e.t.Helper()
+	store, err := customers.OpenConfig(e.ctx, e.cfg, customers.WithClock(e.clk.Now))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv, err := New(Options{Live: e.live, Store: store, Config: e.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clock: e.clk.Now, RefreshEvery: 200 * time.Millisecond, SampleEvery: time.Hour})
+	if err != nil {
+		store.Close()
+		e.t.Fatal(err)
+	}
+	return store, srv, httptest.NewServer(srv)
+}
+
+// restart stops the dashboard and closes the store, then opens both again on the same data
+// directory, as restarting hotline does. The new server listens on another port; cookie jars
+// send a host's cookies to every port of it (RFC 6265 §8.5), as browsers do.
+func (e *env) restart() {
+	e.t.Helper()
+	e.srv.Close()
+	e.ts.Close()
+	if err := e.store.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.store, e.srv, e.ts = e.node()
 }
 
 type resp struct {

@@ -105,6 +105,7 @@ func (s *Server) openAPI() map[string]any {
 		if !rt.Public {
 			resps["401"] = errResp("no valid token or session")
 			resps["403"] = errResp("the role may not do this, or a missing CSRF header on a browser session")
+			resps["503"] = errResp("a browser session could not be checked: the store does not answer")
 		}
 		if rt.Body != nil || len(rt.Query) > 0 {
 			resps["400"] = errResp("a field or parameter is wrong; error.field names it")

@@ -22,7 +22,7 @@ import (
 // Options are what the dashboard needs. Live, Store and Config are required.
 type Options struct {
 	Live    Live
-	Store   *customers.Store
+	Store   *customers.Store // the customer record, and where browser sessions are kept
 	Config  config.Config
 	Log     *slog.Logger
 	DataDir string           // where the tokens file lives; default Config.DataDir
@@ -44,7 +44,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	tokens   *Tokens
-	sessions sessions
+	sessions sessionStore
 	hub      *hub
 	mux      *http.ServeMux
 	routes   []route
@@ -53,6 +53,12 @@ type Server struct {
 
 	mu    sync.Mutex
 	first struct{ code, secret string }
+	// reveals is the first-start supervisor secret waiting to be shown once to the session
+	// the login link opened, by the SHA-256 of its cookie. It stays in this process's memory
+	// on purpose: the store keeps sessions, but no token secret in clear. A restart, or a node
+	// other than the one that printed the link answering /api/v1/me, before the banner showed
+	// loses it; hotline token create makes another supervisor token.
+	reveals map[string]string
 }
 
 //go:embed web
@@ -87,7 +93,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{live: opts.Live, store: opts.Store, cfg: opts.Config, log: opts.Log.With("component", "dashboard"),
-		now: opts.Clock, tokens: tokens, sessions: sessions{m: map[string]*session{}}, mux: http.NewServeMux(),
+		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
 		rules: reports.RulesFromConfig(opts.Config), members: map[string][]string{}}
 	for _, a := range opts.Config.Agents {
 		s.members[a.ID] = a.Queues
