@@ -1,6 +1,7 @@
 // Package config is hotline's one YAML configuration file: its schema, defaults that make
 // `hotline serve` work with no file at all, and errors that name the key and line.
-// It holds plain data only and must not start anything.
+// It holds plain data, and Hours (a schedule compiled to answer "open at t?"); it must not
+// start anything.
 package config
 
 import (

@@ -107,6 +107,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad strategy", "queues:\n  - name: a\n    strategy: fastest\n", "cfg.yaml:3: queues[0].strategy: \"fastest\" is not a strategy"},
 		{"agent in unknown queue", "queues:\n  - name: a\nagents:\n  - id: \"7\"\n    password: p\n    queues: [a, b]\n", "cfg.yaml:6: agents[0].queues[1]: no queue named \"b\""},
 		{"bad holiday", "schedules:\n  x:\n    timezone: Asia/Shanghai\n    holidays: [2026-13-01]\n", "schedules.x.holidays[0]: \"2026-13-01\" is not a date"},
+		{"bad range", "schedules:\n  x:\n    timezone: UTC\n    weekly:\n      mon: [\"9:00-25:00\"]\n", "cfg.yaml:5: schedules.x.weekly.mon[0]: \"9:00-25:00\" is not a range like 09:00-18:00"},
 		{"bad number type", "sip:\n  min_expires: many\n", "line 2"},
 		{"bad rate", "callbacks:\n  per_number_limit: lots\n", "callbacks.per_number_limit: \"lots\" is not a rate"},
 	}

@@ -16,10 +16,6 @@ var strategies = map[string]bool{
 	"random": true, "ring-all": true, "skills": true,
 }
 
-var days = map[string]bool{"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true}
-
-var rangeRE = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$`)
-
 // Validate checks values, every problem at once. Errors are *FieldError.
 func (c *Config) Validate() error {
 	var errs []error
@@ -85,26 +81,8 @@ func (c *Config) Validate() error {
 			bad("ari.sounds_dir", "must name the directory shared with Asterisk when driver is ari")
 		}
 	}
-	for name, s := range c.Schedules {
-		key := "schedules." + name
-		if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" {
-			bad(key+".timezone", "%q is not an IANA time zone (e.g. Asia/Shanghai)", s.TimeZone)
-		}
-		for d, ranges := range s.Weekly {
-			if !days[d] {
-				bad(key+".weekly."+d, "%q is not a day; use mon, tue, wed, thu, fri, sat, sun", d)
-			}
-			for i, r := range ranges {
-				if !rangeRE.MatchString(r) || r[:5] >= r[6:] {
-					bad(fmt.Sprintf("%s.weekly.%s[%d]", key, d, i), "%q is not a range like 09:00-18:00", r)
-				}
-			}
-		}
-		for i, h := range s.Holidays {
-			if _, err := time.Parse("2006-01-02", h); err != nil {
-				bad(fmt.Sprintf("%s.holidays[%d]", key, i), "%q is not a date like 2026-12-25", h)
-			}
-		}
+	if _, err := c.CompileSchedules(); err != nil {
+		errs = append(errs, unjoin(err)...)
 	}
 	queues := map[string]bool{}
 	for i, q := range c.Queues {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hotline-cc/hotline/config"
 )
 
 // CallbackStatus is where a callback is in its life.
@@ -245,14 +247,14 @@ func roundUp(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
-func fmtTime(t time.Time, h *Hours) string {
+func fmtTime(t time.Time, h *config.Hours) string {
 	if h != nil {
-		t = t.In(h.loc)
+		t = t.In(h.Location())
 	}
 	return t.Format("Mon 2 Jan 2006 15:04 MST")
 }
 
-func opensHint(h *Hours, t time.Time) string {
+func opensHint(h *config.Hours, t time.Time) string {
 	if n, ok := h.NextOpen(t); ok {
 		return "; it next opens " + fmtTime(n, h)
 	}

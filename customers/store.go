@@ -37,7 +37,7 @@ type Store struct {
 	rec     *recordings.Store
 	policy  CallbackPolicy
 	limiter Limiter
-	hours   map[string]*Hours // queue -> opening hours for callbacks
+	hours   map[string]*config.Hours // queue -> opening hours for callbacks
 	sched   map[string]config.Schedule
 	retain  time.Duration // recordings; 0 = forever
 	hooks   bool          // write webhook events to the outbox
@@ -96,9 +96,9 @@ func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*Store, err
 	if s.limiter == nil {
 		s.limiter = NewMemoryLimiter(s.now)
 	}
-	s.hours = map[string]*Hours{}
+	s.hours = map[string]*config.Hours{}
 	for q, sc := range s.sched {
-		h, err := NewHours(sc)
+		h, err := sc.Compile()
 		if err != nil {
 			return nil, fmt.Errorf("customers: queue %s: %w", q, err)
 		}

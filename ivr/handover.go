@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/config"
 )
 
 // Steps that hand the call, or a question about it, to something outside the flow.
@@ -631,7 +632,7 @@ type callbackStep struct {
 	number    *expression
 	at        *expression // when the caller wants the call: "14:30" or "1430" (next such time)
 	schedName string      // whose time zone at is read in
-	sched     *Schedule
+	sched     *config.Hours
 	line, col int
 	sline     int
 	scol      int
@@ -703,7 +704,7 @@ func (s *callbackStep) slot(v string, now time.Time) (time.Time, bool) {
 	}
 	loc := now.Location()
 	if s.sched != nil {
-		loc = s.sched.Location
+		loc = s.sched.Location()
 	}
 	local := now.In(loc)
 	t := time.Date(local.Year(), local.Month(), local.Day(), h, m, 0, 0, loc)

@@ -7,9 +7,15 @@ import (
 	"github.com/hotline-cc/hotline/config"
 )
 
-func TestScheduleRangesEndAtMidnightAndFollowTheirZone(t *testing.T) {
-	s, err := NewSchedule("late", config.Schedule{TimeZone: "America/New_York",
-		Weekly: map[string][]string{"fri": {"20:00-24:00"}, "sat": {"00:00-02:00"}}, Holidays: []string{"2026-12-25"}})
+// The hours step's exits: a holiday outranks the week's hours, and a schedule that does not
+// compile keeps the catalog from building, naming its key. (The schedule's own arithmetic,
+// zones, DST and 24:00 are tested with config.Hours.)
+func TestHoursStepExitsAndBadSchedules(t *testing.T) {
+	cfg := config.Config{Schedules: map[string]config.Schedule{
+		"late": {TimeZone: "America/New_York", Weekly: map[string][]string{"fri": {"20:00-24:00"}, "sat": {"00:00-02:00"}},
+			Holidays: []string{"2026-12-25"}},
+	}}
+	cat, err := CatalogFromConfig(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,17 +25,23 @@ func TestScheduleRangesEndAtMidnightAndFollowTheirZone(t *testing.T) {
 		want Hours
 	}{
 		{time.Date(2026, 11, 27, 23, 59, 0, 0, ny), Open},      // Friday 23:59
-		{time.Date(2026, 11, 28, 1, 30, 0, 0, ny), Open},       // Saturday 01:30
+		{time.Date(2026, 11, 28, 6, 30, 0, 0, time.UTC), Open}, // Saturday 01:30 in New York
 		{time.Date(2026, 11, 28, 2, 0, 0, 0, ny), Closed},      // Saturday 02:00 (end is exclusive)
-		{time.Date(2026, 11, 28, 6, 30, 0, 0, time.UTC), Open}, // the same night, in UTC
-		{time.Date(2026, 12, 25, 21, 0, 0, 0, ny), Holiday},    // a Friday, but a holiday
+		{time.Date(2026, 12, 25, 21, 0, 0, 0, ny), Holiday},    // a Friday evening, but a holiday
+		{time.Date(2026, 12, 25, 9, 0, 0, 0, ny), Holiday},     // closed hours on a holiday are a holiday too
 	} {
-		if got := s.At(c.at); got != c.want {
+		if got := hoursAt(cat.Schedules["late"], c.at); got != c.want {
 			t.Errorf("%v: %s, want %s", c.at, got, c.want)
 		}
 	}
-	if _, err := NewSchedule("bad", config.Schedule{TimeZone: "Mars/Olympus"}); err == nil {
-		t.Error("a bad time zone was accepted")
+
+	cfg.Schedules["support"] = config.Schedule{TimeZone: "UTC", Weekly: map[string][]string{"mon": {"9:00-25:00"}}}
+	cat, err = CatalogFromConfig(cfg, nil)
+	if want := `schedules.support.weekly.mon[0]: "9:00-25:00" is not a range like 09:00-18:00`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	if cat.Schedules["late"] == nil || cat.Schedules["support"] != nil {
+		t.Error("the good schedule should still be in the catalog, the bad one not")
 	}
 }
 

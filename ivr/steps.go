@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/config"
 )
 
 // stepParsers reads each step's value. A node holds exactly one step key.
@@ -600,7 +601,7 @@ func (r *run) showExpr(e *expression, v any) string {
 
 type hoursStep struct {
 	name      string
-	sched     *Schedule
+	sched     *config.Hours
 	line, col int
 }
 
@@ -629,8 +630,8 @@ func (s *hoursStep) check(c *checker, n *Node) {
 }
 func (s *hoursStep) run(r *run, n *Node) (string, error) {
 	now := r.now()
-	h := s.sched.At(now)
-	r.note("%s at %s: %s", s.name, now.In(s.sched.Location).Format("Mon 2006-01-02 15:04 MST"), h)
+	h := hoursAt(s.sched, now)
+	r.note("%s at %s: %s", s.name, now.In(s.sched.Location()).Format("Mon 2006-01-02 15:04 MST"), h)
 	if h == Holiday && n.target("holiday") == "" {
 		return string(Closed), nil
 	}
