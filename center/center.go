@@ -41,6 +41,7 @@ type Center struct {
 	live         *live
 	dash         *dashboard.Server
 	samples      chan reportSample // ACD samples to put on their contacts, for reports
+	hist         queueHistograms   // wait and handle time, on this center's /metrics
 	http         *http.Server
 	ready        atomic.Bool
 	voice        *prompts.Library
@@ -110,6 +111,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		return nil, err
 	}
 	c.samples = make(chan reportSample, 1024)
+	c.hist = newQueueHistograms()
 	d, err := acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c}))
 	if err != nil {
 		return nil, err
@@ -305,7 +307,7 @@ func (c *Center) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newKPICollector(c.acd), outboxGauge(c.store))
+	reg.MustRegister(newKPICollector(c.acd), outboxGauge(c.store), c.hist.wait, c.hist.handle)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, reg}, promhttp.HandlerOpts{}))
 	mux.Handle("/", c.dash) // dashboard, REST API, live events: all behind tokens
 	return mux

@@ -130,31 +130,35 @@ func (k *kpiCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-var (
-	mWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "hotline", Subsystem: "queue", Name: "wait_seconds",
-		Help:    "Time callers spent in queue, from original arrival, by outcome.",
-		Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600, 1800},
-	}, []string{"queue", "outcome"})
-	mHandle = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "hotline", Subsystem: "queue", Name: "handle_seconds",
-		Help:    "Handle time (talk + hold + wrap-up) of handled contacts.",
-		Buckets: []float64{30, 60, 120, 180, 300, 600, 1200, 3600},
-	}, []string{"queue"})
-)
+// queueHistograms are a center's wait and handle time distributions, registered with its
+// other metrics (so two centers in one process, as in tests, keep their own).
+type queueHistograms struct{ wait, handle *prometheus.HistogramVec }
 
-func init() { prometheus.MustRegister(mWait, mHandle) }
+func newQueueHistograms() queueHistograms {
+	return queueHistograms{
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hotline", Subsystem: "queue", Name: "wait_seconds",
+			Help:    "Time callers spent in queue, from original arrival, by outcome.",
+			Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600, 1800},
+		}, []string{"queue", "outcome"}),
+		handle: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hotline", Subsystem: "queue", Name: "handle_seconds",
+			Help:    "Handle time (talk + hold + wrap-up) of handled contacts.",
+			Buckets: []float64{30, 60, 120, 180, 300, 600, 1200, 3600},
+		}, []string{"queue"}),
+	}
+}
 
 // observer feeds the distributor's samples into Prometheus histograms, and onto the contacts
 // they describe so reports computed from the store match the live figures.
 type observer struct{ c *Center }
 
 func (o observer) ObserveWait(s acd.WaitSample) {
-	mWait.WithLabelValues(s.Queue, string(s.Outcome)).Observe(s.Wait.Seconds())
+	o.c.hist.wait.WithLabelValues(s.Queue, string(s.Outcome)).Observe(s.Wait.Seconds())
 	o.c.sample(reportSample{callID: s.CallID, kind: s.Kind, ev: reports.LeftEvent(time.Now(), s)})
 }
 
 func (o observer) ObserveHandle(s acd.HandleSample) {
-	mHandle.WithLabelValues(s.Queue).Observe(s.Handle().Seconds())
+	o.c.hist.handle.WithLabelValues(s.Queue).Observe(s.Handle().Seconds())
 	o.c.sample(reportSample{callID: s.CallID, kind: s.Kind, ev: reports.HandledEvent(time.Now(), s)})
 }

@@ -51,6 +51,8 @@ type SIP struct {
 	MinExpires   int      `yaml:"min_expires"`   // REGISTER Expires floor (423 below it)
 	MaxExpires   int      `yaml:"max_expires"`   // REGISTER Expires ceiling
 	Trunk        string   `yaml:"trunk"`         // host:port where outbound numbers are sent ("" = refuse numbers)
+	NAT          string   `yaml:"nat"`           // auto, force, off: how requests reach phones behind NAT
+	SymmetricRTP bool     `yaml:"symmetric_rtp"` // send RTP to where the peer's RTP comes from
 	DefaultEntry string   `yaml:"default_entry"` // flow for calls whose dialed number matches no flow
 }
 
@@ -174,6 +176,7 @@ func Default() Config {
 			UserAgent: "hotline", RTPTimeout: Duration(30 * time.Second),
 			RingTimeout: Duration(20 * time.Second), Codecs: []string{"PCMU", "PCMA"},
 			NonceTTL: Duration(5 * time.Minute), MinExpires: 60, MaxExpires: 3600,
+			NAT: "auto", SymmetricRTP: true,
 		},
 		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
 		ARI:     ARI{App: "hotline", Endpoint: "PJSIP/%s", Reconnect: Duration(30 * time.Second)},

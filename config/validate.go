@@ -69,6 +69,11 @@ func (c *Config) Validate() error {
 	if c.SIP.Trunk != "" {
 		checkHostPort(bad, "sip.trunk", c.SIP.Trunk)
 	}
+	switch c.SIP.NAT {
+	case "auto", "force", "off":
+	default:
+		bad("sip.nat", "%q is not a NAT mode; use auto, force or off", c.SIP.NAT)
+	}
 	checkHostPort(bad, "http.addr", c.HTTP.Addr)
 	if c.Driver == "ari" {
 		if !strings.HasPrefix(c.ARI.URL, "http://") && !strings.HasPrefix(c.ARI.URL, "https://") {
