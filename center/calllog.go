@@ -34,9 +34,11 @@ type callLog struct {
 
 func newCallLog(n int) *callLog { return &callLog{n: n} }
 
-// MediaStats counts the caller leg's RTP.
+// MediaStats counts the caller leg's RTP and how well it arrived.
 type MediaStats struct {
-	FromCaller, ToCaller uint64 // packets
+	FromCaller, ToCaller uint64        // packets
+	LostFromCaller       uint64        // packets the caller sent that never arrived
+	Jitter               time.Duration // interarrival jitter of the caller's audio
 }
 
 func (l *callLog) add(r ivr.Result, ch call.Channel, journal []string) {
@@ -46,7 +48,8 @@ func (l *callLog) add(r ivr.Result, ch call.Channel, journal []string) {
 	}
 	if m, ok := ch.(interface{ Media() *media.Session }); ok {
 		st := m.Media().Stats()
-		rec.Media = MediaStats{FromCaller: st.PacketsReceived, ToCaller: st.PacketsSent}
+		rec.Media = MediaStats{FromCaller: st.PacketsReceived, ToCaller: st.PacketsSent,
+			LostFromCaller: st.PacketsLost, Jitter: st.Jitter}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

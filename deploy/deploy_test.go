@@ -76,6 +76,9 @@ var metrics = map[string]metricSpec{
 	"hotline_rtp_dtmf_digits_total":         {labels: []string{"direction"}},
 	"hotline_rtp_inactivity_timeouts_total": {},
 	"hotline_rtp_sessions_active":           {},
+	"hotline_rtp_latched_total":             {},
+	"hotline_rtp_session_loss_ratio":        {histogram: true},
+	"hotline_rtp_session_jitter_seconds":    {histogram: true},
 	// ivr/events.go
 	"hotline_ivr_node_exits_total":      {labels: []string{"flow", "node", "exit"}},
 	"hotline_ivr_node_duration_seconds": {labels: []string{"flow", "node"}, histogram: true},

@@ -496,6 +496,9 @@ func (c *Channel) release(local bool) {
 	c.s.untrack(c.id)
 	mActiveCalls.Dec()
 	mCalls.WithLabelValues(c.dir, c.cause.String()).Inc()
-	c.log.Info("call ended", "cause", c.cause, "local", local, "duration", time.Since(c.started).Round(time.Millisecond))
+	st := c.sess.Stats()
+	c.log.Info("call ended", "cause", c.cause, "local", local, "duration", time.Since(c.started).Round(time.Millisecond),
+		"rtp_in", st.PacketsReceived, "rtp_out", st.PacketsSent, "rtp_lost", st.PacketsLost,
+		"jitter", st.Jitter.Round(100*time.Microsecond))
 	c.s.wg.Done()
 }

@@ -28,6 +28,16 @@ var (
 		Namespace: "hotline", Subsystem: "rtp", Name: "latched_total",
 		Help: "Sessions that switched from the SDP address to where the peer's RTP comes from (symmetric RTP, NAT).",
 	})
+	metricCallLoss = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "session_loss_ratio",
+		Help:    "Share of expected RTP packets never received, per ended session (call leg).",
+		Buckets: []float64{0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5},
+	})
+	metricCallJitter = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "hotline", Subsystem: "rtp", Name: "session_jitter_seconds",
+		Help:    "Interarrival jitter of received audio at the end of each session (call leg).",
+		Buckets: []float64{0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2},
+	})
 	metricInactivityTimeouts = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "inactivity_timeouts_total",
 		Help: "Sessions ended because no RTP arrived within the inactivity timeout.",

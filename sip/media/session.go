@@ -68,6 +68,8 @@ type Session struct {
 	wg      sync.WaitGroup
 
 	packetsIn, packetsOut atomic.Uint64
+	rxExpected, rxLost    atomic.Uint64 // from the quality measure of the read goroutine
+	rxJitter              atomic.Int64  // time.Duration
 }
 
 type sessionParams struct {
@@ -267,6 +269,10 @@ func (s *Session) end(cause error) {
 		} else {
 			s.log.Debug("RTP session ended", "cause", cause)
 		}
+		if st := s.Stats(); st.PacketsExpected > 0 {
+			metricCallLoss.Observe(st.LossRatio())
+			metricCallJitter.Observe(st.Jitter.Seconds())
+		}
 		s.cancel(cause)
 		err := s.conn.Close()
 		s.closeMu.Lock()
@@ -283,15 +289,28 @@ func (s *Session) end(cause error) {
 // closed: select on Done as well.
 func (s *Session) Digits() <-chan rune { return s.digits }
 
-// Stats counts this session's packets.
+// Stats counts this session's packets and measures what it receives, as an RTCP receiver
+// report would.
 type Stats struct {
-	PacketsReceived uint64 // valid RTP packets received
-	PacketsSent     uint64 // RTP packets sent
+	PacketsReceived uint64        // valid RTP packets received
+	PacketsSent     uint64        // RTP packets sent
+	PacketsExpected uint64        // received packets' sequence numbers span this many
+	PacketsLost     uint64        // expected and never received (late ones count as received)
+	Jitter          time.Duration // interarrival jitter of the received audio (RFC 3550 A.8)
 }
 
-// Stats returns this session's packet counts.
+// LossRatio is the share of expected packets lost, 0 when nothing was expected.
+func (st Stats) LossRatio() float64 {
+	if st.PacketsExpected == 0 {
+		return 0
+	}
+	return float64(st.PacketsLost) / float64(st.PacketsExpected)
+}
+
+// Stats returns this session's packet counts and receive quality.
 func (s *Session) Stats() Stats {
-	return Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load()}
+	return Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(),
+		PacketsExpected: s.rxExpected.Load(), PacketsLost: s.rxLost.Load(), Jitter: time.Duration(s.rxJitter.Load())}
 }
 
 // AddTap registers fn to receive every inbound audio packet, decoded to 8 kHz PCM (usually
@@ -555,6 +574,7 @@ type receiver struct {
 	readFails int
 	from      netip.AddrPort // source of the packet being handled (invalid: not known)
 	learn     learner
+	quality   quality
 }
 
 // learner tracks where the peer's RTP comes from (see Session).
@@ -686,6 +706,7 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 	s.lastRx.Store(now)
 	if r.haveSSRC && pkt.SSRC != r.ssrc {
 		r.dtmf.Reset() // a new source: its timestamps and sequence numbers start afresh
+		r.quality.reset()
 	}
 	r.ssrc, r.haveSSRC = pkt.SSRC, true
 
@@ -699,6 +720,14 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 		kind, codec = kindAudio, PCMU
 	case pt == PCMA.PayloadType:
 		kind, codec = kindAudio, PCMA
+	}
+
+	if kind != kindUnknown {
+		r.quality.packet(pkt.SequenceNumber, pkt.Timestamp, kind == kindAudio, now, SampleRate)
+		exp, lost := r.quality.totals()
+		s.rxExpected.Store(exp)
+		s.rxLost.Store(lost)
+		s.rxJitter.Store(int64(r.quality.jitterDuration(SampleRate)))
 	}
 
 	switch kind {
