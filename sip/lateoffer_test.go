@@ -14,20 +14,8 @@ import (
 // and answers in the ACK: the call works as any other, digits included, on the codec the
 // caller chose from the offer.
 func TestLateOfferCall(t *testing.T) {
-	type result struct {
-		digits, codec string
-		err           error
-	}
-	got := make(chan result, 1)
-	srv := startServer(t, func(ch call.Channel) {
-		ctx := ch.Context()
-		if err := ch.Answer(ctx); err != nil {
-			got <- result{err: err}
-			return
-		}
-		d, err := ch.ReadDigits(ctx, call.DigitOptions{Max: 4, FirstTimeout: 5 * time.Second, InterTimeout: 3 * time.Second})
-		got <- result{d, ch.(*Channel).neg.Codec.Name, err}
-	})
+	h, got := digitReader("")
+	srv := startServer(t, h)
 	p := sipptest.Start(t, sipptest.Options{Scenario: "uac_late_offer.xml", Target: srv.addr, Service: "hotline"})
 	select {
 	case r := <-got:

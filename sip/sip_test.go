@@ -96,6 +96,35 @@ func tonePrompt(t *testing.T, d time.Duration) string {
 	return path
 }
 
+// digitResult is what digitReader's handler got: four digits, the codec, or an error.
+type digitResult struct {
+	digits, codec string
+	err           error
+}
+
+// digitReader is a handler that answers, plays prompt (if any) with barge-in and reads up
+// to four digits in all, then reports them.
+func digitReader(prompt string) (call.Handler, <-chan digitResult) {
+	got := make(chan digitResult, 1)
+	return func(ch call.Channel) {
+		ctx := ch.Context()
+		if err := ch.Answer(ctx); err != nil {
+			got <- digitResult{err: err}
+			return
+		}
+		var first string
+		if prompt != "" {
+			var err error
+			if first, err = ch.Play(ctx, []call.Prompt{{File: prompt}}, call.PlayOptions{Interruptible: true}); err != nil {
+				got <- digitResult{err: err}
+				return
+			}
+		}
+		rest, err := ch.ReadDigits(ctx, call.DigitOptions{Max: 4 - len(first), FirstTimeout: 5 * time.Second, InterTimeout: 3 * time.Second})
+		got <- digitResult{first + rest, ch.(*Channel).neg.Codec.Name, err}
+	}, got
+}
+
 // Acceptance 1 and 2: a real caller's RFC 2833 digits reach a handler that plays and reads.
 func TestInboundCallReadsRFC2833Digits(t *testing.T) {
 	for _, tc := range []struct{ scenario, codec string }{
@@ -103,26 +132,8 @@ func TestInboundCallReadsRFC2833Digits(t *testing.T) {
 		{"uac_dtmf_pcma.xml", "PCMA"},
 	} {
 		t.Run(tc.codec, func(t *testing.T) {
-			prompt := tonePrompt(t, 300*time.Millisecond)
-			type result struct {
-				digits, codec string
-				err           error
-			}
-			got := make(chan result, 1)
-			srv := startServer(t, func(ch call.Channel) {
-				ctx := ch.Context()
-				if err := ch.Answer(ctx); err != nil {
-					got <- result{err: err}
-					return
-				}
-				first, err := ch.Play(ctx, []call.Prompt{{File: prompt}}, call.PlayOptions{Interruptible: true})
-				if err != nil {
-					got <- result{err: err}
-					return
-				}
-				rest, err := ch.ReadDigits(ctx, call.DigitOptions{Max: 4 - len(first), FirstTimeout: 5 * time.Second, InterTimeout: 3 * time.Second})
-				got <- result{first + rest, ch.(*Channel).neg.Codec.Name, err}
-			})
+			h, got := digitReader(tonePrompt(t, 300*time.Millisecond))
+			srv := startServer(t, h)
 			p := sipptest.Start(t, sipptest.Options{Scenario: tc.scenario, Target: srv.addr, Service: "hotline"})
 			select {
 			case r := <-got:
