@@ -19,6 +19,7 @@ type Channel struct {
 	d      *Driver
 	log    *slog.Logger
 	id     string
+	name   string // Asterisk's channel name at StasisStart, e.g. PJSIP/1001-0000002a
 	dir    string // inbound | outbound
 	caller call.Party
 	dialed string
@@ -42,6 +43,66 @@ func (c *Channel) ID() string               { return c.id }
 func (c *Channel) Caller() call.Party       { return c.caller }
 func (c *Channel) Dialed() string           { return c.dialed }
 func (c *Channel) Context() context.Context { return c.ctx }
+
+// Agent is the id of the agent whose phone placed this call, or "" when it is not a call
+// from an agent's endpoint; the center runs feature codes (*50..*53) for it.
+//
+// Asterisk names a channel after the endpoint it matched the call to, plus a counter in hex:
+// "PJSIP/1001-0000002a" (chan_sip: "SIP/1001-00000003"). Agents are the endpoints
+// DriverConfig.Endpoint names ("PJSIP/%s": agent 1001 is PJSIP/1001), so the text between the
+// template's prefix and the last "-<hex>" is the agent id; ids may contain '-'.
+//
+// Why the name can be trusted: it is Asterisk's, not the caller's. A caller picks their caller
+// id and the number they dial, never the endpoint Asterisk identified them as, and for an
+// agent's endpoint Asterisk did that by SIP digest authentication (or by source address, when
+// the endpoint is configured to be identified so). The id is thus exactly as trustworthy as
+// the endpoint's authentication in Asterisk's configuration: an endpoint that takes calls
+// without authenticating (a trunk, anonymous) must not be named like an agent. The center
+// acts only for configured agent ids.
+//
+// "" also for:
+//   - outbound legs: they are hotline's own dials to an agent's phone, not the agent calling;
+//   - a template with text after %s ("PJSIP/%s@site"): %s is then not the endpoint's name,
+//     so the channel name does not say which agent it is;
+//   - a name that does not match the template (another technology, a Local channel, no
+//     "-<hex>" suffix, an empty id).
+func (c *Channel) Agent() string {
+	if c.dir != "inbound" {
+		return ""
+	}
+	return agentFromName(c.d.cfg.Endpoint, c.name)
+}
+
+// agentFromName reads the agent id out of an Asterisk channel name, given the endpoint
+// template (one %s, checked by NewDriver): "PJSIP/%s" and "PJSIP/1001-0000002a" give "1001".
+func agentFromName(template, name string) string {
+	prefix, after, ok := strings.Cut(template, "%s")
+	if !ok || after != "" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return ""
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i <= 0 || !isHex(rest[i+1:]) {
+		return ""
+	}
+	return rest[:i]
+}
+
+// isHex: one or more hex digits (Asterisk writes the channel counter with %08x).
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
 
 // Cause is why the channel ended (0 while it is up).
 func (c *Channel) Cause() call.Cause {

@@ -187,7 +187,7 @@ func (d *Driver) onStasisStart(ev Event) {
 func (d *Driver) newChannel(data ChannelData, dir string) *Channel {
 	ctx, cancel := context.WithCancel(d.ctx)
 	c := &Channel{
-		d: d, id: data.ID, dir: dir, ctx: ctx, cancel: cancel,
+		d: d, id: data.ID, name: data.Name, dir: dir, ctx: ctx, cancel: cancel,
 		caller: call.Party{Number: data.Caller.Number, Name: data.Caller.Name},
 		dialed: data.Dialplan.Exten, digits: call.NewDigits(64),
 		started: time.Now(), done: make(chan struct{}),

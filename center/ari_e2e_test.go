@@ -2,10 +2,12 @@ package center
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/ari/aritest"
 	"github.com/hotline-cc/hotline/config"
 )
@@ -87,5 +89,132 @@ func TestShippedFlowOnAsterisk(t *testing.T) {
 	}
 	if st, _ := h.ACD().Agent("1001"); st.Misses.NoAnswer != 1 {
 		t.Errorf("1001 no-answer misses = %d, want 1", st.Misses.NoAnswer)
+	}
+}
+
+// Feature codes with driver: ari. Agent 1001's phone is the Asterisk endpoint ari.endpoint
+// names (PJSIP/1001), so its calls reach Stasis on channels Asterisk names PJSIP/1001-<hex>:
+// *52 pauses, *53 unpauses, *51 logs out, *50 logs in, each confirmed by voice before
+// hotline hangs up. The same code from another endpoint changes nothing, whatever caller id
+// it sends: from a channel that is no agent's endpoint it is rejected unanswered, from an
+// endpoint that is not a configured agent (the trunk) it is answered with a refusal.
+func TestFeatureCodesOnAsterisk(t *testing.T) {
+	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
+		SoundLength: func(string) time.Duration { return 300 * time.Millisecond }})
+	var endpoint string
+	h := startHotline(t, func(c *config.Config) {
+		c.Driver = "ari"
+		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
+		c.ARI.SoundsDir = t.TempDir()
+		endpoint = c.ARI.Endpoint
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// How Asterisk names a channel of agent 1001's endpoint: PJSIP/1001-0000002a by default.
+	phone := fmt.Sprintf(endpoint, "1001") + "-0000002a"
+	state := func() acd.AgentStatus {
+		t.Helper()
+		st, err := h.ACD().Agent("1001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	hungUpWith := func(c *aritest.Call) string {
+		dels := fake.Requested("DELETE", "/ari/channels/"+c.ID)
+		if len(dels) != 1 {
+			t.Fatalf("hotline hung channel %s up %d times, want once", c.ID, len(dels))
+		}
+		return dels[0].Query.Get("reason")
+	}
+	// dial places a call from the channel name to code; hotline must answer, play a prompt
+	// and hang up.
+	dial := func(name, code string) {
+		t.Helper()
+		c, err := fake.InboundFrom(name, "1001", code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var played bool
+		ended := func() bool {
+			played = played || fake.Playing(c.ID) != ""
+			select {
+			case <-c.Done():
+				return true
+			default:
+				return false
+			}
+		}
+		if err := fake.Wait(ctx, "hotline to hang up after answering "+code, ended); err != nil {
+			t.Fatal(err)
+		}
+		if !played {
+			t.Fatalf("%s from %s: hung up (reason %q) without a voice prompt", code, name, hungUpWith(c))
+		}
+		if n := len(fake.Requested("POST", "/ari/channels/"+c.ID+"/answer")); n != 1 {
+			t.Errorf("%s from %s: answered %d times, want once", code, name, n)
+		}
+		if n := len(fake.Requested("POST", "/ari/channels/"+c.ID+"/play")); n != 1 {
+			t.Errorf("%s from %s: %d prompts played, want one", code, name, n)
+		}
+		if r := hungUpWith(c); r != "normal" {
+			t.Errorf("%s from %s: hung up with reason %q, want normal", code, name, r)
+		}
+	}
+
+	if s := state(); s.State != acd.Available {
+		t.Fatalf("1001 starts %s, want available (auto_login agents are logged in at start under ARI)", s.State)
+	}
+	dial(phone, "*522")
+	if s := state(); s.State != acd.Paused || s.PauseReason != "lunch" {
+		t.Fatalf("after *522: %s %q, want paused with reason lunch", s.State, s.PauseReason)
+	}
+	dial(phone, "*53")
+	if s := state(); s.State != acd.Available {
+		t.Fatalf("after *53: %s, want available", s.State)
+	} else if s.TimeInPause["lunch"] <= 0 {
+		t.Errorf("time paused for lunch not accounted: %v", s.TimeInPause)
+	}
+	dial(phone, "*51")
+	if s := state(); s.State != acd.LoggedOut {
+		t.Fatalf("after *51: %s, want logged out", s.State)
+	}
+	dial(phone, "*50")
+	if s := state(); s.State != acd.Available || len(s.Queues) == 0 {
+		t.Fatalf("after *50: %s in queues %v, want available in its queues", s.State, s.Queues)
+	}
+
+	before := h.ACD().Agents()
+	// The trace's own caller (chan_sip peer "caller", SIP/caller-00000002) sends caller id
+	// 1001 and dials *52: its channel is not an agent's endpoint, so the call is rejected
+	// without being answered.
+	spoof, err := fake.InboundFrom("", "1001", "*52")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-spoof.Done():
+	case <-ctx.Done():
+		t.Fatal("a feature code from a channel that is no agent's endpoint was not hung up")
+	}
+	if r := hungUpWith(spoof); r != "rejected" {
+		t.Errorf("feature code from a non-agent channel: hung up with reason %q, want rejected", r)
+	}
+	if n := len(fake.Requested("POST", "/ari/channels/"+spoof.ID+"/answer")) + len(fake.Requested("POST", "/ari/channels/"+spoof.ID+"/play")); n != 0 {
+		t.Errorf("feature code from a non-agent channel: %d answers and plays, want none", n)
+	}
+	// The trunk's endpoint is named like an agent's but is no configured agent: refused by voice.
+	dial(fmt.Sprintf(endpoint, "trunk")+"-00000031", "*52")
+	after := h.ACD().Agents()
+	if len(after) != len(before) {
+		t.Fatalf("agents: %d before the refused codes, %d after", len(before), len(after))
+	}
+	for i := range before {
+		if b, a := before[i], after[i]; a.ID != b.ID || a.State != b.State || a.PauseReason != b.PauseReason {
+			t.Errorf("refused feature codes changed agent %s: %s %q -> %s %q", b.ID, b.State, b.PauseReason, a.State, a.PauseReason)
+		}
 	}
 }

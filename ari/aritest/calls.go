@@ -148,6 +148,13 @@ func (s *Server) Bridged() map[string][]string {
 // 5551001 when caller is "") and the dialed extension (1000 when dialed is ""). Without a
 // connected event WebSocket it fails with ErrDeclined.
 func (s *Server) Inbound(caller, dialed string) (*Call, error) {
+	return s.InboundFrom("", caller, dialed)
+}
+
+// InboundFrom is Inbound from the endpoint Asterisk names the channel after: name is the
+// channel's name, e.g. "PJSIP/1001-0000002a" for a call placed by endpoint 1001's phone (the
+// trace's "SIP/caller-00000002" when name is ""). Every event about the channel carries it.
+func (s *Server) InboundFrom(name, caller, dialed string) (*Call, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn == nil {
@@ -158,6 +165,9 @@ func (s *Server) Inbound(caller, dialed string) (*Call, error) {
 	ev := s.fx.event("StasisStart.inbound")
 	snap := sub(ev, "channel")
 	snap["id"] = id
+	if name != "" {
+		snap["name"] = name
+	}
 	if caller != "" {
 		sub(snap, "caller")["number"] = caller
 	}

@@ -1,7 +1,8 @@
 // Package aritest is a fake Asterisk ARI server for tests: REST over httptest and the event
 // WebSocket over github.com/coder/websocket. Every event it sends and every response body it
 // answers with is copied from the genuine Asterisk 20.20.1 traces in ari/testdata, with only
-// ids, timestamps, digits and caller numbers substituted. It must not be used outside tests.
+// ids, timestamps, digits, caller numbers and channel names substituted. It must not be used
+// outside tests.
 //
 // A test in another package runs a whole flow on it with ari's exported API
 // (ari/flow_test.go is the worked example):
