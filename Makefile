@@ -37,6 +37,7 @@ fuzz:
 	$(FUZZ) '^FuzzParseWebhook$$' ./customers
 	$(FUZZ) '^FuzzReadWAVInfo$$' ./recordings
 	$(FUZZ) '^FuzzEvent$$' ./ari
+	$(FUZZ) '^FuzzAgentFromName$$' ./ari
 	$(FUZZ) '^FuzzCompile$$' ./config
 
 # Speed and memory targets: Go benchmarks, then a sipp load run against a live server.
