@@ -12,6 +12,7 @@ import (
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
+	"github.com/hotline-cc/hotline/sip/media"
 )
 
 // live is the center as the dashboard sees it: calls in progress, the distributor's view, and
@@ -19,9 +20,10 @@ import (
 type live struct {
 	c *Center
 
-	mu    sync.Mutex
-	calls map[string]*dashboard.LiveCall
-	subs  map[chan dashboard.Event]struct{}
+	mu      sync.Mutex
+	calls   map[string]*dashboard.LiveCall
+	callers map[string]call.Channel // call ID -> the caller's leg, for its audio statistics
+	subs    map[chan dashboard.Event]struct{}
 }
 
 var (
@@ -30,7 +32,8 @@ var (
 )
 
 func newLive(c *Center) *live {
-	return &live{c: c, calls: map[string]*dashboard.LiveCall{}, subs: map[chan dashboard.Event]struct{}{}}
+	return &live{c: c, calls: map[string]*dashboard.LiveCall{}, callers: map[string]call.Channel{},
+		subs: map[chan dashboard.Event]struct{}{}}
 }
 
 func (l *live) Queues() []acd.QueueStats  { return l.c.acd.Queues() }
@@ -39,6 +42,7 @@ func (l *live) Agents() []acd.AgentStatus { return l.c.acd.Agents() }
 func (l *live) Calls() []dashboard.LiveCall {
 	l.mu.Lock()
 	out := make([]dashboard.LiveCall, 0, len(l.calls))
+	legs := make([]call.Channel, 0, len(l.calls))
 	for _, lc := range l.calls {
 		cp := *lc
 		if cp.State == dashboard.CallQueued {
@@ -47,10 +51,40 @@ func (l *live) Calls() []dashboard.LiveCall {
 			}
 		}
 		out = append(out, cp)
+		legs = append(legs, l.callers[cp.ID])
 	}
 	l.mu.Unlock()
+	for i := range out {
+		out[i].Audio = l.audio(out[i], legs[i])
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
 	return out
+}
+
+// audio is how well hotline receives a call right now: the caller's leg, and the agent's
+// while connected. It is read when asked for, so the numbers are current without an event
+// per packet; nil when hotline does not carry the call's media (Asterisk does).
+func (l *live) audio(lc dashboard.LiveCall, caller call.Channel) *dashboard.CallAudio {
+	a := dashboard.CallAudio{Caller: legAudio(caller)}
+	if lc.State == dashboard.CallConnected {
+		a.Agent = legAudio(l.c.queues.bridgedLeg(lc.ID))
+	}
+	if a.Caller == nil && a.Agent == nil {
+		return nil
+	}
+	return &a
+}
+
+// legAudio is what hotline has received on a leg whose RTP it terminates (a native SIP
+// channel); nil for any other.
+func legAudio(ch call.Channel) *dashboard.LegAudio {
+	m, ok := ch.(interface{ Media() *media.Session })
+	if !ok || m.Media() == nil {
+		return nil
+	}
+	st := m.Media().Stats()
+	return &dashboard.LegAudio{PacketsReceived: st.PacketsReceived, PacketsLost: st.PacketsLost,
+		LostRatio: st.LossRatio(), JitterMS: float64(st.Jitter.Microseconds()) / 1000}
 }
 
 func (l *live) AgentAction(ctx context.Context, agentID string, action dashboard.Action, reason string) error {
@@ -138,8 +172,10 @@ func (l *live) callStarted(ch call.Channel, flow string) {
 		Dialed: ch.Dialed(), State: dashboard.CallIVR, Started: now, Since: now, Flow: flow}
 	l.mu.Lock()
 	l.calls[lc.ID] = lc
+	l.callers[lc.ID] = ch
 	cp := *lc
 	l.mu.Unlock()
+	cp.Audio = l.audio(cp, ch)
 	l.publish(dashboard.Event{Type: dashboard.EventCall, ID: lc.ID, Data: cp})
 }
 
@@ -153,7 +189,9 @@ func (l *live) update(id string, f func(*dashboard.LiveCall)) {
 	}
 	f(lc)
 	cp := *lc
+	caller := l.callers[id]
 	l.mu.Unlock()
+	cp.Audio = l.audio(cp, caller)
 	l.publish(dashboard.Event{Type: dashboard.EventCall, ID: id, Data: cp})
 }
 
@@ -172,10 +210,14 @@ func (l *live) state(id string, st dashboard.CallState, queue, agent string) {
 func (l *live) callEnded(id string) {
 	l.mu.Lock()
 	lc := l.calls[id]
+	caller := l.callers[id]
 	delete(l.calls, id)
+	delete(l.callers, id)
 	l.mu.Unlock()
 	if lc != nil {
-		l.publish(dashboard.Event{Type: dashboard.EventCall, ID: id, Data: *lc, Ended: true})
+		cp := *lc
+		cp.Audio = l.audio(cp, caller)
+		l.publish(dashboard.Event{Type: dashboard.EventCall, ID: id, Data: cp, Ended: true})
 	}
 }
 

@@ -63,6 +63,7 @@ type waiter struct {
 	events  chan acd.Action // announcements, callback offers, timeout, overflow
 	connect chan answered   // the agent leg that answered (unbuffered: taken or refused)
 	done    chan struct{}   // closed when the caller has left the queue service
+	bridged call.Channel    // the agent leg the caller is connected to (guarded by queues.mu)
 }
 
 type answered struct {
@@ -170,6 +171,16 @@ func (q *queues) takeOutcome(callID string) queueOutcome {
 	o := q.outcome[callID]
 	delete(q.outcome, callID)
 	return o
+}
+
+// bridgedLeg is the agent leg a waiting caller is connected to, nil if none.
+func (q *queues) bridgedLeg(callID string) call.Channel {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w := q.waiting[callID]; w != nil {
+		return w.bridged
+	}
+	return nil
 }
 
 func (q *queues) tell(callID string, a acd.Action) {
@@ -341,6 +352,9 @@ func (q *queues) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueRequ
 
 		if leg := got.leg; leg != nil {
 			res.Agent = got.agent
+			q.mu.Lock()
+			w.bridged = leg
+			q.mu.Unlock()
 			q.setState(id, dashboard.CallConnected, req.Queue, got.agent)
 			res.Waited = time.Since(joined)
 			talk := time.Now()

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -239,6 +240,44 @@ func TestCallsAndFlows(t *testing.T) {
 		t.Errorf("graph: %s", svg.body)
 	}
 	e.wantError(e.do("GET", "/api/v1/flows/none/graph.svg", e.sup, nil), 404, "")
+}
+
+// A call's audio figures reach the API as the center gives them, and a call without media
+// statistics (Asterisk carries the audio) has no audio object at all.
+func TestCallAudio(t *testing.T) {
+	e := newEnv(t)
+	e.live.enqueue("c1", "support", "+8613800000001")
+	e.clk.Advance(time.Second)
+	e.live.enqueue("c2", "sales", "+8613800000002")
+	want := &CallAudio{Caller: &LegAudio{PacketsReceived: 1450, PacketsLost: 50, LostRatio: 50.0 / 1500, JitterMS: 41.25},
+		Agent: &LegAudio{PacketsReceived: 1490, JitterMS: 2.5}}
+	e.live.setAudio("c1", want)
+	r := e.ok(200, e.do("GET", "/api/v1/calls", e.sup, nil))
+	var l List[LiveCall]
+	r.json(t, &l)
+	if len(l.Items) != 2 || l.Items[0].ID != "c1" || !reflect.DeepEqual(l.Items[0].Audio, want) {
+		t.Fatalf("c1's audio came back as %s", r.body)
+	}
+	if l.Items[1].Audio != nil {
+		t.Errorf("c2 has no media statistics but shows audio %+v", l.Items[1].Audio)
+	}
+	var raw struct {
+		Items []map[string]json.RawMessage `json:"items"`
+	}
+	r.json(t, &raw)
+	if got := string(raw.Items[0]["audio"]); got != `{"caller":{"packets_received":1450,"packets_lost":50,"lost_ratio":0.03333333333333333,"jitter_ms":41.25},`+
+		`"agent":{"packets_received":1490,"packets_lost":0,"lost_ratio":0,"jitter_ms":2.5}}` {
+		t.Errorf("audio JSON %s", got)
+	}
+	if _, ok := raw.Items[1]["audio"]; ok {
+		t.Errorf("c2 carries an audio field: %s", r.body)
+	}
+	// Only the caller's leg before an agent is connected.
+	e.live.setAudio("c1", &CallAudio{Caller: want.Caller})
+	e.ok(200, e.do("GET", "/api/v1/calls", e.sup, nil)).json(t, &raw)
+	if got := string(raw.Items[0]["audio"]); strings.Contains(got, "agent") || !strings.Contains(got, `"caller"`) {
+		t.Errorf("caller-only audio JSON %s", got)
+	}
 }
 
 func TestEventStream(t *testing.T) {

@@ -55,11 +55,27 @@ func TestBrowserSupervisor(t *testing.T) {
 	}
 	t.Logf("the call appeared on the wallboard %v after it entered the queue (%v polling)", time.Since(start).Round(time.Millisecond), took.Round(time.Millisecond))
 	b.Screenshot("call-waiting")
+	// The caller's line is bad: 5 % of its packets lost, 62 ms of jitter. No event says so (the
+	// center publishes none per packet): the calls view reads it from /api/v1/calls.
+	e.live.setAudio("call-1", &CallAudio{Caller: &LegAudio{PacketsReceived: 950, PacketsLost: 50, LostRatio: 0.05, JitterMS: 62.4}})
 	if err := b.ShowView("calls"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.WaitText(browsertest.CallRow("call-1"), "+8613800000009", time.Second); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.CallAudio("call-1", "caller")+".poor", "caller 5.0% · 62 ms", 2*time.Second); err != nil {
+		t.Fatalf("the bad line is not shown as poor audio: %v", err)
+	}
+	b.Screenshot("call-poor-audio")
+	// The line recovers; the view refreshes itself every 5 s and the mark goes.
+	e.live.setAudio("call-1", &CallAudio{Caller: &LegAudio{PacketsReceived: 1200, PacketsLost: 50, LostRatio: 0.015, JitterMS: 8}})
+	if _, err := b.WaitText(browsertest.CallAudio("call-1", "caller"), "caller 1.5% · 8 ms", 7*time.Second); err != nil {
+		t.Fatalf("the calls view did not refresh the audio figures: %v", err)
+	}
+	var poor int
+	if err := b.Eval(`document.querySelectorAll("#calls-table .audio-leg.poor").length`, &poor); err != nil || poor != 0 {
+		t.Errorf("%d legs still marked poor after the line recovered (%v)", poor, err)
 	}
 
 	// The supervisor pauses Bo (1002) for lunch with the button; the state changes on screen.

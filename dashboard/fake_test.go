@@ -132,6 +132,16 @@ func (f *fakeLive) enqueue(id, queue, caller string) {
 	f.emit(Event{Type: EventCall, ID: id, Data: c, At: now})
 }
 
+// setAudio changes what Calls says of a call's audio. Like the center, it publishes no event:
+// audio figures change with every packet, and the page re-reads the calls instead.
+func (f *fakeLive) setAudio(id string, a *CallAudio) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls[id]
+	c.Audio = a
+	f.calls[id] = c
+}
+
 func (f *fakeLive) hangup(id string) {
 	f.d.Abandon(id)
 	f.mu.Lock()

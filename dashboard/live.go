@@ -49,19 +49,37 @@ const (
 
 // LiveCall is one call in progress.
 type LiveCall struct {
-	ID         string    `json:"id"`
-	Caller     string    `json:"caller"`                // the caller's number as signalled
-	CallerName string    `json:"caller_name,omitempty"` // display name, if any
-	Dialed     string    `json:"dialed"`
-	State      CallState `json:"state"`
-	Queue      string    `json:"queue,omitempty"`
-	Agent      string    `json:"agent,omitempty"` // ringing or connected agent
-	Started    time.Time `json:"started"`         // when the call arrived
-	Since      time.Time `json:"since"`           // when it entered its current state
-	Flow       string    `json:"flow,omitempty"`
-	Node       string    `json:"node,omitempty"`     // the flow node it is in
-	Position   int       `json:"position,omitempty"` // in the queue, 1-based, while queued
-	CustomerID string    `json:"customer_id,omitempty"`
+	ID         string     `json:"id"`
+	Caller     string     `json:"caller"`                // the caller's number as signalled
+	CallerName string     `json:"caller_name,omitempty"` // display name, if any
+	Dialed     string     `json:"dialed"`
+	State      CallState  `json:"state"`
+	Queue      string     `json:"queue,omitempty"`
+	Agent      string     `json:"agent,omitempty"` // ringing or connected agent
+	Started    time.Time  `json:"started"`         // when the call arrived
+	Since      time.Time  `json:"since"`           // when it entered its current state
+	Flow       string     `json:"flow,omitempty"`
+	Node       string     `json:"node,omitempty"`     // the flow node it is in
+	Position   int        `json:"position,omitempty"` // in the queue, 1-based, while queued
+	CustomerID string     `json:"customer_id,omitempty"`
+	Audio      *CallAudio `json:"audio,omitempty"` // nil when the center does not carry the call's media
+}
+
+// CallAudio is how well hotline receives a call's audio so far: from the caller, and from the
+// agent's phone while they are connected. Centers whose media runs elsewhere (Asterisk) have
+// none; a leg without statistics is nil.
+type CallAudio struct {
+	Caller *LegAudio `json:"caller,omitempty"`
+	Agent  *LegAudio `json:"agent,omitempty"` // only while connected
+}
+
+// LegAudio is what hotline has received on one leg since it was set up, as an RTCP receiver
+// report would put it (RFC 3550 §6.4.1).
+type LegAudio struct {
+	PacketsReceived uint64  `json:"packets_received"`
+	PacketsLost     uint64  `json:"packets_lost"` // by sequence number: never arrived
+	LostRatio       float64 `json:"lost_ratio"`   // lost / expected, 0..1
+	JitterMS        float64 `json:"jitter_ms"`    // interarrival jitter (RFC 3550 A.8)
 }
 
 // EventType is what changed.

@@ -347,6 +347,12 @@ func AgentPauseReason(id string) string { return AgentRow(id) + ` select.reason`
 // CallRow is a live call's row in the calls view.
 func CallRow(id string) string { return `#calls-table tr[data-call=` + jsString(id) + `]` }
 
+// CallAudio is one leg's audio figures ("caller" or "agent") in a live call's row; the
+// element has the class poor when loss or jitter is past the page's thresholds.
+func CallAudio(id, leg string) string {
+	return CallRow(id) + ` .audio-cell .audio-leg[data-leg=` + jsString(leg) + `]`
+}
+
 // TicketRow is a ticket's row (by number, T-000123) in the tickets view.
 func TicketRow(number string) string {
 	return `#tickets-table tr[data-ticket=` + jsString(number) + `]`

@@ -69,6 +69,7 @@
     document.querySelectorAll("#nav button").forEach(function (b) { b.classList.toggle("active", b.dataset.view === view); });
     document.querySelectorAll("main .view").forEach(function (s) { s.hidden = s.id !== "view-" + view; });
     if (location.hash.slice(1) !== view) history.replaceState(null, "", "#" + view);
+    if (callsTimer && view !== "calls") { clearInterval(callsTimer); callsTimer = null; }
     var load = loaders[view];
     if (load) load();
   }
@@ -141,15 +142,51 @@
   }
 
   // ---- calls ----
+  // A leg's audio is poor when more than this share of its packets is lost, or its jitter is
+  // higher (docs/api.md says the same).
+  var AUDIO_POOR = { lostRatio: 0.02, jitterMs: 40 };
+  var CALLS_REFRESH_MS = 5000; // call events come on state changes only; audio figures move all the time
+  var callsTimer = null;
+  function audioCell(a) {
+    var box = el("span", { class: "audio" });
+    if (!a || (!a.caller && !a.agent)) { box.textContent = "–"; return box; }
+    ["caller", "agent"].forEach(function (leg) {
+      var x = a[leg];
+      if (!x) return;
+      var poor = x.lost_ratio > AUDIO_POOR.lostRatio || x.jitter_ms > AUDIO_POOR.jitterMs;
+      box.appendChild(el("span", { class: "audio-leg" + (poor ? " poor" : ""), "data-leg": leg,
+        title: t("audio.title", { received: x.packets_received, lost: x.packets_lost, loss: pct(AUDIO_POOR.lostRatio), jitter: AUDIO_POOR.jitterMs }),
+        text: t("audio." + leg) + " " + pct(x.lost_ratio) + " · " + Math.round(x.jitter_ms) + " ms" }));
+    });
+    return box;
+  }
   function renderCalls() {
     var tb = clear($("#calls-table tbody"));
     var list = Object.keys(S.calls).map(function (k) { return S.calls[k]; }).sort(function (a, b) { return Date.parse(a.started) - Date.parse(b.started); });
-    if (!list.length) { emptyRow(tb, 7, "calls.none"); return; }
+    if (!list.length) { emptyRow(tb, 8, "calls.none"); return; }
     list.forEach(function (c) {
-      tb.appendChild(row([c.caller_name ? c.caller_name + " " + c.caller : c.caller, c.dialed, t("callstate." + c.state) + (c.position ? " #" + c.position : ""),
-        c.queue || "", c.agent || "", el("span", { class: "time", "data-since": c.since, text: dur(since(c.since)) }), c.node || ""],
-        { "data-call": c.id, "data-state": c.state }));
+      var tr = row([c.caller_name ? c.caller_name + " " + c.caller : c.caller, c.dialed, t("callstate." + c.state) + (c.position ? " #" + c.position : ""),
+        c.queue || "", c.agent || "", audioCell(c.audio), el("span", { class: "time", "data-since": c.since, text: dur(since(c.since)) }), c.node || ""],
+        { "data-call": c.id, "data-state": c.state });
+      tr.children[5].classList.add("audio-cell");
+      tb.appendChild(tr);
     });
+  }
+  // refreshCalls re-reads the calls (for their audio figures) while the calls view is shown.
+  function refreshCalls() {
+    if (S.view !== "calls" || !isSup()) return;
+    api("GET", "/api/v1/calls?limit=500").then(function (l) {
+      if (S.view !== "calls") return;
+      var seen = {};
+      l.items.forEach(function (c) { seen[c.id] = true; S.calls[c.id] = c; });
+      if (!l.next_cursor) Object.keys(S.calls).forEach(function (id) { if (!seen[id]) delete S.calls[id]; });
+      renderCalls();
+    }).catch(fail);
+  }
+  function showCalls() {
+    renderCalls();
+    refreshCalls();
+    if (!callsTimer) callsTimer = setInterval(refreshCalls, CALLS_REFRESH_MS);
   }
 
   function tick() {
@@ -449,7 +486,7 @@
   function start() {
     $("#conn").textContent = t("conn.connecting");
     loaders = { wallboard: loadChart, callbacks: loadCallbacks, missed: loadMissed, tickets: loadTickets, flows: loadFlows,
-      reports: initReports, agents: renderAgents, calls: renderCalls };
+      reports: initReports, agents: renderAgents, calls: showCalls };
     i18n.apply();
     wire();
     api("GET", "/api/v1/me").then(function (me) {
