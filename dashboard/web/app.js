@@ -4,7 +4,7 @@
 "use strict";
 (function () {
   var t = i18n.t;
-  var S = { me: null, queues: {}, queueOrder: [], agents: {}, agentOrder: [], calls: {}, offset: 0, view: "wallboard",
+  var S = { me: null, queues: {}, queueOrder: [], agents: {}, agentOrder: [], calls: {}, endedCalls: {}, offset: 0, view: "wallboard",
             ticket: null, customer: null };
 
   // ---- helpers ----
@@ -175,11 +175,19 @@
   // refreshCalls re-reads the calls (for their audio figures) while the calls view is shown.
   function refreshCalls() {
     if (S.view !== "calls" || !isSup()) return;
+    var asked = Object.assign({}, S.calls); // calls that began after the request are not in its answer
     api("GET", "/api/v1/calls?limit=500").then(function (l) {
       if (S.view !== "calls") return;
+      // The event stream stays authoritative for a call's state: a known call only takes the
+      // fresh audio figures, and a call whose end was already announced does not come back.
       var seen = {};
-      l.items.forEach(function (c) { seen[c.id] = true; S.calls[c.id] = c; });
-      if (!l.next_cursor) Object.keys(S.calls).forEach(function (id) { if (!seen[id]) delete S.calls[id]; });
+      l.items.forEach(function (c) {
+        seen[c.id] = true;
+        if (S.endedCalls[c.id]) return;
+        if (S.calls[c.id]) S.calls[c.id].audio = c.audio; else S.calls[c.id] = c;
+      });
+      if (!l.next_cursor) Object.keys(asked).forEach(function (id) { if (!seen[id]) delete S.calls[id]; });
+      S.endedCalls = {};
       renderCalls();
     }).catch(fail);
   }
@@ -234,7 +242,7 @@
     });
     es.addEventListener("call", function (m) {
       var d = JSON.parse(m.data);
-      if (d.ended) delete S.calls[d.id]; else S.calls[d.id] = d.call;
+      if (d.ended) { delete S.calls[d.id]; S.endedCalls[d.id] = true; } else S.calls[d.id] = d.call;
       if (S.view === "calls") renderCalls();
     });
   }
