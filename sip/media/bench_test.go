@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"net"
+	"net/netip"
 	"runtime"
 	"testing"
 
@@ -66,7 +67,7 @@ func BenchmarkPacer(b *testing.B) {
 	}
 }
 
-// Receiving one audio packet with a recording tap and a relay to another leg (transcoded
+// Receiving one audio packet (source check, loss and jitter accounting) with a recording tap and a relay to another leg (transcoded
 // PCMU → PCMA), as a bridged, recorded call does 50 times a second per direction.
 func BenchmarkReceiveRelayPacket(b *testing.B) {
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -81,11 +82,21 @@ func BenchmarkReceiveRelayPacket(b *testing.B) {
 	from.relay = &relayState{to: to}
 	defer func() { from.relay = nil }()
 	r := newReceiver()
+	phone := netip.MustParseAddrPort("127.0.0.1:40000") // a source other than the SDP address: learned, then latched
+	from.symmetric = true
+	from.SetRemote(netip.MustParseAddrPort("10.20.30.40:40000"))
+	r.from = phone
 	raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 9}, Payload: PCMU.Encode(nil, tone(1000, 8000, 8000, FrameSamples))}).Marshal()
 	b.ReportAllocs()
 	for b.Loop() {
-		raw[3]++
+		raw[3]++ // next sequence number (the low byte: wraps every 256, as in a real stream)
+		if raw[3] == 0 {
+			raw[2]++
+		}
 		from.handlePacket(r, raw)
+	}
+	if from.Remote() != phone {
+		b.Fatalf("the source was not learned: remote %v", from.Remote())
 	}
 }
 
