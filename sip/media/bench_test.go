@@ -67,8 +67,9 @@ func BenchmarkPacer(b *testing.B) {
 	}
 }
 
-// Receiving one audio packet (source check, loss and jitter accounting) with a recording tap and a relay to another leg (transcoded
-// PCMU → PCMA), as a bridged, recorded call does 50 times a second per direction.
+// Receiving one audio packet (source check, loss and jitter accounting) with a recording tap
+// and a relay to another leg (transcoded PCMU → PCMA), as a bridged, recorded call does 50
+// times a second per direction.
 func BenchmarkReceiveRelayPacket(b *testing.B) {
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
