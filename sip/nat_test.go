@@ -56,15 +56,15 @@ func TestAgentPhoneBehindNAT(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	agentRTP := make(chan netip.AddrPort, 1)
-	var srv *testServer
-	srv = startServerWith(t, func(ch call.Channel) {
+	srv := startServerWith(t, func(ch call.Channel) {
 		ctx := ch.Context()
 		var r result
 		defer func() { done <- r }()
 		if r.err = ch.Answer(ctx); r.err != nil {
 			return
 		}
-		agent, err := srv.Originate(ctx, call.Target{Agent: "1001"}, call.OriginateOptions{CallerID: ch.Caller(), RingTimeout: 5 * time.Second})
+		// The server through the channel, not srv: that is assigned on the test's goroutine.
+		agent, err := ch.(*Channel).s.Originate(ctx, call.Target{Agent: "1001"}, call.OriginateOptions{CallerID: ch.Caller(), RingTimeout: 5 * time.Second})
 		if err != nil {
 			r.err = err
 			return

@@ -291,15 +291,15 @@ func TestBridgeToRegisteredAgent(t *testing.T) {
 		err                    error
 	}
 	done := make(chan stats, 1)
-	var srv *testServer
-	srv = startServer(t, func(ch call.Channel) {
+	srv := startServer(t, func(ch call.Channel) {
 		ctx := ch.Context()
 		var st stats
 		defer func() { done <- st }()
 		if st.err = ch.Answer(ctx); st.err != nil {
 			return
 		}
-		agent, err := srv.Originate(ctx, call.Target{Agent: "1001"}, call.OriginateOptions{CallerID: ch.Caller(), RingTimeout: 5 * time.Second})
+		// The server through the channel, not srv: that is assigned on the test's goroutine.
+		agent, err := ch.(*Channel).s.Originate(ctx, call.Target{Agent: "1001"}, call.OriginateOptions{CallerID: ch.Caller(), RingTimeout: 5 * time.Second})
 		if err != nil {
 			st.err = err
 			return
