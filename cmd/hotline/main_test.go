@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,13 +47,31 @@ func hotlineCmd(t *testing.T, args ...string) (string, int) {
 	return string(out), code
 }
 
+// syncBuffer is a bytes.Buffer safe to read while exec writes the process's output into it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // Issue 2, acceptance 7: `hotline serve` with no file at all (what `make run` starts) answers
 // /healthz and a call from sipp's built-in caller, and stops cleanly on SIGTERM.
 func TestServeWithEmbeddedDefaults(t *testing.T) {
 	testenv.Tool(t, "espeak-ng")
 	sipPort := sipptest.FreeUDPPort(t)
 	httpPort := sipptest.FreeUDPPort(t)
-	var out bytes.Buffer
+	var out syncBuffer // written by the process's output copier while the test reads it
 	cmd := exec.Command(binary, "serve", "--sip-addr", fmt.Sprintf("127.0.0.1:%d", sipPort),
 		"--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--data-dir", t.TempDir())
 	cmd.Stdout, cmd.Stderr = &out, &out
