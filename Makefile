@@ -39,6 +39,7 @@ FUZZ = $(GO) test -run '^$$' -fuzzminimizetime 5s -fuzztime $(FUZZTIME) -fuzz
 fuzz:
 	$(FUZZ) '^FuzzParseSDP$$' ./sip/media
 	$(FUZZ) '^FuzzDTMFPayload$$' ./sip/media
+	$(FUZZ) '^FuzzRTCP$$' ./sip/media
 	$(FUZZ) '^FuzzReadWAV$$' ./sip/media
 	$(FUZZ) '^FuzzLoadFlow$$' ./ivr
 	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers

@@ -371,11 +371,11 @@ func (s *Server) ActiveCalls() int {
 }
 
 func (s *Server) newMediaSession() (*media.Session, error) {
-	conn, err := media.ListenRTP(s.listenIP(), s.cfg.RTPPortMin, s.cfg.RTPPortMax)
+	conn, rtcpConn, err := media.ListenRTP(s.listenIP(), s.cfg.RTPPortMin, s.cfg.RTPPortMax)
 	if err != nil {
 		return nil, err
 	}
-	return media.NewSession(conn, media.WithLogger(s.log), media.WithInactivityTimeout(s.cfg.RTPTimeout),
+	return media.NewSession(conn, rtcpConn, media.WithLogger(s.log), media.WithInactivityTimeout(s.cfg.RTPTimeout),
 		media.WithSymmetricRTP(s.cfg.SymmetricRTP)), nil
 }
 

@@ -102,16 +102,16 @@ func BenchmarkReceiveRelayPacket(b *testing.B) {
 }
 
 func newBenchSession(b *testing.B, c Codec) *Session {
-	conn, err := ListenRTP(loopback, 0, 0)
+	conn, rtcpConn, err := ListenRTP(loopback, 0, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := NewSession(conn, WithCodec(c, 101))
+	s := NewSession(conn, rtcpConn, WithCodec(c, 101))
 	b.Cleanup(func() { s.Close() })
 	return s
 }
 
-// Memory held by one started session (socket, buffers, read goroutine and its stack),
+// Memory held by one started session (sockets, buffers, read and RTCP goroutines and their stacks),
 // measured over 200 sessions: what a node pays per call leg before any audio flows.
 func BenchmarkSessionMemory(b *testing.B) {
 	const n = 200
@@ -122,11 +122,11 @@ func BenchmarkSessionMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		sessions := make([]*Session, n)
 		for i := range sessions {
-			conn, err := ListenRTP(loopback, 0, 0)
+			conn, rtcpConn, err := ListenRTP(loopback, 0, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
-			sessions[i] = NewSession(conn, WithCodec(PCMU, 101))
+			sessions[i] = NewSession(conn, rtcpConn, WithCodec(PCMU, 101))
 			sessions[i].SetRemote(sessions[i].LocalAddr())
 			sessions[i].Start()
 		}

@@ -31,6 +31,6 @@ var (
 	ErrUnsupportedCodec = errors.New("rtp: codec not supported (want PCMU or PCMA)")
 	ErrRelayBusy        = errors.New("rtp: session is already relaying")
 	ErrRelaySelf        = errors.New("rtp: cannot relay a session to itself")
-	ErrNoFreePort       = errors.New("rtp: no free even port in range")
+	ErrNoFreePort       = errors.New("rtp: no free RTP/RTCP port pair (even port and the odd one above it) in range")
 	ErrBadPortRange     = errors.New("rtp: bad port range")
 )

@@ -75,6 +75,9 @@ func (q *quality) expected() uint32 {
 	return q.cycles + uint32(q.maxSeq) - q.baseExt + 1
 }
 
+// extendedMax is the extended highest sequence number received (RFC 3550 §6.4.1).
+func (q *quality) extendedMax() uint32 { return q.cycles + uint32(q.maxSeq) }
+
 // totals returns packets expected and lost over all streams (lost is never negative:
 // duplicates and late packets can make received exceed expected).
 func (q *quality) totals() (expected uint64, lost uint64) {

@@ -16,15 +16,23 @@ import (
 	"github.com/pion/rtp"
 )
 
-// Session is the RTP side of one call leg: one UDP socket, one outgoing stream (one SSRC,
-// sequence numbers and timestamps continuing across everything sent), and a read
-// goroutine that decodes DTMF, feeds taps and relays to another session. RTCP is neither
-// sent nor read.
+// Session is the RTP side of one call leg: an RTP socket and the RTCP socket above it, one
+// outgoing stream (one SSRC, sequence numbers and timestamps continuing across everything
+// sent), a read goroutine that decodes DTMF, feeds taps and relays to another session, and an
+// RTCP goroutine.
+//
+// RTCP (RFC 3550 §6, rtcp.go): the session sends a compound report about every
+// ReportInterval (WithRTCPInterval), the first soon after Start: an SR if it sent RTP since
+// the last one, else an RR, with a report block about the peer's stream and an SDES CNAME,
+// and a BYE when it ends. Reports go to the remote's RTP port + 1, or to where the peer's
+// RTCP comes from once some arrived (symmetric RTCP); on hold nothing is sent. The peer's SR
+// and RR are read on the RTCP socket and, multiplexed, on the RTP port (RFC 5761); what they
+// say about this session's stream (loss, jitter, round-trip time) is in Stats.
 //
 // Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
 // AddTap and Relay as the call needs; Close when the call ends. Done is closed when the
 // session ends, by Close or by the inactivity timeout (Err tells which). After Close
-// returns no goroutine of the session remains and the socket is closed.
+// returns no goroutine of the session remains and both sockets are closed.
 //
 // All methods are safe for concurrent use. Plays and digits sent are serialised: a second
 // Play waits for the first to finish.
@@ -38,10 +46,11 @@ import (
 // where the session sends: a phone behind NAT advertises an address nobody can reach, and
 // only its packets' source address works.
 type Session struct {
-	conn  *net.UDPConn
-	local netip.AddrPort
-	log   *slog.Logger
-	clock Clock
+	conn     *net.UDPConn
+	rtcpConn *net.UDPConn // nil: RTCP only multiplexed on the RTP socket
+	local    netip.AddrPort
+	log      *slog.Logger
+	clock    Clock
 
 	paramsMu sync.Mutex // serialises writers of params
 	params   atomic.Pointer[sessionParams]
@@ -68,8 +77,15 @@ type Session struct {
 	wg      sync.WaitGroup
 
 	packetsIn, packetsOut atomic.Uint64
+	octetsOut             atomic.Uint64 // RTP payload octets sent, for the SR
 	rxExpected, rxLost    atomic.Uint64 // from the quality measure of the read goroutine
 	rxJitter              atomic.Int64  // time.Duration
+	rxStream              atomic.Uint64 // current inbound stream: SSRC<<32 | extended highest sequence number
+	rxCounts              atomic.Uint64 // current inbound stream: expected<<32 | received
+
+	rtcpInterval time.Duration
+	cname        string
+	rtcp         rtcpState
 }
 
 type sessionParams struct {
@@ -93,6 +109,7 @@ type outStream struct {
 	ts       uint32
 	gen      uint64    // bumped by every local (Play, SendDigit) send, so relays re-anchor
 	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
+	lastTS   uint32    // media time of the last packet at lastSend, for the SR
 	buf      [1500]byte
 }
 
@@ -134,15 +151,18 @@ func WithCodec(c Codec, dtmfPT uint8) SessionOption {
 // DigitBuffer is how many received digits Digits holds before further ones are dropped.
 const DigitBuffer = 32
 
-// NewSession wraps conn (typically from ListenRTP); the session owns it from now on.
-// Nothing is read until Start.
-func NewSession(conn *net.UDPConn, opts ...SessionOption) *Session {
+// NewSession wraps the RTP socket conn and the RTCP socket rtcpConn (typically both from
+// ListenRTP); the session owns them from now on. rtcpConn may be nil: RTCP is then sent from
+// and read on the RTP socket only. Nothing is read or sent until Start.
+func NewSession(conn, rtcpConn *net.UDPConn, opts ...SessionOption) *Session {
 	s := &Session{
-		conn:     conn,
-		log:      slog.Default(),
-		clock:    SystemClock,
-		producer: make(chan struct{}, 1),
-		digits:   make(chan rune, DigitBuffer),
+		conn:         conn,
+		rtcpConn:     rtcpConn,
+		rtcpInterval: ReportInterval,
+		log:          slog.Default(),
+		clock:        SystemClock,
+		producer:     make(chan struct{}, 1),
+		digits:       make(chan rune, DigitBuffer),
 	}
 	s.params.Store(&sessionParams{codec: PCMU})
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
@@ -155,6 +175,7 @@ func NewSession(conn *net.UDPConn, opts ...SessionOption) *Session {
 		s.clock = SystemClock
 	}
 	s.log = s.log.With("component", "rtp", "local", s.local.String())
+	s.cname = cname(s.local.Addr())
 	s.out.ssrc = rand.Uint32()
 	s.out.seq = uint16(rand.Uint32())
 	s.out.ts = rand.Uint32()
@@ -234,8 +255,9 @@ func (s *Session) Start() {
 	if d := time.Duration(s.inactivity.Load()); d > 0 {
 		_ = s.conn.SetReadDeadline(time.Now().Add(d))
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.readLoop()
+	go s.rtcpLoop()
 }
 
 // Done is closed when the session has ended.
@@ -273,8 +295,24 @@ func (s *Session) end(cause error) {
 			metricCallLoss.Observe(st.LossRatio())
 			metricCallJitter.Observe(st.Jitter.Seconds())
 		}
+		s.rtcp.mu.Lock()
+		loss, reported := s.rtcp.remoteLossRatio()
+		rtt, haveRTT := s.rtcp.rtt, s.rtcp.haveRTT
+		s.rtcp.mu.Unlock()
+		if reported {
+			metricRemoteLoss.Observe(loss)
+		}
+		if haveRTT {
+			metricRTT.Observe(rtt.Seconds())
+		}
+		if s.started.Load() {
+			s.sendBye()
+		}
 		s.cancel(cause)
 		err := s.conn.Close()
+		if s.rtcpConn != nil {
+			err = errors.Join(err, s.rtcpConn.Close())
+		}
 		s.closeMu.Lock()
 		s.closeEr = err
 		if s.started.Load() {
@@ -290,13 +328,21 @@ func (s *Session) end(cause error) {
 func (s *Session) Digits() <-chan rune { return s.digits }
 
 // Stats counts this session's packets and measures what it receives, as an RTCP receiver
-// report would.
+// report would, and what the peer's RTCP reports say it receives of this session's stream.
 type Stats struct {
 	PacketsReceived uint64        // valid RTP packets received
 	PacketsSent     uint64        // RTP packets sent
 	PacketsExpected uint64        // received packets' sequence numbers span this many
 	PacketsLost     uint64        // expected and never received (late ones count as received)
 	Jitter          time.Duration // interarrival jitter of the received audio (RFC 3550 A.8)
+
+	// From the peer's RTCP (RFC 3550 §6.4): zero until it reports.
+	ReportsReceived    uint64        // SR and RR packets received
+	RemoteReported     bool          // a report block about this session's stream arrived
+	RemoteLost         uint64        // the peer's cumulative count of our packets lost
+	RemoteFractionLost float64       // share of our packets lost in the peer's last interval, 0..1
+	RemoteJitter       time.Duration // the peer's interarrival jitter of our stream
+	RTT                time.Duration // round-trip time from LSR/DLSR (§6.4.1); 0 until measured
 }
 
 // LossRatio is the share of expected packets lost, 0 when nothing was expected.
@@ -309,8 +355,14 @@ func (st Stats) LossRatio() float64 {
 
 // Stats returns this session's packet counts and receive quality.
 func (s *Session) Stats() Stats {
-	return Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(),
+	st := Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(),
 		PacketsExpected: s.rxExpected.Load(), PacketsLost: s.rxLost.Load(), Jitter: time.Duration(s.rxJitter.Load())}
+	s.rtcp.mu.Lock()
+	defer s.rtcp.mu.Unlock()
+	st.ReportsReceived, st.RemoteReported = s.rtcp.reports, s.rtcp.remote
+	st.RemoteLost, st.RemoteFractionLost, st.RemoteJitter = s.rtcp.remoteLost, s.rtcp.remoteFrac, s.rtcp.remoteJitter
+	st.RTT = s.rtcp.rtt
+	return st
 }
 
 // AddTap registers fn to receive every inbound audio packet, decoded to 8 kHz PCM (usually
@@ -421,8 +473,8 @@ func (s *Session) sendAudio(frame []int16, first bool) {
 	payload := p.codec.Encode(o.buf[n:n], frame)
 	o.seq++
 	o.ts += uint32(len(frame))
-	o.lastSend = now
-	s.write(p, o.buf[:n+len(payload)])
+	o.lastSend, o.lastTS = now, h.Timestamp
+	s.write(p, o.buf[:n+len(payload)], n)
 }
 
 // skipIdleTime advances the timestamp by the time nothing was sent, so the far end's
@@ -437,7 +489,8 @@ func (o *outStream) skipIdleTime(now time.Time) {
 	}
 }
 
-func (s *Session) write(p *sessionParams, b []byte) {
+// write sends one RTP packet whose header is hdr bytes long.
+func (s *Session) write(p *sessionParams, b []byte, hdr int) {
 	if !p.canSend() {
 		return
 	}
@@ -448,6 +501,7 @@ func (s *Session) write(p *sessionParams, b []byte) {
 		return
 	}
 	s.packetsOut.Add(1)
+	s.octetsOut.Add(uint64(len(b) - hdr))
 	metricPacketsSent.Inc()
 }
 
@@ -505,8 +559,8 @@ func (s *Session) sendEvent(pk DTMFPacket, ts uint32) {
 	n, _ := h.MarshalTo(o.buf[:])
 	m, _ := pk.Event.MarshalTo(o.buf[n:])
 	o.seq++
-	o.lastSend = time.Now()
-	s.write(p, o.buf[:n+m])
+	o.lastSend, o.lastTS = time.Now(), ts+uint32(pk.Event.Duration)
+	s.write(p, o.buf[:n+m], n)
 }
 
 // relayState is one direction of a bridge, owned by the source session's read goroutine.
@@ -670,14 +724,19 @@ func (s *Session) readFailed(r *receiver, err error) bool {
 	return false
 }
 
-// handlePacket processes one datagram: DTMF, taps, relay. It does not allocate.
+// handlePacket processes one datagram: DTMF, taps, relay. It does not allocate (RTCP
+// multiplexed on the RTP port is handed to handleRTCP, which may).
 func (s *Session) handlePacket(r *receiver, b []byte) {
-	if len(b) < 12 || b[0]>>6 != 2 {
+	if len(b) < 2 || b[0]>>6 != 2 {
 		dropMalformed.Inc()
 		return
 	}
 	if pt := b[1] & 0x7F; pt >= 72 && pt <= 76 { // RTCP multiplexed on the RTP port (RFC 5761 §4)
-		dropRTCP.Inc()
+		s.handleRTCP(b, r.from, true, time.Now())
+		return
+	}
+	if len(b) < 12 {
+		dropMalformed.Inc()
 		return
 	}
 	pkt := &r.pkt
@@ -728,6 +787,8 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 		s.rxExpected.Store(exp)
 		s.rxLost.Store(lost)
 		s.rxJitter.Store(int64(r.quality.jitterDuration(SampleRate)))
+		s.rxStream.Store(uint64(r.ssrc)<<32 | uint64(r.quality.extendedMax()))
+		s.rxCounts.Store(uint64(r.quality.expected())<<32 | uint64(r.quality.received))
 	}
 
 	switch kind {
@@ -833,6 +894,6 @@ func (s *Session) forward(rs *relayState, pkt *rtp.Packet, kind packetKind, from
 	if int32(end-o.ts) > 0 {
 		o.ts = end
 	}
-	o.lastSend = now
-	to.write(tp, o.buf[:n+len(payload)])
+	o.lastSend, o.lastTS = now, ts
+	to.write(tp, o.buf[:n+len(payload)], n)
 }

@@ -21,11 +21,11 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // newTestSession opens a session on loopback that is closed when the test ends.
 func newTestSession(t *testing.T, opts ...SessionOption) *Session {
 	t.Helper()
-	conn, err := ListenRTP(loopback, 0, 0)
+	conn, rtcpConn, err := ListenRTP(loopback, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSession(conn, append([]SessionOption{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	s := NewSession(conn, rtcpConn, append([]SessionOption{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -570,37 +570,67 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 
 func TestListenRTP(t *testing.T) {
 	t.Parallel()
-	conn, err := ListenRTP(loopback, 23470, 23570)
+	rtpConn, rtcpConn, err := ListenRTP(loopback, 23470, 23570)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := conn.LocalAddr().(*net.UDPAddr).Port
-	conn.Close()
-	if port%2 != 0 || port < 23470 || port > 23570 {
-		t.Errorf("port %d: want an even port in 23470-23570", port)
+	port := rtpConn.LocalAddr().(*net.UDPAddr).Port
+	rtcpPort := rtcpConn.LocalAddr().(*net.UDPAddr).Port
+	rtpConn.Close()
+	rtcpConn.Close()
+	if port%2 != 0 || port < 23470 || port > 23569 || rtcpPort != port+1 {
+		t.Errorf("ports %d/%d: want an even port in 23470-23569 and the odd one above it", port, rtcpPort)
 	}
-	// A range whose only even port is taken is exhausted.
-	busy, err := ListenRTP(loopback, 23601, 23602)
+	// A range whose only pair is taken is exhausted.
+	busy, busyRTCP, err := ListenRTP(loopback, 23601, 23603)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	defer busyRTCP.Close()
 	if p := busy.LocalAddr().(*net.UDPAddr).Port; p != 23602 {
-		t.Errorf("23601-23602 gave port %d, want 23602", p)
+		t.Errorf("23601-23603 gave port %d, want 23602", p)
 	}
-	if _, err := ListenRTP(loopback, 23601, 23603); !errors.Is(err, ErrNoFreePort) || !strings.Contains(err.Error(), "23601-23603") {
+	if _, _, err := ListenRTP(loopback, 23601, 23603); !errors.Is(err, ErrNoFreePort) || !strings.Contains(err.Error(), "23601-23603") {
 		t.Errorf("exhausted range: %v", err)
 	}
-	for _, r := range [][2]int{{0, 10}, {10, 5}, {1, 70000}, {23603, 23603}} {
-		if _, err := ListenRTP(loopback, r[0], r[1]); !errors.Is(err, ErrBadPortRange) {
-			t.Errorf("range %v: %v", r, err)
-		}
-	}
-	any, err := ListenRTP(netip.Addr{}, 0, 0)
+	// An even port whose odd neighbour is taken (by anything) is skipped: 23611 is busy, so
+	// 23610 is no pair, and 23612/23613 is the only one left.
+	odd, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 23611})
 	if err != nil {
 		t.Fatal(err)
 	}
-	any.Close()
+	defer odd.Close()
+	for range 10 { // the search starts at a random pair
+		c, cr, err := ListenRTP(loopback, 23610, 23613)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		cr.Close()
+		if p != 23612 {
+			t.Fatalf("23610-23613 with 23611 taken gave port %d, want 23612", p)
+		}
+	}
+	// Both ports of the pair are in the range: the firewall opens exactly the range.
+	for _, r := range [][2]int{{0, 10}, {10, 5}, {1, 70000}, {23603, 23603}, {23602, 23602}, {23601, 23602}} {
+		if _, _, err := ListenRTP(loopback, r[0], r[1]); !errors.Is(err, ErrBadPortRange) {
+			t.Errorf("range %v: %v", r, err)
+		}
+	}
+	for range 20 { // the system's ports: half are odd, and are passed over
+		c, cr, err := ListenRTP(netip.Addr{}, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, pr := c.LocalAddr().(*net.UDPAddr).Port, cr.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		cr.Close()
+		if p%2 != 0 || pr != p+1 {
+			t.Fatalf("system-picked ports %d/%d: want even and the odd one above", p, pr)
+		}
+	}
 }
 
 func counterValue(c prometheus.Counter) float64 {
