@@ -833,14 +833,14 @@ func TestKubernetes(t *testing.T) {
 		t.Errorf("Service must carry SIP (port %s) over UDP and TCP, has %v", sipPort, protos)
 	}
 
-	// the LoadBalancer alternative: SIP on both transports and every even port of a small
-	// RTP range (hotline uses even ports only)
+	// the LoadBalancer alternative: SIP on both transports and, for a small range, every even
+	// port (RTP) with the odd port above it (RTCP)
 	lbObj := one("Service", "service-loadbalancer.yaml")
 	var lb k8sServiceSpec
 	if err := lbObj.Spec.Decode(&lb); err != nil {
 		t.Fatal(err)
 	}
-	var rtp []int
+	var rtp, rtcp []int
 	lbSIP := map[string]bool{}
 	for _, p := range lb.Ports {
 		switch {
@@ -848,18 +848,31 @@ func TestKubernetes(t *testing.T) {
 			lbSIP[p.Protocol] = true
 		case strings.HasPrefix(p.Name, "rtp-") && p.Protocol == "UDP":
 			rtp = append(rtp, p.Port)
+		case strings.HasPrefix(p.Name, "rtcp-") && p.Protocol == "UDP":
+			rtcp = append(rtcp, p.Port)
 		default:
 			t.Errorf("service-loadbalancer.yaml: unexpected port %+v", p)
 		}
 	}
 	sort.Ints(rtp)
+	sort.Ints(rtcp)
 	if !lbSIP["UDP"] || !lbSIP["TCP"] || len(rtp) == 0 {
 		t.Fatalf("service-loadbalancer.yaml must carry SIP over UDP and TCP and RTP, has %v and %v", lbSIP, rtp)
 	}
 	for i, p := range rtp {
-		if p != rtp[0]+2*i {
+		if p != rtp[0]+2*i || p%2 != 0 {
 			t.Errorf("service-loadbalancer.yaml RTP ports must be every even port from %d, got %v", rtp[0], rtp)
 			break
+		}
+	}
+	if len(rtcp) != len(rtp) {
+		t.Errorf("service-loadbalancer.yaml has %d RTCP ports for %d RTP ports", len(rtcp), len(rtp))
+	} else {
+		for i := range rtp {
+			if rtcp[i] != rtp[i]+1 {
+				t.Errorf("service-loadbalancer.yaml: RTCP port %d does not follow RTP port %d", rtcp[i], rtp[i])
+				break
+			}
 		}
 	}
 	lbDoc := string(readFile(t, "kubernetes/service-loadbalancer.yaml"))
