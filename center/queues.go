@@ -362,7 +362,8 @@ func (q *queues) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueRequ
 			res.Talked = time.Since(talk)
 			if m, ok := leg.(interface{ Media() *media.Session }); ok {
 				st := m.Media().Stats()
-				q.note(id, "bridged %s: %d packets to the agent, %d from the agent", got.agent, st.PacketsSent, st.PacketsReceived)
+				q.note(id, "bridged %s: %d packets to the agent, %d from the agent; %d RTCP reports from the agent, which lost %d",
+					got.agent, st.PacketsSent, st.PacketsReceived, st.ReportsReceived, st.RemoteLost)
 			}
 			_ = leg.Hangup(call.CauseNormal)
 			acts, _ := q.d.Hangup(id)
