@@ -82,10 +82,27 @@ func legAudio(ch call.Channel) *dashboard.LegAudio {
 	if !ok || m.Media() == nil {
 		return nil
 	}
-	st := m.Media().Stats()
-	return &dashboard.LegAudio{PacketsReceived: st.PacketsReceived, PacketsLost: st.PacketsLost,
-		LostRatio: st.LossRatio(), JitterMS: float64(st.Jitter.Microseconds()) / 1000}
+	return statsAudio(m.Media().Stats())
 }
+
+// statsAudio is a leg's statistics as the dashboard shows them: what hotline receives, and,
+// once the peer has sent an RTCP report about hotline's stream, what the peer hears of it.
+func statsAudio(st media.Stats) *dashboard.LegAudio {
+	a := &dashboard.LegAudio{PacketsReceived: st.PacketsReceived, PacketsLost: st.PacketsLost,
+		LostRatio: st.LossRatio(), JitterMS: millis(st.Jitter)}
+	if st.RemoteReported {
+		lost, jitter := st.RemoteFractionLost, millis(st.RemoteJitter)
+		a.HeardLostRatio, a.HeardJitterMS = &lost, &jitter
+		if st.RTT > 0 {
+			rtt := millis(st.RTT)
+			a.RTTMS = &rtt
+		}
+	}
+	return a
+}
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (l *live) AgentAction(ctx context.Context, agentID string, action dashboard.Action, reason string) error {
 	var acts []acd.Action

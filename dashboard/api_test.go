@@ -243,14 +243,16 @@ func TestCallsAndFlows(t *testing.T) {
 }
 
 // A call's audio figures reach the API as the center gives them, and a call without media
-// statistics (Asterisk carries the audio) has no audio object at all.
+// statistics (Asterisk carries the audio) has no audio object at all. What a leg's peer hears
+// is there once it has reported by RTCP (the agent's phone here), and absent, not zero, for a
+// peer that has not (the caller).
 func TestCallAudio(t *testing.T) {
 	e := newEnv(t)
 	e.live.enqueue("c1", "support", "+8613800000001")
 	e.clk.Advance(time.Second)
 	e.live.enqueue("c2", "sales", "+8613800000002")
 	want := &CallAudio{Caller: &LegAudio{PacketsReceived: 1450, PacketsLost: 50, LostRatio: 50.0 / 1500, JitterMS: 41.25},
-		Agent: &LegAudio{PacketsReceived: 1490, JitterMS: 2.5}}
+		Agent: &LegAudio{PacketsReceived: 1490, JitterMS: 2.5, HeardLostRatio: ptr(0.0), HeardJitterMS: ptr(3.125), RTTMS: ptr(80.5)}}
 	e.live.setAudio("c1", want)
 	r := e.ok(200, e.do("GET", "/api/v1/calls", e.sup, nil))
 	var l List[LiveCall]
@@ -266,7 +268,7 @@ func TestCallAudio(t *testing.T) {
 	}
 	r.json(t, &raw)
 	if got := string(raw.Items[0]["audio"]); got != `{"caller":{"packets_received":1450,"packets_lost":50,"lost_ratio":0.03333333333333333,"jitter_ms":41.25},`+
-		`"agent":{"packets_received":1490,"packets_lost":0,"lost_ratio":0,"jitter_ms":2.5}}` {
+		`"agent":{"packets_received":1490,"packets_lost":0,"lost_ratio":0,"jitter_ms":2.5,"heard_lost_ratio":0,"heard_jitter_ms":3.125,"rtt_ms":80.5}}` {
 		t.Errorf("audio JSON %s", got)
 	}
 	if _, ok := raw.Items[1]["audio"]; ok {

@@ -67,6 +67,10 @@ func TestBrowserSupervisor(t *testing.T) {
 	if _, err := b.WaitText(browsertest.CallAudio("call-1", "caller")+".poor", "caller 5.0% · 62 ms", 2*time.Second); err != nil {
 		t.Fatalf("the bad line is not shown as poor audio: %v", err)
 	}
+	var heard int
+	if err := b.Eval(`document.querySelectorAll("#calls-table .audio-heard").length`, &heard); err != nil || heard != 0 {
+		t.Errorf("%d legs show what the peer hears before any RTCP report (%v)", heard, err)
+	}
 	b.Screenshot("call-poor-audio")
 	// The line recovers; the view refreshes itself every 5 s and the mark goes.
 	e.live.setAudio("call-1", &CallAudio{Caller: &LegAudio{PacketsReceived: 1200, PacketsLost: 50, LostRatio: 0.015, JitterMS: 8}})
@@ -77,6 +81,21 @@ func TestBrowserSupervisor(t *testing.T) {
 	if err := b.Eval(`document.querySelectorAll("#calls-table .audio-leg.poor").length`, &poor); err != nil || poor != 0 {
 		t.Errorf("%d legs still marked poor after the line recovered (%v)", poor, err)
 	}
+	// The caller's phone reports by RTCP that it hears hotline badly: 4 % of the last
+	// interval's packets lost. What hotline receives is fine; the leg is poor all the same.
+	// Opening the view again re-reads the calls at once.
+	e.live.setAudio("call-1", &CallAudio{Caller: &LegAudio{PacketsReceived: 1500, PacketsLost: 50, LostRatio: 0.015, JitterMS: 8,
+		HeardLostRatio: ptr(0.04), HeardJitterMS: ptr(20.4), RTTMS: ptr(80.2)}})
+	if err := b.ShowView("calls"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.CallAudio("call-1", "caller")+".poor", "caller 1.5% · 8 ms, hears 4.0% · 20 ms · RTT 80 ms", 2*time.Second); err != nil {
+		t.Fatalf("the caller's poor reception of hotline is not shown as poor audio: %v", err)
+	}
+	if got, err := b.Text(browsertest.CallAudioHeard("call-1", "caller")); err != nil || got != "hears 4.0% · 20 ms · RTT 80 ms" {
+		t.Errorf("what the caller hears reads %q (%v)", got, err)
+	}
+	b.Screenshot("call-poor-heard-audio")
 
 	// The supervisor pauses Bo (1002) for lunch with the button; the state changes on screen.
 	if err := b.ShowView("agents"); err != nil {

@@ -74,12 +74,18 @@ type CallAudio struct {
 }
 
 // LegAudio is what hotline has received on one leg since it was set up, as an RTCP receiver
-// report would put it (RFC 3550 §6.4.1).
+// report would put it (RFC 3550 §6.4.1), and what the peer says it hears of hotline's audio.
 type LegAudio struct {
 	PacketsReceived uint64  `json:"packets_received"`
 	PacketsLost     uint64  `json:"packets_lost"` // by sequence number: never arrived
 	LostRatio       float64 `json:"lost_ratio"`   // lost / expected, 0..1
 	JitterMS        float64 `json:"jitter_ms"`    // interarrival jitter (RFC 3550 A.8)
+
+	// From the peer's RTCP reports about the audio hotline sends (RFC 3550 §6.4.1): nil until
+	// a report arrives, and always for peers that send none.
+	HeardLostRatio *float64 `json:"heard_lost_ratio,omitempty"` // fraction lost in its last report, 0..1
+	HeardJitterMS  *float64 `json:"heard_jitter_ms,omitempty"`  // its interarrival jitter of hotline's audio
+	RTTMS          *float64 `json:"rtt_ms,omitempty"`           // round trip from LSR/DLSR; nil until measured
 }
 
 // EventType is what changed.

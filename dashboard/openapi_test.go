@@ -143,7 +143,8 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	}
 	e.live.d.Pause("1003", "lunch")
 	e.live.enqueue("c1", "support", "+8613800000001")
-	e.live.setAudio("c1", &CallAudio{Caller: &LegAudio{PacketsReceived: 500, LostRatio: 0}, Agent: &LegAudio{PacketsReceived: 380, PacketsLost: 20, LostRatio: 0.05, JitterMS: 12.5}})
+	e.live.setAudio("c1", &CallAudio{Caller: &LegAudio{PacketsReceived: 500, LostRatio: 0}, Agent: &LegAudio{PacketsReceived: 380, PacketsLost: 20, LostRatio: 0.05, JitterMS: 12.5,
+		HeardLostRatio: ptr(0.04), HeardJitterMS: ptr(20.0), RTTMS: ptr(80.5)}}) // the agent's phone has reported by RTCP, the caller not
 	e.live.enqueue("c2", "sales", "+8613800000002") // no audio: as on Asterisk
 	check := func(method, path, tok string, body any, want int) {
 		t.Helper()

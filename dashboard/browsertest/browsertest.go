@@ -348,9 +348,16 @@ func AgentPauseReason(id string) string { return AgentRow(id) + ` select.reason`
 func CallRow(id string) string { return `#calls-table tr[data-call=` + jsString(id) + `]` }
 
 // CallAudio is one leg's audio figures ("caller" or "agent") in a live call's row; the
-// element has the class poor when loss or jitter is past the page's thresholds.
+// element has the class poor when loss or jitter is past the page's thresholds, in either
+// direction.
 func CallAudio(id, leg string) string {
 	return CallRow(id) + ` .audio-cell .audio-leg[data-leg=` + jsString(leg) + `]`
+}
+
+// CallAudioHeard is what a leg's peer reports hearing of hotline's audio (its RTCP), within
+// CallAudio; absent until the peer has reported.
+func CallAudioHeard(id, leg string) string {
+	return CallAudio(id, leg) + ` .audio-heard`
 }
 
 // TicketRow is a ticket's row (by number, T-000123) in the tickets view.

@@ -143,21 +143,34 @@
 
   // ---- calls ----
   // A leg's audio is poor when more than this share of its packets is lost, or its jitter is
-  // higher (docs/api.md says the same).
+  // higher, in either direction: as hotline receives it, or as the peer reports hearing it
+  // (docs/api.md says the same).
   var AUDIO_POOR = { lostRatio: 0.02, jitterMs: 40 };
   var CALLS_REFRESH_MS = 5000; // call events come on state changes only; audio figures move all the time
   var callsTimer = null;
+  function audioPoor(lostRatio, jitterMs) { return lostRatio > AUDIO_POOR.lostRatio || jitterMs > AUDIO_POOR.jitterMs; }
+  // audioLeg is one leg's line: what hotline receives ("caller 0.0% · 3 ms") and, once the peer
+  // has sent an RTCP report, what it hears of hotline ("hears 4.0% · 20 ms · RTT 80 ms").
+  function audioLeg(leg, x) {
+    var heard = x.heard_lost_ratio != null;
+    var poor = audioPoor(x.lost_ratio, x.jitter_ms) || (heard && audioPoor(x.heard_lost_ratio, x.heard_jitter_ms || 0));
+    var title = t("audio.title", { received: x.packets_received, lost: x.packets_lost, loss: pct(AUDIO_POOR.lostRatio), jitter: AUDIO_POOR.jitterMs });
+    var line = el("span", { class: "audio-leg" + (poor ? " poor" : ""), "data-leg": leg },
+      [el("span", { class: "audio-in", text: t("audio." + leg) + " " + pct(x.lost_ratio) + " · " + Math.round(x.jitter_ms) + " ms" })]);
+    if (heard) {
+      var h = t("audio.hears", { loss: pct(x.heard_lost_ratio), jitter: Math.round(x.heard_jitter_ms || 0) });
+      if (x.rtt_ms) h += " · " + t("audio.rtt", { rtt: Math.round(x.rtt_ms) });
+      line.appendChild(document.createTextNode(t("audio.sep")));
+      line.appendChild(el("span", { class: "audio-heard", text: h }));
+      title += "\n" + t("audio.heard.title");
+    }
+    line.title = title;
+    return line;
+  }
   function audioCell(a) {
     var box = el("span", { class: "audio" });
     if (!a || (!a.caller && !a.agent)) { box.textContent = "–"; return box; }
-    ["caller", "agent"].forEach(function (leg) {
-      var x = a[leg];
-      if (!x) return;
-      var poor = x.lost_ratio > AUDIO_POOR.lostRatio || x.jitter_ms > AUDIO_POOR.jitterMs;
-      box.appendChild(el("span", { class: "audio-leg" + (poor ? " poor" : ""), "data-leg": leg,
-        title: t("audio.title", { received: x.packets_received, lost: x.packets_lost, loss: pct(AUDIO_POOR.lostRatio), jitter: AUDIO_POOR.jitterMs }),
-        text: t("audio." + leg) + " " + pct(x.lost_ratio) + " · " + Math.round(x.jitter_ms) + " ms" }));
-    });
+    ["caller", "agent"].forEach(function (leg) { if (a[leg]) box.appendChild(audioLeg(leg, a[leg])); });
     return box;
   }
   function renderCalls() {
