@@ -34,6 +34,10 @@ type callLog struct {
 
 func newCallLog(n int) *callLog { return &callLog{n: n} }
 
+// mediaLeg is a channel whose RTP hotline terminates (the native SIP driver's): its session
+// has the leg's packet counts and audio quality.
+type mediaLeg interface{ Media() *media.Session }
+
 // MediaStats counts the caller leg's RTP and how well it arrived.
 type MediaStats struct {
 	FromCaller, ToCaller uint64        // packets
@@ -46,7 +50,7 @@ func (l *callLog) add(r ivr.Result, ch call.Channel, journal []string) {
 		ID: ch.ID(), Caller: ch.Caller(), Dialed: ch.Dialed(), Flow: r.Flow, Outcome: r.Outcome,
 		Path: r.Path, Queue: r.Queue, Agent: r.Agent, Start: r.Start, End: r.Start.Add(r.Duration),
 	}
-	if m, ok := ch.(interface{ Media() *media.Session }); ok {
+	if m, ok := ch.(mediaLeg); ok {
 		st := m.Media().Stats()
 		rec.Media = MediaStats{FromCaller: st.PacketsReceived, ToCaller: st.PacketsSent,
 			LostFromCaller: st.PacketsLost, Jitter: st.Jitter}

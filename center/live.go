@@ -78,7 +78,7 @@ func (l *live) audio(lc dashboard.LiveCall, caller call.Channel) *dashboard.Call
 // legAudio is what hotline has received on a leg whose RTP it terminates (a native SIP
 // channel); nil for any other.
 func legAudio(ch call.Channel) *dashboard.LegAudio {
-	m, ok := ch.(interface{ Media() *media.Session })
+	m, ok := ch.(mediaLeg)
 	if !ok || m.Media() == nil {
 		return nil
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/prompts"
-	"github.com/hotline-cc/hotline/sip/media"
 )
 
 // queues carries out the distributor's decisions on real calls: it implements the flow's
@@ -360,7 +359,7 @@ func (q *queues) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueRequ
 			talk := time.Now()
 			_, _ = ch.Bridge(ctx, leg)
 			res.Talked = time.Since(talk)
-			if m, ok := leg.(interface{ Media() *media.Session }); ok {
+			if m, ok := leg.(mediaLeg); ok {
 				st := m.Media().Stats()
 				q.note(id, "bridged %s: %d packets to the agent, %d from the agent; %d RTCP reports from the agent, which lost %d",
 					got.agent, st.PacketsSent, st.PacketsReceived, st.ReportsReceived, st.RemoteLost)

@@ -183,18 +183,11 @@ func (c *Channel) awaitLateAnswer(ctx context.Context) error {
 		_ = c.Hangup(call.CauseNoResponse)
 		return fmt.Errorf("sip: answer: no ACK in %v", lateAnswerWait)
 	}
-	var neg media.Negotiation
-	desc, err := media.ParseSDP(body)
-	if err == nil {
-		neg, err = media.Negotiate(desc, c.s.cfg.Codecs)
-	}
-	if len(body) == 0 {
-		err = errors.New("the ACK has no SDP answer")
-	}
+	neg, err := c.s.negotiateAnswer(body)
 	if err != nil {
 		c.log.Warn("late-offer call: unusable answer in the ACK", "error", err)
 		_ = c.Hangup(call.CauseIncompatible)
-		return fmt.Errorf("sip: answer: %w", err)
+		return fmt.Errorf("sip: answer: the ACK: %w", err)
 	}
 	c.sess.SetRemote(neg.Remote)
 	c.sess.SetCodec(neg.Codec, neg.DTMFPayloadType)

@@ -230,11 +230,7 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 			return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)
 		}
 	}
-	answer, err := media.ParseSDP(dlg.InviteResponse.Body())
-	var neg media.Negotiation
-	if err == nil {
-		neg, err = media.Negotiate(answer, s.cfg.Codecs)
-	}
+	neg, err := s.negotiateAnswer(dlg.InviteResponse.Body())
 	if err != nil {
 		_ = dlg.Ack(context.Background())
 		bctx, bcancel := context.WithTimeout(context.Background(), 4*time.Second)
@@ -263,6 +259,19 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 	go c.watch()
 	c.log.Info("outbound call answered", "codec", neg.Codec.Name, "ring_time", time.Since(started).Round(time.Millisecond))
 	return c, nil
+}
+
+// negotiateAnswer reads the SDP answer to an offer of hotline's: a 200's to an INVITE, or an
+// ACK's in a late-offer call.
+func (s *Server) negotiateAnswer(body []byte) (media.Negotiation, error) {
+	if len(body) == 0 {
+		return media.Negotiation{}, errors.New("no SDP answer")
+	}
+	answer, err := media.ParseSDP(body)
+	if err != nil {
+		return media.Negotiation{}, err
+	}
+	return media.Negotiate(answer, s.cfg.Codecs)
 }
 
 func splitHostPort(hp string) (string, int, error) {

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"runtime"
@@ -106,7 +107,7 @@ func newBenchSession(b *testing.B, c Codec) *Session {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := NewSession(conn, rtcpConn, WithCodec(c, 101))
+	s := NewSession(conn, rtcpConn, WithCodec(c, 101), WithLogger(slog.New(slog.DiscardHandler)))
 	b.Cleanup(func() { s.Close() })
 	return s
 }

@@ -20,6 +20,7 @@ type quality struct {
 	jitter     float64 // timestamp units (RFC 3550 A.8)
 
 	doneExpected, doneReceived uint64 // earlier streams of this session
+	doneChanged                bool   // the earlier streams' counts changed since published
 }
 
 // maxDropout is how far ahead a sequence number may jump and still count as this stream
@@ -31,7 +32,7 @@ func (q *quality) reset() {
 	q.doneExpected += uint64(q.expected())
 	q.doneReceived += uint64(q.received)
 	done, recv := q.doneExpected, q.doneReceived
-	*q = quality{doneExpected: done, doneReceived: recv}
+	*q = quality{doneExpected: done, doneReceived: recv, doneChanged: true}
 }
 
 // packet accounts one packet; audio packets (not DTMF events, whose timestamp is the
@@ -78,18 +79,38 @@ func (q *quality) expected() uint32 {
 // extendedMax is the extended highest sequence number received (RFC 3550 §6.4.1).
 func (q *quality) extendedMax() uint32 { return q.cycles + uint32(q.maxSeq) }
 
-// totals returns packets expected and lost over all streams (lost is never negative:
-// duplicates and late packets can make received exceed expected).
-func (q *quality) totals() (expected uint64, lost uint64) {
-	expected = q.doneExpected + uint64(q.expected())
-	received := q.doneReceived + uint64(q.received)
+// The read goroutine publishes quality in three words a reader can load without a lock:
+// the earlier streams' counts (rewritten only when a stream ends), the current stream's
+// counts, and the jitter in timestamp units (what an RTCP report block carries).
+
+// doneWord is the earlier streams' expected<<32 | received.
+func (q *quality) doneWord() uint64 { return q.doneExpected<<32 | q.doneReceived&0xFFFFFFFF }
+
+// countsWord is the current stream's expected<<32 | received.
+func (q *quality) countsWord() uint64 { return uint64(q.expected())<<32 | uint64(q.received) }
+
+// rxTotals returns packets expected and lost over all streams from the published words (lost
+// is never negative: duplicates and late packets can make received exceed expected).
+func rxTotals(done, counts uint64) (expected, lost uint64) {
+	expected = done>>32 + counts>>32
+	received := done&0xFFFFFFFF + counts&0xFFFFFFFF
 	if received < expected {
 		lost = expected - received
 	}
 	return expected, lost
 }
 
+// totals returns packets expected and lost over all streams.
+func (q *quality) totals() (expected uint64, lost uint64) {
+	return rxTotals(q.doneWord(), q.countsWord())
+}
+
 // jitterDuration is the current jitter estimate as a duration.
 func (q *quality) jitterDuration(clockRate uint32) time.Duration {
-	return time.Duration(q.jitter / float64(clockRate) * float64(time.Second))
+	return tsDuration(uint32(q.jitter), clockRate)
+}
+
+// tsDuration is n timestamp units at clockRate as a duration.
+func tsDuration(n, clockRate uint32) time.Duration {
+	return time.Duration(uint64(n) * uint64(time.Second) / uint64(clockRate))
 }

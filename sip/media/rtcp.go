@@ -213,7 +213,7 @@ func (s *Session) buildReport(now time.Time) []rtcp.Packet {
 		}
 		lost := min(max(int64(expected)-int64(received), 0), 0x7FFFFF) // 24 bits, signed
 		block := rtcp.ReceptionReport{SSRC: ssrc, FractionLost: frac, TotalLost: uint32(lost),
-			LastSequenceNumber: extMax, Jitter: uint32(time.Duration(s.rxJitter.Load()).Seconds() * SampleRate)}
+			LastSequenceNumber: extMax, Jitter: s.rxJitter.Load()}
 		if !st.lsrAt.IsZero() && st.lsrSSRC == ssrc {
 			block.LastSenderReport = st.lsr
 			block.Delay = uint32(now.Sub(st.lsrAt).Seconds() * 65536) // DLSR, 1/65536 s
@@ -290,14 +290,14 @@ func (s *Session) readBlocks(st *rtcpState, p *sessionParams, blocks []rtcp.Rece
 		if lost&0x800000 != 0 {
 			lost = 0 // negative: duplicates outnumber the losses
 		}
-		clock := uint64(p.codec.ClockRate)
+		clock := p.codec.ClockRate
 		if clock == 0 {
 			clock = SampleRate
 		}
 		st.remote = true
 		st.remoteFrac = float64(rb.FractionLost) / 256
 		st.remoteLost = uint64(lost)
-		st.remoteJitter = time.Duration(uint64(rb.Jitter) * uint64(time.Second) / clock)
+		st.remoteJitter = tsDuration(rb.Jitter, clock)
 		st.remoteSentRef = s.packetsOut.Load()
 		if rb.LastSenderReport == 0 {
 			continue // no SR of ours reached the peer yet
@@ -336,8 +336,13 @@ func cname(local netip.Addr) string {
 	if local.IsValid() && !local.IsUnspecified() {
 		return "hotline@" + local.String()
 	}
+	return hostCNAME()
+}
+
+// hostCNAME is the CNAME by host name, looked up once per process.
+var hostCNAME = sync.OnceValue(func() string {
 	if h, err := os.Hostname(); err == nil && h != "" {
 		return "hotline@" + h
 	}
 	return "hotline"
-}
+})

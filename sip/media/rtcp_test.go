@@ -27,6 +27,15 @@ type rtcpPeer struct {
 	seq       uint16
 }
 
+// reportingTo is a started session, reporting every testRTCPInterval, whose remote is phone.
+func reportingTo(t *testing.T, phone *rtcpPeer) *Session {
+	t.Helper()
+	s := newTestSession(t, WithRTCPInterval(testRTCPInterval))
+	s.SetRemote(phone.addr())
+	s.Start()
+	return s
+}
+
 func newRTCPPeer(t *testing.T, ssrc uint32) *rtcpPeer {
 	t.Helper()
 	c, cr, err := ListenRTP(loopback, 0, 0)
@@ -238,9 +247,7 @@ func TestRTCPSessionsExchangeReports(t *testing.T) {
 func TestRTCPReportsAboutEachOthersStream(t *testing.T) {
 	t.Parallel()
 	phone := newRTCPPeer(t, 0xCAFE)
-	s := newTestSession(t, WithRTCPInterval(testRTCPInterval))
-	s.SetRemote(phone.addr())
-	s.Start()
+	s := reportingTo(t, phone)
 
 	phone.sendRTP(s, 10, 3) // 10 packets received, 3 sequence numbers skipped before the last
 	pkts := readRTCP(phone.rtcp, 2*time.Second, func(p []rtcp.Packet) bool {
@@ -397,9 +404,7 @@ func TestRTCPByeOnClose(t *testing.T) {
 func TestRTCPMuxOnRTPPort(t *testing.T) {
 	t.Parallel()
 	phone := newRTCPPeer(t, 0xBEEF)
-	s := newTestSession(t, WithRTCPInterval(testRTCPInterval))
-	s.SetRemote(phone.addr())
-	s.Start()
+	s := reportingTo(t, phone)
 	sendRTCP(t, phone.rtp, s.LocalAddr(), &rtcp.ReceiverReport{SSRC: phone.ssrc, Reports: []rtcp.ReceptionReport{
 		{SSRC: s.SSRC(), TotalLost: 5}}}, rtcp.NewCNAMESourceDescription(phone.ssrc, "phone"))
 	if !waitFor(time.Second, func() bool { return s.Stats().RemoteLost == 5 }) {
@@ -451,9 +456,7 @@ func TestRTCPMalformedIgnored(t *testing.T) {
 func TestRTCPSymmetricDestination(t *testing.T) {
 	t.Parallel()
 	phone := newRTCPPeer(t, 1)
-	s := newTestSession(t, WithRTCPInterval(testRTCPInterval))
-	s.SetRemote(phone.addr())
-	s.Start()
+	s := reportingTo(t, phone)
 	if readRTCP(phone.rtcp, time.Second, func([]rtcp.Packet) bool { return true }) == nil {
 		t.Fatal("no report at the RTP port + 1")
 	}

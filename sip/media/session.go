@@ -78,10 +78,11 @@ type Session struct {
 
 	packetsIn, packetsOut atomic.Uint64
 	octetsOut             atomic.Uint64 // RTP payload octets sent, for the SR
-	rxExpected, rxLost    atomic.Uint64 // from the quality measure of the read goroutine
-	rxJitter              atomic.Int64  // time.Duration
-	rxStream              atomic.Uint64 // current inbound stream: SSRC<<32 | extended highest sequence number
-	rxCounts              atomic.Uint64 // current inbound stream: expected<<32 | received
+	// The receive quality, published by the read goroutine (quality.go).
+	rxDone   atomic.Uint64 // earlier inbound streams: expected<<32 | received
+	rxCounts atomic.Uint64 // current inbound stream: expected<<32 | received
+	rxStream atomic.Uint64 // current inbound stream: SSRC<<32 | extended highest sequence number
+	rxJitter atomic.Uint32 // interarrival jitter, timestamp units
 
 	rtcpInterval time.Duration
 	cname        string
@@ -356,7 +357,8 @@ func (st Stats) LossRatio() float64 {
 // Stats returns this session's packet counts and receive quality.
 func (s *Session) Stats() Stats {
 	st := Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(),
-		PacketsExpected: s.rxExpected.Load(), PacketsLost: s.rxLost.Load(), Jitter: time.Duration(s.rxJitter.Load())}
+		Jitter: tsDuration(s.rxJitter.Load(), SampleRate)}
+	st.PacketsExpected, st.PacketsLost = rxTotals(s.rxDone.Load(), s.rxCounts.Load())
 	s.rtcp.mu.Lock()
 	defer s.rtcp.mu.Unlock()
 	st.ReportsReceived, st.RemoteReported = s.rtcp.reports, s.rtcp.remote
@@ -782,13 +784,15 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 	}
 
 	if kind != kindUnknown {
-		r.quality.packet(pkt.SequenceNumber, pkt.Timestamp, kind == kindAudio, now, SampleRate)
-		exp, lost := r.quality.totals()
-		s.rxExpected.Store(exp)
-		s.rxLost.Store(lost)
-		s.rxJitter.Store(int64(r.quality.jitterDuration(SampleRate)))
-		s.rxStream.Store(uint64(r.ssrc)<<32 | uint64(r.quality.extendedMax()))
-		s.rxCounts.Store(uint64(r.quality.expected())<<32 | uint64(r.quality.received))
+		q := &r.quality
+		q.packet(pkt.SequenceNumber, pkt.Timestamp, kind == kindAudio, now, SampleRate)
+		if q.doneChanged {
+			q.doneChanged = false
+			s.rxDone.Store(q.doneWord())
+		}
+		s.rxCounts.Store(q.countsWord())
+		s.rxStream.Store(uint64(r.ssrc)<<32 | uint64(q.extendedMax()))
+		s.rxJitter.Store(uint32(q.jitter))
 	}
 
 	switch kind {
