@@ -46,24 +46,24 @@ func (c *Center) featureCode(ch call.Channel, agent string) {
 	switch code {
 	case "*50":
 		acts, err = c.acd.Login(agent)
-		said = fmt.Sprintf("Agent %s, you are logged in.", spaced(agent))
+		said = c.texts.Text("en", "agent_logged_in", "agent", spaced(agent))
 	case "*51":
 		acts, err = c.acd.Logout(agent)
-		said = fmt.Sprintf("Agent %s, you are logged out.", spaced(agent))
+		said = c.texts.Text("en", "agent_logged_out", "agent", spaced(agent))
 	case "*52":
 		reason := pauseReason(rest)
 		acts, err = c.acd.Pause(agent, reason)
-		said = fmt.Sprintf("You are paused. Reason: %s.", strings.ReplaceAll(reason, "-", " "))
+		said = c.texts.Text("en", "agent_paused", "reason", strings.ReplaceAll(reason, "-", " "))
 	case "*53":
 		acts, err = c.acd.Unpause(agent)
-		said = "You are available for calls."
+		said = c.texts.Text("en", "agent_available")
 	default:
 		err = fmt.Errorf("unknown feature code %s", dialed)
 	}
-	c.queues.apply(acts)
+	c.room.Apply(acts)
 	if err != nil {
 		c.log.Info("feature code refused", "agent", agent, "code", dialed, "error", err)
-		said = "Sorry, that did not work. " + sentence(err)
+		said = c.texts.Text("en", "agent_code_failed", "reason", c.sentence(err))
 	} else {
 		c.log.Info("feature code", "agent", agent, "code", dialed)
 	}
@@ -74,10 +74,11 @@ func (c *Center) featureCode(ch call.Channel, agent string) {
 
 func spaced(s string) string { return strings.Join(strings.Split(s, ""), " ") }
 
-func sentence(err error) string {
+// sentence is why a feature code failed, as the agent hears it.
+func (c *Center) sentence(err error) string {
 	switch {
 	case errors.Is(err, acd.ErrUnknownAgent):
-		return "You are not a configured agent."
+		return c.texts.Text("en", "agent_not_configured")
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 {
@@ -100,11 +101,11 @@ func (c *Center) onRegistration(agent string, contacts int) {
 	switch {
 	case contacts > 0 && a.AutoLogin && st == acd.LoggedOut:
 		acts, err := c.acd.Login(agent)
-		c.queues.apply(acts)
+		c.room.Apply(acts)
 		c.log.Info("agent auto-login on registration", "agent", agent, "error", err)
 	case contacts == 0 && st != acd.LoggedOut:
 		acts, err := c.acd.Logout(agent)
-		c.queues.apply(acts)
+		c.room.Apply(acts)
 		c.log.Info("agent logged out: phone no longer registered", "agent", agent, "error", err)
 	}
 }
@@ -135,7 +136,7 @@ func (c *Center) loadState() error {
 	if err != nil {
 		return fmt.Errorf("stored agent states: %w", err)
 	}
-	c.queues.apply(acts)
+	c.room.Apply(acts)
 	c.log.Info("agent states restored", "saved_at", st.At)
 	return nil
 }

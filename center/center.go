@@ -1,6 +1,7 @@
-// Package center wires a call's journey together: a driver delivers a channel, the flow
-// runs, the ACD queues it, an agent answers, and the outcome is recorded. It owns process
-// lifetime (listeners, readiness) and holds no telephony or routing logic of its own.
+// Package center is the wiring: it builds hotline's parts from the configuration, connects
+// them, and owns process lifetime (listeners, readiness, shutdown). A call's life is a
+// journey (package journey) that the driver's goroutine carries through the flow (ivr), the
+// waiting room (waitroom) and its records; center holds no telephony, routing or waiting logic.
 package center
 
 import (
@@ -23,49 +24,58 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/callbacks"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
+	"github.com/hotline-cc/hotline/journey"
 	"github.com/hotline-cc/hotline/prompts"
+	"github.com/hotline-cc/hotline/reports"
 	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/waitroom"
 )
 
-// Center is one running hotline.
+// Center is one running hotline: the parts, built from the configuration, and connected.
 type Center struct {
-	cfg          config.Config
-	log          *slog.Logger
-	out          io.Writer   // where the start-up banner goes
-	sip          *sip.Server // the native engine, when driver is native
-	engine       engine
-	live         *live
-	dash         *dashboard.Server
-	samples      chan reportSample // ACD samples to put on their contacts, for reports
-	hist         queueHistograms   // wait and handle time, on this center's /metrics
-	http         *http.Server
-	ready        atomic.Bool
-	voice        *prompts.Library
-	flows        *ivr.Library
-	runner       *ivr.Runner
-	acd          *acd.Distributor
-	queues       *queues
-	agentCfg     map[string]config.Agent
-	dirty        atomic.Bool // agent states changed since last saved
-	calls        *callLog
-	store        *customers.Store
-	records      *records
-	callbacks    *callbacks
-	contacts     sync.Map // call ID -> contact ID, for calls in progress
-	ctx          context.Context
-	stop         context.CancelFunc
+	cfg     config.Config
+	log     *slog.Logger
+	out     io.Writer   // where the start-up banner goes
+	sip     *sip.Server // the native engine, when driver is native
+	engine  engine
+	ctx     context.Context
+	stop    context.CancelFunc
+	started chan struct{}
+	ready   atomic.Bool
+
+	// The parts, each with one job.
+	store     *customers.Store
+	voice     *prompts.Library
+	texts     *prompts.Texts
+	flows     *ivr.Library
+	runner    *ivr.Runner
+	acd       *acd.Distributor
+	calls     *journey.Registry // the journeys in progress
+	callLog   *journey.Log      // the last calls finished
+	records   *journey.Records
+	samples   *journey.Samples
+	room      *waitroom.Room
+	callbacks *callbacks.Dialer
+	live      *live // the dashboard's view
+	dash      *dashboard.Server
+	hist      reports.QueueHistograms // wait and handle time, on this center's /metrics
+	agentCfg  map[string]config.Agent
+	dirty     atomic.Bool // agent states changed since last saved
+
+	http     *http.Server
+	httpAddr net.Addr
+
+	// Options.
 	clock        func() time.Time
 	reloadEvery  time.Duration
 	deliveryOpts []customers.DelivererOption
 	ariHTTP      *http.Client
 	afterStart   []func() // run once the engine is ready
-
-	httpAddr net.Addr
-	started  chan struct{}
 }
 
 // Option configures a Center.
@@ -88,10 +98,11 @@ func WithDeliveryOptions(opts ...customers.DelivererOption) Option {
 // WithReloadInterval sets how often flow files are checked for edits (default 2 s).
 func WithReloadInterval(d time.Duration) Option { return func(c *Center) { c.reloadEvery = d } }
 
-// New checks the configuration and prepares every part; Run starts them.
+// New checks the configuration and prepares every part; Run starts them. Each part is
+// built complete, from what was built before it: nothing is wired in afterwards.
 func New(cfg config.Config, opts ...Option) (*Center, error) {
 	c := &Center{cfg: cfg, log: slog.Default(), out: os.Stdout, started: make(chan struct{}), reloadEvery: 2 * time.Second,
-		agentCfg: map[string]config.Agent{}, calls: newCallLog(500)}
+		agentCfg: map[string]config.Agent{}, callLog: journey.NewLog(500)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -100,61 +111,69 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	c.voice = prompts.New(cfg.Prompts, cfg.DataDir, prompts.WithLogger(c.log))
+	texts, err := prompts.LoadTexts(cfg.Prompts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("prompts.dir texts:\n%w", err)
+	}
+	c.texts = texts
+	if err := c.openFlows(); err != nil {
+		return nil, err
+	}
+	rules, err := joinRules(cfg)
+	if err != nil {
+		return nil, err
+	}
 	store, err := customers.OpenConfig(c.ctx, cfg, customers.WithLogger(c.log))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	c.store = store
-	c.records = &records{c: c, store: store}
-	c.callbacks = newCallbacks(c, store)
-	if err := c.openFlows(); err != nil {
-		return nil, err
+	fail := func(err error) (*Center, error) { store.Close(); return nil, err }
+	c.samples = journey.NewSamples(store, 1024, c.log)
+	c.hist = reports.NewQueueHistograms()
+	if c.acd, err = acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c})); err != nil {
+		return fail(err)
 	}
-	c.samples = make(chan reportSample, 1024)
-	c.hist = newQueueHistograms()
-	d, err := acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c}))
-	if err != nil {
-		return nil, err
-	}
-	c.acd = d
 	for _, a := range cfg.Agents {
 		c.agentCfg[a.ID] = a
 	}
 	if c.engine, err = c.newEngine(); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	c.queues = newQueues(c.ctx, d, c.engine.dialer, c.voice, c.log)
-	if c.queues.rules, err = joinRules(cfg); err != nil {
-		return nil, err
-	}
-	c.queues.moh = map[string]string{}
+	events := newHub(c.acd)
+	c.calls = journey.NewRegistry(events.callChanged)
+	c.callbacks = callbacks.New(c.ctx, callbacks.Config{Store: store, Distributor: c.acd, Dialer: c.engine.dialer,
+		Voice: c.voice, Texts: texts, CallerID: cfg.SIP.UserAgent, MissReason: waitroom.MissReason, Log: c.log})
+	policies := map[string]journey.QueuePolicy{}
+	moh := map[string]string{}
 	for _, q := range cfg.Queues {
-		c.queues.moh[q.Name] = q.MusicOnHold
+		policies[q.Name] = journey.QueuePolicy{ShortAbandon: q.ShortAbandon.D(), AutoCallbackAbandons: q.AutoCallbackAbandons}
+		moh[q.Name] = q.MusicOnHold
 	}
-	c.live = newLive(c)
-	c.queues.hooks.agentChanged = func(a acd.AgentStateChanged) { c.dirty.Store(true); c.live.agentChanged(a) }
-	c.queues.hooks.callState = c.live.state
-	c.queues.hooks.callback = c.callbacks.offer
-	c.queues.book = c.records.bookFromQueue
-	c.queues.converted = c.callbacks.convert
+	c.records = journey.NewRecords(store, c.calls, journey.RecordsConfig{Queues: policies, CallbackBooked: c.callbacks.Kick, Log: c.log})
+	c.room = waitroom.New(c.ctx, waitroom.Config{
+		Distributor: c.acd, Dialer: c.engine.dialer, Calls: c.calls, Voice: c.voice, Texts: texts,
+		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: moh, Log: c.log,
+		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
+		AgentChanged: func(a acd.AgentStateChanged) { c.dirty.Store(true); events.agentChanged(a) },
+	})
+	c.live = &live{hub: events, acd: c.acd, flows: c.flows, calls: c.calls, room: c.room, callbacks: c.callbacks, log: c.log}
 	c.runner = &ivr.Runner{
-		Voice: c.voice, Queues: c.queues, Dialer: c.engine.dialer, Log: c.log,
+		Voice: c.voice, Queues: c.room, Dialer: c.engine.dialer, Log: c.log,
 		Customers: c.records, Voicemail: c.records, Callbacks: c.records, Surveys: c.records,
 		Metrics:  flowMetrics,
-		Observer: c.live,
+		Observer: nodes{c.calls},
 		TempDir:  filepath.Join(cfg.DataDir, "tmp"),
 		Clock:    c.clock,
 	}
 	if err := os.MkdirAll(c.runner.TempDir, 0o750); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if err := c.loadState(); err != nil {
-		store.Close()
-		return nil, fmt.Errorf("agent states: %w", err)
+		return fail(fmt.Errorf("agent states: %w", err))
 	}
 	if c.dash, err = dashboard.New(dashboard.Options{Live: c.live, Store: store, Config: cfg, Log: c.log, DataDir: cfg.DataDir}); err != nil {
-		store.Close()
-		return nil, fmt.Errorf("dashboard: %w", err)
+		return fail(fmt.Errorf("dashboard: %w", err))
 	}
 	return c, nil
 }
@@ -183,16 +202,6 @@ func (c *Center) ACD() *acd.Distributor { return c.acd }
 // Store is the customer store (for tests and the dashboard).
 func (c *Center) Store() *customers.Store { return c.store }
 
-// queueCfg is a queue's configuration (zero for an unknown name).
-func (c *Center) queueCfg(name string) config.Queue {
-	for _, q := range c.cfg.Queues {
-		if q.Name == name {
-			return q
-		}
-	}
-	return config.Queue{}
-}
-
 // housekeeping applies the recordings retention once a day (and at start).
 func (c *Center) housekeeping(ctx context.Context) {
 	for {
@@ -212,7 +221,10 @@ func (c *Center) housekeeping(ctx context.Context) {
 }
 
 // Calls returns the most recent finished calls, newest last.
-func (c *Center) Calls() []CallRecord { return c.calls.list() }
+func (c *Center) Calls() []CallRecord { return c.callLog.List() }
+
+// CallRecord is a finished call as its journey saw it.
+type CallRecord = journey.Record
 
 // SIP is the native engine (nil when calls run on Asterisk).
 func (c *Center) SIP() *sip.Server { return c.sip }
@@ -232,10 +244,10 @@ func (c *Center) Run(ctx context.Context) error {
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	bg.Add(5)
-	go func() { defer bg.Done(); c.recordSamples(ctx) }()
-	go func() { defer bg.Done(); c.queues.run(ctx) }()
+	go func() { defer bg.Done(); c.samples.Run(ctx) }()
+	go func() { defer bg.Done(); c.room.Run(ctx) }()
 	go func() { defer bg.Done(); c.persist(ctx) }()
-	go func() { defer bg.Done(); c.callbacks.run(ctx) }()
+	go func() { defer bg.Done(); c.callbacks.Run(ctx, c.room.Apply) }()
 	go func() { defer bg.Done(); c.housekeeping(ctx) }()
 	if d := customers.DelivererFromConfig(c.store, c.cfg.Webhooks, append([]customers.DelivererOption{customers.WithDeliveryLogger(c.log)}, c.deliveryOpts...)...); d != nil {
 		bg.Add(1)
@@ -307,7 +319,7 @@ func (c *Center) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newKPICollector(c.acd), outboxGauge(c.store), c.hist.wait, c.hist.handle)
+	reg.MustRegister(reports.NewCollector(c.acd), reports.OutboxGauge(c.store), c.hist.Wait, c.hist.Handle)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, reg}, promhttp.HandlerOpts{}))
 	mux.Handle("/", c.dash) // dashboard, REST API, live events: all behind tokens
 	return mux
@@ -351,17 +363,41 @@ func (c *Center) handleCall(ch call.Channel) {
 		_ = ch.Hangup(call.CauseTempFailure)
 		return
 	}
-	c.records.begin(ch.Context(), ch, f.Name)
-	c.live.callStarted(ch, f.Name)
-	defer c.live.callEnded(ch.ID())
+	j := c.calls.Start(ch, f.Name)
+	defer c.calls.End(j)
+	c.records.Begin(ch.Context(), j)
 	res := c.runner.Run(ch.Context(), ch, f)
-	qo := c.queues.takeOutcome(ch.ID())
 	// The record is written even though the caller has gone: a context that outlives the call.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ch.Context()), 10*time.Second)
-	c.records.finish(rctx, ch, res, qo)
+	c.records.Finish(rctx, j, res)
 	cancel()
-	c.calls.add(res, ch, c.queues.takeJournal(ch.ID()))
+	c.callLog.Add(j, res)
 	c.log.Info("flow ended", "call", ch.ID(), "flow", res.Flow, "outcome", res.Outcome, "path", strings.Join(res.Nodes(), " > "))
+}
+
+// nodes follows the flow node each journey is in (ivr.Observer and ivr.NodeStarter).
+type nodes struct{ calls *journey.Registry }
+
+func (nodes) Observe(ivr.Event) {}
+
+func (n nodes) NodeStart(e ivr.Event) {
+	if j := n.calls.Get(e.CallID); j != nil {
+		j.SetNode(e.Node)
+	}
+}
+
+// observer feeds the distributor's samples into Prometheus histograms, and onto the contacts
+// they describe so reports computed from the store match the live figures.
+type observer struct{ c *Center }
+
+func (o observer) ObserveWait(s acd.WaitSample) {
+	o.c.hist.Wait.WithLabelValues(s.Queue, string(s.Outcome)).Observe(s.Wait.Seconds())
+	o.c.samples.Add(journey.Sample{CallID: s.CallID, Kind: s.Kind, Event: reports.LeftEvent(time.Now(), s)})
+}
+
+func (o observer) ObserveHandle(s acd.HandleSample) {
+	o.c.hist.Handle.WithLabelValues(s.Queue).Observe(s.Handle().Seconds())
+	o.c.samples.Add(journey.Sample{CallID: s.CallID, Kind: s.Kind, Event: reports.HandledEvent(time.Now(), s)})
 }
 
 // Check validates a configuration the way New would, without opening the store, binding a
@@ -378,6 +414,9 @@ func Check(cfg config.Config) error {
 	}
 	if _, err := ivr.OpenConfigured(cfg, cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler))); err != nil {
 		return fmt.Errorf("flows are not valid:\n%w", err)
+	}
+	if _, err := prompts.LoadTexts(cfg.Prompts.Dir); err != nil {
+		return fmt.Errorf("prompts.dir texts:\n%w", err)
 	}
 	if err := acdConfig(cfg).Validate(); err != nil {
 		return err

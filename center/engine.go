@@ -85,7 +85,7 @@ func (c *Center) newARIEngine() (engine, error) {
 		for _, a := range c.cfg.Agents {
 			if a.AutoLogin {
 				acts, err := c.acd.Login(a.ID)
-				c.queues.apply(acts)
+				c.room.Apply(acts)
 				c.log.Info("agent auto-login (Asterisk endpoint)", "agent", a.ID, "error", err)
 			}
 		}

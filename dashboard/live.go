@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/call"
 )
 
 // Live is the running center as the dashboard sees it.
@@ -36,18 +37,19 @@ const (
 	ActionUnpause Action = "unpause"
 )
 
-// CallState is where a live call is.
-type CallState string
+// CallState is where a live call is (the call path's states, as the API names them).
+type CallState = call.State
 
 // Call states.
 const (
-	CallIVR       CallState = "ivr"       // in the flow
-	CallQueued    CallState = "queued"    // waiting in a queue (or a callback holding a place)
-	CallRinging   CallState = "ringing"   // an agent is being rung
-	CallConnected CallState = "connected" // talking to an agent
+	CallIVR       = call.StateIVR       // in the flow
+	CallQueued    = call.StateQueued    // waiting in a queue (or a callback holding a place)
+	CallRinging   = call.StateRinging   // an agent is being rung
+	CallConnected = call.StateConnected // talking to an agent
 )
 
-// LiveCall is one call in progress.
+// LiveCall is one call in progress, as the API and the live stream show it (LiveCallOf maps
+// the call path's call.Live onto it).
 type LiveCall struct {
 	ID         string     `json:"id"`
 	Caller     string     `json:"caller"`                // the caller's number as signalled

@@ -475,6 +475,9 @@ func (s *queueStep) run(r *run, n *Node) (string, error) {
 		}
 		return "", fmt.Errorf("queue %s: %w", s.queue, err)
 	}
+	if !res.Joined.IsZero() {
+		r.res.Stays = append(r.res.Stays, res)
+	}
 	r.setVar("queue_result", string(res.Exit))
 	r.env["waited"] = res.Waited
 	detail := fmt.Sprintf("%s, priority %d", s.queue, prio)

@@ -66,12 +66,21 @@ type Result struct {
 	Language string
 	Vars     map[string]string // final variables, sensitive ones [redacted]
 	Queue    string            // last queue joined
+	Stays    []QueueResult     // each stay in a queue the caller joined, in order
 	Agent    string
 	Ticket   string
 	Callback string // callback ID
 	Start    time.Time
 	Duration time.Duration
 	Err      error // the last error taken through an error exit or ending the flow
+}
+
+// LastStay is how the call's last stay in a queue ended; false if it never joined one.
+func (r Result) LastStay() (QueueResult, bool) {
+	if len(r.Stays) == 0 {
+		return QueueResult{}, false
+	}
+	return r.Stays[len(r.Stays)-1], true
 }
 
 // Nodes is the path as node names ("flow/node" for nodes outside the starting flow).

@@ -58,6 +58,8 @@ var QueueExits = []QueueExit{QueueAnswered, QueueTimeout, QueueCallback, QueueVo
 // QueueResult is how the stay in the queue ended.
 type QueueResult struct {
 	Exit     QueueExit
+	Queue    string        // the queue it left (after any overflow)
+	Joined   time.Time     // when it joined; zero when it never joined (no agents, full)
 	Agent    string        // who answered
 	Waited   time.Duration // time in the queue
 	Talked   time.Duration // time bridged to the agent

@@ -315,28 +315,5 @@ func SayOrdinal(lang string, n int64) string {
 //	en: "You are number three in line. Your estimated wait is about two minutes."
 //	zh: "您现在排在第三位，预计等待约两分钟。"
 func PositionAnnouncement(lang string, position int, wait time.Duration) string {
-	switch Base(lang) {
-	case "zh":
-		var s string
-		if position <= 1 {
-			s = "您是下一位"
-		} else {
-			s = "您现在排在" + SayOrdinal("zh", int64(position)) + "位"
-		}
-		if wait > 0 {
-			s += "，预计等待约" + SayDuration("zh", wait)
-		}
-		return s + "。"
-	default:
-		var s string
-		if position <= 1 {
-			s = "You are next in line."
-		} else {
-			s = "You are " + SayOrdinal("en", int64(position)) + " in line."
-		}
-		if wait > 0 {
-			s += " Your estimated wait is about " + SayDuration("en", wait) + "."
-		}
-		return s
-	}
+	return ShippedTexts().Position(lang, position, wait)
 }

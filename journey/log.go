@@ -1,4 +1,4 @@
-package center
+package journey
 
 import (
 	"sync"
@@ -6,11 +6,10 @@ import (
 
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/ivr"
-	"github.com/hotline-cc/hotline/sip/media"
 )
 
-// CallRecord is a finished call as the flow saw it.
-type CallRecord struct {
+// Record is a finished call as its journey saw it.
+type Record struct {
 	ID      string
 	Caller  call.Party
 	Dialed  string
@@ -25,19 +24,6 @@ type CallRecord struct {
 	End     time.Time
 }
 
-// callLog keeps the last n finished calls in memory.
-type callLog struct {
-	mu   sync.Mutex
-	n    int
-	recs []CallRecord
-}
-
-func newCallLog(n int) *callLog { return &callLog{n: n} }
-
-// mediaLeg is a channel whose RTP hotline terminates (the native SIP driver's): its session
-// has the leg's packet counts and audio quality.
-type mediaLeg interface{ Media() *media.Session }
-
 // MediaStats counts the caller leg's RTP and how well it arrived.
 type MediaStats struct {
 	FromCaller, ToCaller uint64        // packets
@@ -45,13 +31,24 @@ type MediaStats struct {
 	Jitter               time.Duration // interarrival jitter of the caller's audio
 }
 
-func (l *callLog) add(r ivr.Result, ch call.Channel, journal []string) {
-	rec := CallRecord{Queued: journal,
+// Log keeps the last n finished calls in memory.
+type Log struct {
+	mu   sync.Mutex
+	n    int
+	recs []Record
+}
+
+// NewLog keeps the last n calls.
+func NewLog(n int) *Log { return &Log{n: n} }
+
+// Add records a finished journey and how its flow ended.
+func (l *Log) Add(j *Journey, r ivr.Result) {
+	ch := j.Channel()
+	rec := Record{Queued: j.Journal(),
 		ID: ch.ID(), Caller: ch.Caller(), Dialed: ch.Dialed(), Flow: r.Flow, Outcome: r.Outcome,
 		Path: r.Path, Queue: r.Queue, Agent: r.Agent, Start: r.Start, End: r.Start.Add(r.Duration),
 	}
-	if m, ok := ch.(mediaLeg); ok {
-		st := m.Media().Stats()
+	if st := call.StatsOf(ch); st != nil {
 		rec.Media = MediaStats{FromCaller: st.PacketsReceived, ToCaller: st.PacketsSent,
 			LostFromCaller: st.PacketsLost, Jitter: st.Jitter}
 	}
@@ -59,12 +56,13 @@ func (l *callLog) add(r ivr.Result, ch call.Channel, journal []string) {
 	defer l.mu.Unlock()
 	l.recs = append(l.recs, rec)
 	if len(l.recs) > l.n {
-		l.recs = append([]CallRecord(nil), l.recs[len(l.recs)-l.n:]...)
+		l.recs = append([]Record(nil), l.recs[len(l.recs)-l.n:]...)
 	}
 }
 
-func (l *callLog) list() []CallRecord {
+// List is the logged calls, newest last.
+func (l *Log) List() []Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]CallRecord(nil), l.recs...)
+	return append([]Record(nil), l.recs...)
 }

@@ -1,4 +1,4 @@
-package center
+package reports
 
 import (
 	"context"
@@ -7,12 +7,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-cc/hotline/acd"
-	"github.com/hotline-cc/hotline/reports"
 )
 
-// kpiCollector exports the distributor's live view at scrape time, so /metrics and the
+// Collector exports the distributor's live view at scrape time, so /metrics and the
 // dashboard read the same numbers from the same place.
-type kpiCollector struct {
+type Collector struct {
 	d *acd.Distributor
 
 	waiting, oldest, agents, handleEst                  *prometheus.Desc
@@ -23,14 +22,15 @@ type kpiCollector struct {
 	agentPause                                          *prometheus.Desc
 }
 
-func newKPICollector(d *acd.Distributor) *kpiCollector {
+// NewCollector exports d's queues and agents at scrape time.
+func NewCollector(d *acd.Distributor) *Collector {
 	q := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("hotline_queue_"+name, help, append([]string{"queue"}, labels...), nil)
 	}
 	a := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("hotline_agent_"+name, help, append([]string{"agent"}, labels...), nil)
 	}
-	return &kpiCollector{
+	return &Collector{
 		d:              d,
 		waiting:        q("calls_waiting", "Contacts waiting in the queue (callbacks and ringing included)."),
 		oldest:         q("oldest_wait_seconds", "Longest current wait, from original arrival."),
@@ -55,12 +55,12 @@ func newKPICollector(d *acd.Distributor) *kpiCollector {
 	}
 }
 
-// outboxGauge reports webhooks not yet delivered (read from the store at scrape time).
-func outboxGauge(store interface {
+// OutboxGauge reports webhooks not yet delivered (read from the store at scrape time).
+func OutboxGauge(store interface {
 	PendingDeliveries(context.Context) (int, error)
 }) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: "hotline", Subsystem: "webhook", Name: "outbox_pending",
+		Namespace: "hotline", Subsystem: "webhooks", Name: "outbox_pending",
 		Help: "Webhooks committed but not yet delivered to the helpdesk.",
 	}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -73,9 +73,11 @@ func outboxGauge(store interface {
 	})
 }
 
-func (k *kpiCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(k, ch) }
+// Describe implements prometheus.Collector.
+func (k *Collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(k, ch) }
 
-func (k *kpiCollector) Collect(ch chan<- prometheus.Metric) {
+// Collect implements prometheus.Collector.
+func (k *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
 	}
@@ -130,35 +132,22 @@ func (k *kpiCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// queueHistograms are a center's wait and handle time distributions, registered with its
+// QueueHistograms are a center's wait and handle time distributions, registered with its
 // other metrics (so two centers in one process, as in tests, keep their own).
-type queueHistograms struct{ wait, handle *prometheus.HistogramVec }
+type QueueHistograms struct{ Wait, Handle *prometheus.HistogramVec }
 
-func newQueueHistograms() queueHistograms {
-	return queueHistograms{
-		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+// NewQueueHistograms makes the two histograms, registered nowhere yet.
+func NewQueueHistograms() QueueHistograms {
+	return QueueHistograms{
+		Wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "hotline", Subsystem: "queue", Name: "wait_seconds",
 			Help:    "Time callers spent in queue, from original arrival, by outcome.",
 			Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600, 1800},
 		}, []string{"queue", "outcome"}),
-		handle: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Handle: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "hotline", Subsystem: "queue", Name: "handle_seconds",
 			Help:    "Handle time (talk + hold + wrap-up) of handled contacts.",
 			Buckets: []float64{30, 60, 120, 180, 300, 600, 1200, 3600},
 		}, []string{"queue"}),
 	}
-}
-
-// observer feeds the distributor's samples into Prometheus histograms, and onto the contacts
-// they describe so reports computed from the store match the live figures.
-type observer struct{ c *Center }
-
-func (o observer) ObserveWait(s acd.WaitSample) {
-	o.c.hist.wait.WithLabelValues(s.Queue, string(s.Outcome)).Observe(s.Wait.Seconds())
-	o.c.sample(reportSample{callID: s.CallID, kind: s.Kind, ev: reports.LeftEvent(time.Now(), s)})
-}
-
-func (o observer) ObserveHandle(s acd.HandleSample) {
-	o.c.hist.handle.WithLabelValues(s.Queue).Observe(s.Handle().Seconds())
-	o.c.sample(reportSample{callID: s.CallID, kind: s.Kind, ev: reports.HandledEvent(time.Now(), s)})
 }
