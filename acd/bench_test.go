@@ -6,11 +6,13 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 // benchCenter builds 20 queues (queue i requires skill i; strategies mixed) and 2,000 agents with
 // 4 skills each, member of the 4 matching queues.
-func benchCenter(b *testing.B, rng *rand.Rand) (*Distributor, *fakeClock) {
+func benchCenter(b *testing.B, rng *rand.Rand) (*Distributor, *fakeclock.Clock) {
 	b.Helper()
 	var cfg Config
 	strat := []Strategy{LongestIdle, SkillsBased, FewestCalls, RoundRobin}
@@ -28,7 +30,7 @@ func benchCenter(b *testing.B, rng *rand.Rand) (*Distributor, *fakeClock) {
 		}
 		cfg.Agents = append(cfg.Agents, a)
 	}
-	clk := &fakeClock{t: t0}
+	clk := fakeclock.New(t0)
 	d, err := New(cfg, clk, WithRand(rand.New(rand.NewPCG(1, 2))))
 	if err != nil {
 		b.Fatal(err)

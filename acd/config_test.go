@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 func TestValidateNamesTheQueueOrAgentAndTheField(t *testing.T) {
@@ -52,7 +54,7 @@ func TestValidateNamesTheQueueOrAgentAndTheField(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q\ndoes not say %q", err, tc.want)
 			}
-			if _, err := New(c, &fakeClock{t: t0}); err == nil {
+			if _, err := New(c, fakeclock.New(t0)); err == nil {
 				t.Fatal("New accepted an invalid config")
 			}
 		})

@@ -258,14 +258,18 @@ func (d *Distributor) readNow() time.Time {
 
 func (d *Distributor) emit(a Action) { d.acts = append(d.acts, a) }
 
-func (d *Distributor) observeWait(q *queue, e *entry, o Outcome, wait time.Duration) {
-	if d.obs == nil {
-		return
-	}
-	d.samples = append(d.samples, sample{wait: &WaitSample{
+// left counts a contact leaving q after wait with outcome o, in q's statistics and for the
+// observer: the counters are those of its wait sample (WaitSample.Counters).
+func (d *Distributor) left(q *queue, e *entry, o Outcome, wait time.Duration) {
+	s := WaitSample{
 		Queue: q.cfg.Name, CallID: e.call.ID, Kind: e.call.Kind, Outcome: o, Wait: wait,
-		Short: o == OutcomeAbandoned && wait <= q.cfg.ShortAbandon,
-	}})
+		Short: IsShortAbandon(o, wait, q.cfg.ShortAbandon),
+	}
+	c := s.Counters(q.cfg.ServiceLevel)
+	q.stats.add(d.now, &c)
+	if d.obs != nil {
+		d.samples = append(d.samples, sample{wait: &s})
+	}
 }
 
 func (d *Distributor) schedule(at time.Time, kind timerKind, e *entry, a *agent, o *offer, tok uint64) {
@@ -482,13 +486,7 @@ func (d *Distributor) leave(e *entry, o Outcome) {
 	offers := e.offers
 	e.offers = nil
 	wait := d.now.Sub(e.arrived)
-	if e.call.Kind == KindCaller {
-		c := leaveCounters(q, wait, o)
-		q.stats.add(d.now, &c)
-	} else {
-		q.stats.add(d.now, &Counters{CallbacksCancelled: 1})
-	}
-	d.observeWait(q, e, o, wait)
+	d.left(q, e, o, wait)
 	for _, of := range offers {
 		d.withdraw(of, CancelCallerLeft)
 	}
@@ -541,10 +539,8 @@ func (d *Distributor) overflow(e *entry) {
 	wait := d.now.Sub(e.arrived)
 	d.removeEntry(e)
 	if e.call.Kind == KindCaller {
-		c := leaveCounters(from, wait, OutcomeOverflowed)
-		from.stats.add(d.now, &c)
+		d.left(from, e, OutcomeOverflowed, wait)
 		to.stats.add(d.now, &Counters{Entered: 1})
-		d.observeWait(from, e, OutcomeOverflowed, wait)
 	}
 	d.emit(Overflowed{CallID: e.call.ID, From: from.cfg.Name, To: to.cfg.Name})
 	d.place(e, to, d.now, true)
@@ -601,9 +597,7 @@ func (d *Distributor) convertToCallback(callID string) error {
 	}
 	q := e.q
 	wait := d.now.Sub(e.arrived)
-	c := leaveCounters(q, wait, OutcomeCallback)
-	q.stats.add(d.now, &c)
-	d.observeWait(q, e, OutcomeCallback, wait)
+	d.left(q, e, OutcomeCallback, wait)
 	e.call.Kind = KindCallback
 	q.callbacks++
 	for _, o := range slices.Clone(e.offers) {
@@ -650,13 +644,7 @@ func (d *Distributor) answered(callID, agentID string) error {
 	e.state, e.agent, e.answeredAt = CallConnected, a, d.now
 	e.tok++
 	wait := d.now.Sub(e.arrived)
-	if e.call.Kind == KindCaller {
-		c := leaveCounters(q, wait, OutcomeAnswered)
-		q.stats.add(d.now, &c)
-	} else {
-		q.stats.add(d.now, &Counters{CallbacksAnswered: 1, CallbackWait: wait})
-	}
-	d.observeWait(q, e, OutcomeAnswered, wait)
+	d.left(q, e, OutcomeAnswered, wait)
 	a.offer = nil
 	a.consecutiveMisses = 0
 	a.sessionCalls++

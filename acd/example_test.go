@@ -5,16 +5,13 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
-
-type stoppedClock struct{ t time.Time }
-
-func (c *stoppedClock) Now() time.Time { return c.t }
 
 // A caller is queued, offered to the agent, answered and hung up; the wiring carries out the
 // actions each call returns.
 func Example() {
-	clk := &stoppedClock{t: time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)) // time stands still until the example moves it
 	d, err := acd.New(acd.Config{
 		Queues: []acd.QueueConfig{{Name: "support", WrapUp: 30 * time.Second}},
 		Agents: []acd.AgentConfig{{ID: "ann", Queues: []string{"support"}, AutoLogin: true}},
@@ -36,12 +33,12 @@ func Example() {
 		}
 	}
 	show(d.Enqueue(acd.Call{ID: "call-1", Queue: "support", CustomerID: "cust-42"}))
-	clk.t = clk.t.Add(4 * time.Second)
+	clk.Advance(4 * time.Second)
 	show(d.Answered("call-1", "ann"))
-	clk.t = clk.t.Add(3 * time.Minute)
+	clk.Advance(3 * time.Minute)
 	show(d.Hangup("call-1"))
 	if at, ok := d.NextDeadline(); ok {
-		clk.t = at
+		clk.Set(at)
 		show(d.Tick(), nil)
 	}
 	qs, _ := d.QueueStats("support")

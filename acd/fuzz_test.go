@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 // FuzzRestore: a persisted State is outside input (a file or a database row written by an older
@@ -25,7 +27,7 @@ func FuzzRestore(f *testing.F) {
 		if json.Unmarshal(b, &s) != nil {
 			return
 		}
-		clk := &fakeClock{t: t0.Add(time.Hour)}
+		clk := fakeclock.New(t0.Add(time.Hour))
 		d, err := New(restartCfg(), clk)
 		if err != nil {
 			t.Fatal(err)

@@ -6,26 +6,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 var t0 = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
-
-// fakeClock is a manual clock: time moves only when the test says so.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // rig is a distributor on a fake clock with helpers that fail the test on unexpected errors.
 type rig struct {
 	t   testing.TB
 	d   *Distributor
-	clk *fakeClock
+	clk *fakeclock.Clock
 }
 
 func newRig(t testing.TB, cfg Config, opts ...Option) *rig {
 	t.Helper()
-	clk := &fakeClock{t: t0}
+	clk := fakeclock.New(t0)
 	d, err := New(cfg, clk, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 // The property test drives random sequences of arrivals, answers, misses, hangups, abandons,
@@ -42,7 +44,7 @@ func TestPropertySameSeedSameDecisions(t *testing.T) {
 
 type model struct {
 	d   *Distributor
-	clk *fakeClock
+	clk *fakeclock.Clock
 	rng *rand.Rand
 	cfg Config
 
@@ -144,7 +146,7 @@ func runSequence(seed uint64, steps int) (string, error) {
 func runSequenceTrace(seed uint64, steps int, withTrace bool) (string, error) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	cfg := randomConfig(rng)
-	clk := &fakeClock{t: t0}
+	clk := fakeclock.New(t0)
 	d, err := New(cfg, clk, WithRand(rand.New(rand.NewPCG(seed, 7))), WithStatsResolution(10*time.Second), WithWindows(time.Minute, 5*time.Minute))
 	if err != nil {
 		return "", fmt.Errorf("config: %w", err)

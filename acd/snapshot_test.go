@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 func restartCfg() Config {
@@ -44,7 +46,7 @@ func TestSnapshotAndRestoreCarryStatesTimesAndQueueAcrossARestart(t *testing.T) 
 	}
 
 	// The process restarts two minutes later.
-	clk := &fakeClock{t: r.clk.Now().Add(2 * time.Minute)}
+	clk := fakeclock.New(r.clk.Now().Add(2 * time.Minute))
 	d, err := New(restartCfg(), clk)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +93,7 @@ func TestRestoreSkipsWhatTheConfigurationNoLongerHas(t *testing.T) {
 	s := r.d.Snapshot()
 	s.Agents = append(s.Agents, AgentRecord{ID: "ghost", State: Available, Queues: []string{"q"}})
 	s.Calls = append(s.Calls, CallRecord{Call: Call{ID: "x", Queue: "gone"}, Queue: "gone"})
-	d, _ := New(restartCfg(), &fakeClock{t: t0})
+	d, _ := New(restartCfg(), fakeclock.New(t0))
 	_, err := d.Restore(s)
 	if !errors.Is(err, ErrRestoreSkipped) {
 		t.Fatalf("want ErrRestoreSkipped, got %v", err)

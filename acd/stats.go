@@ -59,6 +59,18 @@ func (c *Counters) Add(o Counters) {
 	c.AgentIdleTime += o.AgentIdleTime
 }
 
+// HandleTime is the handle time of the handled contacts: talk (hold included) + wrap-up.
+func (c Counters) HandleTime() time.Duration { return c.TalkTime + c.WrapUpTime }
+
+// AverageHandleTime is HandleTime / Handled to the nanosecond (KPIs.AHT gives it in seconds);
+// false when nothing was handled.
+func (c Counters) AverageHandleTime() (time.Duration, bool) {
+	if c.Handled <= 0 {
+		return 0, false
+	}
+	return c.HandleTime() / time.Duration(c.Handled), true
+}
+
 // KPIs are the indicators derived from Counters. Ratios are in [0, 1], times in seconds; a KPI
 // with an empty denominator is NaN (null in JSON).
 type KPIs struct {
@@ -100,7 +112,7 @@ func (c Counters) KPIs() KPIs {
 		ServiceLevelWithAbandons: ratio(f(c.AnsweredInTarget+c.AbandonedInTarget), f(c.Answered+c.Abandoned)),
 		ServiceLevelLeft:         ratio(f(c.LeftInTarget), f(c.Offered)),
 		ASA:                      ratio(s(c.AnsweredWait), f(c.Answered)),
-		AHT:                      ratio(s(c.TalkTime+c.WrapUpTime), f(c.Handled)),
+		AHT:                      ratio(s(c.HandleTime()), f(c.Handled)),
 		AbandonRate:              ratio(f(c.Abandoned-c.ShortAbandoned), f(c.Offered-c.ShortAbandoned)),
 		ShortAbandonRate:         ratio(f(c.ShortAbandoned), f(c.Offered)),
 		Occupancy:                ratio(s(c.AgentBusyTime), s(c.AgentBusyTime+c.AgentIdleTime)),
@@ -250,16 +262,28 @@ func (s *queueStats) window(now time.Time, w time.Duration) (Counters, time.Time
 	return c, time.Unix(0, (cur-k+1)*s.width)
 }
 
-// leaveCounters are the tallies for a caller leaving q after waiting wait with outcome o.
-func leaveCounters(q *queue, wait time.Duration, o Outcome) Counters {
+// Counters are the tallies a queue with service-level target serviceLevel (T) adds when the
+// contact of s leaves it: the one counting rule of the ACD, which the reports apply to the
+// samples they read back from the store. A caller counts once with its outcome, within T if
+// Wait ≤ T, short if s.Short; a callback counts apart, when answered or cancelled (Abandon).
+func (s WaitSample) Counters(serviceLevel time.Duration) Counters {
+	in := b2i(s.Wait <= serviceLevel)
+	if s.Kind == KindCallback {
+		switch s.Outcome {
+		case OutcomeAnswered:
+			return Counters{CallbacksAnswered: 1, CallbackWait: s.Wait}
+		case OutcomeAbandoned:
+			return Counters{CallbacksCancelled: 1}
+		}
+		return Counters{}
+	}
 	c := Counters{Offered: 1}
-	in := b2i(wait <= q.cfg.ServiceLevel)
-	switch o {
+	switch s.Outcome {
 	case OutcomeAnswered:
-		c.Answered, c.AnsweredInTarget, c.LeftInTarget, c.AnsweredWait = 1, in, in, wait
+		c.Answered, c.AnsweredInTarget, c.LeftInTarget, c.AnsweredWait = 1, in, in, s.Wait
 	case OutcomeAbandoned:
 		c.Abandoned, c.AbandonedInTarget, c.LeftInTarget = 1, in, in
-		c.ShortAbandoned = b2i(wait <= q.cfg.ShortAbandon)
+		c.ShortAbandoned = b2i(s.Short)
 	case OutcomeTimeout:
 		c.TimedOut = 1
 	case OutcomeOverflowed:
@@ -268,6 +292,12 @@ func leaveCounters(q *queue, wait time.Duration, o Outcome) Counters {
 		c.CallbacksRequested, c.LeftInTarget = 1, in
 	}
 	return c
+}
+
+// IsShortAbandon tells whether a contact leaving with outcome o after wait is a short abandon
+// under the threshold S (QueueConfig.ShortAbandon): an abandon after at most S.
+func IsShortAbandon(o Outcome, wait, threshold time.Duration) bool {
+	return o == OutcomeAbandoned && wait <= threshold
 }
 
 func b2i(b bool) int64 {

@@ -182,3 +182,34 @@ func TestObserverGetsWaitAndHandleSamplesOutsideTheLock(t *testing.T) {
 		t.Fatal("handle = talk + wrap-up")
 	}
 }
+
+// The counting rule the reports share: a wait equal to T is within target, an abandon after
+// exactly S is short, and callbacks never count as callers.
+func TestWaitSampleCountersAreTheCountingRule(t *testing.T) {
+	const T, S = 20 * time.Second, 5 * time.Second
+	sample := func(k CallKind, o Outcome, w time.Duration) WaitSample {
+		return WaitSample{Kind: k, Outcome: o, Wait: w, Short: IsShortAbandon(o, w, S)}
+	}
+	for _, c := range []struct {
+		s    WaitSample
+		want Counters
+	}{
+		{sample(KindCaller, OutcomeAnswered, T), Counters{Offered: 1, Answered: 1, AnsweredInTarget: 1, LeftInTarget: 1, AnsweredWait: T}},
+		{sample(KindCaller, OutcomeAnswered, T+1), Counters{Offered: 1, Answered: 1, AnsweredWait: T + 1}},
+		{sample(KindCaller, OutcomeAbandoned, S), Counters{Offered: 1, Abandoned: 1, ShortAbandoned: 1, AbandonedInTarget: 1, LeftInTarget: 1}},
+		{sample(KindCaller, OutcomeAbandoned, S+1), Counters{Offered: 1, Abandoned: 1, AbandonedInTarget: 1, LeftInTarget: 1}},
+		{sample(KindCaller, OutcomeTimeout, time.Minute), Counters{Offered: 1, TimedOut: 1}},
+		{sample(KindCaller, OutcomeOverflowed, 3*time.Second), Counters{Offered: 1, OverflowedOut: 1}},
+		{sample(KindCaller, OutcomeCallback, 12*time.Second), Counters{Offered: 1, CallbacksRequested: 1, LeftInTarget: 1}},
+		{sample(KindCallback, OutcomeAnswered, time.Hour), Counters{CallbacksAnswered: 1, CallbackWait: time.Hour}},
+		{sample(KindCallback, OutcomeAbandoned, time.Second), Counters{CallbacksCancelled: 1}},
+		{sample(KindCallback, OutcomeOverflowed, time.Second), Counters{}},
+	} {
+		if got := c.s.Counters(T); got != c.want {
+			t.Errorf("%s %s after %v:\n got %+v\nwant %+v", c.s.Kind, c.s.Outcome, c.s.Wait, got, c.want)
+		}
+	}
+	if IsShortAbandon(OutcomeTimeout, time.Second, S) {
+		t.Error("a timeout is never a short abandon")
+	}
+}

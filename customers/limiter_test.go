@@ -11,11 +11,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 	"github.com/hotline-cc/hotline/internal/testenv"
 )
 
 func TestMemoryLimiter(t *testing.T) {
-	clk := &fakeClock{t: monday10}
+	clk := fakeclock.New(monday10)
 	l := NewMemoryLimiter(clk.Now)
 	ctx := context.Background()
 	r := Rate{3, time.Hour}

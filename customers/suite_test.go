@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 	"github.com/hotline-cc/hotline/internal/testenv"
 	"github.com/hotline-cc/hotline/recordings"
 )
@@ -103,30 +103,6 @@ func postgresDB(t *testing.T) string {
 	return pgDSN() + sep + "search_path=" + schema
 }
 
-// fakeClock is the store's time in tests: nothing sleeps.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 var shanghai = mustLoc("Asia/Shanghai")
 
 func mustLoc(name string) *time.Location {
@@ -159,14 +135,14 @@ type env struct {
 	*testing.T
 	ctx     context.Context
 	s       *Store
-	clk     *fakeClock
+	clk     *fakeclock.Clock
 	dsn     string
 	dataDir string
 	rec     *recordings.Store
 }
 
 func newEnv(t *testing.T, dsn string) *env {
-	e := &env{T: t, ctx: context.Background(), clk: &fakeClock{t: monday10}, dsn: dsn, dataDir: t.TempDir()}
+	e := &env{T: t, ctx: context.Background(), clk: fakeclock.New(monday10), dsn: dsn, dataDir: t.TempDir()}
 	var err error
 	e.rec, err = recordings.New(e.dataDir+"/recordings", recordings.WithClock(e.clk.Now))
 	if err != nil {

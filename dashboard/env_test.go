@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 // env is a dashboard on a real store and real HTTP, with a fake center, and a token per role.
@@ -24,7 +25,7 @@ type env struct {
 	t        *testing.T
 	ctx      context.Context
 	cfg      config.Config
-	clk      *testClock
+	clk      *fakeclock.Clock
 	live     *fakeLive
 	store    *customers.Store
 	srv      *Server
@@ -51,7 +52,7 @@ func newEnvOn(t *testing.T, dsn string) *env {
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Store.DSN = dsn
-	e := &env{t: t, ctx: context.Background(), cfg: cfg, clk: &testClock{t: t0}}
+	e := &env{t: t, ctx: context.Background(), cfg: cfg, clk: fakeclock.New(t0)}
 	e.live = newFakeLive(cfg, e.clk)
 	for _, a := range []string{"1001", "1002", "1003"} {
 		if _, err := e.live.d.Login(a); err != nil {

@@ -8,30 +8,19 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 // fakeLive is the center as the tests see it: a real acd.Distributor on a fake clock, calls
 // kept in a map, and a fan-out of events like the center's.
 type fakeLive struct {
 	mu      sync.Mutex
-	clk     *testClock
+	clk     *fakeclock.Clock
 	d       *acd.Distributor
 	calls   map[string]LiveCall
 	subs    map[chan Event]bool
 	flows   map[string]string
 	actions []string
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func acdConfig(cfg config.Config) acd.Config {
@@ -45,7 +34,7 @@ func acdConfig(cfg config.Config) acd.Config {
 	return out
 }
 
-func newFakeLive(cfg config.Config, clk *testClock) *fakeLive {
+func newFakeLive(cfg config.Config, clk *fakeclock.Clock) *fakeLive {
 	d, err := acd.New(acdConfig(cfg), clk)
 	if err != nil {
 		panic(err)

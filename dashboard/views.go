@@ -49,27 +49,27 @@ func kpiView(k acd.KPIs) KPIView {
 
 // CountersView is acd.Counters in JSON, times in seconds.
 type CountersView struct {
-	Entered            int64   `json:"entered"`
-	Offered            int64   `json:"offered"`
-	Answered           int64   `json:"answered"`
-	AnsweredInTarget   int64   `json:"answered_in_target"`
-	Abandoned          int64   `json:"abandoned"`
-	ShortAbandoned     int64   `json:"short_abandoned"`
-	AbandonedInTarget  int64   `json:"abandoned_in_target"`
-	TimedOut           int64   `json:"timed_out"`
-	OverflowedOut      int64   `json:"overflowed_out"`
-	CallbacksRequested int64   `json:"callbacks_requested"`
-	LeftInTarget       int64   `json:"left_in_target"`
-	AnsweredWait       float64 `json:"answered_wait_seconds"`
-	CallbacksEntered   int64   `json:"callbacks_entered"`
-	CallbacksAnswered  int64   `json:"callbacks_answered"`
-	CallbacksCancelled int64   `json:"callbacks_cancelled"`
-	CallbackWait       float64 `json:"callback_wait_seconds"`
-	Handled            int64   `json:"handled"`
-	TalkTime           float64 `json:"talk_seconds"`
-	WrapUpTime         float64 `json:"wrap_up_seconds"`
-	AgentBusyTime      float64 `json:"agent_busy_seconds"`
-	AgentIdleTime      float64 `json:"agent_idle_seconds"`
+	Entered             int64   `json:"entered"`
+	Offered             int64   `json:"offered"`
+	Answered            int64   `json:"answered"`
+	AnsweredInTarget    int64   `json:"answered_in_target"`
+	Abandoned           int64   `json:"abandoned"`
+	ShortAbandoned      int64   `json:"short_abandoned"`
+	AbandonedInTarget   int64   `json:"abandoned_in_target"`
+	TimedOut            int64   `json:"timed_out"`
+	OverflowedOut       int64   `json:"overflowed_out"`
+	ConvertedToCallback int64   `json:"converted_to_callback"` // acd.Counters.CallbacksRequested
+	LeftInTarget        int64   `json:"left_in_target"`
+	AnsweredWait        float64 `json:"answered_wait_seconds"`
+	CallbacksEntered    int64   `json:"callbacks_entered"`
+	CallbacksAnswered   int64   `json:"callbacks_answered"`
+	CallbacksCancelled  int64   `json:"callbacks_cancelled"`
+	CallbackWait        float64 `json:"callback_wait_seconds"`
+	Handled             int64   `json:"handled"`
+	TalkTime            float64 `json:"talk_seconds"`
+	WrapUpTime          float64 `json:"wrap_up_seconds"`
+	AgentBusyTime       float64 `json:"agent_busy_seconds"`
+	AgentIdleTime       float64 `json:"agent_idle_seconds"`
 }
 
 func countersView(c acd.Counters) CountersView {

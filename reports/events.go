@@ -46,6 +46,20 @@ func HandledEvent(at time.Time, s acd.HandleSample) customers.Event {
 	}}
 }
 
+// leftSample reads back the wait sample of an EventLeft (LeftEvent's inverse); a missing kind
+// is a caller, as LeftEvent writes it. shortKnown is false when the event has no "short".
+func leftSample(e customers.Event) (s acd.WaitSample, shortKnown bool) {
+	s = acd.WaitSample{
+		Queue: dataString(e.Data, "queue"), Kind: acd.CallKind(dataString(e.Data, "kind")),
+		Outcome: acd.Outcome(dataString(e.Data, "outcome")), Wait: dataMS(e.Data, "wait_ms"),
+	}
+	if s.Kind == "" {
+		s.Kind = acd.KindCaller
+	}
+	s.Short, shortKnown = dataBool(e.Data, "short")
+	return s, shortKnown
+}
+
 // Event data comes back from JSON: numbers are float64.
 func dataString(d map[string]any, k string) string {
 	s, _ := d[k].(string)

@@ -48,7 +48,7 @@ type RowJSON struct {
 	TalkTime     float64 `json:"talk_seconds"`
 	WrapUpTime   float64 `json:"wrap_up_seconds"`
 
-	CallbacksRequested int64 `json:"callbacks_requested"` // booked for the queue (any source)
+	CallbacksBooked    int64 `json:"callbacks_booked"`    // booked for the queue (any source)
 	CallbacksCompleted int64 `json:"callbacks_completed"` // the customer was reached
 	CallbacksFailed    int64 `json:"callbacks_failed"`    // the attempts ran out
 	CallbacksAnswered  int64 `json:"callbacks_answered"`  // taken by an agent (ACD)
@@ -80,7 +80,7 @@ func (r Row) JSON(interval string) RowJSON {
 		ServiceLevelWithAbandons: num(k.ServiceLevelWithAbandons), ServiceLevelLeft: num(k.ServiceLevelLeft),
 		ASA: num(k.ASA), AHT: num(k.AHT), AbandonRate: num(k.AbandonRate), ShortAbandonRate: num(k.ShortAbandonRate),
 		AnsweredWait: c.AnsweredWait.Seconds(), TalkTime: c.TalkTime.Seconds(), WrapUpTime: c.WrapUpTime.Seconds(),
-		CallbacksRequested: r.CallbacksBooked, CallbacksCompleted: r.CallbacksCompleted, CallbacksFailed: r.CallbacksFailed,
+		CallbacksBooked: r.CallbacksBooked, CallbacksCompleted: r.CallbacksCompleted, CallbacksFailed: r.CallbacksFailed,
 		CallbacksAnswered: c.CallbacksAnswered, CallbacksCancelled: c.CallbacksCancelled, Voicemails: r.Voicemails,
 		RepeatBase: r.RepeatBase, Repeats: r.Repeats, RepeatContactRate: num(r.RepeatRate),
 	}
@@ -105,7 +105,7 @@ var CSVHeader = []string{
 	"timed_out", "overflowed_out", "converted_to_callback", "handled",
 	"service_level", "service_level_answered", "service_level_with_abandons", "service_level_left",
 	"asa_seconds", "aht_seconds", "abandon_rate", "short_abandon_rate",
-	"callbacks_requested", "callbacks_completed", "callbacks_failed", "voicemails",
+	"callbacks_booked", "callbacks_completed", "callbacks_failed", "voicemails",
 	"repeat_base", "repeats", "repeat_contact_rate",
 }
 
@@ -128,7 +128,7 @@ func (j RowJSON) CSVRecord(loc *time.Location) []string {
 		i(j.TimedOut), i(j.OverflowedOut), i(j.ConvertedToCallback), i(j.Handled),
 		f(j.ServiceLevel, 4), f(j.ServiceLevelAnswered, 4), f(j.ServiceLevelWithAbandons, 4), f(j.ServiceLevelLeft, 4),
 		f(j.ASA, 1), f(j.AHT, 1), f(j.AbandonRate, 4), f(j.ShortAbandonRate, 4),
-		i(j.CallbacksRequested), i(j.CallbacksCompleted), i(j.CallbacksFailed), i(j.Voicemails),
+		i(j.CallbacksBooked), i(j.CallbacksCompleted), i(j.CallbacksFailed), i(j.Voicemails),
 		i(j.RepeatBase), i(j.Repeats), f(j.RepeatContactRate, 4),
 	}
 }

@@ -313,30 +313,21 @@ func (t *tally) contact(c customers.Contact) []*Row {
 			if row == nil {
 				continue
 			}
-			wait := dataMS(e.Data, "wait_ms")
-			outcome := acd.Outcome(dataString(e.Data, "outcome"))
-			if acd.CallKind(dataString(e.Data, "kind")) == acd.KindCallback {
-				switch outcome {
-				case acd.OutcomeAnswered:
-					row.Counters.CallbacksAnswered++
-					row.Counters.CallbackWait += wait
-				case acd.OutcomeAbandoned:
-					row.Counters.CallbacksCancelled++
-				}
-				continue
-			}
+			s, shortKnown := leftSample(e)
 			r := t.rule(queue)
-			short, ok := dataBool(e.Data, "short")
-			if !ok {
-				short = outcome == acd.OutcomeAbandoned && wait <= r.ShortAbandon
+			if !shortKnown { // an event written before acd.left had "short"
+				s.Short = acd.IsShortAbandon(s.Outcome, s.Wait, r.ShortAbandon)
 			}
-			row.Counters.Add(leave(r, wait, outcome, short))
-			offeredIn = append(offeredIn, row)
+			row.Counters.Add(s.Counters(r.ServiceLevel))
+			if s.Kind != acd.KindCallback {
+				offeredIn = append(offeredIn, row)
+			}
 		}
 	} else if row, outcome, ok := t.leftFromFields(c); ok {
 		r := t.rule(c.Queue)
-		short := outcome == acd.OutcomeAbandoned && c.Wait <= r.ShortAbandon
-		row.Counters.Add(leave(r, c.Wait, outcome, short))
+		s := acd.WaitSample{Queue: c.Queue, Kind: acd.KindCaller, Outcome: outcome, Wait: c.Wait,
+			Short: acd.IsShortAbandon(outcome, c.Wait, r.ShortAbandon)}
+		row.Counters.Add(s.Counters(r.ServiceLevel))
 		offeredIn = append(offeredIn, row)
 	}
 	if len(handled) > 0 {
@@ -392,33 +383,6 @@ func (t *tally) leftFromFields(c customers.Contact) (*Row, acd.Outcome, bool) {
 	}
 	row := t.at(c.Queue, c.QueuedAt.Add(c.Wait))
 	return row, o, row != nil
-}
-
-// leave is acd's tally for a caller leaving a queue (acd/stats.go leaveCounters).
-func leave(r Rules, wait time.Duration, o acd.Outcome, short bool) acd.Counters {
-	c := acd.Counters{Offered: 1}
-	in := b2i(wait <= r.ServiceLevel)
-	switch o {
-	case acd.OutcomeAnswered:
-		c.Answered, c.AnsweredInTarget, c.LeftInTarget, c.AnsweredWait = 1, in, in, wait
-	case acd.OutcomeAbandoned:
-		c.Abandoned, c.AbandonedInTarget, c.LeftInTarget = 1, in, in
-		c.ShortAbandoned = b2i(short)
-	case acd.OutcomeTimeout:
-		c.TimedOut = 1
-	case acd.OutcomeOverflowed:
-		c.OverflowedOut = 1
-	case acd.OutcomeCallback:
-		c.CallbacksRequested, c.LeftInTarget = 1, in
-	}
-	return c
-}
-
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // store counts callbacks booked, voicemails and failed callbacks.

@@ -6,29 +6,13 @@ import (
 	"encoding/binary"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
-
-// clock is the one time of the scripted day, shared by the distributor and the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.Before(c.t) {
-		panic("clock going back: " + t.String())
-	}
-	c.t = t
-}
 
 var shanghai = func() *time.Location {
 	l, err := time.LoadLocation("Asia/Shanghai")
@@ -58,7 +42,7 @@ type sample struct {
 type day struct {
 	t          *testing.T
 	ctx        context.Context
-	clk        *clock
+	clk        *fakeclock.Clock // the one time of the scripted day, shared by the distributor and the store
 	d          *acd.Distributor
 	st         *customers.Store
 	withEvents bool
@@ -85,7 +69,7 @@ var rules = map[string]Rules{
 func newDay(t *testing.T, withEvents bool) *day {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: at("08:00:00")}
+	clk := fakeclock.New(at("08:00:00"))
 	st, err := customers.Open(ctx, "", t.TempDir(), customers.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +98,15 @@ func newDay(t *testing.T, withEvents bool) *day {
 	return dy
 }
 
+// setClock moves the day's time on; the script never goes back.
+func (d *day) setClock(t time.Time) {
+	d.t.Helper()
+	if t.Before(d.clk.Now()) {
+		d.t.Fatalf("clock going back: %s", t)
+	}
+	d.clk.Set(t)
+}
+
 func (d *day) ok(acts []acd.Action, err error) []acd.Action {
 	d.t.Helper()
 	if err != nil {
@@ -124,7 +117,7 @@ func (d *day) ok(acts []acd.Action, err error) []acd.Action {
 
 func (d *day) at(hms string) time.Time {
 	tm := at(hms)
-	d.clk.set(tm)
+	d.setClock(tm)
 	d.d.Tick()
 	return tm
 }
@@ -338,7 +331,7 @@ func (d *day) script() {
 
 	// Later contacts: c3's customer writes a chat two days later (a repeat); c2's customer
 	// calls eight days later (outside the 7-day window).
-	d.clk.set(at("23:00:00").AddDate(0, 0, 8))
+	d.setClock(at("23:00:00").AddDate(0, 0, 8))
 	for _, c := range []customers.Contact{
 		{Channel: customers.ChannelChat, Address: n3, StartedAt: at("10:00:00").AddDate(0, 0, 2), Outcome: customers.OutcomeSelfService},
 		{Address: n2, StartedAt: at("10:00:00").AddDate(0, 0, 8), Outcome: customers.OutcomeSelfService},

@@ -52,11 +52,10 @@ func Traffic(ctx context.Context, src Source, rules map[string]Rules, queue stri
 		for h := 0; h < 24; h++ {
 			c := by[wd][h]
 			hw := HourOfWeek{Weekday: wd, Hour: h, Weeks: weeks, Offered: c.Offered, CallsPerHour: float64(c.Offered) / float64(weeks)}
-			switch {
-			case c.Handled > 0:
-				hw.AHT = (c.TalkTime + c.WrapUpTime) / time.Duration(c.Handled)
-			case all.Handled > 0:
-				hw.AHT = (all.TalkTime + all.WrapUpTime) / time.Duration(all.Handled)
+			if aht, ok := c.AverageHandleTime(); ok {
+				hw.AHT = aht
+			} else if aht, ok := all.AverageHandleTime(); ok {
+				hw.AHT = aht
 			}
 			out = append(out, hw)
 		}

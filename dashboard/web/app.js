@@ -422,7 +422,7 @@
 
   // ---- reports ----
   var reportCols = ["queue", "start", "offered", "answered", "abandoned", "short_abandoned", "service_level", "asa_seconds", "aht_seconds",
-    "abandon_rate", "callbacks_requested", "callbacks_completed", "voicemails", "repeat_contact_rate"];
+    "abandon_rate", "callbacks_booked", "callbacks_completed", "voicemails", "repeat_contact_rate"];
   function initReports() { if (!$("#report-from").value) $("#report-from").value = localDate(new Date(now())); }
   function reportURL(fmt) {
     var p = "/api/v1/reports?limit=500&interval=" + $("#report-interval").value + "&from=" + $("#report-from").value;
