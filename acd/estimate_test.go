@@ -137,7 +137,7 @@ func TestCallbackKeepsTheCallersPlaceAndIsRoutedLikeACaller(t *testing.T) {
 	r.answerAll(acts)
 	qs, _ := r.d.QueueStats("q")
 	c := qs.Totals
-	if c.CallbacksRequested != 1 || c.CallbacksAnswered != 1 || c.Answered != 0 || c.Abandoned != 0 || c.Offered != 2 {
+	if c.ConvertedToCallback != 1 || c.CallbacksAnswered != 1 || c.Answered != 0 || c.Abandoned != 0 || c.Offered != 2 {
 		t.Fatalf("counters %+v", c)
 	}
 	if _, err := r.d.ConvertToCallback("alice"); err == nil {

@@ -505,7 +505,7 @@ func (m *model) check() error {
 	}
 	for _, q := range d.queues {
 		c := q.stats.totals
-		if c.Offered != c.Answered+c.Abandoned+c.TimedOut+c.OverflowedOut+c.CallbacksRequested {
+		if c.Offered != c.Answered+c.Abandoned+c.TimedOut+c.OverflowedOut+c.ConvertedToCallback {
 			return fmt.Errorf("queue %s: offered %d ≠ sum of outcomes %+v", q.cfg.Name, c.Offered, c)
 		}
 		if callers := int64(q.all.Len() - q.callbacks); c.Entered-c.Offered != callers {

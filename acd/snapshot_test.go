@@ -82,8 +82,8 @@ func TestSnapshotAndRestoreCarryStatesTimesAndQueueAcrossARestart(t *testing.T) 
 		statsAfter.Windows[0].Counters.Entered != statsBefore.Windows[0].Counters.Entered {
 		t.Fatalf("stats before %+v\nafter %+v", statsBefore.Totals, statsAfter.Totals)
 	}
-	if statsAfter.Totals.CallbacksRequested != 1 {
-		t.Fatalf("callbacks requested %d", statsAfter.Totals.CallbacksRequested)
+	if statsAfter.Totals.ConvertedToCallback != 1 {
+		t.Fatalf("callbacks requested %d", statsAfter.Totals.ConvertedToCallback)
 	}
 }
 

@@ -11,27 +11,27 @@ import (
 // ratio over a window has its numerator and denominator from the same contacts. docs/kpis.md
 // gives the formulas.
 type Counters struct {
-	Entered            int64         // caller contacts that entered the queue (arrivals and overflow in)
-	Offered            int64         // caller contacts that left the queue, whatever the outcome
-	Answered           int64         // ... answered by an agent
-	AnsweredInTarget   int64         // ... answered within the service-level target T
-	Abandoned          int64         // ... hung up while waiting (short abandons included)
-	ShortAbandoned     int64         // ... hung up within the short-abandon threshold S
-	AbandonedInTarget  int64         // ... hung up within T
-	TimedOut           int64         // ... reached the queue's max wait
-	OverflowedOut      int64         // ... moved to the overflow queue
-	CallbacksRequested int64         // ... converted to a callback
-	LeftInTarget       int64         // answered, abandoned or converted to a callback within T
-	AnsweredWait       time.Duration // sum of the waits of answered callers (ASA)
-	CallbacksEntered   int64         // callbacks enqueued as such (not converted in this queue)
-	CallbacksAnswered  int64         // callbacks taken by an agent
-	CallbacksCancelled int64         // callbacks removed with Abandon
-	CallbackWait       time.Duration // sum of the waits of answered callbacks, from original arrival
-	Handled            int64         // contacts (callers and callbacks) whose wrap-up ended
-	TalkTime           time.Duration // connected time of handled contacts (talk + hold)
-	WrapUpTime         time.Duration // wrap-up time of handled contacts
-	AgentBusyTime      time.Duration // on-call + wrap-up time of agents logged into the queue
-	AgentIdleTime      time.Duration // available + reserved time of agents logged into the queue
+	Entered             int64         // caller contacts that entered the queue (arrivals and overflow in)
+	Offered             int64         // caller contacts that left the queue, whatever the outcome
+	Answered            int64         // ... answered by an agent
+	AnsweredInTarget    int64         // ... answered within the service-level target T
+	Abandoned           int64         // ... hung up while waiting (short abandons included)
+	ShortAbandoned      int64         // ... hung up within the short-abandon threshold S
+	AbandonedInTarget   int64         // ... hung up within T
+	TimedOut            int64         // ... reached the queue's max wait
+	OverflowedOut       int64         // ... moved to the overflow queue
+	ConvertedToCallback int64         // ... converted to a callback
+	LeftInTarget        int64         // answered, abandoned or converted to a callback within T
+	AnsweredWait        time.Duration // sum of the waits of answered callers (ASA)
+	CallbacksEntered    int64         // callbacks enqueued as such (not converted in this queue)
+	CallbacksAnswered   int64         // callbacks taken by an agent
+	CallbacksCancelled  int64         // callbacks removed with Abandon
+	CallbackWait        time.Duration // sum of the waits of answered callbacks, from original arrival
+	Handled             int64         // contacts (callers and callbacks) whose wrap-up ended
+	TalkTime            time.Duration // connected time of handled contacts (talk + hold)
+	WrapUpTime          time.Duration // wrap-up time of handled contacts
+	AgentBusyTime       time.Duration // on-call + wrap-up time of agents logged into the queue
+	AgentIdleTime       time.Duration // available + reserved time of agents logged into the queue
 }
 
 // Add adds o's counts to c (sums over buckets, intervals or queues).
@@ -45,7 +45,7 @@ func (c *Counters) Add(o Counters) {
 	c.AbandonedInTarget += o.AbandonedInTarget
 	c.TimedOut += o.TimedOut
 	c.OverflowedOut += o.OverflowedOut
-	c.CallbacksRequested += o.CallbacksRequested
+	c.ConvertedToCallback += o.ConvertedToCallback
 	c.LeftInTarget += o.LeftInTarget
 	c.AnsweredWait += o.AnsweredWait
 	c.CallbacksEntered += o.CallbacksEntered
@@ -289,7 +289,7 @@ func (s WaitSample) Counters(serviceLevel time.Duration) Counters {
 	case OutcomeOverflowed:
 		c.OverflowedOut = 1
 	case OutcomeCallback:
-		c.CallbacksRequested, c.LeftInTarget = 1, in
+		c.ConvertedToCallback, c.LeftInTarget = 1, in
 	}
 	return c
 }

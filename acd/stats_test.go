@@ -65,7 +65,7 @@ func TestKPIsFollowTheDocumentedFormulas(t *testing.T) {
 	c := qs.Totals
 	wantCounters := Counters{
 		Entered: 7, Offered: 7, Answered: 2, AnsweredInTarget: 1, Abandoned: 3, ShortAbandoned: 1,
-		AbandonedInTarget: 2, TimedOut: 1, CallbacksRequested: 1, LeftInTarget: 4,
+		AbandonedInTarget: 2, TimedOut: 1, ConvertedToCallback: 1, LeftInTarget: 4,
 		AnsweredWait: 40 * time.Second, CallbacksCancelled: 1, Handled: 2,
 		TalkTime: 3 * time.Minute, WrapUpTime: 20 * time.Second,
 		AgentBusyTime: 3*time.Minute + 20*time.Second,
@@ -200,7 +200,7 @@ func TestWaitSampleCountersAreTheCountingRule(t *testing.T) {
 		{sample(KindCaller, OutcomeAbandoned, S+1), Counters{Offered: 1, Abandoned: 1, AbandonedInTarget: 1, LeftInTarget: 1}},
 		{sample(KindCaller, OutcomeTimeout, time.Minute), Counters{Offered: 1, TimedOut: 1}},
 		{sample(KindCaller, OutcomeOverflowed, 3*time.Second), Counters{Offered: 1, OverflowedOut: 1}},
-		{sample(KindCaller, OutcomeCallback, 12*time.Second), Counters{Offered: 1, CallbacksRequested: 1, LeftInTarget: 1}},
+		{sample(KindCaller, OutcomeCallback, 12*time.Second), Counters{Offered: 1, ConvertedToCallback: 1, LeftInTarget: 1}},
 		{sample(KindCallback, OutcomeAnswered, time.Hour), Counters{CallbacksAnswered: 1, CallbackWait: time.Hour}},
 		{sample(KindCallback, OutcomeAbandoned, time.Second), Counters{CallbacksCancelled: 1}},
 		{sample(KindCallback, OutcomeOverflowed, time.Second), Counters{}},

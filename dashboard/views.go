@@ -58,7 +58,7 @@ type CountersView struct {
 	AbandonedInTarget   int64   `json:"abandoned_in_target"`
 	TimedOut            int64   `json:"timed_out"`
 	OverflowedOut       int64   `json:"overflowed_out"`
-	ConvertedToCallback int64   `json:"converted_to_callback"` // acd.Counters.CallbacksRequested
+	ConvertedToCallback int64   `json:"converted_to_callback"` // acd.Counters.ConvertedToCallback
 	LeftInTarget        int64   `json:"left_in_target"`
 	AnsweredWait        float64 `json:"answered_wait_seconds"`
 	CallbacksEntered    int64   `json:"callbacks_entered"`
@@ -74,7 +74,7 @@ type CountersView struct {
 
 func countersView(c acd.Counters) CountersView {
 	return CountersView{c.Entered, c.Offered, c.Answered, c.AnsweredInTarget, c.Abandoned, c.ShortAbandoned, c.AbandonedInTarget,
-		c.TimedOut, c.OverflowedOut, c.CallbacksRequested, c.LeftInTarget, secs(c.AnsweredWait), c.CallbacksEntered,
+		c.TimedOut, c.OverflowedOut, c.ConvertedToCallback, c.LeftInTarget, secs(c.AnsweredWait), c.CallbacksEntered,
 		c.CallbacksAnswered, c.CallbacksCancelled, secs(c.CallbackWait), c.Handled, secs(c.TalkTime), secs(c.WrapUpTime),
 		secs(c.AgentBusyTime), secs(c.AgentIdleTime)}
 }

@@ -52,7 +52,7 @@ var metrics = map[string]metricSpec{
 	"hotline_queue_abandoned_total":                 {labels: []string{"queue"}},
 	"hotline_queue_short_abandoned_total":           {labels: []string{"queue"}},
 	"hotline_queue_timed_out_total":                 {labels: []string{"queue"}},
-	"hotline_queue_callbacks_requested_total":       {labels: []string{"queue"}},
+	"hotline_queue_converted_to_callback_total":       {labels: []string{"queue"}},
 	"hotline_queue_service_level_ratio":             {labels: []string{"queue", "window", "variant"}},
 	"hotline_queue_average_speed_of_answer_seconds": {labels: []string{"queue", "window"}},
 	"hotline_queue_average_handle_time_seconds":     {labels: []string{"queue", "window"}},
@@ -98,7 +98,7 @@ var metrics = map[string]metricSpec{
 	"hotline_webhooks_deliveries_total": {labels: []string{"event", "result"}},
 	// the center: the durable webhook outbox, a gauge of webhooks not yet delivered (was
 	// hotline_webhook_outbox_pending; renamed to match hotline_webhooks_deliveries_total)
-	"hotline_webhooks_outbox_pending": {planned: true},
+	"hotline_webhooks_outbox_pending": {},
 	// Prometheus itself
 	"up": {},
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/ivr"
@@ -118,7 +119,7 @@ func (r *Records) outcome(res ivr.Result, q ivr.QueueResult) (customers.Outcome,
 	case ivr.OutcomeAnswered:
 		return customers.OutcomeAnswered, true
 	case ivr.OutcomeAbandoned:
-		if q.Waited < r.queues[q.Queue].ShortAbandon {
+		if acd.IsShortAbandon(acd.OutcomeAbandoned, q.Waited, r.queues[q.Queue].ShortAbandon) {
 			return customers.OutcomeShortAbandoned, true
 		}
 		return customers.OutcomeAbandoned, true

@@ -74,7 +74,7 @@ func (r Row) JSON(interval string) RowJSON {
 		Queue: r.Queue, Interval: interval, Start: r.Start, End: r.End,
 		Offered: c.Offered, Answered: c.Answered, AnsweredInTarget: c.AnsweredInTarget, Abandoned: c.Abandoned,
 		ShortAbandoned: c.ShortAbandoned, AbandonedInTarget: c.AbandonedInTarget, TimedOut: c.TimedOut,
-		OverflowedOut: c.OverflowedOut, ConvertedToCallback: c.CallbacksRequested, LeftInTarget: c.LeftInTarget,
+		OverflowedOut: c.OverflowedOut, ConvertedToCallback: c.ConvertedToCallback, LeftInTarget: c.LeftInTarget,
 		Handled:      c.Handled,
 		ServiceLevel: num(k.ServiceLevel), ServiceLevelAnswered: num(k.ServiceLevelAnswered),
 		ServiceLevelWithAbandons: num(k.ServiceLevelWithAbandons), ServiceLevelLeft: num(k.ServiceLevelLeft),

@@ -41,7 +41,7 @@ func NewCollector(d *acd.Distributor) *Collector {
 		abandoned:      q("abandoned_total", "Callers who hung up while waiting (short abandons included)."),
 		shortAbandoned: q("short_abandoned_total", "Callers who hung up within the short-abandon threshold."),
 		timedOut:       q("timed_out_total", "Callers who reached the queue's max wait."),
-		callbacks:      q("callbacks_requested_total", "Callers who took a callback that keeps their place."),
+		callbacks:      q("converted_to_callback_total", "Callers who took a callback that keeps their place."),
 		serviceLevel:   q("service_level_ratio", "Service level by window and variant (default: answered within T / (offered - short abandons)).", "window", "variant"),
 		asa:            q("average_speed_of_answer_seconds", "Mean wait of answered callers.", "window"),
 		aht:            q("average_handle_time_seconds", "Mean talk + hold + wrap-up per handled contact.", "window"),
@@ -101,7 +101,7 @@ func (k *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(k.abandoned, float64(t.Abandoned), n)
 		counter(k.shortAbandoned, float64(t.ShortAbandoned), n)
 		counter(k.timedOut, float64(t.TimedOut), n)
-		counter(k.callbacks, float64(t.CallbacksRequested), n)
+		counter(k.callbacks, float64(t.ConvertedToCallback), n)
 		kpis := func(window string, kp acd.KPIs) {
 			gauge(k.serviceLevel, kp.ServiceLevel, n, window, "default")
 			gauge(k.serviceLevel, kp.ServiceLevelAnswered, n, window, "answered")

@@ -360,7 +360,7 @@ func check(t *testing.T, what string, r Row, w want) {
 	}{
 		{"offered", c.Offered, w.offered}, {"answered", c.Answered, w.answered}, {"abandoned", c.Abandoned, w.abandoned},
 		{"short-abandoned", c.ShortAbandoned, w.short}, {"timed out", c.TimedOut, w.timedOut},
-		{"overflowed out", c.OverflowedOut, w.overflowed}, {"converted to callback", c.CallbacksRequested, w.converted},
+		{"overflowed out", c.OverflowedOut, w.overflowed}, {"converted to callback", c.ConvertedToCallback, w.converted},
 		{"handled", c.Handled, w.handled}, {"callbacks requested", r.CallbacksBooked, w.cbRequested},
 		{"callbacks completed", r.CallbacksCompleted, w.cbCompleted}, {"callbacks failed", r.CallbacksFailed, w.cbFailed},
 		{"voicemails", r.Voicemails, w.voicemails}, {"repeat base", r.RepeatBase, w.repeatBase}, {"repeats", r.Repeats, w.repeats},
