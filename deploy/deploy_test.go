@@ -52,7 +52,7 @@ var metrics = map[string]metricSpec{
 	"hotline_queue_abandoned_total":                 {labels: []string{"queue"}},
 	"hotline_queue_short_abandoned_total":           {labels: []string{"queue"}},
 	"hotline_queue_timed_out_total":                 {labels: []string{"queue"}},
-	"hotline_queue_converted_to_callback_total":       {labels: []string{"queue"}},
+	"hotline_queue_converted_to_callback_total":     {labels: []string{"queue"}},
 	"hotline_queue_service_level_ratio":             {labels: []string{"queue", "window", "variant"}},
 	"hotline_queue_average_speed_of_answer_seconds": {labels: []string{"queue", "window"}},
 	"hotline_queue_average_handle_time_seconds":     {labels: []string{"queue", "window"}},
