@@ -42,11 +42,11 @@ fuzz:
 	$(FUZZ) '^FuzzParseSDP$$' ./sip/media
 	$(FUZZ) '^FuzzDTMFPayload$$' ./sip/media
 	$(FUZZ) '^FuzzRTCP$$' ./sip/media
-	$(FUZZ) '^FuzzReadWAV$$' ./sip/media
+	$(FUZZ) '^FuzzReadWAV$$' ./audio
 	$(FUZZ) '^FuzzLoadFlow$$' ./ivr
 	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers
 	$(FUZZ) '^FuzzParseWebhook$$' ./customers
-	$(FUZZ) '^FuzzReadWAVInfo$$' ./recordings
+	$(FUZZ) '^FuzzReadWAVInfo$$' ./audio
 	$(FUZZ) '^FuzzEvent$$' ./ari
 	$(FUZZ) '^FuzzAgentFromName$$' ./ari
 	$(FUZZ) '^FuzzCompile$$' ./config

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 )
 
@@ -358,7 +359,7 @@ func (c *Channel) Record(ctx context.Context, path string, opts call.RecordOptio
 		return rec, err
 	}
 	if opts.MaxDuration == 0 {
-		opts.MaxDuration = 5 * time.Minute
+		opts.MaxDuration = audio.DefaultMaxRecording
 	}
 	p := RecordParams{
 		Name:        newID("hotline-rec"),
@@ -526,12 +527,13 @@ func (c *Channel) fetch(ctx context.Context, name, path string) (int64, error) {
 	return n, nil
 }
 
+// wavFileDuration is the length of the WAV recording at path; 0 when it is not one.
 func wavFileDuration(path string) time.Duration {
-	b, err := os.ReadFile(path)
+	info, err := audio.LoadWAVInfo(path)
 	if err != nil {
 		return 0
 	}
-	return wavDuration(b)
+	return info.Duration()
 }
 
 // Bridge puts both channels in a mixing bridge until either hangs up (or leaves the bridge)

@@ -2,7 +2,6 @@ package ari_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hotline-cc/hotline/ari"
 	"github.com/hotline-cc/hotline/ari/aritest"
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 )
 
@@ -129,20 +129,7 @@ func TestFlowOnFakeAsterisk(t *testing.T) {
 func writeSilentWAV(t *testing.T, path string, rate int, d time.Duration) {
 	t.Helper()
 	n := int(d.Seconds() * float64(rate))
-	b := make([]byte, 44+2*n)
-	copy(b, "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(b[28:], uint32(2*rate))
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(path, audio.EncodeWAV(rate, 1, make([]int16, n)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hotline-cc/hotline/ari/aritest"
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 )
 
@@ -165,8 +166,7 @@ func writeWAV(t *testing.T, path string, rate, channels, ms int) {
 			pcm[i*channels+c] = v
 		}
 	}
-	b := encodeWAV8k(pcm) // header fixed below for other rates and layouts
-	putHeader(b, rate, channels)
+	b := audio.EncodeWAV(rate, channels, pcm)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,8 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 )
+
+// Asterisk's format_wav plays and records 8 kHz mono 16-bit PCM WAV files; prompts in other
+// WAV flavours (espeak-ng renders 22.05 kHz, studios deliver 44.1/48 kHz stereo) are converted
+// when they are placed in the sounds directory.
 
 // CacheDir is the folder under the sounds directory where prompts from elsewhere (and
 // silences) are placed for Asterisk to read.
@@ -44,7 +50,9 @@ func (s *sounds) media(p call.Prompt) (string, error) {
 			return "", nil
 		}
 		name := fmt.Sprintf("silence-%d", ms)
-		return s.place(name, func() ([]byte, error) { return encodeWAV8k(make([]int16, ms*8)), nil })
+		return s.place(name, func() ([]byte, error) {
+			return audio.EncodeWAV(audio.SampleRate, 1, make([]int16, ms*audio.SampleRate/1000)), nil
+		})
 	}
 	abs, err := filepath.Abs(p.File)
 	if err != nil {
@@ -92,17 +100,18 @@ func (s *sounds) resolve(abs string) (string, error) {
 		sum := sha256.Sum256(data)
 		return s.place(hex.EncodeToString(sum[:8])+ext, func() ([]byte, error) { return data, nil })
 	}
-	w, err := parseWAV(data)
+	info, err := audio.ReadInfo(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrBadPrompt, abs, err)
 	}
-	if inside && w.asteriskReady() {
+	if inside && asteriskPlays(info.Format) {
 		return soundURI(rel), nil
 	}
-	conv, err := to8kMono(data)
+	pcm, err := audio.ReadWAV(bytes.NewReader(data)) // any rate and layout, to 8 kHz mono
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrBadPrompt, abs, err)
 	}
+	conv := audio.EncodeWAV(audio.SampleRate, 1, pcm)
 	sum := sha256.Sum256(conv)
 	return s.place(hex.EncodeToString(sum[:8]), func() ([]byte, error) { return conv, nil })
 }
@@ -149,4 +158,9 @@ func (s *sounds) place(name string, content func() ([]byte, error)) (string, err
 func soundURI(rel string) string {
 	rel = strings.TrimSuffix(rel, filepath.Ext(rel))
 	return "sound:" + filepath.ToSlash(rel)
+}
+
+// asteriskPlays reports whether Asterisk's format_wav plays audio in format f as it is.
+func asteriskPlays(f audio.Format) bool {
+	return f.Tag == audio.FormatPCM && f.Channels == 1 && f.Bits == 16 && f.SampleRate == audio.SampleRate
 }

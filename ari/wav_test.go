@@ -1,7 +1,7 @@
 package ari
 
 import (
-	"encoding/binary"
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,46 +9,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 )
 
 func sin440(i, rate int) float64 { return math.Sin(2 * math.Pi * 440 * float64(i) / float64(rate)) }
-
-// putHeader rewrites a canonical header for another rate and channel count.
-func putHeader(b []byte, rate, channels int) {
-	binary.LittleEndian.PutUint16(b[22:], uint16(channels))
-	binary.LittleEndian.PutUint32(b[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(b[28:], uint32(rate*channels*2))
-	binary.LittleEndian.PutUint16(b[32:], uint16(channels*2))
-}
-
-func TestG711Decode(t *testing.T) {
-	// ITU-T G.711 reference points.
-	for _, c := range []struct {
-		in   byte
-		law  func(byte) int16
-		want int16
-	}{
-		{0xFF, ulaw, 0}, {0x7F, ulaw, 0}, {0x00, ulaw, -32124}, {0x80, ulaw, 32124},
-		{0xD5, alaw, 8}, {0x55, alaw, -8}, {0xAA, alaw, 32256}, {0x2A, alaw, -32256},
-	} {
-		if got := c.law(c.in); got != c.want {
-			t.Errorf("decode(%#02x) = %d, want %d", c.in, got, c.want)
-		}
-	}
-}
 
 func TestWAVDurationOfAsteriskRecording(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "hotline-msg.wav"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := parseWAV(b)
+	w, err := audio.ReadInfo(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !w.asteriskReady() || w.duration() != 3060*time.Millisecond {
-		t.Errorf("Asterisk's recording: %+v, %v; want 8 kHz mono PCM16 of 3.06 s", w, w.duration())
+	if !asteriskPlays(w.Format) || w.Duration() != 3060*time.Millisecond {
+		t.Errorf("Asterisk's recording: %+v, %v; want 8 kHz mono PCM16 of 3.06 s", w, w.Duration())
+	}
+	if d := wavFileDuration(filepath.Join("testdata", "hotline-msg.wav")); d != 3060*time.Millisecond {
+		t.Errorf("wavFileDuration = %v, want 3.06 s", d)
 	}
 }
 
@@ -74,9 +54,9 @@ func TestPromptMedia(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := parseWAV(placed)
-	if err != nil || !w.asteriskReady() || w.duration() < 490*time.Millisecond || w.duration() > 510*time.Millisecond {
-		t.Errorf("placed copy %+v (%v), %v: want 8 kHz mono PCM16 of 0.5 s", w, w.duration(), err)
+	w, err := audio.ReadInfo(bytes.NewReader(placed), int64(len(placed)))
+	if err != nil || !asteriskPlays(w.Format) || w.Duration() < 490*time.Millisecond || w.Duration() > 510*time.Millisecond {
+		t.Errorf("placed copy %+v (%v), %v: want 8 kHz mono PCM16 of 0.5 s", w, w.Duration(), err)
 	}
 	again, _ := s.media(call.Prompt{File: outside})
 	if again != got {
@@ -93,8 +73,8 @@ func TestPromptMedia(t *testing.T) {
 	if err != nil || got != "sound:"+CacheDir+"/silence-750" {
 		t.Errorf("silence = %q, %v", got, err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, CacheDir, "silence-750.wav")); err != nil || wavDuration(b) != 750*time.Millisecond {
-		t.Errorf("silence file: %v, %v long", err, wavDuration(b))
+	if w, err := audio.LoadWAVInfo(filepath.Join(dir, CacheDir, "silence-750.wav")); err != nil || w.Duration() != 750*time.Millisecond {
+		t.Errorf("silence file: %v, %v long", err, w.Duration())
 	}
 	if got, err := s.media(call.Prompt{}); got != "" || err != nil {
 		t.Errorf("empty prompt = %q, %v; want nothing to play", got, err)

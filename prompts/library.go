@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/config"
 )
@@ -208,11 +209,11 @@ func (l *Library) Say(ctx context.Context, lang, text string) (call.Prompt, erro
 	}
 	sum := sha256.Sum256([]byte(voice + "\x00" + text))
 	file := filepath.Join(l.cacheDir, "say", safeDir(voice), hex.EncodeToString(sum[:12])+".wav")
-	if st, err := os.Stat(file); err == nil && st.Size() > 44 {
+	if st, err := os.Stat(file); err == nil && st.Size() > audio.HeaderSize {
 		return call.Prompt{File: file, Text: text}, nil
 	}
 	ch := l.renders.DoChan(file, func() (any, error) {
-		if st, err := os.Stat(file); err == nil && st.Size() > 44 {
+		if st, err := os.Stat(file); err == nil && st.Size() > audio.HeaderSize {
 			return nil, nil
 		}
 		// The render outlives the call that asked for it: others may be waiting for it.
@@ -305,7 +306,7 @@ func (l *Library) runEspeak(ctx context.Context, voice, text, file string) error
 		}
 		return fmt.Errorf("prompts: %s -v %s: %w", l.espeak, voice, err)
 	}
-	if st, err := os.Stat(file); err != nil || st.Size() <= 44 {
+	if st, err := os.Stat(file); err != nil || st.Size() <= audio.HeaderSize { // a header, no audio
 		return fmt.Errorf("prompts: %s -v %s wrote no audio (is the voice installed?)", l.espeak, voice)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/config"
 )
 
@@ -38,13 +39,15 @@ func TestShippedPromptsAreSmall8kWAVs(t *testing.T) {
 		if len(b) > 100_000 {
 			t.Errorf("%s is %d bytes; keep shipped prompts under 100 KB", name, len(b))
 		}
-		if string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-			t.Fatalf("%s is not a WAV file", name)
+		info, err := audio.ReadInfo(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatalf("%s is not a WAV file: %v", name, err)
 		}
-		rate := int(b[24]) | int(b[25])<<8 | int(b[26])<<16 | int(b[27])<<24
-		channels := int(b[22]) | int(b[23])<<8
-		if rate != 8000 || channels != 1 {
-			t.Errorf("%s is %d Hz, %d channels; want 8000 Hz mono", name, rate, channels)
+		if info.SampleRate != 8000 || info.Channels != 1 {
+			t.Errorf("%s is %d Hz, %d channels; want 8000 Hz mono", name, info.SampleRate, info.Channels)
+		}
+		if pcm, err := audio.ReadWAV(bytes.NewReader(b)); err != nil || audio.RMS(pcm) == 0 {
+			t.Errorf("%s does not decode to sound: RMS %.0f, %v", name, audio.RMS(pcm), err)
 		}
 	}
 	if got := lib.Names(); strings.Join(got, ",") != "beep,hold-music" {
@@ -188,8 +191,9 @@ func TestSayWithEspeak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.HasPrefix(b, []byte("RIFF")) || len(b) < 22050 { // at least half a second at 22.05 kHz
-			t.Errorf("%s: %d bytes, not a spoken sentence", c.lang, len(b))
+		info, err := audio.ReadInfo(bytes.NewReader(b), int64(len(b)))
+		if err != nil || len(b) < 22050 || info.Duration() < 500*time.Millisecond { // at least half a second
+			t.Errorf("%s: %d bytes, %v of audio (%v), not a spoken sentence", c.lang, len(b), info.Duration(), err)
 		}
 	}
 }

@@ -13,8 +13,6 @@ var (
 	ErrBadID = errors.New("recordings: not a recording ID")
 	// ErrChecksum: the file on disk no longer has the checksum it was saved with.
 	ErrChecksum = errors.New("recordings: checksum mismatch")
-	// ErrNotWAV: the bytes are not a RIFF/WAVE file this package can read.
-	ErrNotWAV = errors.New("recordings: not a WAV file")
 )
 
 type errNotFound struct{}

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hotline-cc/hotline/audio"
 )
 
 // Store keeps recordings under one directory, a folder per day:
@@ -129,7 +131,7 @@ func (s *Store) Save(ctx context.Context, src io.Reader, meta Meta) (Recording, 
 	}
 	rec.Size, rec.SHA256, rec.Duration = n, hex.EncodeToString(h.Sum(nil)), meta.Duration
 	if rec.Duration == 0 {
-		if info, err := ReadWAVInfo(tmp, n); err == nil {
+		if info, err := audio.ReadInfo(tmp, n); err == nil {
 			rec.Duration = info.Duration()
 		}
 	}

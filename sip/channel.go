@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/sip/media"
 )
@@ -313,7 +314,7 @@ func (c *Channel) Record(ctx context.Context, path string, opts call.RecordOptio
 		return rec, err
 	}
 	if opts.MaxDuration == 0 {
-		opts.MaxDuration = 5 * time.Minute
+		opts.MaxDuration = audio.DefaultMaxRecording
 	}
 	if opts.Beep {
 		octx, cancel := c.opContext(ctx)

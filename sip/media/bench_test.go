@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
+
+	"github.com/hotline-cc/hotline/audio"
 )
 
 // One 20 ms frame: PCM → G.711 → RTP packet bytes, reusing the buffers as Session does.
@@ -150,7 +152,7 @@ func BenchmarkResample48kPerSecond(b *testing.B) {
 	in := tone(1000, 48000, 10000, 48000)
 	b.ReportAllocs()
 	for b.Loop() {
-		Resample(in, 48000, 8000)
+		audio.Resample(in, 48000, 8000)
 	}
 }
 
@@ -159,6 +161,6 @@ func BenchmarkResample44kPerSecond(b *testing.B) {
 	in := tone(1000, 44100, 10000, 44100)
 	b.ReportAllocs()
 	for b.Loop() {
-		Resample(in, 44100, 8000)
+		audio.Resample(in, 44100, 8000)
 	}
 }

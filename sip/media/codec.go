@@ -3,6 +3,8 @@ package media
 import (
 	"strconv"
 	"strings"
+
+	"github.com/hotline-cc/hotline/audio"
 )
 
 // Codec is an RTP audio payload format as negotiated in SDP (RFC 3551 §6).
@@ -69,9 +71,9 @@ func (c Codec) String() string {
 func (c Codec) Encode(dst []byte, pcm []int16) []byte {
 	switch c.law() {
 	case lawU:
-		return ULawEncodeAppend(dst, pcm)
+		return audio.ULawEncodeAppend(dst, pcm)
 	case lawA:
-		return ALawEncodeAppend(dst, pcm)
+		return audio.ALawEncodeAppend(dst, pcm)
 	}
 	return dst
 }
@@ -81,33 +83,27 @@ func (c Codec) Encode(dst []byte, pcm []int16) []byte {
 func (c Codec) Decode(dst []int16, payload []byte) []int16 {
 	switch c.law() {
 	case lawU:
-		return ULawDecodeAppend(dst, payload)
+		return audio.ULawDecodeAppend(dst, payload)
 	case lawA:
-		return ALawDecodeAppend(dst, payload)
+		return audio.ALawDecodeAppend(dst, payload)
 	}
 	return dst
 }
 
 // transcodeAppend appends payload, encoded with from, re-encoded with to. Same-law payloads
-// are copied unchanged.
+// are copied unchanged; a codec this package does not handle appends nothing.
 func transcodeAppend(dst []byte, from, to Codec, payload []byte) []byte {
 	fl, tl := from.law(), to.law()
-	dst, out := grow(dst, len(payload))
 	switch {
+	case fl == lawNone || tl == lawNone:
+		return dst
 	case fl == tl:
-		copy(out, payload)
-	case fl == lawU && tl == lawA:
-		for i, b := range payload {
-			out[i] = ulawToAlaw[b]
-		}
-	case fl == lawA && tl == lawU:
-		for i, b := range payload {
-			out[i] = alawToUlaw[b]
-		}
+		return append(dst, payload...)
+	case fl == lawU:
+		return audio.ULawToALawAppend(dst, payload)
 	default:
-		return dst[:len(dst)-len(payload)]
+		return audio.ALawToULawAppend(dst, payload)
 	}
-	return dst
 }
 
 // silenceByte is the code word of a zero sample.

@@ -1,6 +1,10 @@
 package media
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hotline-cc/hotline/audio"
+)
 
 func TestCodecEncodeDecode(t *testing.T) {
 	pcm := tone(1000, 8000, 10000, 160)
@@ -10,7 +14,7 @@ func TestCodecEncodeDecode(t *testing.T) {
 			t.Fatalf("%v: payload of %d bytes for 160 samples, want 160", c, len(payload))
 		}
 		out := c.Decode(nil, payload)
-		if r, want := RMS(out), RMS(pcm); r < want*0.98 || r > want*1.02 {
+		if r, want := audio.RMS(out), audio.RMS(pcm); r < want*0.98 || r > want*1.02 {
 			t.Errorf("%v: decoded RMS %.0f, want %.0f ±2%%", c, r, want)
 		}
 	}
@@ -37,7 +41,7 @@ func TestTranscodeAppend(t *testing.T) {
 	pcm := tone(700, 8000, 8000, 160)
 	u := PCMU.Encode(nil, pcm)
 	a := transcodeAppend(nil, PCMU, PCMA, u)
-	if got, want := RMS(PCMA.Decode(nil, a)), RMS(pcm); got < want*0.97 || got > want*1.03 {
+	if got, want := audio.RMS(PCMA.Decode(nil, a)), audio.RMS(pcm); got < want*0.97 || got > want*1.03 {
 		t.Errorf("µ→A transcoded RMS %.0f, want %.0f", got, want)
 	}
 	if same := transcodeAppend(nil, PCMU, PCMU, u); string(same) != string(u) {

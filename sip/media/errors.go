@@ -18,11 +18,7 @@ var (
 	ErrShortDTMFPayload = errors.New("dtmf: payload shorter than 4 bytes")
 	ErrNotDTMFDigit     = errors.New("dtmf: not a DTMF digit (want 0-9, *, #, A-D)")
 
-	// WAV (wav.go)
-	ErrNotWAV         = errors.New("wav: not a RIFF/WAVE file")
-	ErrUnsupportedWAV = errors.New("wav: unsupported format")
-	ErrWAVTooLong     = errors.New("wav: recording exceeds the 4 GiB WAV limit")
-	ErrWAVClosed      = errors.New("wav: writer closed")
+	// WAV files: audio.ErrNotWAV, audio.ErrUnsupportedWAV, audio.ErrWAVTooLong, audio.ErrWAVClosed
 
 	// RTP session (session.go, port.go)
 	ErrSessionClosed    = errors.New("rtp: session closed")

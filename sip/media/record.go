@@ -3,6 +3,8 @@ package media
 import (
 	"sync"
 	"time"
+
+	"github.com/hotline-cc/hotline/audio"
 )
 
 // EndReason says why a recording ended. The values match call.RecordEnd, so the SIP layer
@@ -19,9 +21,9 @@ const (
 	EndError   EndReason = "error"   // writing the file failed; see Err
 )
 
-// DefaultSilenceThreshold is the frame RMS below which a frame counts as silence: about
-// -42 dBFS, Asterisk's default for Record() and above the idle noise of a G.711 line.
-const DefaultSilenceThreshold = 256
+// DefaultSilenceThreshold is the frame RMS below which a frame counts as silence
+// (audio.DefaultSilenceThreshold, about -42 dBFS).
+const DefaultSilenceThreshold = audio.DefaultSilenceThreshold
 
 // RecorderOptions sets when a recording ends by itself.
 type RecorderOptions struct {
@@ -39,9 +41,9 @@ type RecorderOptions struct {
 	TrimSilence bool
 }
 
-// Recorder writes the audio it is fed to a WAVWriter until an end condition is met. Time
-// is counted in samples fed, not on the clock, so a recording's length is exactly the audio
-// in it. Typical use by the channel layer:
+// Recorder writes the audio it is fed to an audio.WAVWriter until an end condition is met.
+// Time is counted in samples fed, not on the clock, so a recording's length is exactly the
+// audio in it. Typical use by the channel layer:
 //
 //	rec := media.NewRecorder(w, opts)
 //	remove := session.AddTap(rec.Tap)
@@ -56,7 +58,7 @@ type RecorderOptions struct {
 // It is safe for concurrent use: Feed from the session's tap, Stop from the call.
 type Recorder struct {
 	mu        sync.Mutex
-	w         *WAVWriter
+	w         *audio.WAVWriter
 	opts      RecorderOptions
 	fed       int64 // samples fed, written or held
 	silentRun int64 // samples of the current stretch of silence
@@ -68,7 +70,7 @@ type Recorder struct {
 }
 
 // NewRecorder returns a recorder that writes to w.
-func NewRecorder(w *WAVWriter, opts RecorderOptions) *Recorder {
+func NewRecorder(w *audio.WAVWriter, opts RecorderOptions) *Recorder {
 	if opts.SilenceThreshold <= 0 {
 		opts.SilenceThreshold = DefaultSilenceThreshold
 	}
@@ -96,7 +98,7 @@ func (r *Recorder) Feed(pcm []int16) (done bool, reason EndReason) {
 	r.fed += int64(len(pcm))
 
 	timeout := samplesOf(r.opts.SilenceTimeout)
-	if RMS(pcm) >= r.opts.SilenceThreshold {
+	if audio.RMS(pcm) >= r.opts.SilenceThreshold {
 		r.spoke = true
 		r.silentRun = 0
 		r.write(r.held)

@@ -2,10 +2,14 @@ package media
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/audio"
 )
 
 // feedFrames feeds pcm in 20 ms frames until the recorder ends; it returns the number of
@@ -19,9 +23,9 @@ func feedFrames(r *Recorder, pcm []int16) (int, EndReason) {
 	return -1, EndNone
 }
 
-func newRecording(t *testing.T) (*WAVWriter, string) {
+func newRecording(t *testing.T) (*audio.WAVWriter, string) {
 	path := filepath.Join(t.TempDir(), "vm.wav")
-	w, err := CreateWAVFile(path)
+	w, err := audio.CreateWAVFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +61,7 @@ func TestRecorderMaxDuration(t *testing.T) {
 		t.Error("Done not closed")
 	}
 	w.Close()
-	pcm, _ := LoadWAVFile(path)
+	pcm, _ := audio.LoadWAVFile(path)
 	if len(pcm) != 16040 {
 		t.Errorf("file has %d samples, want 16040 (2.005 s)", len(pcm))
 	}
@@ -78,7 +82,7 @@ func TestRecorderSilenceAfterSpeech(t *testing.T) {
 			t.Errorf("trim=%v: ended after %d frames with %q, want %d frames, silence", trim, n, why, 50+30+20+75)
 		}
 		w.Close()
-		pcm, _ := LoadWAVFile(path)
+		pcm, _ := audio.LoadWAVFile(path)
 		want := 8000 * 35 / 10 // 1 + 0.6 + 0.4 + 1.5 s
 		if trim {
 			want = 8000 * 2 // up to the end of speech, the pause kept
@@ -119,7 +123,7 @@ func TestRecorderStop(t *testing.T) {
 		t.Errorf("second Stop changed the reason to %q", got)
 	}
 	w.Close()
-	if pcm, _ := LoadWAVFile(path); len(pcm) != 12000 {
+	if pcm, _ := audio.LoadWAVFile(path); len(pcm) != 12000 {
 		t.Errorf("file has %d samples, want 12000 (held pause written on Stop)", len(pcm))
 	}
 	if NewRecorder(w, RecorderOptions{}).Stop(EndNone) != EndStopped {
@@ -128,7 +132,7 @@ func TestRecorderStop(t *testing.T) {
 }
 
 func TestRecorderWriteError(t *testing.T) {
-	r := NewRecorder(NewWAVWriter(failingSeeker{}), RecorderOptions{})
+	r := NewRecorder(audio.NewWAVWriter(failingSeeker{}), RecorderOptions{})
 	if done, why := r.Feed(speech(20 * time.Millisecond)); !done || why != EndError || r.Err() == nil {
 		t.Errorf("write error: done=%v reason=%q err=%v", done, why, r.Err())
 	}
@@ -160,17 +164,23 @@ func TestRecorderOnSessionTap(t *testing.T) {
 	if rec.Reason() != EndSilence {
 		t.Errorf("reason %q", rec.Reason())
 	}
-	pcm, err := LoadWAVFile(path)
+	pcm, err := audio.LoadWAVFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pcm) != len(msg) {
 		t.Errorf("voicemail is %d samples, want %d", len(pcm), len(msg))
 	}
-	if r := RMS(pcm); !within(r, RMS(msg), 0.03) {
-		t.Errorf("voicemail RMS %.0f, want %.0f", r, RMS(msg))
+	if r := audio.RMS(pcm); !within(r, audio.RMS(msg), 0.03) {
+		t.Errorf("voicemail RMS %.0f, want %.0f", r, audio.RMS(msg))
 	}
 	if fi, _ := os.Stat(path); fi.Size() != int64(44+2*len(msg)) {
 		t.Errorf("file size %d", fi.Size())
 	}
 }
+
+// failingSeeker is a file whose every write fails (a full disk).
+type failingSeeker struct{ io.WriteSeeker }
+
+func (failingSeeker) Write([]byte) (int, error)      { return 0, errors.New("disk full") }
+func (failingSeeker) Seek(int64, int) (int64, error) { return 0, nil }

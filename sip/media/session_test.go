@@ -14,6 +14,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/hotline-cc/hotline/audio"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -112,8 +114,8 @@ func TestSessionPlayToneReachesPeer(t *testing.T) {
 	if n != 50 || len(pcm) != 8000 {
 		t.Errorf("B's tap got %d frames / %d samples, want 50 / 8000", n, len(pcm))
 	}
-	if r := RMS(pcm); !within(r, RMS(src), 0.03) {
-		t.Errorf("B hears RMS %.0f, want %.0f", r, RMS(src))
+	if r := audio.RMS(pcm); !within(r, audio.RMS(src), 0.03) {
+		t.Errorf("B hears RMS %.0f, want %.0f", r, audio.RMS(src))
 	}
 	if f := frequency(pcm, 8000); !within(f, 1000, 0.005) {
 		t.Errorf("B hears %.1f Hz, want 1000", f)
@@ -210,7 +212,7 @@ func TestSessionRelayBothWays(t *testing.T) {
 		if f := frequency(pcm, 8000); !within(f, freq, 0.01) {
 			t.Errorf("%s hears %.1f Hz, want %.0f", who, f, freq)
 		}
-		if rms := RMS(pcm); !within(rms, 10000/1.4142, 0.05) {
+		if rms := audio.RMS(pcm); !within(rms, 10000/1.4142, 0.05) {
 			t.Errorf("%s hears RMS %.0f, want %.0f", who, rms, 10000/1.4142)
 		}
 	}
@@ -337,8 +339,8 @@ func TestSessionStreamContinuity(t *testing.T) {
 	for _, p := range pkts[5:15] {
 		relayed = PCMA.Decode(relayed, p.Payload)
 	}
-	if r := RMS(relayed); !within(r, RMS(src), 0.03) {
-		t.Errorf("relayed audio RMS %.0f as A-law, want %.0f", r, RMS(src))
+	if r := audio.RMS(relayed); !within(r, audio.RMS(src), 0.03) {
+		t.Errorf("relayed audio RMS %.0f as A-law, want %.0f", r, audio.RMS(src))
 	}
 	// The relayed DTMF event kept one timestamp and its end bits.
 	if ev, _ := ParseDTMFEvent(pkts[19].Payload); !ev.End || ev.Event != 7 || pkts[15].Timestamp != pkts[19].Timestamp {

@@ -1,4 +1,4 @@
-package media
+package audio
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ func makeWAV(rate, channels int, left, right []int16) []byte {
 			data = binary.LittleEndian.AppendUint16(data, uint16(v))
 		}
 	}
-	return makeWAVRaw(wavPCM, rate, channels, 16, data)
+	return makeWAVRaw(FormatPCM, rate, channels, 16, data)
 }
 
 func makeWAVRaw(tag uint16, rate, channels, bits int, data []byte) []byte {
@@ -136,11 +136,11 @@ func TestReadWAVOtherSampleFormats(t *testing.T) {
 		f32 = binary.LittleEndian.AppendUint32(f32, math.Float32bits(float32(s)/32767))
 	}
 	for name, wav := range map[string][]byte{
-		"8-bit":  makeWAVRaw(wavPCM, 8000, 1, 8, u8),
-		"float":  makeWAVRaw(wavFloat, 8000, 1, 32, f32),
-		"µ-law":  makeWAVRaw(wavULaw, 8000, 1, 8, PCMU.Encode(nil, src)),
-		"A-law":  makeWAVRaw(wavALaw, 8000, 1, 8, PCMA.Encode(nil, src)),
-		"µ-law3": makeWAVRaw(wavULaw, 8000, 3, 8, bytes.Repeat(PCMU.Encode(nil, src[:1]), 3)),
+		"8-bit":  makeWAVRaw(FormatPCM, 8000, 1, 8, u8),
+		"float":  makeWAVRaw(FormatFloat, 8000, 1, 32, f32),
+		"µ-law":  makeWAVRaw(FormatULaw, 8000, 1, 8, ULawEncodeAppend(nil, src)),
+		"A-law":  makeWAVRaw(FormatALaw, 8000, 1, 8, ALawEncodeAppend(nil, src)),
+		"µ-law3": makeWAVRaw(FormatULaw, 8000, 3, 8, bytes.Repeat(ULawEncodeAppend(nil, src[:1]), 3)),
 	} {
 		pcm, err := ReadWAV(bytes.NewReader(wav))
 		if err != nil {
@@ -171,9 +171,9 @@ func TestReadWAVErrors(t *testing.T) {
 		{"empty", nil, ErrNotWAV, "shorter than a RIFF header"},
 		{"mp3", []byte("ID3\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), ErrNotWAV, `"ID3\x04"`},
 		{"mp3 in wav", makeWAVRaw(0x55, 8000, 1, 0, []byte{1, 2}), ErrUnsupportedWAV, "format tag 0x0055"},
-		{"12 bit", makeWAVRaw(wavPCM, 8000, 1, 12, []byte{1, 2}), ErrUnsupportedWAV, "12-bit PCM"},
-		{"9 channels", makeWAVRaw(wavPCM, 8000, 9, 16, nil), ErrUnsupportedWAV, "9 channels"},
-		{"rate 0", makeWAVRaw(wavPCM, 0, 1, 16, nil), ErrUnsupportedWAV, "sample rate 0 Hz"},
+		{"12 bit", makeWAVRaw(FormatPCM, 8000, 1, 12, []byte{1, 2}), ErrUnsupportedWAV, "12-bit PCM"},
+		{"9 channels", makeWAVRaw(FormatPCM, 8000, 9, 16, nil), ErrUnsupportedWAV, "9 channels"},
+		{"rate 0", makeWAVRaw(FormatPCM, 0, 1, 16, nil), ErrUnsupportedWAV, "sample rate 0 Hz"},
 		{"no data", makeWAV(8000, 1, nil, nil)[:36], ErrNotWAV, "no data chunk"},
 		{"no fmt", append([]byte("RIFF\x04\x00\x00\x00WAVE"), "data\x00\x00\x00\x00"...), ErrNotWAV, "data chunk before fmt"},
 	} {
@@ -224,7 +224,7 @@ func TestWAVWriterRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f != (WAVFormat{Tag: wavPCM, Channels: 1, SampleRate: 8000, Bits: 16}) {
+	if f != (Format{Tag: FormatPCM, Channels: 1, SampleRate: 8000, Bits: 16}) {
 		t.Errorf("format %+v", f)
 	}
 	if !slices.Equal(pcm, src) {
@@ -280,18 +280,6 @@ func TestWAVWriterReportsWriteErrors(t *testing.T) {
 	}
 }
 
-func TestRMS(t *testing.T) {
-	if RMS(nil) != 0 {
-		t.Error("RMS(nil) != 0")
-	}
-	if r := RMS([]int16{3, -3, 3, -3}); r != 3 {
-		t.Errorf("RMS = %v", r)
-	}
-	if r := RMS(tone(1000, 8000, 32767, 8000)); !within(r, 23170, 0.001) {
-		t.Errorf("full-scale sine RMS = %.0f, want 23170", r)
-	}
-}
-
 // FuzzReadWAV: no file, however broken, crashes the prompt loader or makes it produce
 // more audio than the input could hold.
 func FuzzReadWAV(f *testing.F) {
@@ -303,7 +291,7 @@ func FuzzReadWAV(f *testing.F) {
 		f.Add(b[:min(len(b), 600)]) // header and a little audio keep the fuzzer fast
 	}
 	f.Add(makeWAV(22050, 2, tone(1000, 22050, 8000, 64), nil))
-	f.Add(makeWAVRaw(wavFloat, 48000, 1, 32, make([]byte, 64)))
+	f.Add(makeWAVRaw(FormatFloat, 48000, 1, 32, make([]byte, 64)))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVE"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pcm, err := ReadWAV(bytes.NewReader(b))

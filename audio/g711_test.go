@@ -1,4 +1,4 @@
-package media
+package audio
 
 import (
 	"math"
@@ -188,4 +188,93 @@ func abs32(v int32) int32 {
 		return -v
 	}
 	return v
+}
+
+// ITU-T G.711 reference points, as Asterisk's recordings and prompts are checked against
+// (moved from the ARI driver's own decoder, which this package replaced).
+func TestG711Decode(t *testing.T) {
+	for _, c := range []struct {
+		in   byte
+		law  func(byte) int16
+		want int16
+	}{
+		{0xFF, ULawDecode, 0}, {0x7F, ULawDecode, 0}, {0x00, ULawDecode, -32124}, {0x80, ULawDecode, 32124},
+		{0xD5, ALawDecode, 8}, {0x55, ALawDecode, -8}, {0xAA, ALawDecode, 32256}, {0x2A, ALawDecode, -32256},
+	} {
+		if got := c.law(c.in); got != c.want {
+			t.Errorf("decode(%#02x) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+// Round trip over all 256 code words through the slice paths a call's media uses: decoding
+// a payload and encoding it again gives the payload back (µ-law's negative zero 0x7F comes
+// back as 0xFF), the slice and single-sample functions agree, and transcoding µ-law → A-law
+// is the same as decoding and re-encoding.
+func TestG711AllCodesRoundTrip(t *testing.T) {
+	codes := make([]byte, 256)
+	for i := range codes {
+		codes[i] = byte(i)
+	}
+	for _, law := range []struct {
+		name   string
+		decode func([]int16, []byte) []int16
+		encode func([]byte, []int16) []byte
+		one    func(byte) int16
+		to     func([]byte, []byte) []byte // transcode to the other law
+		other  func(int16) byte            // encode in the other law
+	}{
+		{"µ-law", ULawDecodeAppend, ULawEncodeAppend, ULawDecode, ULawToALawAppend, ALawEncode},
+		{"A-law", ALawDecodeAppend, ALawEncodeAppend, ALawDecode, ALawToULawAppend, ULawEncode},
+	} {
+		pcm := law.decode(nil, codes)
+		back := law.encode(nil, pcm)
+		trans := law.to(nil, codes)
+		if len(pcm) != 256 || len(back) != 256 || len(trans) != 256 {
+			t.Fatalf("%s: %d samples, %d bytes back, %d transcoded; want 256", law.name, len(pcm), len(back), len(trans))
+		}
+		for i, b := range codes {
+			if pcm[i] != law.one(b) {
+				t.Errorf("%s %#02x: slice decode %d, single decode %d", law.name, b, pcm[i], law.one(b))
+			}
+			if want := b; back[i] != want && !(law.name == "µ-law" && b == 0x7F && back[i] == 0xFF) {
+				t.Errorf("%s %#02x → %d → %#02x", law.name, b, pcm[i], back[i])
+			}
+			if want := law.other(pcm[i]); trans[i] != want {
+				t.Errorf("%s %#02x transcoded to %#02x, re-encoding gives %#02x", law.name, b, trans[i], want)
+			}
+		}
+	}
+	if ULawToALaw(0x80) != ULawToALawAppend(nil, []byte{0x80})[0] || ALawToULaw(0xAA) != ALawToULawAppend(nil, []byte{0xAA})[0] {
+		t.Error("ULawToALaw/ALawToULaw disagree with their slice forms")
+	}
+}
+
+// One 20 ms frame encoded and decoded, as the media path does 50 times a second per call.
+func BenchmarkG711(b *testing.B) {
+	pcm := tone(1000, 8000, 10000, 160)
+	payload := make([]byte, 0, 160)
+	out := make([]int16, 0, 160)
+	b.Run("ULawEncode", func(b *testing.B) {
+		for b.Loop() {
+			payload = ULawEncodeAppend(payload[:0], pcm)
+		}
+	})
+	b.Run("ALawEncode", func(b *testing.B) {
+		for b.Loop() {
+			payload = ALawEncodeAppend(payload[:0], pcm)
+		}
+	})
+	b.Run("ULawDecode", func(b *testing.B) {
+		u := ULawEncodeAppend(nil, pcm)
+		for b.Loop() {
+			out = ULawDecodeAppend(out[:0], u)
+		}
+	})
+	b.Run("ULawToALaw", func(b *testing.B) {
+		u := ULawEncodeAppend(nil, pcm)
+		for b.Loop() {
+			payload = ULawToALawAppend(payload[:0], u)
+		}
+	})
 }

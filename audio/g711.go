@@ -1,4 +1,4 @@
-package media
+package audio
 
 import "math/bits"
 
@@ -97,6 +97,25 @@ func ALawDecodeAppend(dst []int16, payload []byte) []int16 {
 	dst, out := grow(dst, len(payload))
 	for i, b := range payload {
 		out[i] = alawTable[b]
+	}
+	return dst
+}
+
+// ULawToALawAppend appends the A-law bytes of a µ-law payload to dst (a relay from a PCMU
+// leg to a PCMA leg), without going through linear samples.
+func ULawToALawAppend(dst, payload []byte) []byte {
+	dst, out := grow(dst, len(payload))
+	for i, b := range payload {
+		out[i] = ulawToAlaw[b]
+	}
+	return dst
+}
+
+// ALawToULawAppend appends the µ-law bytes of an A-law payload to dst.
+func ALawToULawAppend(dst, payload []byte) []byte {
+	dst, out := grow(dst, len(payload))
+	for i, b := range payload {
+		out[i] = alawToUlaw[b]
 	}
 	return dst
 }
