@@ -29,7 +29,7 @@ test: deps-test lint build
 
 # The race detector over the packages whose tests run in seconds (the end-to-end suites in
 # center, sip and cmd/hotline pass under it too, in about four minutes more).
-RACE_PKGS ?= ./acd/... ./sip/media/... ./ari/... ./dashboard/... ./customers/... ./ivr/... ./call/... ./reports/... ./recordings/... ./config/...
+RACE_PKGS ?= ./acd/... ./sip/media/... ./ari/... ./dashboard/... ./customers/... ./ivr/... ./call/... ./reports/... ./recordings/... ./config/... ./audio/... ./journey/... ./waitroom/... ./callbacks/... ./prompts/... ./internal/fakeclock/...
 race:
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 
@@ -53,7 +53,7 @@ fuzz:
 
 # Speed and memory targets: Go benchmarks, then a sipp load run against a live server.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./sip/media ./acd ./sip
+	$(GO) test -run '^$$' -bench . -benchmem ./audio ./sip/media ./acd ./sip
 	scripts/load.sh
 
 lint:

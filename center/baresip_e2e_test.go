@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 	"github.com/hotline-cc/hotline/internal/testenv"
-	"github.com/hotline-cc/hotline/sip/media"
 )
 
 // startBaresip runs baresip as agent's softphone: it registers with digest, answers by
@@ -98,12 +98,12 @@ func TestBaresipAgentTakesQueuedCall(t *testing.T) {
 	if len(dumps) == 0 {
 		t.Fatalf("baresip recorded nothing in %s", heard)
 	}
-	pcm, err := media.LoadWAVFile(dumps[0])
+	pcm, err := audio.LoadWAVFile(dumps[0])
 	if err != nil {
 		t.Fatalf("baresip's recording: %v", err)
 	}
-	if rms := media.RMS(pcm); rms < 300 {
+	if rms := audio.RMS(pcm); rms < 300 {
 		t.Errorf("the agent heard silence (RMS %.0f): the caller's voice did not reach baresip", rms)
 	}
-	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, media.RMS(pcm))
+	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, audio.RMS(pcm))
 }

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/sipptest"
-	"github.com/hotline-cc/hotline/sip/media"
 )
 
 const recordsFlow = `description: records end-to-end tests - queue with callback, voicemail on 4
@@ -209,12 +209,12 @@ func TestVoicemailBecomesSignedTicket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcm, err := media.ReadWAV(f)
+	pcm, err := audio.ReadWAV(f)
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rms := media.RMS(pcm); rms < 500 {
+	if rms := audio.RMS(pcm); rms < 500 {
 		t.Errorf("voicemail RMS %.0f: nearly silent", rms)
 	}
 

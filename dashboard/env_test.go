@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/fakeclock"
@@ -218,24 +218,14 @@ func (e *env) csrf(c *http.Client) string {
 
 // wav is a PCM tone, long enough to play.
 func wav(seconds int) []byte {
-	var b bytes.Buffer
-	n := 8000 * 2 * seconds
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, uint32(36+n))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
-		binary.Write(&b, binary.LittleEndian, v)
-	}
-	b.WriteString("data")
-	binary.Write(&b, binary.LittleEndian, uint32(n))
-	for i := 0; i < n/2; i++ {
-		v := int16(8000)
+	pcm := make([]int16, audio.SampleRate*seconds)
+	for i := range pcm {
+		pcm[i] = 8000
 		if (i/10)%2 == 0 { // a 400 Hz square wave
-			v = -v
+			pcm[i] = -8000
 		}
-		binary.Write(&b, binary.LittleEndian, v)
 	}
-	return b.Bytes()
+	return audio.EncodeWAV(audio.SampleRate, 1, pcm)
 }
 
 // voicemail stores a voicemail ticket from number for support and returns it.

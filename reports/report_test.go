@@ -3,13 +3,13 @@ package reports
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
@@ -239,18 +239,7 @@ func (d *day) flush() {
 }
 
 func wav(seconds int) []byte {
-	var b bytes.Buffer
-	n := 8000 * 2 * seconds
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, uint32(36+n))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
-		binary.Write(&b, binary.LittleEndian, v)
-	}
-	b.WriteString("data")
-	binary.Write(&b, binary.LittleEndian, uint32(n))
-	b.Write(make([]byte, n))
-	return b.Bytes()
+	return audio.EncodeWAV(audio.SampleRate, 1, make([]int16, audio.SampleRate*seconds))
 }
 
 const (

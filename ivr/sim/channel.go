@@ -6,12 +6,12 @@ package sim
 
 import (
 	"context"
-	"encoding/binary"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 )
 
@@ -268,19 +268,6 @@ func (c *Channel) Hangup(cause call.Cause) error {
 
 // writeSilentWAV writes d of 8 kHz mono PCM16 silence (capped at a second: it stands for speech).
 func writeSilentWAV(path string, d time.Duration) error {
-	n := int(min(d, time.Second) / time.Second * 8000)
-	b := make([]byte, 44+2*n)
-	copy(b[0:], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], 8000)
-	binary.LittleEndian.PutUint32(b[28:], 16000)
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
-	return os.WriteFile(path, b, 0o600)
+	n := int(min(d, time.Second) * audio.SampleRate / time.Second)
+	return os.WriteFile(path, audio.EncodeWAV(audio.SampleRate, 1, make([]int16, n)), 0o600)
 }
