@@ -49,7 +49,7 @@ fuzz:
 	$(FUZZ) '^FuzzReadWAVInfo$$' ./audio
 	$(FUZZ) '^FuzzEvent$$' ./ari
 	$(FUZZ) '^FuzzAgentFromName$$' ./ari
-	$(FUZZ) '^FuzzCompile$$' ./config
+	$(FUZZ) '^FuzzCompile$$' ./schedule
 
 # Speed and memory targets: Go benchmarks, then a sipp load run against a live server.
 bench: build

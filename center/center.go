@@ -110,7 +110,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	c.voice = prompts.New(cfg.Prompts, cfg.DataDir, prompts.WithLogger(c.log))
+	c.voice = prompts.New(PromptsConfig(cfg), cfg.DataDir, prompts.WithLogger(c.log))
 	texts, err := prompts.LoadTexts(cfg.Prompts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("prompts.dir texts:\n%w", err)
@@ -123,7 +123,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := customers.OpenConfig(c.ctx, cfg, customers.WithLogger(c.log))
+	store, err := OpenStore(c.ctx, cfg, customers.WithLogger(c.log))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -172,7 +172,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := c.loadState(); err != nil {
 		return fail(fmt.Errorf("agent states: %w", err))
 	}
-	if c.dash, err = dashboard.New(dashboard.Options{Live: c.live, Store: store, Config: cfg, Log: c.log, DataDir: cfg.DataDir}); err != nil {
+	if c.dash, err = dashboard.New(dashboardOptions(cfg, dashboard.Options{Live: c.live, Store: store, Log: c.log})); err != nil {
 		return fail(fmt.Errorf("dashboard: %w", err))
 	}
 	return c, nil
@@ -183,11 +183,11 @@ var flowMetrics = ivr.NewMetrics(prometheus.DefaultRegisterer)
 // openFlows loads the flows (the shipped ones, or flows.dir) and checks them against the
 // configuration; a broken flow stops start-up with file:line:col messages.
 func (c *Center) openFlows() error {
-	cat, err := ivr.CatalogFromConfig(c.cfg, c.voice)
+	cat, err := FlowCatalog(c.cfg, c.voice)
 	if err != nil {
 		return err
 	}
-	if c.flows, err = ivr.OpenConfigured(c.cfg, cat, ivr.WithLibraryLogger(c.log)); err != nil {
+	if c.flows, err = ivr.OpenFlows(FlowsConfig(c.cfg), cat, ivr.WithLibraryLogger(c.log)); err != nil {
 		return fmt.Errorf("flows are not valid:\n%w", err)
 	}
 	return nil
@@ -249,7 +249,7 @@ func (c *Center) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); c.persist(ctx) }()
 	go func() { defer bg.Done(); c.callbacks.Run(ctx, c.room.Apply) }()
 	go func() { defer bg.Done(); c.housekeeping(ctx) }()
-	if d := customers.DelivererFromConfig(c.store, c.cfg.Webhooks, append([]customers.DelivererOption{customers.WithDeliveryLogger(c.log)}, c.deliveryOpts...)...); d != nil {
+	if d := newDeliverer(c.store, c.cfg.Webhooks, append([]customers.DelivererOption{customers.WithDeliveryLogger(c.log)}, c.deliveryOpts...)...); d != nil {
 		bg.Add(1)
 		go func() { defer bg.Done(); _ = d.Run(ctx) }()
 	}
@@ -407,12 +407,12 @@ func Check(cfg config.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	voice := prompts.New(cfg.Prompts, os.TempDir())
-	cat, err := ivr.CatalogFromConfig(cfg, voice)
+	voice := prompts.New(PromptsConfig(cfg), os.TempDir())
+	cat, err := FlowCatalog(cfg, voice)
 	if err != nil {
 		return err
 	}
-	if _, err := ivr.OpenConfigured(cfg, cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler))); err != nil {
+	if _, err := ivr.OpenFlows(FlowsConfig(cfg), cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler))); err != nil {
 		return fmt.Errorf("flows are not valid:\n%w", err)
 	}
 	if _, err := prompts.LoadTexts(cfg.Prompts.Dir); err != nil {

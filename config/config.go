@@ -1,34 +1,36 @@
 // Package config is hotline's one YAML configuration file: its schema, defaults that make
 // `hotline serve` work with no file at all, and errors that name the key and line.
-// It holds plain data, and Hours (a schedule compiled to answer "open at t?"); it must not
-// start anything.
+// It holds plain data that the wiring (center) maps onto each package's own options; it must
+// not start anything, and no package but the wiring and the command should need it.
 package config
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // Config is the whole file. Every key is documented in hotline.sample.yaml.
 type Config struct {
-	Driver     string              `yaml:"driver"`   // native | ari
-	DataDir    string              `yaml:"data_dir"` // database, recordings, prompt cache
-	Log        Log                 `yaml:"log"`
-	SIP        SIP                 `yaml:"sip"`
-	HTTP       HTTP                `yaml:"http"`
-	ARI        ARI                 `yaml:"ari"`
-	Prompts    Prompts             `yaml:"prompts"`
-	Flows      Flows               `yaml:"flows"`
-	Schedules  map[string]Schedule `yaml:"schedules"`
-	Queues     []Queue             `yaml:"queues"`
-	Agents     []Agent             `yaml:"agents"`
-	ACD        ACD                 `yaml:"acd"`
-	Store      Store               `yaml:"store"`
-	Redis      Redis               `yaml:"redis"`
-	Recordings Recordings          `yaml:"recordings"`
-	Callbacks  Callbacks           `yaml:"callbacks"`
-	Webhooks   Webhooks            `yaml:"webhooks"`
-	Transfer   Transfer            `yaml:"transfer"`
+	Driver     string                       `yaml:"driver"`   // native | ari
+	DataDir    string                       `yaml:"data_dir"` // database, recordings, prompt cache
+	Log        Log                          `yaml:"log"`
+	SIP        SIP                          `yaml:"sip"`
+	HTTP       HTTP                         `yaml:"http"`
+	ARI        ARI                          `yaml:"ari"`
+	Prompts    Prompts                      `yaml:"prompts"`
+	Flows      Flows                        `yaml:"flows"`
+	Schedules  map[string]schedule.Schedule `yaml:"schedules"`
+	Queues     []Queue                      `yaml:"queues"`
+	Agents     []Agent                      `yaml:"agents"`
+	ACD        ACD                          `yaml:"acd"`
+	Store      Store                        `yaml:"store"`
+	Redis      Redis                        `yaml:"redis"`
+	Recordings Recordings                   `yaml:"recordings"`
+	Callbacks  Callbacks                    `yaml:"callbacks"`
+	Webhooks   Webhooks                     `yaml:"webhooks"`
+	Transfer   Transfer                     `yaml:"transfer"`
 }
 
 type Log struct {
@@ -84,12 +86,6 @@ type Flows struct {
 	Entry  string            `yaml:"entry"`  // flow for inbound calls
 	Routes map[string]string `yaml:"routes"` // dialed number -> flow
 	Reload bool              `yaml:"reload"` // watch files and hot-reload
-}
-
-type Schedule struct {
-	TimeZone string              `yaml:"timezone"` // IANA name, e.g. Asia/Shanghai
-	Weekly   map[string][]string `yaml:"weekly"`   // mon..sun -> ["09:00-18:00", ...]
-	Holidays []string            `yaml:"holidays"` // YYYY-MM-DD, closed all day
 }
 
 type Queue struct {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // CallbackStatus is where a callback is in its life.
@@ -247,14 +247,14 @@ func roundUp(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
-func fmtTime(t time.Time, h *config.Hours) string {
+func fmtTime(t time.Time, h *schedule.Hours) string {
 	if h != nil {
 		t = t.In(h.Location())
 	}
 	return t.Format("Mon 2 Jan 2006 15:04 MST")
 }
 
-func opensHint(h *config.Hours, t time.Time) string {
+func opensHint(h *schedule.Hours, t time.Time) string {
 	if n, ok := h.NextOpen(t); ok {
 		return "; it next opens " + fmtTime(n, h)
 	}

@@ -9,23 +9,12 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/hotline-cc/hotline/config"
 )
 
 // Rate is a limit like 3 per hour. A zero Rate is no limit.
 type Rate struct {
 	Count int
 	Per   time.Duration
-}
-
-// ParseRate reads "3/h" (count per s, m, h or d); "" is no limit.
-func ParseRate(s string) (Rate, error) {
-	if s == "" {
-		return Rate{}, nil
-	}
-	n, per, err := config.ParseRate(s)
-	return Rate{n, per}, err
 }
 
 // String reads as "3 per hour".

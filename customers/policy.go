@@ -1,13 +1,10 @@
 package customers
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
-
-	"github.com/hotline-cc/hotline/config"
 )
 
 // CallbackPolicy is what the store checks before it books a callback, and how it retries.
@@ -21,29 +18,14 @@ type CallbackPolicy struct {
 	Backoff     time.Duration // wait after the first failed attempt; doubles after each
 }
 
-// DefaultCallbackPolicy is the configuration's default.
+// DefaultCallbackPolicy is the policy of a configuration file without a callbacks: section:
+// every country, 3 callbacks to a number an hour, 10 requests from a caller a day, 3
+// attempts, 10 minutes before the first retry.
 func DefaultCallbackPolicy() CallbackPolicy {
-	p, err := PolicyFromConfig(config.Default().Callbacks)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-// PolicyFromConfig reads the callbacks section of the configuration.
-func PolicyFromConfig(c config.Callbacks) (CallbackPolicy, error) {
-	pn, err := ParseRate(c.PerNumberLimit)
-	if err != nil {
-		return CallbackPolicy{}, fmt.Errorf("callbacks.per_number_limit: %w", err)
-	}
-	pc, err := ParseRate(c.PerCallerLimit)
-	if err != nil {
-		return CallbackPolicy{}, fmt.Errorf("callbacks.per_caller_limit: %w", err)
-	}
 	return CallbackPolicy{
-		Region: c.DefaultRegion, Allowed: c.AllowedPrefixes, Denied: c.DeniedPrefixes,
-		PerNumber: pn, PerCaller: pc, MaxAttempts: max(c.MaxAttempts, 1), Backoff: c.RetryBackoff.D(),
-	}, nil
+		PerNumber: Rate{3, time.Hour}, PerCaller: Rate{10, 24 * time.Hour},
+		MaxAttempts: 3, Backoff: 10 * time.Minute,
+	}
 }
 
 // CheckNumber reads a callback number and says whether it may be called: a valid number, in

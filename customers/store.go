@@ -23,8 +23,8 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/recordings"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // Store is the customer store over database/sql. It is safe for concurrent use, and several
@@ -37,8 +37,8 @@ type Store struct {
 	rec     *recordings.Store
 	policy  CallbackPolicy
 	limiter Limiter
-	hours   map[string]*config.Hours // queue -> opening hours for callbacks
-	sched   map[string]config.Schedule
+	hours   map[string]*schedule.Hours // queue -> opening hours for callbacks
+	sched   map[string]schedule.Schedule
 	retain  time.Duration // recordings; 0 = forever
 	hooks   bool          // write webhook events to the outbox
 	lease   time.Duration // how long a dialing callback is held by its node
@@ -46,7 +46,20 @@ type Store struct {
 	closers []io.Closer
 }
 
-// Option configures a Store.
+// Config is the store as the configuration file describes it: where the data is, the
+// callback rules, the queues' opening hours, retention and webhook events. The wiring fills it.
+type Config struct {
+	DSN           string                       // "" = SQLite at <DataDir>/hotline.db, "sqlite:PATH", or "postgres://..."
+	DataDir       string                       // home of the default SQLite file and recordings directory
+	RecordingsDir string                       // voicemail files; "" = <DataDir>/recordings
+	RedisAddr     string                       // host:port of Redis shared by every node's rate limits; "" = in this process
+	Callbacks     *CallbackPolicy              // nil = DefaultCallbackPolicy()
+	Schedules     map[string]schedule.Schedule // queue -> opening hours; callbacks are placed only inside them
+	Retention     time.Duration                // keep recordings this long; 0 = forever
+	WebhookEvents bool                         // write webhook events to the outbox for a Deliverer
+}
+
+// Option configures a Store beyond its Config (and overrides it).
 type Option func(*Store)
 
 // WithLogger sets the logger (default slog.Default()).
@@ -68,7 +81,7 @@ func WithLimiter(l Limiter) Option { return func(s *Store) { s.limiter = l } }
 
 // WithQueueSchedules sets each queue's opening hours: callbacks are placed only inside them.
 // A queue without one is always open.
-func WithQueueSchedules(m map[string]config.Schedule) Option {
+func WithQueueSchedules(m map[string]schedule.Schedule) Option {
 	return func(s *Store) { s.sched = m }
 }
 
@@ -83,20 +96,22 @@ func WithWebhookEvents(on bool) Option { return func(s *Store) { s.hooks = on } 
 // before another node may take it over (default 5 minutes).
 func WithDialingLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
 
-// Open opens the store and runs its migrations. dsn "" is SQLite at <dataDir>/hotline.db,
-// "sqlite:PATH" SQLite at PATH, and "postgres://..." PostgreSQL.
-func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*Store, error) {
+// Open opens the store cfg describes and runs its migrations; opts are applied after cfg.
+// Rate limits are kept in Redis when cfg.RedisAddr is set (unless WithLimiter says
+// otherwise), in this process when not.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	s := &Store{
 		log: slog.Default().With("component", "customers"), now: time.Now,
-		policy: DefaultCallbackPolicy(), lease: 5 * time.Minute, notify: make(chan struct{}, 1),
+		policy: DefaultCallbackPolicy(), sched: cfg.Schedules, retain: cfg.Retention, hooks: cfg.WebhookEvents,
+		lease: 5 * time.Minute, notify: make(chan struct{}, 1),
+	}
+	if cfg.Callbacks != nil {
+		s.policy = *cfg.Callbacks
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	if s.limiter == nil {
-		s.limiter = NewMemoryLimiter(s.now)
-	}
-	s.hours = map[string]*config.Hours{}
+	s.hours = map[string]*schedule.Hours{}
 	for q, sc := range s.sched {
 		h, err := sc.Compile()
 		if err != nil {
@@ -105,15 +120,38 @@ func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*Store, err
 		s.hours[q] = h
 	}
 	if s.rec == nil {
-		if dataDir == "" {
-			return nil, errors.New("customers: no data directory for recordings")
+		dir := cfg.RecordingsDir
+		if dir == "" {
+			if cfg.DataDir == "" {
+				return nil, errors.New("customers: no data directory for recordings")
+			}
+			dir = filepath.Join(cfg.DataDir, "recordings")
 		}
-		r, err := recordings.New(filepath.Join(dataDir, "recordings"))
+		r, err := recordings.New(dir)
 		if err != nil {
 			return nil, err
 		}
 		s.rec = r
 	}
+	if s.limiter == nil && cfg.RedisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+		s.limiter = NewRedisLimiter(rdb, "hotline:")
+		s.closers = append(s.closers, rdb)
+	}
+	if s.limiter == nil {
+		s.limiter = NewMemoryLimiter(s.now)
+	}
+	if err := s.open(ctx, cfg.DSN, cfg.DataDir); err != nil {
+		for _, c := range s.closers {
+			c.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// open connects to the database dsn names and migrates it.
+func (s *Store) open(ctx context.Context, dsn, dataDir string) error {
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -127,15 +165,15 @@ func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*Store, err
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
 			if dataDir == "" {
-				return nil, errors.New("customers: no data directory for the SQLite database")
+				return errors.New("customers: no data directory for the SQLite database")
 			}
 			path = filepath.Join(dataDir, "hotline.db")
 		}
 		if strings.ContainsAny(path, "?#") || path == ":memory:" {
-			return nil, fmt.Errorf("customers: store.dsn: %q is not a database file path", path)
+			return fmt.Errorf("customers: store.dsn: %q is not a database file path", path)
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-			return nil, fmt.Errorf("customers: %w", err)
+			return fmt.Errorf("customers: %w", err)
 		}
 		s.d = sqliteDialect
 		s.db, err = sql.Open("sqlite", sqliteDSN(path))
@@ -143,68 +181,23 @@ func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*Store, err
 			s.db.SetMaxOpenConns(4)
 		}
 	default:
-		return nil, fmt.Errorf("customers: store.dsn %q: use postgres://..., sqlite:PATH or \"\" for SQLite in the data directory", redactDSN(dsn))
+		return fmt.Errorf("customers: store.dsn %q: use postgres://..., sqlite:PATH or \"\" for SQLite in the data directory", redactDSN(dsn))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("customers: %w", err)
+		return fmt.Errorf("customers: %w", err)
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, fmt.Errorf("customers: connecting to %s: %w", redactDSN(dsn), err)
+		return fmt.Errorf("customers: connecting to %s: %w", redactDSN(dsn), err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
 }
 
-// OpenConfig opens the store the configuration describes: the database, the recordings
-// directory, the callback policy and rate limits (in Redis when redis.addr is set), the
-// queues' opening hours, retention and webhook events. opts are applied after it.
-func OpenConfig(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error) {
-	dir := cfg.Recordings.Dir
-	if dir == "" {
-		dir = filepath.Join(cfg.DataDir, "recordings")
-	}
-	rec, err := recordings.New(dir)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := PolicyFromConfig(cfg.Callbacks)
-	if err != nil {
-		return nil, err
-	}
-	sched := map[string]config.Schedule{}
-	for _, q := range cfg.Queues {
-		if q.Schedule != "" {
-			sched[q.Name] = cfg.Schedules[q.Schedule]
-		}
-	}
-	base := []Option{
-		WithRecordings(rec), WithCallbackPolicy(policy), WithQueueSchedules(sched),
-		WithRetention(time.Duration(cfg.Recordings.RetentionDays) * 24 * time.Hour),
-		WithWebhookEvents(cfg.Webhooks.URL != ""),
-	}
-	var rdb *redis.Client
-	if cfg.Redis.Addr != "" {
-		rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})
-		base = append(base, WithLimiter(NewRedisLimiter(rdb, "hotline:")))
-	}
-	s, err := Open(ctx, cfg.Store.DSN, cfg.DataDir, append(base, opts...)...)
-	if err != nil {
-		if rdb != nil {
-			rdb.Close()
-		}
-		return nil, err
-	}
-	if rdb != nil {
-		s.closers = append(s.closers, rdb)
-	}
-	return s, nil
-}
-
-// Close closes the database (and the Redis client OpenConfig made).
+// Close closes the database (and the Redis client Open made).
 func (s *Store) Close() error {
 	errs := []error{s.db.Close()}
 	for _, c := range s.closers {

@@ -31,7 +31,7 @@ func TestSplitSQL(t *testing.T) {
 }
 
 func TestOpenRefusesUnknownDSN(t *testing.T) {
-	_, err := Open(context.Background(), "mysql://root:hunter2@db/hotline", t.TempDir())
+	_, err := Open(context.Background(), Config{DSN: "mysql://root:hunter2@db/hotline", DataDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "use postgres://") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("err = %v; want advice and no password", err)
 	}
@@ -91,7 +91,7 @@ func TestCommittedSurvivesKill(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	s, err := Open(context.Background(), "", dir, WithLogger(testLog()))
+	s, err := Open(context.Background(), Config{DataDir: dir}, WithLogger(testLog()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestCommittedSurvivesKill(t *testing.T) {
 // keeps saving until it is killed.
 func killHelper() {
 	dir := os.Getenv("HOTLINE_KILL_HELPER")
-	s, err := Open(context.Background(), "", dir, WithLogger(testLog()))
+	s, err := Open(context.Background(), Config{DataDir: dir}, WithLogger(testLog()))
 	if err != nil {
 		os.Exit(3)
 	}

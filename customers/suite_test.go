@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/fakeclock"
 	"github.com/hotline-cc/hotline/internal/testenv"
 	"github.com/hotline-cc/hotline/recordings"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // The conformance suite: every test here runs against SQLite and against PostgreSQL, each on
@@ -116,7 +116,7 @@ func mustLoc(name string) *time.Location {
 // monday10 is Monday 11 May 2026, 10:00 in Shanghai: the support queue is open.
 var monday10 = time.Date(2026, 5, 11, 10, 0, 0, 0, shanghai)
 
-var office = config.Schedule{
+var office = schedule.Schedule{
 	TimeZone: "Asia/Shanghai",
 	Weekly: map[string][]string{"mon": {"09:00-18:00"}, "tue": {"09:00-18:00"}, "wed": {"09:00-18:00"},
 		"thu": {"09:00-18:00"}, "fri": {"09:00-18:00"}, "sat": {"10:00-16:00"}},
@@ -158,10 +158,10 @@ func (e *env) open(opts ...Option) *Store {
 	base := []Option{
 		WithLogger(testLog()), WithClock(e.clk.Now), WithRecordings(e.rec), WithCallbackPolicy(testPolicy()),
 		WithLimiter(NewMemoryLimiter(e.clk.Now)),
-		WithQueueSchedules(map[string]config.Schedule{"support": office}),
+		WithQueueSchedules(map[string]schedule.Schedule{"support": office}),
 		WithRetention(90 * 24 * time.Hour), WithWebhookEvents(true),
 	}
-	s, err := Open(e.ctx, e.dsn, e.dataDir, append(base, opts...)...)
+	s, err := Open(e.ctx, Config{DSN: e.dsn, DataDir: e.dataDir}, append(base, opts...)...)
 	if err != nil {
 		e.Fatalf("open %s store: %v", dialectName(e.dsn), err)
 	}

@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/hotline-cc/hotline/config"
 )
 
 // Webhook headers.
@@ -130,18 +128,6 @@ func NewDeliverer(s *Store, url, secret string, opts ...DelivererOption) *Delive
 		d.client = &http.Client{Timeout: d.timeout}
 	}
 	return d
-}
-
-// DelivererFromConfig is the deliverer the webhooks section describes, or nil when no URL
-// is set (then OpenConfig queues no events either).
-func DelivererFromConfig(s *Store, c config.Webhooks, opts ...DelivererOption) *Deliverer {
-	if c.URL == "" {
-		return nil
-	}
-	if c.Timeout > 0 {
-		opts = append([]DelivererOption{WithDeliveryTimeout(c.Timeout.D())}, opts...)
-	}
-	return NewDeliverer(s, c.URL, c.Secret, opts...)
 }
 
 // Run delivers until ctx ends.

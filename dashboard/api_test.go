@@ -692,7 +692,7 @@ func TestSessionsCookiesAndCSRF(t *testing.T) {
 
 func TestSecureCookieBehindHTTPS(t *testing.T) {
 	e := newEnv(t)
-	e.srv.cfg.HTTP.PublicURL = "https://hotline.example.com"
+	e.srv.publicURL = "https://hotline.example.com"
 	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(e.loginURL)
 	if err != nil {
 		t.Fatal(err)
@@ -796,7 +796,9 @@ func mustRead(t *testing.T, p string) []byte {
 // A restart with a supervisor token on file makes no new token and no login link.
 func TestNoLoginLinkOnLaterStarts(t *testing.T) {
 	e := newEnv(t)
-	s2, err := New(Options{Live: e.live, Store: e.store, Config: e.cfg, Clock: e.clk.Now})
+	o := e.opts
+	o.Live, o.Store, o.Clock = e.live, e.store, e.clk.Now
+	s2, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

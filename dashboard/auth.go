@@ -151,7 +151,7 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	if u.Host == r.Host {
 		return true
 	}
-	if pu, err := url.Parse(s.cfg.HTTP.PublicURL); err == nil && pu.Host != "" && pu.Host == u.Host {
+	if pu, err := url.Parse(s.publicURL); err == nil && pu.Host != "" && pu.Host == u.Host {
 		return true
 	}
 	return false
@@ -160,7 +160,7 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 // secure says whether cookies get the Secure flag: over TLS, or when the public URL is https
 // (behind a TLS proxy). On plain http://127.0.0.1 they do not, or the browser would drop them.
 func (s *Server) secure(r *http.Request) bool {
-	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.cfg.HTTP.PublicURL), "https://")
+	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.publicURL), "https://")
 }
 
 // startSession saves a new session in the store and sets its cookies. reveal, if not empty,

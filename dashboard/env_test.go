@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/audio"
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
@@ -24,7 +23,8 @@ import (
 type env struct {
 	t        *testing.T
 	ctx      context.Context
-	cfg      config.Config
+	storeCfg customers.Config // the sample's store
+	opts     Options          // the sample's dashboard options
 	clk      *fakeclock.Clock
 	live     *fakeLive
 	store    *customers.Store
@@ -45,15 +45,9 @@ func newEnv(t *testing.T) *env { return newEnvOn(t, "") }
 // newEnvOn is newEnv with the store at dsn ("" = SQLite in the data directory).
 func newEnvOn(t *testing.T, dsn string) *env {
 	t.Helper()
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Store.DSN = dsn
-	e := &env{t: t, ctx: context.Background(), cfg: cfg, clk: fakeclock.New(t0)}
-	e.live = newFakeLive(cfg, e.clk)
+	dir := t.TempDir()
+	e := &env{t: t, ctx: context.Background(), storeCfg: sampleStore(dsn, dir), opts: sampleOptions(dir), clk: fakeclock.New(t0)}
+	e.live = newFakeLive(sampleACD(), e.clk)
 	for _, a := range []string{"1001", "1002", "1003"} {
 		if _, err := e.live.d.Login(a); err != nil {
 			t.Fatal(err)
@@ -80,12 +74,14 @@ func newEnvOn(t *testing.T, dsn string) *env {
 // hotline process does. The caller closes them.
 func (e *env) node() (*customers.Store, *Server, *httptest.Server) {
 	e.t.Helper()
-	store, err := customers.OpenConfig(e.ctx, e.cfg, customers.WithClock(e.clk.Now))
+	store, err := customers.Open(e.ctx, e.storeCfg, customers.WithClock(e.clk.Now))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	srv, err := New(Options{Live: e.live, Store: store, Config: e.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Clock: e.clk.Now, RefreshEvery: 200 * time.Millisecond, SampleEvery: time.Hour})
+	o := e.opts
+	o.Live, o.Store, o.Log = e.live, store, slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.Clock, o.RefreshEvery, o.SampleEvery = e.clk.Now, 200*time.Millisecond, time.Hour
+	srv, err := New(o)
 	if err != nil {
 		store.Close()
 		e.t.Fatal(err)

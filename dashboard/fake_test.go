@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
@@ -23,19 +22,8 @@ type fakeLive struct {
 	actions []string
 }
 
-func acdConfig(cfg config.Config) acd.Config {
-	var out acd.Config
-	for _, q := range cfg.Queues {
-		out.Queues = append(out.Queues, acd.QueueConfig{Name: q.Name, ServiceLevel: q.ServiceLevel.D(), ShortAbandon: q.ShortAbandon.D(), WrapUp: q.WrapUp.D()})
-	}
-	for _, a := range cfg.Agents {
-		out.Agents = append(out.Agents, acd.AgentConfig{ID: a.ID, Name: a.Name, Skills: a.Skills, Queues: a.Queues})
-	}
-	return out
-}
-
-func newFakeLive(cfg config.Config, clk *fakeclock.Clock) *fakeLive {
-	d, err := acd.New(acdConfig(cfg), clk)
+func newFakeLive(cfg acd.Config, clk *fakeclock.Clock) *fakeLive {
+	d, err := acd.New(cfg, clk)
 	if err != nil {
 		panic(err)
 	}

@@ -3,11 +3,6 @@ package dashboard
 import (
 	"strings"
 	"testing"
-
-	"github.com/hotline-cc/hotline/config"
-	"github.com/hotline-cc/hotline/flows"
-	"github.com/hotline-cc/hotline/ivr"
-	"github.com/hotline-cc/hotline/prompts"
 )
 
 // The Mermaid that ivr.Mermaid writes reads back into the same nodes and arrows, laid out
@@ -50,43 +45,6 @@ func TestFlowGraphFromMermaid(t *testing.T) {
 			if n != m && n.Layer == m.Layer && n.X < m.X+m.W && m.X < n.X+n.W {
 				t.Errorf("%s and %s overlap", n.ID, m.ID)
 			}
-		}
-	}
-}
-
-// Every shipped flow, as ivr.Mermaid writes it, is drawn whole: every arrow of the source is
-// an edge, every node a box.
-func TestShippedFlowsDraw(t *testing.T) {
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := ivr.CatalogFromConfig(cfg, prompts.New(cfg.Prompts, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lib, err := ivr.OpenLibrary(flows.FS, "flows", cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := lib.Set()
-	if len(set.Names()) == 0 {
-		t.Fatal("no shipped flows")
-	}
-	for _, name := range set.Names() {
-		src := ivr.Mermaid(set.Flow(name))
-		g := ParseMermaid(src)
-		arrows := strings.Count(src, "-->") + strings.Count(src, "-.->")
-		if len(g.Edges) != arrows || len(g.Nodes) < 3 {
-			t.Errorf("%s: %d edges of %d arrows, %d nodes", name, len(g.Edges), arrows, len(g.Nodes))
-		}
-		for _, n := range g.Nodes {
-			if n.Label == "" || n.W == 0 {
-				t.Errorf("%s: node %s not drawn: %+v", name, n.ID, n)
-			}
-		}
-		if !strings.HasPrefix(g.SVG(), "<svg") {
-			t.Errorf("%s: no SVG", name)
 		}
 	}
 }

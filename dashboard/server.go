@@ -14,19 +14,28 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/reports"
 )
 
-// Options are what the dashboard needs. Live, Store and Config are required.
+// Options are what the dashboard needs. Live, Store and DataDir are required.
 type Options struct {
 	Live    Live
 	Store   *customers.Store // the customer record, and where browser sessions are kept
-	Config  config.Config
 	Log     *slog.Logger
-	DataDir string           // where the tokens file lives; default Config.DataDir
+	DataDir string           // where the tokens file lives
 	Clock   func() time.Time // default time.Now
+	// PublicURL is the base URL people open the dashboard at (http.public_url): login links,
+	// the origins accepted, Secure cookies when it is https. "" = http://<Addr>.
+	PublicURL string
+	Addr      string // host:port the HTTP server listens on (http.addr)
+	// Rules are the configured queues' thresholds, by queue name, for reports and plans; a
+	// queue not here is unknown to them. Thresholds left at zero get the ACD's defaults.
+	Rules map[string]reports.Rules
+	// Members are the configured agents and the queues each is in, by agent ID: an agent's
+	// token sees those queues only, and tickets may be assigned to these agents (to anyone
+	// when there are none).
+	Members map[string][]string
 	// SampleEvery is how often the wallboard chart samples each queue (default 1 minute); the
 	// last 24 hours of samples are kept in memory.
 	SampleEvery time.Duration
@@ -38,18 +47,19 @@ type Options struct {
 // Server is the dashboard and the API: an http.Handler for everything except /healthz,
 // /readyz and /metrics, which the center mounts. Close stops its background work.
 type Server struct {
-	live     Live
-	store    *customers.Store
-	cfg      config.Config
-	log      *slog.Logger
-	now      func() time.Time
-	tokens   *Tokens
-	sessions sessionStore
-	hub      *hub
-	mux      *http.ServeMux
-	routes   []route
-	rules    map[string]reports.Rules
-	members  map[string][]string // agent → configured queues
+	live      Live
+	store     *customers.Store
+	publicURL string
+	addr      string
+	log       *slog.Logger
+	now       func() time.Time
+	tokens    *Tokens
+	sessions  sessionStore
+	hub       *hub
+	mux       *http.ServeMux
+	routes    []route
+	rules     map[string]reports.Rules
+	members   map[string][]string // agent → configured queues
 
 	mu    sync.Mutex
 	first struct{ code, secret string }
@@ -80,7 +90,7 @@ func New(opts Options) (*Server, error) {
 		opts.Clock = time.Now
 	}
 	if opts.DataDir == "" {
-		opts.DataDir = opts.Config.DataDir
+		return nil, errors.New("dashboard: Options.DataDir is required")
 	}
 	if opts.SampleEvery <= 0 {
 		opts.SampleEvery = time.Minute
@@ -92,11 +102,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{live: opts.Live, store: opts.Store, cfg: opts.Config, log: opts.Log.With("component", "dashboard"),
+	s := &Server{live: opts.Live, store: opts.Store, publicURL: opts.PublicURL, addr: opts.Addr, log: opts.Log.With("component", "dashboard"),
 		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
-		rules: reports.RulesFromConfig(opts.Config), members: map[string][]string{}}
-	for _, a := range opts.Config.Agents {
-		s.members[a.ID] = a.Queues
+		rules: reports.QueueRules(opts.Rules), members: map[string][]string{}}
+	for id, queues := range opts.Members {
+		s.members[id] = queues
 	}
 	has, err := tokens.HasRole(RoleSupervisor)
 	if err != nil {
@@ -139,10 +149,10 @@ func (s *Server) LoginURL(base string) (string, bool) {
 		return "", false
 	}
 	if base == "" {
-		base = s.cfg.HTTP.PublicURL
+		base = s.publicURL
 	}
 	if base == "" {
-		base = "http://" + s.cfg.HTTP.Addr
+		base = "http://" + s.addr
 	}
 	return strings.TrimRight(base, "/") + "/login?code=" + code, true
 }

@@ -8,19 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/flows"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/ivr/flowcli"
-	"github.com/hotline-cc/hotline/prompts"
 )
 
+// catalog is what the sample configuration offers flows, read as `hotline flow` reads it.
 func catalog(t *testing.T) *ivr.Catalog {
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := ivr.CatalogFromConfig(cfg, prompts.New(cfg.Prompts, t.TempDir()))
+	cat, _, err := center.LoadFlowCatalog("")
 	if err != nil {
 		t.Fatal(err)
 	}

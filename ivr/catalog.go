@@ -1,43 +1,27 @@
 package ivr
 
 import (
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // Catalog is what flows may refer to outside themselves: queues, schedules, prompt files,
 // languages with a voice, and where a transfer may go. The checker resolves every name a
 // flow uses against it, so a flow that names a queue the configuration lacks never loads.
+// The wiring builds it from the configuration.
 type Catalog struct {
 	Queues    []string
-	Schedules map[string]*config.Hours
-	Prompts   PromptNames // nil: no prompt files (play steps are errors)
-	Languages []string    // languages a call may speak; empty means en and zh
-	Transfer  []string    // allowed transfer targets, as prefixes ("sip:", "+8610")
+	Schedules map[string]*schedule.Hours // by name
+	Prompts   PromptNames                // nil: no prompt files (play steps are errors)
+	Languages []string                   // languages a call may speak; empty means en and zh
+	Transfer  []string                   // allowed transfer targets, as prefixes ("sip:", "+8610")
 }
 
 // PromptNames tells whether a prompt file exists; *prompts.Library implements it.
 type PromptNames interface {
 	Has(name string) bool
-}
-
-// CatalogFromConfig builds the catalog of a configuration: its queues, schedules, voices
-// (the languages) and transfer allow-list, with prompt names from prompts.
-func CatalogFromConfig(cfg config.Config, prompts PromptNames) (*Catalog, error) {
-	cat := &Catalog{Prompts: prompts, Transfer: cfg.Transfer.Allowed}
-	for _, q := range cfg.Queues {
-		cat.Queues = append(cat.Queues, q.Name)
-	}
-	var err error
-	cat.Schedules, err = cfg.CompileSchedules()
-	for lang := range cfg.Prompts.Voices {
-		cat.Languages = append(cat.Languages, lang)
-	}
-	sort.Strings(cat.Languages)
-	return cat, err
 }
 
 func (c *Catalog) languages() []string {
@@ -75,7 +59,7 @@ const (
 )
 
 // hoursAt says whether h is open at t, read in the schedule's time zone.
-func hoursAt(h *config.Hours, t time.Time) Hours {
+func hoursAt(h *schedule.Hours, t time.Time) Hours {
 	switch {
 	case h.Holiday(t):
 		return Holiday

@@ -9,34 +9,33 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/flows"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/prompts"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
-func testConfig(t testing.TB) config.Config {
-	t.Helper()
-	cfg, err := config.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-// testCatalog is what the sample configuration offers: queues support, sales, billing,
-// schedule office, languages en and zh, the shipped prompts, no transfer targets.
+// testCatalog is what the sample configuration offers, in ivr's own types: queues support,
+// sales, billing, schedule office, languages en and zh, the shipped prompts, no transfer
+// targets. (The tests of flows, flowcli and cmd/hotline check against the sample file itself.)
 func testCatalog(t testing.TB) *ivr.Catalog {
 	t.Helper()
-	cfg, err := config.Load("")
+	office, err := schedule.Schedule{
+		TimeZone: "Asia/Shanghai",
+		Weekly: map[string][]string{"mon": {"09:00-18:00"}, "tue": {"09:00-18:00"}, "wed": {"09:00-18:00"},
+			"thu": {"09:00-18:00"}, "fri": {"09:00-18:00"}, "sat": {"10:00-16:00"}},
+		Holidays: []string{"2026-10-01", "2027-01-01"},
+	}.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := ivr.CatalogFromConfig(cfg, prompts.New(cfg.Prompts, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
+	voices := map[string]string{"en": "en-us", "zh": "cmn-latn-pinyin"}
+	return &ivr.Catalog{
+		Queues:    []string{"support", "sales", "billing"},
+		Schedules: map[string]*schedule.Hours{"office": office},
+		Prompts:   prompts.New(prompts.Config{Espeak: "espeak-ng", Voices: voices}, t.TempDir()),
+		Languages: []string{"en", "zh"},
 	}
-	return cat
 }
 
 // Each file in testdata/broken plants one kind of error and says on its first line where

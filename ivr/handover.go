@@ -17,7 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotline-cc/hotline/call"
-	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // Steps that hand the call, or a question about it, to something outside the flow.
@@ -635,7 +635,7 @@ type callbackStep struct {
 	number    *expression
 	at        *expression // when the caller wants the call: "14:30" or "1430" (next such time)
 	schedName string      // whose time zone at is read in
-	sched     *config.Hours
+	sched     *schedule.Hours
 	line, col int
 	sline     int
 	scol      int

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/flows"
 )
 
@@ -180,15 +179,24 @@ func (l *Library) Watch(ctx context.Context, interval time.Duration) {
 // ErrBrokenFlow is returned by Run for a flow from a Set that did not check clean.
 var ErrBrokenFlow = errors.New("ivr: flow has errors and cannot run")
 
-// OpenConfigured opens the flows the configuration names: flows.dir, or the shipped flows
-// (embedded) when it is empty. It also checks that flows.entry, sip.default_entry and every
-// flows.routes target is a flow. The error is what `hotline serve` prints when it refuses
-// to start: Diagnostics (file:line:col: message, one a line) or a configuration error.
-func OpenConfigured(cfg config.Config, cat *Catalog, opts ...LibraryOption) (*Library, error) {
+// Config is which flows a Library opens and the flows calls enter. The wiring fills it from
+// the configuration file; errors name the file's keys.
+type Config struct {
+	Dir          string            // flows.dir: flow files; "" = the shipped flows
+	Entry        string            // flows.entry: the flow inbound calls start in
+	DefaultEntry string            // sip.default_entry: the flow for dialed numbers that match nothing
+	Routes       map[string]string // flows.routes: dialed number -> flow
+}
+
+// OpenFlows opens the flows cfg names: cfg.Dir, or the shipped flows (embedded) when it is empty.
+// It also checks that the entry, the default entry and every route target is a flow. The
+// error is what `hotline serve` prints when it refuses to start: Diagnostics
+// (file:line:col: message, one a line) or an error naming the configuration key.
+func OpenFlows(cfg Config, cat *Catalog, opts ...LibraryOption) (*Library, error) {
 	var lib *Library
 	var err error
-	if cfg.Flows.Dir != "" {
-		lib, err = OpenDir(cfg.Flows.Dir, cat, opts...)
+	if cfg.Dir != "" {
+		lib, err = OpenDir(cfg.Dir, cat, opts...)
 	} else {
 		lib, err = OpenLibrary(flows.FS, "flows", cat, opts...)
 	}
@@ -201,15 +209,15 @@ func OpenConfigured(cfg config.Config, cat *Catalog, opts ...LibraryOption) (*Li
 			errs = append(errs, fmt.Errorf("%s: no flow named %q%s; flows: %s", key, name, suggest(name, lib.Set().Names()), strings.Join(lib.Set().Names(), ", ")))
 		}
 	}
-	need("flows.entry", cfg.Flows.Entry)
-	need("sip.default_entry", cfg.SIP.DefaultEntry)
-	routes := make([]string, 0, len(cfg.Flows.Routes))
-	for k := range cfg.Flows.Routes {
+	need("flows.entry", cfg.Entry)
+	need("sip.default_entry", cfg.DefaultEntry)
+	routes := make([]string, 0, len(cfg.Routes))
+	for k := range cfg.Routes {
 		routes = append(routes, k)
 	}
 	sort.Strings(routes)
 	for _, k := range routes {
-		need("flows.routes."+k, cfg.Flows.Routes[k])
+		need("flows.routes."+k, cfg.Routes[k])
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -132,19 +132,21 @@ func TestOpenRefusesBrokenFlows(t *testing.T) {
 	}
 }
 
-func TestOpenConfiguredServesTheShippedFlowsAndChecksTheEntry(t *testing.T) {
-	cfg := testConfig(t)
-	lib, err := ivr.OpenConfigured(cfg, testCatalog(t))
+func TestOpenFlowsServesTheShippedFlowsAndChecksTheEntry(t *testing.T) {
+	cfg := ivr.Config{Entry: "hotline", DefaultEntry: "hotline"} // the sample configuration's
+	lib, err := ivr.OpenFlows(cfg, testCatalog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lib.Flow(cfg.Flows.Entry) == nil || lib.Flow("survey") == nil {
+	if lib.Flow(cfg.Entry) == nil || lib.Flow("survey") == nil {
 		t.Fatalf("flows %v", lib.Set().Names())
 	}
-	cfg.Flows.Entry = "hotlne"
-	cfg.Flows.Routes = map[string]string{"800": "sales-line"}
-	_, err = ivr.OpenConfigured(cfg, testCatalog(t))
+	cfg.Entry = "hotlne"
+	cfg.DefaultEntry = "after-hour"
+	cfg.Routes = map[string]string{"800": "sales-line"}
+	_, err = ivr.OpenFlows(cfg, testCatalog(t))
 	if err == nil || !strings.Contains(err.Error(), `flows.entry: no flow named "hotlne"; did you mean "hotline"?`) ||
+		!strings.Contains(err.Error(), `sip.default_entry: no flow named "after-hour"`) ||
 		!strings.Contains(err.Error(), `flows.routes.800: no flow named "sales-line"`) {
 		t.Errorf("got %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotline-cc/hotline/call"
-	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/schedule"
 )
 
 // stepParsers reads each step's value. A node holds exactly one step key.
@@ -601,7 +601,7 @@ func (r *run) showExpr(e *expression, v any) string {
 
 type hoursStep struct {
 	name      string
-	sched     *config.Hours
+	sched     *schedule.Hours
 	line, col int
 }
 

@@ -26,7 +26,6 @@ import (
 
 	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
-	"github.com/hotline-cc/hotline/config"
 )
 
 //go:embed shipped/*.wav
@@ -74,9 +73,18 @@ func WithLogger(l *slog.Logger) Option { return func(lib *Library) { lib.log = l
 // WithRenderTimeout bounds one espeak-ng run (default 30 s).
 func WithRenderTimeout(d time.Duration) Option { return func(lib *Library) { lib.timeout = d } }
 
-// New makes a Library from the prompts section of the configuration. The cache directory is
-// prompts.cache_dir, or <dataDir>/say-cache; nothing is written until a prompt is needed.
-func New(cfg config.Prompts, dataDir string, opts ...Option) *Library {
+// Config is where prompts come from and how text is spoken (the prompts section of the
+// configuration file).
+type Config struct {
+	Dir      string            // extra prompt files; names here override the shipped ones
+	CacheDir string            // where say: text is rendered; "" = <dataDir>/say-cache
+	Espeak   string            // espeak-ng binary; "" = espeak-ng
+	Voices   map[string]string // language -> espeak-ng voice
+}
+
+// New makes a Library. The cache directory is cfg.CacheDir, or <dataDir>/say-cache; nothing
+// is written until a prompt is needed.
+func New(cfg Config, dataDir string, opts ...Option) *Library {
 	cache := cfg.CacheDir
 	if cache == "" {
 		cache = filepath.Join(dataDir, "say-cache")

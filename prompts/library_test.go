@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/audio"
-	"github.com/hotline-cc/hotline/config"
 )
 
 func testLibrary(t *testing.T, dir string, opts ...Option) *Library {
 	t.Helper()
-	return New(config.Prompts{Dir: dir, Espeak: "espeak-ng",
+	return New(Config{Dir: dir, Espeak: "espeak-ng",
 		Voices: map[string]string{"en": "en-us", "zh": "cmn-latn-pinyin"}}, t.TempDir(), opts...)
 }
 
@@ -106,7 +105,7 @@ head -c 200 /dev/zero > "$out"
 
 func TestSayRendersOnceUnderConcurrentCalls(t *testing.T) {
 	bin, runs := fakeEspeak(t)
-	lib := New(config.Prompts{Espeak: bin, Voices: map[string]string{"en": "en-us", "zh": "cmn"}}, t.TempDir())
+	lib := New(Config{Espeak: bin, Voices: map[string]string{"en": "en-us", "zh": "cmn"}}, t.TempDir())
 	var wg sync.WaitGroup
 	files := make([]string, 8)
 	for i := range files {
@@ -153,7 +152,7 @@ func TestSayRefusesUnknownLanguageAndEmptyText(t *testing.T) {
 
 func TestSayUncachedLeavesNothingBehind(t *testing.T) {
 	bin, _ := fakeEspeak(t)
-	lib := New(config.Prompts{Espeak: bin, Voices: map[string]string{"en": "en-us"}}, t.TempDir())
+	lib := New(Config{Espeak: bin, Voices: map[string]string{"en": "en-us"}}, t.TempDir())
 	p, remove, err := lib.SayUncached(context.Background(), "en", "Your PIN is one two three four.")
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 )
 
@@ -41,11 +40,12 @@ func (r Rules) withDefaults() Rules {
 	return r
 }
 
-// RulesFromConfig gives every configured queue's rules, with the ACD's defaults.
-func RulesFromConfig(cfg config.Config) map[string]Rules {
+// QueueRules gives every queue's rules, by queue name, with the ACD's defaults for the
+// thresholds left at zero.
+func QueueRules(queues map[string]Rules) map[string]Rules {
 	out := map[string]Rules{}
-	for _, q := range cfg.Queues {
-		out[q.Name] = Rules{ServiceLevel: q.ServiceLevel.D(), ShortAbandon: q.ShortAbandon.D(), WrapUp: q.WrapUp.D()}.withDefaults()
+	for name, r := range queues {
+		out[name] = r.withDefaults()
 	}
 	return out
 }

@@ -70,7 +70,7 @@ func newDay(t *testing.T, withEvents bool) *day {
 	t.Helper()
 	ctx := context.Background()
 	clk := fakeclock.New(at("08:00:00"))
-	st, err := customers.Open(ctx, "", t.TempDir(), customers.WithClock(clk.Now))
+	st, err := customers.Open(ctx, customers.Config{DataDir: t.TempDir()}, customers.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

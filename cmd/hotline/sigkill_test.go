@@ -137,7 +137,7 @@ webhooks: {url: %q, secret: %q, timeout: 2s}
 	cmd2.Process.Signal(os.Interrupt)
 	time.Sleep(500 * time.Millisecond)
 
-	store, err := customers.Open(context.Background(), "", filepath.Join(dir, "data"))
+	store, err := customers.Open(context.Background(), customers.Config{DataDir: filepath.Join(dir, "data")})
 	if err != nil {
 		t.Fatal(err)
 	}

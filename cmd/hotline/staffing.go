@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/config"
-	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/reports"
 	"github.com/hotline-cc/hotline/staffing"
 )
@@ -199,7 +199,7 @@ func staffingHistory(cfgPath, dataDir, queue string, weeks int, tz string, tg st
 	if dataDir != "" {
 		cfg.DataDir = dataDir
 	}
-	rules := reports.RulesFromConfig(cfg)
+	rules := center.ReportRules(cfg)
 	if _, ok := rules[queue]; !ok {
 		names := []string{}
 		for _, q := range cfg.Queues {
@@ -216,7 +216,7 @@ func staffingHistory(cfgPath, dataDir, queue string, weeks int, tz string, tg st
 		}
 	}
 	ctx := context.Background()
-	store, err := customers.OpenConfig(ctx, cfg)
+	store, err := center.OpenStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline staffing: %v\n", err)
 		return 1

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
@@ -82,7 +83,7 @@ func TestStaffingFromHistory(t *testing.T) {
 	dir := t.TempDir()
 	cfg, _ := config.Load("")
 	cfg.DataDir = dir
-	store, err := customers.OpenConfig(context.Background(), cfg)
+	store, err := center.OpenStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

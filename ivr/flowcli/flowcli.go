@@ -1,5 +1,6 @@
 // Package flowcli is `hotline flow`: check, sim, test and graph for flow files, as a function
-// the hotline command calls. It reads files and prints; it never carries calls.
+// the hotline command calls. It reads files and prints; it never carries calls, and it reads
+// the configuration file only through the Loader it is given.
 package flowcli
 
 import (
@@ -17,11 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/flows"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/ivr/sim"
-	"github.com/hotline-cc/hotline/prompts"
 )
 
 const usage = `usage: hotline flow <command> [flags] [files]
@@ -48,9 +47,14 @@ const usage = `usage: hotline flow <command> [flags] [files]
   queues, schedules, prompts and languages flows may use
 `
 
-// Main runs `hotline flow` with args (after "flow"). It returns the exit status:
-// 0 clean, 1 problems found or tests failed, 2 bad usage.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Loader reads the configuration file at path ("" = the sample configuration) and gives
+// the catalog flows are checked against and the configured flows directory ("" = the shipped
+// flows). The hotline command passes center.LoadFlowCatalog.
+type Loader func(path string) (cat *ivr.Catalog, flowsDir string, err error)
+
+// Main runs `hotline flow` with args (after "flow"), reading --config files with load. It
+// returns the exit status: 0 clean, 1 problems found or tests failed, 2 bad usage.
+func Main(load Loader, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -58,13 +62,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "check":
-		return check(rest, stdout, stderr)
+		return check(load, rest, stdout, stderr)
 	case "sim":
-		return simulate(rest, stdin, stdout, stderr)
+		return simulate(load, rest, stdin, stdout, stderr)
 	case "test":
-		return test(rest, stdout, stderr)
+		return test(load, rest, stdout, stderr)
 	case "graph":
-		return graph(rest, stdout, stderr)
+		return graph(load, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -98,14 +102,12 @@ func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 }
 
 // catalog builds what flows are checked against from a configuration file.
-func catalog(cfgPath string) (*ivr.Catalog, config.Config, error) {
-	cfg, err := config.Load(cfgPath)
+func catalog(load Loader, cfgPath string) (*ivr.Catalog, string, error) {
+	cat, dir, err := load(cfgPath)
 	if err != nil {
-		return nil, cfg, fmt.Errorf("configuration: %w", err)
+		return nil, "", fmt.Errorf("configuration: %w", err)
 	}
-	lib := prompts.New(cfg.Prompts, cfg.DataDir)
-	cat, err := ivr.CatalogFromConfig(cfg, lib)
-	return cat, cfg, err
+	return cat, dir, nil
 }
 
 // group is flow files of one directory, checked together with their siblings so gotos resolve.
@@ -161,20 +163,20 @@ func compileGroup(g group, cat *ivr.Catalog) (set *ivr.Set, mine, all ivr.Diagno
 	return set, mine, all, nil
 }
 
-func check(args []string, stdout, stderr io.Writer) int {
+func check(load Loader, args []string, stdout, stderr io.Writer) int {
 	fs, cfgPath := newFlags("check", stderr)
 	files, err := parse(fs, args)
 	if err != nil {
 		return 2
 	}
-	cat, cfg, err := catalog(*cfgPath)
+	cat, flowsDir, err := catalog(load, *cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline flow check: %v\n", err)
 		return 2
 	}
 	var diags ivr.Diagnostics
 	if len(files) == 0 {
-		fsys, label := configuredFlows(cfg)
+		fsys, label := configuredFlows(flowsDir)
 		srcs, err := ivr.ReadSources(fsys, label)
 		if err != nil {
 			fmt.Fprintf(stderr, "hotline flow check: %v\n", err)
@@ -201,9 +203,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 }
 
 // configuredFlows is flows.dir, or the shipped flows when it is empty.
-func configuredFlows(cfg config.Config) (fs.FS, string) {
-	if cfg.Flows.Dir != "" {
-		return os.DirFS(cfg.Flows.Dir), cfg.Flows.Dir
+func configuredFlows(dir string) (fs.FS, string) {
+	if dir != "" {
+		return os.DirFS(dir), dir
 	}
 	return flows.FS, "flows"
 }
@@ -230,7 +232,7 @@ type webhookFlags []string
 func (w *webhookFlags) String() string     { return strings.Join(*w, " ") }
 func (w *webhookFlags) Set(v string) error { *w = append(*w, v); return nil }
 
-func simulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func simulate(load Loader, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, cfgPath := newFlags("sim", stderr)
 	caller := fs.String("caller", "+8613800138000", "the caller's number")
 	dialed := fs.String("dialed", "4008", "the number dialed")
@@ -265,7 +267,7 @@ func simulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hotline flow sim: --queue %q: use one of %s\n", *queue, exitList())
 		return 2
 	}
-	cat, _, err := catalog(*cfgPath)
+	cat, _, err := catalog(load, *cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline flow sim: %v\n", err)
 		return 2
@@ -347,7 +349,7 @@ func exitList() string {
 	return strings.Join(s, ", ")
 }
 
-func graph(args []string, stdout, stderr io.Writer) int {
+func graph(load Loader, args []string, stdout, stderr io.Writer) int {
 	fs, cfgPath := newFlags("graph", stderr)
 	dot := fs.Bool("dot", false, "print Graphviz DOT instead of Mermaid")
 	files, err := parse(fs, args)
@@ -358,7 +360,7 @@ func graph(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hotline flow graph: give one flow file\n")
 		return 2
 	}
-	cat, _, err := catalog(*cfgPath)
+	cat, _, err := catalog(load, *cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline flow graph: %v\n", err)
 		return 2
@@ -392,14 +394,14 @@ type testSource struct {
 	flows func(rel string) (fsys fs.FS, label, flowFile string, err error)
 }
 
-func test(args []string, stdout, stderr io.Writer) int {
+func test(load Loader, args []string, stdout, stderr io.Writer) int {
 	fs, cfgPath := newFlags("test", stderr)
 	verbose := fs.Bool("v", false, "list every case")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return 2
 	}
-	cat, _, err := catalog(*cfgPath)
+	cat, _, err := catalog(load, *cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline flow test: %v\n", err)
 		return 2

@@ -8,13 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/ivr/flowcli"
 )
 
+// run runs `hotline flow` as the hotline command does, reading --config files with the
+// wiring's loader.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := flowcli.Main(args, strings.NewReader(stdin), &out, &errb)
+	code := flowcli.Main(center.LoadFlowCatalog, args, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), code
 }
 

@@ -1,4 +1,7 @@
-package config
+// Package schedule is opening hours: a week of time ranges, holidays and a time zone,
+// compiled to answer "open at t?" and "when does it next open?". It needs only the standard
+// library and knows nothing of the configuration file; it must not start anything.
+package schedule
 
 import (
 	"errors"
@@ -9,13 +12,29 @@ import (
 	"time"
 )
 
+// Schedule is opening hours as a person writes them (and as the configuration file holds
+// them under schedules:). Compile checks it and makes it ready to answer.
+type Schedule struct {
+	TimeZone string              `yaml:"timezone"` // IANA name, e.g. Asia/Shanghai
+	Weekly   map[string][]string `yaml:"weekly"`   // mon..sun -> ["09:00-18:00", ...]
+	Holidays []string            `yaml:"holidays"` // YYYY-MM-DD, closed all day
+}
+
+// FieldError is a problem with one field of a Schedule.
+type FieldError struct {
+	Key string // from the schedule itself, e.g. weekly.mon[0]
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
 // Hours is a Schedule compiled to answer: is it open at t, is t a holiday, and when does it
 // next open. Days and times are read in the schedule's time zone; a holiday is closed all
 // day; a range ending 24:00 runs to midnight. A nil *Hours is always open.
 //
-// It lives here, beside Schedule, because Validate, the flows' hours step (ivr) and callback
-// placement (customers) must agree on what a schedule means: one parser, so a schedule the
-// file accepts is a schedule every user can compile. It needs only the standard library.
+// The configuration's validation, the flows' hours step (ivr) and callback placement
+// (customers) all compile schedules here: one parser, so a schedule the file accepts is a
+// schedule every user can compile.
 type Hours struct {
 	loc      *time.Location
 	weekly   [7][]span // by time.Weekday, sorted by start
@@ -31,8 +50,8 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 var rangeRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)-(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$`)
 
 // Compile checks the schedule and makes it ready to answer. Errors are *FieldError, every
-// problem at once, keyed from the schedule itself (weekly.mon[0]); CompileSchedules keys
-// them from the top of the file (schedules.office.weekly.mon[0]).
+// problem at once, joined, keyed from the schedule itself (weekly.mon[0]); the
+// configuration keys them from the top of its file (schedules.office.weekly.mon[0]).
 func (s Schedule) Compile() (*Hours, error) {
 	var errs []error
 	bad := func(key, format string, a ...any) {
@@ -75,32 +94,6 @@ func (s Schedule) Compile() (*Hours, error) {
 		return nil, errors.Join(errs...)
 	}
 	return h, nil
-}
-
-// CompileSchedules compiles every schedule of the file, by name, and leaves out the ones
-// that do not compile. Errors are *FieldError keyed from the top of the file, joined.
-func (c *Config) CompileSchedules() (map[string]*Hours, error) {
-	names := make([]string, 0, len(c.Schedules))
-	for name := range c.Schedules {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	out := map[string]*Hours{}
-	var errs []error
-	for _, name := range names {
-		h, err := c.Schedules[name].Compile()
-		if err != nil {
-			for _, e := range unjoin(err) {
-				if fe, ok := e.(*FieldError); ok {
-					fe.Key = "schedules." + name + "." + fe.Key
-				}
-				errs = append(errs, e)
-			}
-			continue
-		}
-		out[name] = h
-	}
-	return out, errors.Join(errs...)
 }
 
 func parseSpan(r string) (span, bool) {

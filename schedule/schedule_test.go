@@ -1,4 +1,4 @@
-package config
+package schedule
 
 import (
 	"strings"
@@ -158,20 +158,6 @@ func TestBadSchedulesSayWhereAndWhat(t *testing.T) {
 				t.Errorf("Compile(%+v):\n%v\ndoes not contain %q", c.s, err, w)
 			}
 		}
-	}
-}
-
-func TestCompileSchedulesKeysErrorsFromTheTopOfTheFile(t *testing.T) {
-	cfg := Config{Schedules: map[string]Schedule{
-		"office":  office,
-		"support": {TimeZone: "UTC", Weekly: map[string][]string{"mon": {"9:00-25:00"}}},
-	}}
-	hours, err := cfg.CompileSchedules()
-	if want := `schedules.support.weekly.mon[0]: "9:00-25:00" is not a range like 09:00-18:00`; err == nil || err.Error() != want {
-		t.Errorf("error %v, want %s", err, want)
-	}
-	if hours["office"] == nil || hours["support"] != nil {
-		t.Errorf("want the good schedule compiled and the bad one left out, got %v", hours)
 	}
 }
 
