@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/agents"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/callbacks"
 	"github.com/hotline-cc/hotline/config"
@@ -51,7 +52,6 @@ type Center struct {
 	// The parts, each with one job.
 	store     *customers.Store
 	voice     *prompts.Library
-	texts     *prompts.Texts
 	flows     *ivr.Library
 	runner    *ivr.Runner
 	acd       *acd.Distributor
@@ -64,8 +64,7 @@ type Center struct {
 	live      *live // the dashboard's view
 	dash      *dashboard.Server
 	hist      reports.QueueHistograms // wait and handle time, on this center's /metrics
-	agentCfg  map[string]config.Agent
-	dirty     atomic.Bool // agent states changed since last saved
+	agents    *agents.Desk
 
 	http     *http.Server
 	httpAddr net.Addr
@@ -102,7 +101,7 @@ func WithReloadInterval(d time.Duration) Option { return func(c *Center) { c.rel
 // built complete, from what was built before it: nothing is wired in afterwards.
 func New(cfg config.Config, opts ...Option) (*Center, error) {
 	c := &Center{cfg: cfg, log: slog.Default(), out: os.Stdout, started: make(chan struct{}), reloadEvery: 2 * time.Second,
-		agentCfg: map[string]config.Agent{}, callLog: journey.NewLog(500)}
+		callLog: journey.NewLog(500)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -115,7 +114,6 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prompts.dir texts:\n%w", err)
 	}
-	c.texts = texts
 	if err := c.openFlows(); err != nil {
 		return nil, err
 	}
@@ -134,9 +132,11 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if c.acd, err = acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c})); err != nil {
 		return fail(err)
 	}
+	autoLogin := map[string]bool{}
 	for _, a := range cfg.Agents {
-		c.agentCfg[a.ID] = a
+		autoLogin[a.ID] = a.AutoLogin
 	}
+	c.agents = agents.New(agents.Config{Distributor: c.acd, Store: store, Voice: c.voice, Texts: texts, AutoLogin: autoLogin, Log: c.log})
 	if c.engine, err = c.newEngine(); err != nil {
 		return fail(err)
 	}
@@ -155,7 +155,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		Distributor: c.acd, Dialer: c.engine.dialer, Calls: c.calls, Voice: c.voice, Texts: texts,
 		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: moh, Log: c.log,
 		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
-		AgentChanged: func(a acd.AgentStateChanged) { c.dirty.Store(true); events.agentChanged(a) },
+		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})
 	c.live = &live{hub: events, acd: c.acd, flows: c.flows, calls: c.calls, room: c.room, callbacks: c.callbacks, log: c.log}
 	c.runner = &ivr.Runner{
@@ -169,7 +169,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := os.MkdirAll(c.runner.TempDir, 0o750); err != nil {
 		return fail(err)
 	}
-	if err := c.loadState(); err != nil {
+	if err := c.agents.Restore(c.ctx, c.room.Apply); err != nil {
 		return fail(fmt.Errorf("agent states: %w", err))
 	}
 	if c.dash, err = dashboard.New(dashboardOptions(cfg, dashboard.Options{Live: c.live, Store: store, Log: c.log})); err != nil {
@@ -246,7 +246,7 @@ func (c *Center) Run(ctx context.Context) error {
 	bg.Add(5)
 	go func() { defer bg.Done(); c.samples.Run(ctx) }()
 	go func() { defer bg.Done(); c.room.Run(ctx) }()
-	go func() { defer bg.Done(); c.persist(ctx) }()
+	go func() { defer bg.Done(); c.agents.Persist(ctx) }()
 	go func() { defer bg.Done(); c.callbacks.Run(ctx, c.room.Apply) }()
 	go func() { defer bg.Done(); c.housekeeping(ctx) }()
 	if d := newDeliverer(c.store, c.cfg.Webhooks, append([]customers.DelivererOption{customers.WithDeliveryLogger(c.log)}, c.deliveryOpts...)...); d != nil {
@@ -290,7 +290,7 @@ func (c *Center) Run(ctx context.Context) error {
 	c.ready.Store(false)
 	cancel()
 	_ = c.dash.Close() // ends the live event streams, which Shutdown would otherwise wait for
-	c.live.closeAll()
+	c.live.Close()
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = c.http.Shutdown(sctx)
@@ -346,8 +346,8 @@ func (c *Center) banner() {
 // for everyone else.
 func (c *Center) handleCall(ch call.Channel) {
 	if strings.HasPrefix(ch.Dialed(), "*") {
-		if a, ok := ch.(agentIdentity); ok && a.Agent() != "" {
-			c.featureCode(ch, a.Agent())
+		if a, ok := ch.(agents.Identity); ok && a.Agent() != "" {
+			c.agents.FeatureCode(ch, a.Agent(), c.room.Apply)
 			return
 		}
 		_ = ch.Hangup(call.CauseRejected)

@@ -53,7 +53,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 		sip.WithLogger(c.log),
 		sip.WithHandler(c.handleCall),
 		sip.WithCredentials(func(agent string) (string, bool) { p, ok := passwords[agent]; return p, ok }),
-		sip.WithRegistrationHook(c.onRegistration),
+		sip.WithRegistrationHook(func(agent string, contacts int) { c.agents.Registered(agent, contacts, c.room.Apply) }),
 	)
 	if err != nil {
 		return engine{}, err

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
@@ -17,62 +15,17 @@ import (
 	"github.com/hotline-cc/hotline/waitroom"
 )
 
-// hub fans live changes out to the dashboard's subscribers. A subscriber that is not keeping
-// up loses an event (the dashboard re-reads the state on the next event for the same thing).
+// hub is the center's live changes as dashboard events.
 type hub struct {
+	*dashboard.Feed
 	acd *acd.Distributor
-
-	mu   sync.Mutex
-	subs map[chan dashboard.Event]struct{}
 }
 
-func newHub(d *acd.Distributor) *hub { return &hub{acd: d, subs: map[chan dashboard.Event]struct{}{}} }
-
-func (h *hub) Subscribe() (<-chan dashboard.Event, func()) {
-	ch := make(chan dashboard.Event, 256)
-	h.mu.Lock()
-	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			h.mu.Lock()
-			if _, ok := h.subs[ch]; ok {
-				delete(h.subs, ch)
-				close(ch)
-			}
-			h.mu.Unlock()
-		})
-	}
-}
-
-// closeAll ends every subscription (shutdown).
-func (h *hub) closeAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for ch := range h.subs {
-		delete(h.subs, ch)
-		close(ch)
-	}
-}
-
-func (h *hub) publish(e dashboard.Event) {
-	if e.At.IsZero() {
-		e.At = time.Now()
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for ch := range h.subs {
-		select {
-		case ch <- e:
-		default:
-		}
-	}
-}
+func newHub(d *acd.Distributor) *hub { return &hub{Feed: dashboard.NewFeed(), acd: d} }
 
 // callChanged publishes a journey's live view (journey.Registry's publish function).
 func (h *hub) callChanged(l call.Live, ended bool) {
-	h.publish(dashboard.Event{Type: dashboard.EventCall, ID: l.ID, Data: dashboard.LiveCallOf(l), Ended: ended})
+	h.Publish(dashboard.Event{Type: dashboard.EventCall, ID: l.ID, Data: dashboard.LiveCallOf(l), Ended: ended})
 }
 
 func (h *hub) agentChanged(a acd.AgentStateChanged) {
@@ -81,7 +34,7 @@ func (h *hub) agentChanged(a acd.AgentStateChanged) {
 	if err == nil {
 		data = st
 	}
-	h.publish(dashboard.Event{Type: dashboard.EventAgent, ID: a.AgentID, Data: data, At: a.At})
+	h.Publish(dashboard.Event{Type: dashboard.EventAgent, ID: a.AgentID, Data: data, At: a.At})
 }
 
 // live is the center as the dashboard sees it: calls in progress, the distributor's view,
