@@ -43,6 +43,7 @@ fuzz:
 	$(FUZZ) '^FuzzDTMFPayload$$' ./sip/media
 	$(FUZZ) '^FuzzRTCP$$' ./sip/media
 	$(FUZZ) '^FuzzReadWAV$$' ./audio
+	$(FUZZ) '^FuzzInvite$$' ./sip
 	$(FUZZ) '^FuzzLoadFlow$$' ./ivr
 	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers
 	$(FUZZ) '^FuzzParseWebhook$$' ./customers

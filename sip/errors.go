@@ -3,6 +3,8 @@ package sip
 import (
 	"errors"
 	"fmt"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 var (
@@ -14,13 +16,26 @@ var (
 	ErrStaleNonce     = errors.New("sip: nonce expired")
 	ErrReplay         = errors.New("sip: nonce count replayed")
 	ErrNoCredentials  = errors.New("sip: no credentials")
+	ErrNoDialog       = errors.New("sip: no call with this dialog")
+	ErrNoRTPPort      = errors.New("sip: no RTP port for the call")
 )
 
-// StatusError is an error that knows the SIP response it should produce and its metrics label.
+// StatusError is a request hotline refuses, knowing the SIP response that says so: its status
+// code and reason phrase, the Warning it carries (RFC 3261 §20.43) or the digest challenge
+// (§22.1), and the label it is counted under. Server.reject answers and counts it.
 type StatusError struct {
-	Status int
-	Reason string
-	Err    error
+	Status int    // SIP status code, 4xx-6xx
+	Reason string // reason phrase, as sent
+	// Label is the reason in hotline_sip_invites_rejected_total: shutting_down, bad_sdp,
+	// no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog,
+	// method_not_allowed (and internal, for an error reject was given that is no StatusError).
+	Label string
+	// WarnCode and WarnText make the Warning header `<code> hotline "<text>"`; 0 sends none.
+	WarnCode int
+	WarnText string
+	// Challenge is a WWW-Authenticate value (401 only); "" sends none.
+	Challenge string
+	Err       error
 }
 
 func (e *StatusError) Error() string {
@@ -28,3 +43,64 @@ func (e *StatusError) Error() string {
 }
 
 func (e *StatusError) Unwrap() error { return e.Err }
+
+// Response is the answer to req that carries this refusal.
+func (e *StatusError) Response(req *sip.Request) *sip.Response {
+	res := sip.NewResponseFromRequest(req, e.Status, e.Reason, nil)
+	if e.WarnCode != 0 {
+		res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("%d hotline %q", e.WarnCode, e.WarnText)))
+	}
+	if e.Challenge != "" {
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", e.Challenge))
+	}
+	return res
+}
+
+// The refusals of the SIP edge, one constructor each.
+
+// errShuttingDown: an INVITE while the server closes.
+func errShuttingDown() *StatusError {
+	return &StatusError{Status: 503, Reason: "Service Unavailable", Label: "shutting_down", Err: ErrServerClosed}
+}
+
+// errMalformedSDP: an offer hotline cannot read; the Warning says why (399: miscellaneous).
+func errMalformedSDP(err error) *StatusError {
+	return &StatusError{Status: 400, Reason: "Bad Request", Label: "bad_sdp", WarnCode: 399, WarnText: err.Error(), Err: err}
+}
+
+// errNoCommonCodec: an offer without PCMU or PCMA (305: incompatible media format).
+func errNoCommonCodec(err error) *StatusError {
+	return &StatusError{Status: 488, Reason: "Not Acceptable Here", Label: "no_common_codec",
+		WarnCode: 305, WarnText: "no common codec: PCMU or PCMA required", Err: err}
+}
+
+// errForbidden: digest credentials that are wrong (a feature code dialed by a non-agent).
+func errForbidden(err error) *StatusError {
+	return &StatusError{Status: 403, Reason: "Forbidden", Label: "forbidden", Err: err}
+}
+
+// errChallenge: no credentials, or a stale nonce or replayed count: ask again (RFC 3261 §22.2).
+func errChallenge(err error, challenge string) *StatusError {
+	return &StatusError{Status: 401, Reason: "Unauthorized", Label: "challenged", Challenge: challenge, Err: err}
+}
+
+// errBadRequest: a request sipgo's dialog layer refuses (no Contact, say), without a Warning.
+func errBadRequest(err error) *StatusError {
+	return &StatusError{Status: 400, Reason: "Bad Request", Label: "bad_request", Err: err}
+}
+
+// errNoRTPPort: the RTP port range is used up.
+func errNoRTPPort(err error) *StatusError {
+	return &StatusError{Status: 503, Reason: "Service Unavailable", Label: "no_rtp_port", Err: fmt.Errorf("%w: %w", ErrNoRTPPort, err)}
+}
+
+// errNoDialog: an in-dialog request (BYE, re-INVITE, INFO) for no call hotline has
+// (RFC 3261 §12.2.2).
+func errNoDialog() *StatusError {
+	return &StatusError{Status: 481, Reason: "Call/Transaction Does Not Exist", Label: "no_dialog", Err: ErrNoDialog}
+}
+
+// errMethodNotAllowed: a method hotline has no handler for (RFC 3261 §8.2.1).
+func errMethodNotAllowed(method sip.RequestMethod) *StatusError {
+	return &StatusError{Status: 405, Reason: "Method Not Allowed", Label: "method_not_allowed", Err: fmt.Errorf("sip: no handler for %s", method)}
+}

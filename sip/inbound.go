@@ -2,7 +2,6 @@ package sip
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"runtime/debug"
 	"strings"
@@ -13,98 +12,44 @@ import (
 	"github.com/hotline-cc/hotline/sip/media"
 )
 
-// onInvite answers a new INVITE (or a re-INVITE within a dialog). The goroutine running it
+// inviteTx is what handling an INVITE needs of its server transaction: to respond, and to be
+// told of a CANCEL and of the transaction's end (sipgo's dialog layer registers for both when
+// it makes the dialog). sipgo's sip.ServerTransaction satisfies it as it is; unit tests and
+// FuzzInvite drive handleInvite with a recording fake and no network.
+type inviteTx interface {
+	responder
+	OnCancel(f sip.FnTxCancel) bool
+	OnTerminate(f sip.FnTxTerminate) bool
+}
+
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) { s.handleInvite(req, tx) }
+
+// handleInvite answers a new INVITE (or a re-INVITE within a dialog). The goroutine running it
 // owns the call: the handler runs here, and when it returns the call is hung up.
-func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+func (s *Server) handleInvite(req *sip.Request, tx inviteTx) {
 	if to := req.To(); to != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
 			s.onReInvite(req, tx)
 			return
 		}
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		s.respond(tx, req, 503, "Service Unavailable")
-		return
-	}
-	// An INVITE without SDP is a late offer (RFC 3261 §13.2.1): hotline offers in its 200 and
-	// the caller answers in the ACK.
-	lateOffer := len(req.Body()) == 0
-	neg := media.Negotiation{Codec: s.cfg.Codecs[0], DTMFPayloadType: lateOfferDTMF, Direction: "sendrecv"}
-	if !lateOffer {
-		desc, err := media.ParseSDP(req.Body())
-		if err != nil {
-			s.log.Warn("INVITE with malformed SDP", "source", req.Source(), "error", err)
-			s.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 hotline %q", err.Error())))
-			return
-		}
-		if neg, err = media.Negotiate(desc, s.cfg.Codecs); err != nil {
-			s.log.Info("INVITE refused: no common codec", "source", req.Source(), "error", err)
-			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", `305 hotline "no common codec: PCMU or PCMA required"`))
-			return
-		}
-	}
-
-	dialed := req.Recipient.User
-	var agent string
-	if strings.HasPrefix(dialed, "*") { // feature codes are for agents only: digest as the agent
-		var authz string
-		if h := req.GetHeader("Authorization"); h != nil {
-			authz = h.Value()
-		}
-		user, err := s.auth.Verify(authz, string(sip.INVITE), s.password)
-		if err != nil {
-			if errors.Is(err, ErrBadCredentials) {
-				s.respond(tx, req, 403, "Forbidden")
-				return
-			}
-			s.respond(tx, req, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate", s.auth.Challenge(errors.Is(err, ErrStaleNonce))))
-			return
-		}
-		agent = user
-	}
-
-	nat := false
-	if c := req.Contact(); c != nil {
-		nat = s.behindNAT(c.Address, req.Source())
-	}
-	dlg, err := s.dialogUA(nat).ReadInvite(req, tx)
+	c, err := s.acceptInvite(req, tx)
 	if err != nil {
-		s.respond(tx, req, 400, "Bad Request")
+		s.reject(tx, req, err)
 		return
 	}
-	sess, err := s.newMediaSession()
-	if err != nil {
-		s.log.Error("no RTP port for call", "error", err)
-		s.respond(tx, req, 503, "Service Unavailable")
-		return
-	}
-	sess.SetRemote(neg.Remote)
-	sess.SetCodec(neg.Codec, neg.DTMFPayloadType)
-
-	c := s.newChannel("inbound", sess, neg)
-	c.id, c.server, c.dialed, c.agent = dlg.ID, dlg, dialed, agent
-	if lateOffer {
-		c.lateAnswer = make(chan []byte, 1)
-	}
-	if from := req.From(); from != nil {
-		c.caller = call.Party{Number: from.Address.User, Name: strings.Trim(from.DisplayName, `"`)}
-	}
-	c.log = s.log.With("call", c.id, "caller", c.caller.Number, "dialed", dialed)
 	s.wg.Add(1)
 	if !s.track(c.id, c) {
 		c.end(call.CauseTempFailure)
 		return
 	}
-	if lateOffer {
+	if c.lateAnswer != nil {
 		c.log.Info("incoming call without SDP: hotline will offer in its answer")
 	} else {
-		c.log.Info("incoming call", "codec", neg.Codec.Name, "dtmf_pt", neg.DTMFPayloadType, "remote_rtp", neg.Remote)
+		c.log.Info("incoming call", "codec", c.neg.Codec.Name, "dtmf_pt", c.neg.DTMFPayloadType, "remote_rtp", c.neg.Remote)
 	}
-	_ = dlg.Respond(100, "Trying", nil)
-	if err := dlg.Respond(180, "Ringing", nil); err != nil { // CANCEL may already have come
+	_ = c.server.Respond(100, "Trying", nil)
+	if err := c.server.Respond(180, "Ringing", nil); err != nil { // CANCEL may already have come
 		c.remoteHangup()
 		return
 	}
@@ -121,25 +66,129 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.handler(c)
 }
 
-// onReInvite handles hold/unhold and address changes: new SDP, same call (RFC 3261 §14.2).
-func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	c := s.lookup(req, true)
-	if c == nil {
-		c = s.lookup(req, false)
+// admission is what an INVITE hotline will take asks for.
+type admission struct {
+	neg       media.Negotiation
+	lateOffer bool   // no SDP in the INVITE: hotline offers in its 200
+	agent     string // the agent a feature code's digest authenticated
+}
+
+// admitInvite decides whether hotline takes a new INVITE, from the request alone: a
+// *StatusError says why not.
+func (s *Server) admitInvite(req *sip.Request) (admission, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return admission{}, errShuttingDown()
 	}
-	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	// An INVITE without SDP is a late offer (RFC 3261 §13.2.1): hotline offers in its 200 and
+	// the caller answers in the ACK.
+	a := admission{
+		lateOffer: len(req.Body()) == 0,
+		neg:       media.Negotiation{Codec: s.cfg.Codecs[0], DTMFPayloadType: lateOfferDTMF, Direction: "sendrecv"},
+	}
+	if !a.lateOffer {
+		desc, err := media.ParseSDP(req.Body())
+		if err != nil {
+			s.log.Warn("INVITE with malformed SDP", "source", req.Source(), "error", err)
+			return admission{}, errMalformedSDP(err)
+		}
+		if a.neg, err = media.Negotiate(desc, s.cfg.Codecs); err != nil {
+			s.log.Info("INVITE refused: no common codec", "source", req.Source(), "error", err)
+			return admission{}, errNoCommonCodec(err)
+		}
+	}
+	if strings.HasPrefix(req.Recipient.User, "*") { // feature codes are for agents only: digest as the agent
+		var authz string
+		if h := req.GetHeader("Authorization"); h != nil {
+			authz = h.Value()
+		}
+		user, err := s.auth.Verify(authz, string(sip.INVITE), s.password)
+		if err != nil {
+			if errors.Is(err, ErrBadCredentials) {
+				return admission{}, errForbidden(err)
+			}
+			return admission{}, errChallenge(err, s.auth.Challenge(errors.Is(err, ErrStaleNonce)))
+		}
+		a.agent = user
+	}
+	return a, nil
+}
+
+// acceptInvite admits a new INVITE and makes its call: the dialog, an RTP session and the
+// channel, not yet tracked. A *StatusError says why there is no call.
+func (s *Server) acceptInvite(req *sip.Request, tx inviteTx) (*Channel, error) {
+	a, err := s.admitInvite(req)
+	if err != nil {
+		return nil, err
+	}
+	nat := false
+	if c := req.Contact(); c != nil {
+		nat = s.behindNAT(c.Address, req.Source())
+	}
+	dlg, err := s.dialogUA(nat).ReadInvite(req, dialogTx(tx))
+	if err != nil {
+		return nil, errBadRequest(err)
+	}
+	sess, err := s.openMedia()
+	if err != nil {
+		s.log.Error("no RTP port for call", "error", err)
+		return nil, errNoRTPPort(err)
+	}
+	sess.SetRemote(a.neg.Remote)
+	sess.SetCodec(a.neg.Codec, a.neg.DTMFPayloadType)
+
+	dialed := req.Recipient.User
+	c := s.newChannel("inbound", sess, a.neg)
+	c.id, c.server, c.dialed, c.agent = dlg.ID, dlg, dialed, a.agent
+	if a.lateOffer {
+		c.lateAnswer = make(chan []byte, 1)
+	}
+	if from := req.From(); from != nil {
+		c.caller = call.Party{Number: from.Address.User, Name: strings.Trim(from.DisplayName, `"`)}
+	}
+	c.log = s.log.With("call", c.id, "caller", c.caller.Number, "dialed", dialed)
+	return c, nil
+}
+
+// dialogTx is tx as sipgo's dialog layer takes it, a whole sip.ServerTransaction: sipgo's own
+// as it is; any other (a test's fake) as a transaction that never ends on its own and whose
+// ACK has always come, so that the dialog's final responses do not wait for one.
+func dialogTx(tx inviteTx) sip.ServerTransaction {
+	if stx, ok := tx.(sip.ServerTransaction); ok {
+		return stx
+	}
+	return narrowServerTx{tx}
+}
+
+type narrowServerTx struct{ inviteTx }
+
+var ackedAlready = func() chan *sip.Request { c := make(chan *sip.Request); close(c); return c }()
+
+func (narrowServerTx) Terminate()                {}
+func (narrowServerTx) Done() <-chan struct{}     { return nil }
+func (narrowServerTx) Err() error                { return nil }
+func (narrowServerTx) Acks() <-chan *sip.Request { return ackedAlready }
+
+// onReInvite handles hold/unhold and address changes: new SDP, same call (RFC 3261 §14.2).
+func (s *Server) onReInvite(req *sip.Request, tx responder) {
+	c, err := s.dialogOf(req)
+	if err != nil {
+		s.reject(tx, req, err)
 		return
 	}
 	neg := c.neg
 	if len(req.Body()) > 0 {
 		desc, err := media.ParseSDP(req.Body())
 		if err != nil {
-			s.respond(tx, req, 400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 hotline %q", err.Error())))
+			s.reject(tx, req, errMalformedSDP(err))
 			return
 		}
 		if neg, err = media.Negotiate(desc, s.cfg.Codecs); err != nil {
-			s.respond(tx, req, 488, "Not Acceptable Here")
+			rej := errNoCommonCodec(err)
+			rej.WarnCode = 0 // a re-INVITE's 488 has never carried a Warning: kept so
+			s.reject(tx, req, rej)
 			return
 		}
 		// RFC 3264 §8.4: c=0.0.0.0 (old-style hold) means send nothing; SetRemote stops sending.

@@ -3,6 +3,7 @@ package sip
 import (
 	"strconv"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -13,13 +14,17 @@ var (
 		Help: "SIP requests received, by method and the class of the final response sent (2xx, 4xx ...).",
 	}, []string{"method", "class"})
 	mActiveCalls = promauto.NewGauge(prometheus.GaugeOpts{
-		Namespace: "hotline", Name: "calls_active",
+		Namespace: "hotline", Subsystem: "sip", Name: "calls_active",
 		Help: "Call legs in progress on the native SIP driver (inbound and outbound).",
 	})
 	mCalls = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "calls_total",
 		Help: "Call legs ended, by direction and hangup cause.",
 	}, []string{"direction", "cause"})
+	mRejected = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "invites_rejected_total",
+		Help: "INVITEs (new calls and re-INVITEs) refused at the SIP edge, by reason: shutting_down, bad_sdp, no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog.",
+	}, []string{"reason"})
 	mBindings = promauto.NewGauge(prometheus.GaugeOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "registrations",
 		Help: "Registered contacts (bindings) currently valid.",
@@ -32,4 +37,13 @@ var (
 
 func countRequest(method string, status int) {
 	mRequests.WithLabelValues(method, strconv.Itoa(status/100)+"xx").Inc()
+}
+
+// countReject counts a refusal: in hotline_sip_requests_total like every response, and, for an
+// INVITE, in hotline_sip_invites_rejected_total by its label.
+func countReject(method string, rej *StatusError) {
+	countRequest(method, rej.Status)
+	if method == string(sip.INVITE) {
+		mRejected.WithLabelValues(rej.Label).Inc()
+	}
 }

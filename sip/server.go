@@ -59,6 +59,8 @@ type Server struct {
 	ip     netip.Addr // media and Contact address
 	port   int
 	prompt *promptCache
+	// openMedia gives a new call its RTP session (newMediaSession; a fake in unit tests).
+	openMedia func() (*media.Session, error)
 
 	mu      sync.Mutex
 	dialogs map[string]*Channel // dialog ID -> channel, both directions
@@ -99,6 +101,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		dialogs:  map[string]*Channel{}, ready: make(chan struct{}),
 		prompt: newPromptCache(64),
 	}
+	s.openMedia = s.newMediaSession
 	for _, o := range opts {
 		o(s)
 	}
@@ -177,7 +180,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
-		s.respond(tx, req, 405, "Method Not Allowed")
+		s.reject(tx, req, errMethodNotAllowed(req.Method))
 	})
 
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -256,7 +259,26 @@ func (s *Server) shutdown() {
 	}
 }
 
-func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string, headers ...sip.Header) {
+// responder is the side of a server transaction that answers its request; sipgo's
+// sip.ServerTransaction has it.
+type responder interface {
+	Respond(res *sip.Response) error
+}
+
+// reject answers req with the refusal err classifies itself as (a *StatusError; anything else
+// is a 500) and counts it: the one place where the SIP edge says no.
+func (s *Server) reject(tx responder, req *sip.Request, err error) {
+	var rej *StatusError
+	if !errors.As(err, &rej) {
+		rej = &StatusError{Status: 500, Reason: "Server Internal Error", Label: "internal", Err: err}
+	}
+	countReject(string(req.Method), rej)
+	if err := tx.Respond(rej.Response(req)); err != nil {
+		s.log.Debug("respond failed", "method", req.Method, "status", rej.Status, "error", err)
+	}
+}
+
+func (s *Server) respond(tx responder, req *sip.Request, status int, reason string, headers ...sip.Header) {
 	res := sip.NewResponseFromRequest(req, status, reason, nil)
 	for _, h := range headers {
 		res.AppendHeader(h)
@@ -294,22 +316,18 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	c := s.lookup(req, true)
-	if c == nil {
-		c = s.lookup(req, false)
-	}
-	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	c, err := s.dialogOf(req)
+	if err != nil {
+		s.reject(tx, req, err)
 		return
 	}
-	var err error
 	if c.server != nil {
 		err = c.server.ReadBye(req, tx)
 	} else {
 		err = c.client.ReadBye(req, tx)
 	}
 	if err != nil {
-		s.respond(tx, req, 400, "Bad Request")
+		s.reject(tx, req, errBadRequest(err))
 		return
 	}
 	countRequest("BYE", 200)
@@ -318,19 +336,28 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 
 // onInfo accepts SIP INFO DTMF (application/dtmf-relay) from phones that do not send RFC 4733.
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
-	c := s.lookup(req, true)
-	if c == nil {
-		c = s.lookup(req, false)
-	}
-	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	c, err := s.dialogOf(req)
+	if err != nil {
+		s.reject(tx, req, err)
 		return
 	}
 	c.infoDigits(req.Body())
 	s.respond(tx, req, 200, "OK")
 }
 
-// lookup finds the channel a mid-dialog request belongs to.
+// dialogOf finds the call an in-dialog request (BYE, re-INVITE, INFO) belongs to, whichever
+// side began it; errNoDialog (481, RFC 3261 §12.2.2) if hotline has none.
+func (s *Server) dialogOf(req *sip.Request) (*Channel, error) {
+	if c := s.lookup(req, true); c != nil {
+		return c, nil
+	}
+	if c := s.lookup(req, false); c != nil {
+		return c, nil
+	}
+	return nil, errNoDialog()
+}
+
+// lookup finds the channel a mid-dialog request belongs to, as the dialog's UAS or its UAC.
 func (s *Server) lookup(req *sip.Request, uas bool) *Channel {
 	var id string
 	var err error
