@@ -68,7 +68,7 @@ var metrics = map[string]metricSpec{
 	"hotline_agent_pause_seconds_total": {labels: []string{"agent", "reason"}},
 	// sip/metrics.go
 	"hotline_sip_requests_total":      {labels: []string{"method", "class"}},
-	"hotline_sip_calls_active":        {planned: true}, // was hotline_calls_active; renamed in sip/metrics.go
+	"hotline_sip_calls_active":        {}, // was hotline_calls_active
 	"hotline_sip_calls_total":         {labels: []string{"direction", "cause"}},
 	"hotline_sip_registrations":       {},
 	"hotline_sip_registrations_total": {labels: []string{"result"}},

@@ -328,7 +328,7 @@ func (c *Channel) Record(ctx context.Context, path string, opts call.RecordOptio
 	if err != nil {
 		return rec, fmt.Errorf("sip: record: %w", err)
 	}
-	w := media.NewWAVWriter(f)
+	w := audio.NewWAVWriter(f)
 	r := media.NewRecorder(w, media.RecorderOptions{MaxDuration: opts.MaxDuration, SilenceTimeout: opts.SilenceTimeout})
 	frames := make(chan []int16, 256)
 	remove := c.sess.AddTap(func(pcm []int16) {

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotline-cc/hotline/sip/media"
+	"github.com/hotline-cc/hotline/audio"
 )
 
 // promptCache keeps decoded 8 kHz prompts so a menu played to a thousand callers is read
@@ -36,7 +36,7 @@ func (p *promptCache) load(path string) ([]int16, error) {
 	if ok && c.mtime.Equal(st.ModTime()) {
 		return c.pcm, nil
 	}
-	pcm, err := media.LoadWAVFile(path)
+	pcm, err := audio.LoadWAVFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/internal/sipptest"
-	"github.com/hotline-cc/hotline/sip/media"
 )
 
 var testAgents = map[string]string{"1001": "s3cret-1001", "1002": "s3cret-1002"}
@@ -81,7 +81,7 @@ func tonePrompt(t *testing.T, d time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := media.NewWAVWriter(f)
+	w := audio.NewWAVWriter(f)
 	pcm := make([]int16, int(d.Seconds()*8000))
 	for i := range pcm {
 		pcm[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/8000))
@@ -370,7 +370,7 @@ func TestRecordCallerSpeech(t *testing.T) {
 	if rec.End != call.RecordEndHangup {
 		t.Errorf("recording ended by %s, want hangup", rec.End)
 	}
-	pcm, err := media.LoadWAVFile(path)
+	pcm, err := audio.LoadWAVFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,10 +379,10 @@ func TestRecordCallerSpeech(t *testing.T) {
 	if d := dur - speech; d < -100*time.Millisecond || d > 100*time.Millisecond {
 		t.Errorf("WAV is %v long, the speech %v", dur, speech)
 	}
-	if rms := media.RMS(pcm); rms < 500 {
+	if rms := audio.RMS(pcm); rms < 500 {
 		t.Errorf("RMS %.0f: the recording is (nearly) silent", rms)
 	}
-	t.Logf("recorded %v, RMS %.0f", dur, media.RMS(pcm))
+	t.Logf("recorded %v, RMS %.0f", dur, audio.RMS(pcm))
 }
 
 func TestReInviteHoldKeepsCallUp(t *testing.T) {
