@@ -21,16 +21,11 @@ import (
 	"github.com/hotline-cc/hotline/prompts"
 )
 
-// Voice renders the confirmations.
-type Voice interface {
-	Say(ctx context.Context, lang, text string) (call.Prompt, error)
-}
-
 // Config is what the desk works with.
 type Config struct {
 	Distributor *acd.Distributor
 	Store       *customers.Store // where agent states are kept across restarts
-	Voice       Voice
+	Voice       prompts.Speaker
 	Texts       *prompts.Texts // nil: the shipped texts
 	// AutoLogin lists the agents logged in when their phone registers.
 	AutoLogin map[string]bool

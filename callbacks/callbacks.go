@@ -20,17 +20,12 @@ import (
 	"github.com/hotline-cc/hotline/prompts"
 )
 
-// Voice renders what the agent hears.
-type Voice interface {
-	Say(ctx context.Context, lang, text string) (call.Prompt, error)
-}
-
 // Config is what the dialer works with.
 type Config struct {
 	Store       *customers.Store
 	Distributor *acd.Distributor
 	Dialer      call.Dialer
-	Voice       Voice
+	Voice       prompts.Speaker
 	Texts       *prompts.Texts // nil: the shipped texts
 	// CallerID is what the customer's phone shows (the hotline's name or number).
 	CallerID string

@@ -228,6 +228,15 @@ func (r *Records) Request(ctx context.Context, req ivr.CallbackRequest) (ivr.Cal
 	if req.Customer != nil {
 		cr.CustomerID = req.Customer.ID
 	}
+	res, err := r.book(ctx, cr)
+	if res.Accepted {
+		r.booked()
+	}
+	return res, err
+}
+
+// book commits a callback request; a refusal is a result with its reason, not an error.
+func (r *Records) book(ctx context.Context, cr customers.CallbackRequest) (ivr.CallbackResult, error) {
 	cb, err := r.store.RequestCallback(ctx, cr)
 	var ref *customers.Refusal
 	if errors.As(err, &ref) {
@@ -236,7 +245,6 @@ func (r *Records) Request(ctx context.Context, req ivr.CallbackRequest) (ivr.Cal
 	if err != nil {
 		return ivr.CallbackResult{}, err
 	}
-	r.booked()
 	return ivr.CallbackResult{Accepted: true, ID: cb.ID, Expected: cb.NextAttemptAt}, nil
 }
 
@@ -260,13 +268,6 @@ func (r *Records) BookFromQueue(ctx context.Context, ch call.Channel, req ivr.Qu
 	if req.Customer != nil {
 		cr.CustomerID = req.Customer.ID
 	}
-	cb, err := r.store.RequestCallback(ctx, cr)
-	var ref *customers.Refusal
-	if errors.As(err, &ref) {
-		return ivr.CallbackResult{Accepted: false, Reason: ref.Reason}, nil
-	}
-	if err != nil {
-		return ivr.CallbackResult{}, err
-	}
-	return ivr.CallbackResult{Accepted: true, ID: cb.ID, Expected: cb.NextAttemptAt}, nil
+	// Not kicking the dialer: the caller's entry becomes this callback where it stands.
+	return r.book(ctx, cr)
 }

@@ -1,6 +1,7 @@
 package prompts
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hotline-cc/hotline/call"
 )
 
 //go:embed texts/*.yaml
@@ -173,3 +176,10 @@ func (t *Texts) Position(lang string, position int, wait time.Duration) string {
 	}
 	return t.Text(lang, key, "position", SayOrdinal(lang, int64(position)), "wait", SayDuration(lang, wait))
 }
+
+// Speaker renders text as a prompt in a language; *Library is one, tests have their own.
+type Speaker interface {
+	Say(ctx context.Context, lang, text string) (call.Prompt, error)
+}
+
+var _ Speaker = (*Library)(nil)

@@ -22,8 +22,8 @@ import (
 
 // Voice renders what the room says and finds its music.
 type Voice interface {
+	prompts.Speaker
 	Prompt(name string) (call.Prompt, error)
-	Say(ctx context.Context, lang, text string) (call.Prompt, error)
 }
 
 // Booker commits the callback a waiting caller asked for; a refusal is a result with
