@@ -1058,11 +1058,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 
 	t.Run("systemd-analyze verify", func(t *testing.T) {
-		// "where available": systemd is usually absent from containers and CI images.
-		sa, err := exec.LookPath("systemd-analyze")
-		if err != nil {
-			t.Skip("systemd-analyze is not installed")
-		}
+		sa := testenv.Tool(t, "systemd-analyze") // make test installs systemd for it
 		// The unit names /usr/local/bin/hotline, which verify requires to be executable:
 		// point it at a stand-in so the check does not depend on an installed binary.
 		dir := t.TempDir()
@@ -1432,11 +1428,7 @@ func TestKamailio(t *testing.T) {
 	}
 
 	t.Run("kamailio -c", func(t *testing.T) {
-		// "where available", like systemd-analyze: Kamailio is not part of make test's tools.
-		kam, err := exec.LookPath("kamailio")
-		if err != nil {
-			t.Skip("kamailio is not installed")
-		}
+		kam := testenv.Tool(t, "kamailio")
 		abs, _ := filepath.Abs("kamailio/dispatcher.list")
 		file := filepath.Join(t.TempDir(), "kamailio.cfg")
 		if err := os.WriteFile(file, []byte(strings.ReplaceAll(cfg, "/etc/kamailio/dispatcher.list", abs)), 0o644); err != nil {

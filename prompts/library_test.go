@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/audio"
+	"github.com/hotline-cc/hotline/internal/testenv"
 )
 
 func testLibrary(t *testing.T, dir string, opts ...Option) *Library {
@@ -174,9 +174,7 @@ func TestSayUncachedLeavesNothingBehind(t *testing.T) {
 
 // With the real espeak-ng: English and Mandarin come out as WAV audio of a plausible length.
 func TestSayWithEspeak(t *testing.T) {
-	if _, err := exec.LookPath("espeak-ng"); err != nil {
-		t.Skip("espeak-ng is not installed; `make deps-test` installs it")
-	}
+	testenv.Tool(t, "espeak-ng")
 	lib := testLibrary(t, "", WithRenderTimeout(20*time.Second))
 	for _, c := range []struct{ lang, text string }{
 		{"en", "You are number " + SayNumber("en", 3) + " in line."},

@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(espeak-ng:espeak-ng sox:sox)
 if [ "${1:-run}" = test ]; then
-  want+=(sipp:sip-tester baresip:baresip promtool:prometheus chromium:chromium gcc:gcc) # gcc: the race detector (cgo)
+  want+=(sipp:sip-tester baresip:baresip promtool:prometheus chromium:chromium gcc:gcc kamailio:kamailio systemd-analyze:systemd) # gcc: the race detector (cgo); kamailio, systemd-analyze: deploy/ checks its configs
 fi
 missing=()
 for pair in "${want[@]}"; do
