@@ -132,11 +132,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if c.acd, err = acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c})); err != nil {
 		return fail(err)
 	}
-	autoLogin := map[string]bool{}
-	for _, a := range cfg.Agents {
-		autoLogin[a.ID] = a.AutoLogin
-	}
-	c.agents = agents.New(agents.Config{Distributor: c.acd, Store: store, Voice: c.voice, Texts: texts, AutoLogin: autoLogin, Log: c.log})
+	c.agents = agents.New(agents.Config{Distributor: c.acd, Store: store, Voice: c.voice, Texts: texts, AutoLogin: autoLogin(cfg), Log: c.log})
 	if c.engine, err = c.newEngine(); err != nil {
 		return fail(err)
 	}
@@ -144,16 +140,10 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	c.calls = journey.NewRegistry(events.callChanged)
 	c.callbacks = callbacks.New(c.ctx, callbacks.Config{Store: store, Distributor: c.acd, Dialer: c.engine.dialer,
 		Voice: c.voice, Texts: texts, CallerID: cfg.SIP.UserAgent, MissReason: waitroom.MissReason, Log: c.log})
-	policies := map[string]journey.QueuePolicy{}
-	moh := map[string]string{}
-	for _, q := range cfg.Queues {
-		policies[q.Name] = journey.QueuePolicy{ShortAbandon: q.ShortAbandon.D(), AutoCallbackAbandons: q.AutoCallbackAbandons}
-		moh[q.Name] = q.MusicOnHold
-	}
-	c.records = journey.NewRecords(store, c.calls, journey.RecordsConfig{Queues: policies, CallbackBooked: c.callbacks.Kick, Log: c.log})
+	c.records = journey.NewRecords(store, c.calls, journey.RecordsConfig{Queues: queuePolicies(cfg), CallbackBooked: c.callbacks.Kick, Log: c.log})
 	c.room = waitroom.New(c.ctx, waitroom.Config{
 		Distributor: c.acd, Dialer: c.engine.dialer, Calls: c.calls, Voice: c.voice, Texts: texts,
-		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: moh, Log: c.log,
+		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: musicOnHold(cfg), Log: c.log,
 		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
 		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})
