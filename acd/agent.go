@@ -95,6 +95,7 @@ type work struct {
 	customerID string
 	answeredAt time.Time
 	hungUpAt   time.Time
+	hold       time.Duration // time the caller spent on hold in this agent's part
 }
 
 type agent struct {
@@ -118,6 +119,7 @@ type agent struct {
 	wrapTok       uint64
 
 	callsHandled      int64
+	transfers         int64 // calls this agent transferred
 	sessionCalls      int64
 	sessionTalk       time.Duration
 	consecutiveMisses int

@@ -71,7 +71,8 @@ type entry struct {
 	excluded   []exclusion
 	agent      *agent // connected agent
 	answeredAt time.Time
-	tok        uint64 // bumped when the entry changes queue or leaves; invalidates its timers
+	holdSince  time.Time // the caller is on hold since (zero: not on hold)
+	tok        uint64    // bumped when the entry changes queue or leaves; invalidates its timers
 	alive      bool
 
 	pendingTimeout  bool // max wait passed while ringing

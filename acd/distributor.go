@@ -636,6 +636,10 @@ func (d *Distributor) answered(callID, agentID string) error {
 	if err != nil {
 		return err
 	}
+	if o.e.state == CallConnected { // a transfer from another agent
+		d.answeredTransfer(o)
+		return nil
+	}
 	e, a, q := o.e, o.a, o.e.q
 	o.active = false
 	others := slices.DeleteFunc(e.offers, func(x *offer) bool { return x == o })
@@ -746,20 +750,12 @@ func (d *Distributor) hangup(callID string) error {
 	if e.state != CallConnected {
 		return fmt.Errorf("acd: hangup call %q: %w (it is %s; use Abandon)", callID, ErrNotConnected, e.state)
 	}
-	a := e.agent
+	for _, o := range slices.Clone(e.offers) { // a transfer still ringing
+		d.withdraw(o, CancelCallerLeft)
+	}
 	delete(d.calls, callID)
 	e.alive = false
-	w := a.work
-	w.hungUpAt = d.now
-	a.sessionTalk += d.now.Sub(w.answeredAt)
-	if wrap := w.q.cfg.WrapUp; wrap > 0 {
-		d.setState(a, WrapUp, "")
-		a.wrapUntil = d.now.Add(wrap)
-		a.wrapTok++
-		d.schedule(a.wrapUntil, timerWrapUp, nil, a, nil, a.wrapTok)
-		return nil
-	}
-	d.endWork(a)
+	d.endPart(e.agent, e)
 	return nil
 }
 
@@ -767,7 +763,7 @@ func (d *Distributor) hangup(callID string) error {
 func (d *Distributor) endWork(a *agent) {
 	w := a.work
 	talk, wrap := w.hungUpAt.Sub(w.answeredAt), d.now.Sub(w.hungUpAt)
-	w.q.stats.add(d.now, &Counters{Handled: 1, TalkTime: talk, WrapUpTime: wrap})
+	w.q.stats.add(d.now, &Counters{Handled: 1, TalkTime: talk, WrapUpTime: wrap, HoldTime: w.hold})
 	w.q.pushRecent(talk + wrap)
 	if d.obs != nil {
 		d.samples = append(d.samples, sample{handle: &HandleSample{
@@ -982,7 +978,9 @@ type AgentStatus struct {
 	IdleSince     time.Time
 	WrapUpUntil   time.Time
 	// CallsHandled counts answered calls over the agent's whole history.
-	CallsHandled      int64
+	CallsHandled int64
+	// Transfers counts the calls the agent transferred, over its whole history.
+	Transfers         int64
 	Misses            MissCounts
 	ConsecutiveMisses int
 	// TimeInState and TimeInPause include the current interval up to now.
@@ -1017,7 +1015,7 @@ func (d *Distributor) agentStatus(a *agent, now time.Time) AgentStatus {
 	s := AgentStatus{
 		ID: a.cfg.ID, Name: a.cfg.Name, State: a.state, Since: a.since, PauseReason: a.pauseReason,
 		PendingPause: a.pendingPause, PendingLogout: a.pendingLogout, IdleSince: a.idleSince,
-		WrapUpUntil: a.wrapUntil, CallsHandled: a.callsHandled, Misses: a.misses,
+		WrapUpUntil: a.wrapUntil, CallsHandled: a.callsHandled, Transfers: a.transfers, Misses: a.misses,
 		ConsecutiveMisses: a.consecutiveMisses,
 		TimeInState:       map[AgentState]time.Duration{}, TimeInPause: map[string]time.Duration{},
 	}

@@ -34,4 +34,8 @@ var (
 	ErrNotFresh = errors.New("distributor already holds calls")
 	// ErrRestoreSkipped wraps every part of a State that Restore could not apply.
 	ErrRestoreSkipped = errors.New("restore skipped a record")
+	// ErrAgentBusy is returned when a transfer targets an agent who cannot take a call now.
+	ErrAgentBusy = errors.New("agent cannot take the call now")
+	// ErrTransferPending is returned for a second transfer while one is ringing.
+	ErrTransferPending = errors.New("a transfer is already ringing")
 )

@@ -34,6 +34,7 @@ type AgentRecord struct {
 	OfferedCallID     string      // reserved: restored as available, the contact stays waiting
 	Call              *WorkRecord // on call or in wrap-up
 	CallsHandled      int64
+	Transfers         int64 `json:",omitempty"`
 	SessionCalls      int64
 	SessionTalk       time.Duration
 	ConsecutiveMisses int
@@ -81,7 +82,7 @@ func (d *Distributor) Snapshot() State {
 	for _, a := range d.agents {
 		r := AgentRecord{
 			ID: a.cfg.ID, State: a.state, Since: a.since, PendingPause: a.pendingPause,
-			PendingLogout: a.pendingLogout, IdleSince: a.idleSince, CallsHandled: a.callsHandled,
+			PendingLogout: a.pendingLogout, IdleSince: a.idleSince, CallsHandled: a.callsHandled, Transfers: a.transfers,
 			SessionCalls: a.sessionCalls, SessionTalk: a.sessionTalk, ConsecutiveMisses: a.consecutiveMisses,
 			Misses: a.misses, TimeInState: map[AgentState]time.Duration{}, TimeInPause: maps.Clone(a.pauseTime),
 		}
@@ -227,6 +228,7 @@ func (d *Distributor) restore(s State) error {
 		a.pauseReason, a.reasonSince = "", time.Time{}
 		a.pendingPause, a.pendingLogout = r.PendingPause, r.PendingLogout
 		a.idleSince, a.callsHandled, a.sessionCalls, a.sessionTalk = r.IdleSince, r.CallsHandled, r.SessionCalls, r.SessionTalk
+		a.transfers = r.Transfers
 		a.consecutiveMisses, a.misses = r.ConsecutiveMisses, r.Misses
 		a.offer, a.work, a.wrapUntil = nil, nil, time.Time{}
 		loggedIn := slices.ContainsFunc(a.members, func(m *membership) bool { return m.loggedIn })

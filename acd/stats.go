@@ -29,6 +29,8 @@ type Counters struct {
 	CallbackWait        time.Duration // sum of the waits of answered callbacks, from original arrival
 	Handled             int64         // contacts (callers and callbacks) whose wrap-up ended
 	TalkTime            time.Duration // connected time of handled contacts (talk + hold)
+	HoldTime            time.Duration // ... of which the caller was on hold
+	Transferred         int64         // connected contacts an agent transferred (to an agent, a queue or a number)
 	WrapUpTime          time.Duration // wrap-up time of handled contacts
 	AgentBusyTime       time.Duration // on-call + wrap-up time of agents logged into the queue
 	AgentIdleTime       time.Duration // available + reserved time of agents logged into the queue
@@ -54,6 +56,8 @@ func (c *Counters) Add(o Counters) {
 	c.CallbackWait += o.CallbackWait
 	c.Handled += o.Handled
 	c.TalkTime += o.TalkTime
+	c.HoldTime += o.HoldTime
+	c.Transferred += o.Transferred
 	c.WrapUpTime += o.WrapUpTime
 	c.AgentBusyTime += o.AgentBusyTime
 	c.AgentIdleTime += o.AgentIdleTime

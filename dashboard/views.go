@@ -67,6 +67,8 @@ type CountersView struct {
 	CallbackWait        float64 `json:"callback_wait_seconds"`
 	Handled             int64   `json:"handled"`
 	TalkTime            float64 `json:"talk_seconds"`
+	HoldTime            float64 `json:"hold_seconds"` // part of talk_seconds
+	Transferred         int64   `json:"transferred"`
 	WrapUpTime          float64 `json:"wrap_up_seconds"`
 	AgentBusyTime       float64 `json:"agent_busy_seconds"`
 	AgentIdleTime       float64 `json:"agent_idle_seconds"`
@@ -75,7 +77,7 @@ type CountersView struct {
 func countersView(c acd.Counters) CountersView {
 	return CountersView{c.Entered, c.Offered, c.Answered, c.AnsweredInTarget, c.Abandoned, c.ShortAbandoned, c.AbandonedInTarget,
 		c.TimedOut, c.OverflowedOut, c.ConvertedToCallback, c.LeftInTarget, secs(c.AnsweredWait), c.CallbacksEntered,
-		c.CallbacksAnswered, c.CallbacksCancelled, secs(c.CallbackWait), c.Handled, secs(c.TalkTime), secs(c.WrapUpTime),
+		c.CallbacksAnswered, c.CallbacksCancelled, secs(c.CallbackWait), c.Handled, secs(c.TalkTime), secs(c.HoldTime), c.Transferred, secs(c.WrapUpTime),
 		secs(c.AgentBusyTime), secs(c.AgentIdleTime)}
 }
 
@@ -160,6 +162,7 @@ type AgentView struct {
 	CallQueue         string             `json:"call_queue,omitempty"`
 	WrapUpUntil       *time.Time         `json:"wrap_up_until,omitempty"`
 	CallsHandled      int64              `json:"calls_handled"`
+	Transfers         int64              `json:"transfers"`
 	Misses            MissesView         `json:"misses"`
 	ConsecutiveMisses int                `json:"consecutive_misses"`
 	TimeInState       map[string]float64 `json:"time_in_state_seconds"` // by state, current interval included
@@ -169,7 +172,7 @@ type AgentView struct {
 func agentView(a acd.AgentStatus) AgentView {
 	v := AgentView{ID: a.ID, Name: a.Name, State: a.State.String(), Since: a.Since, PauseReason: a.PauseReason,
 		PendingPause: a.PendingPause, PendingLogout: a.PendingLogout, Queues: a.Queues, CallID: a.CallID, CallQueue: a.CallQueue,
-		WrapUpUntil: optTime(a.WrapUpUntil), CallsHandled: a.CallsHandled, ConsecutiveMisses: a.ConsecutiveMisses,
+		WrapUpUntil: optTime(a.WrapUpUntil), CallsHandled: a.CallsHandled, Transfers: a.Transfers, ConsecutiveMisses: a.ConsecutiveMisses,
 		Misses:      MissesView{a.Misses.NoAnswer, a.Misses.Busy, a.Misses.Rejected, a.Misses.Unreachable},
 		TimeInState: map[string]float64{}, TimeInPause: map[string]float64{}}
 	if v.Queues == nil {

@@ -16,7 +16,8 @@ type Collector struct {
 
 	waiting, oldest, agents, handleEst                  *prometheus.Desc
 	offered, answered, abandoned, shortAbandoned        *prometheus.Desc
-	timedOut, callbacks                                 *prometheus.Desc
+	timedOut, callbacks, transferred, holdSeconds       *prometheus.Desc
+	agentTransfers                                      *prometheus.Desc
 	serviceLevel, asa, aht, abandonRate, occupancy      *prometheus.Desc
 	agentState, agentHandled, agentMisses, agentSeconds *prometheus.Desc
 	agentPause                                          *prometheus.Desc
@@ -49,6 +50,9 @@ func NewCollector(d *acd.Distributor) *Collector {
 		occupancy:      q("occupancy_ratio", "Agent busy time / (busy + idle) for the queue's agents.", "window"),
 		agentState:     a("state", "1 for the agent's current state.", "state", "reason"),
 		agentHandled:   a("calls_handled_total", "Calls the agent answered."),
+		agentTransfers: a("transfers_total", "Calls the agent transferred (to an agent, a queue or a number)."),
+		transferred:    q("transferred_total", "Connected calls an agent transferred (to an agent, a queue or a number)."),
+		holdSeconds:    q("hold_seconds_total", "Time handled callers spent on hold (part of the handle time)."),
 		agentMisses:    a("missed_offers_total", "Offers the agent missed, by reason.", "reason"),
 		agentSeconds:   a("state_seconds_total", "Time spent in each state.", "state"),
 		agentPause:     a("pause_seconds_total", "Time spent paused, by reason.", "reason"),
@@ -101,6 +105,8 @@ func (k *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(k.abandoned, float64(t.Abandoned), n)
 		counter(k.shortAbandoned, float64(t.ShortAbandoned), n)
 		counter(k.timedOut, float64(t.TimedOut), n)
+		counter(k.transferred, float64(t.Transferred), n)
+		counter(k.holdSeconds, t.HoldTime.Seconds(), n)
 		counter(k.callbacks, float64(t.ConvertedToCallback), n)
 		kpis := func(window string, kp acd.KPIs) {
 			gauge(k.serviceLevel, kp.ServiceLevel, n, window, "default")
@@ -120,6 +126,7 @@ func (k *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, a := range k.d.Agents() {
 		gauge(k.agentState, 1, a.ID, a.State.String(), a.PauseReason)
 		counter(k.agentHandled, float64(a.CallsHandled), a.ID)
+		counter(k.agentTransfers, float64(a.Transfers), a.ID)
 		for reason, v := range map[string]int64{"no_answer": a.Misses.NoAnswer, "busy": a.Misses.Busy, "rejected": a.Misses.Rejected, "unreachable": a.Misses.Unreachable} {
 			counter(k.agentMisses, float64(v), a.ID, reason)
 		}
