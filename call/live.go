@@ -27,6 +27,7 @@ type Live struct {
 	Flow       string
 	Node       string // the flow node it is in
 	Position   int    // in the queue, 1-based, while queued
+	OnHold     bool   // connected, and the agent has put the caller on hold
 	CustomerID string
 
 	// Media quality, read when the view is taken: nil when hotline does not terminate that

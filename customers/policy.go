@@ -1,6 +1,7 @@
 package customers
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -77,4 +78,24 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// CheckOutbound says whether hotline may dial raw for an agent's transfer to an outside
+// number: the callback number rules (valid, allowed prefixes, not denied, not premium rate)
+// and the per-number rate limit, counted apart from callbacks. It returns the E.164 number,
+// or an error that is a *Refusal saying why not.
+func (s *Store) CheckOutbound(ctx context.Context, raw string) (string, error) {
+	n, ref := s.policy.CheckNumber(raw)
+	if ref != nil {
+		return "", ref
+	}
+	ok, wait, err := s.limiter.Allow(ctx, "outbound:number:"+n, s.policy.PerNumber)
+	if err != nil {
+		s.log.Warn("rate limiter failed; allowing the outbound call", "err", err)
+		return n, nil
+	}
+	if !ok {
+		return "", refuse(RefusedRateNumber, "rate limit: %s to %s (next in %s)", s.policy.PerNumber.Of("outside calls"), n, roundUp(wait))
+	}
+	return n, nil
 }

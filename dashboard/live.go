@@ -63,6 +63,7 @@ type LiveCall struct {
 	Flow       string     `json:"flow,omitempty"`
 	Node       string     `json:"node,omitempty"`     // the flow node it is in
 	Position   int        `json:"position,omitempty"` // in the queue, 1-based, while queued
+	OnHold     bool       `json:"on_hold,omitempty"`  // connected, the caller on hold
 	CustomerID string     `json:"customer_id,omitempty"`
 	Audio      *CallAudio `json:"audio,omitempty"` // nil when the center does not carry the call's media
 }

@@ -10,7 +10,7 @@ import (
 func LiveCallOf(l call.Live) LiveCall {
 	lc := LiveCall{ID: l.ID, Caller: l.Caller.Number, CallerName: l.Caller.Name, Dialed: l.Dialed,
 		State: l.State, Queue: l.Queue, Agent: l.Agent, Started: l.Started, Since: l.Since, Flow: l.Flow,
-		Node: l.Node, Position: l.Position, CustomerID: l.CustomerID}
+		Node: l.Node, Position: l.Position, OnHold: l.OnHold, CustomerID: l.CustomerID}
 	if a := (CallAudio{Caller: legAudio(l.CallerMedia), Agent: legAudio(l.AgentMedia)}); a.Caller != nil || a.Agent != nil {
 		lc.Audio = &a
 	}

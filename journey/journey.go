@@ -7,6 +7,7 @@
 package journey
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -31,7 +32,23 @@ type Journey struct {
 	journal   []string
 	wait      *Wait        // while it waits in a queue
 	agentLeg  call.Channel // while it is bridged to an agent
+	talking   bool         // a conversation is taking requests (Ask)
+	segments  []Segment
+	asks      chan call.Request // requests from the API for the conversation
 }
+
+// Segment is one agent's part of the conversation: who, when, how long on hold, and how it
+// ended ("hangup", "transferred to billing", ...).
+type Segment struct {
+	Agent    string
+	Answered time.Time
+	Ended    time.Time
+	Hold     time.Duration
+	End      string
+}
+
+// ErrNotTalking is returned by Ask when the call is not connected to an agent.
+var ErrNotTalking = errors.New("the call is not connected to an agent")
 
 // Wait is a journey's mailbox while it waits in a queue: what the distributor tells the
 // caller, and the agent leg that answered. The waiting room makes it and reads it; the offers
@@ -39,12 +56,13 @@ type Journey struct {
 type Wait struct {
 	Events  chan acd.Action // announcements, callback offers, timeout, overflow
 	Connect chan Answer     // the agent leg that answered (unbuffered: taken or refused)
+	Missed  chan string     // an offer for the call failed or was withdrawn (why); a transfer waits for it
 	Done    chan struct{}   // closed when the caller has left the queue
 }
 
 // NewWait makes an empty mailbox.
 func NewWait() *Wait {
-	return &Wait{Events: make(chan acd.Action, 16), Connect: make(chan Answer), Done: make(chan struct{})}
+	return &Wait{Events: make(chan acd.Action, 16), Connect: make(chan Answer), Missed: make(chan string, 1), Done: make(chan struct{})}
 }
 
 // Answer is an agent's leg that answered an offer for the journey.
@@ -129,6 +147,52 @@ func (j *Journey) AgentLeg() call.Channel {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.agentLeg
+}
+
+// SetHold records whether the caller is on hold (and publishes it).
+func (j *Journey) SetHold(on bool) { j.update(func(l *call.Live) { l.OnHold = on }) }
+
+// Talking opens (true) or closes (false) the journey to requests from the API: only while a
+// conversation runs. It returns the channel the conversation reads them from.
+func (j *Journey) Talking(on bool) <-chan call.Request {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.talking = on
+	if j.asks == nil {
+		j.asks = make(chan call.Request, 4)
+	}
+	return j.asks
+}
+
+// Ask hands a request (a transfer, hold or resume from the API) to the call's conversation.
+// It fails with ErrNotTalking when the call is not connected to an agent, and when too many
+// requests are waiting.
+func (j *Journey) Ask(r call.Request) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.talking || j.ended {
+		return ErrNotTalking
+	}
+	select {
+	case j.asks <- r:
+		return nil
+	default:
+		return errors.New("the call already has requests waiting; try again")
+	}
+}
+
+// AddSegment records an agent's part of the conversation.
+func (j *Journey) AddSegment(s Segment) {
+	j.mu.Lock()
+	j.segments = append(j.segments, s)
+	j.mu.Unlock()
+}
+
+// Segments is every agent's part so far, in order.
+func (j *Journey) Segments() []Segment {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]Segment(nil), j.segments...)
 }
 
 // Live is the call as views read it, with its media figures as of now.

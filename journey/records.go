@@ -77,7 +77,7 @@ func (r *Records) Finish(ctx context.Context, j *Journey, res ivr.Result) {
 	ch := j.Channel()
 	q, _ := res.LastStay()
 	ended := time.Now()
-	u := customers.ContactUpdate{EndedAt: &ended, Events: contactEvents(res.Path)}
+	u := customers.ContactUpdate{EndedAt: &ended, Events: append(contactEvents(res.Path), segmentEvents(j.Segments())...)}
 	if res.Flow != "" {
 		u.Flow = &res.Flow
 	}
@@ -142,6 +142,21 @@ func (r *Records) outcome(res ivr.Result, q ivr.QueueResult) (customers.Outcome,
 		}
 	}
 	return customers.OutcomeSelfService, true
+}
+
+// segmentEvents are the agents' parts of the conversation on the timeline, one event each:
+// step "agent", the agent as node, how it ended as exit ("hangup", "transferred to queue
+// billing"), talk time as duration and hold time in data.
+func segmentEvents(segs []Segment) []customers.Event {
+	out := make([]customers.Event, 0, len(segs))
+	for _, s := range segs {
+		ev := customers.Event{At: s.Answered, Node: s.Agent, Step: "agent", Exit: s.End, DurationMS: s.Ended.Sub(s.Answered).Milliseconds()}
+		if s.Hold > 0 {
+			ev.Data = map[string]any{"hold_ms": s.Hold.Milliseconds()}
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 func contactEvents(path []ivr.Event) []customers.Event {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/conversation"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/journey"
 	"github.com/hotline-cc/hotline/prompts"
@@ -53,6 +54,9 @@ type Config struct {
 	// Priority is a caller's priority on joining a queue, from the flow's priority and the
 	// queue's rules over the flow's variables (nil: the flow's priority).
 	Priority func(queue string, base int, vars map[string]any) int
+	// Talk is how conversations go once an agent answers: transfers and hold. Its
+	// Distributor, Voice and MusicOnHold default to the room's.
+	Talk conversation.Config
 	// AgentChanged is told of every agent state change (nil: nobody).
 	AgentChanged func(acd.AgentStateChanged)
 	Log          *slog.Logger
@@ -66,6 +70,7 @@ type Room struct {
 	ctx context.Context // the center's lifetime: offers end with it
 
 	mu      sync.Mutex
+	talks   *conversation.Talks
 	ringing map[string]*ringing // agent ID -> the offer ringing them
 	wake    chan struct{}
 }
@@ -88,8 +93,23 @@ func New(ctx context.Context, cfg Config) *Room {
 	if cfg.Priority == nil {
 		cfg.Priority = func(_ string, base int, _ map[string]any) int { return base }
 	}
-	return &Room{cfg: cfg, d: cfg.Distributor, log: cfg.Log.With("component", "queues"), ctx: ctx,
+	r := &Room{cfg: cfg, d: cfg.Distributor, log: cfg.Log.With("component", "queues"), ctx: ctx,
 		ringing: map[string]*ringing{}, wake: make(chan struct{}, 1)}
+	tc := cfg.Talk
+	if tc.Distributor == nil {
+		tc.Distributor = cfg.Distributor
+	}
+	if tc.Voice == nil {
+		tc.Voice = cfg.Voice
+	}
+	if tc.MusicOnHold == nil {
+		tc.MusicOnHold = r.musicOnHold
+	}
+	if tc.Log == nil {
+		tc.Log = cfg.Log
+	}
+	r.talks = conversation.New(tc, r.Apply)
+	return r
 }
 
 // Run ticks the distributor at its next deadline until ctx ends.
@@ -144,6 +164,7 @@ func (r *Room) Apply(acts []acd.Action) {
 			}
 			r.log.Info("offer withdrawn", "call", a.CallID, "agent", a.AgentID, "reason", a.Reason)
 			r.note(a.CallID, "withdrawn %s %s", a.AgentID, a.Reason)
+			r.missed(a.CallID, string(a.Reason))
 		case acd.Announce:
 			r.tell(a.CallID, a)
 		case acd.OfferCallback:
@@ -187,6 +208,16 @@ func (r *Room) waiting(callID string) *journey.Wait {
 	return nil
 }
 
+// missed tells a waiting or transferring caller that an offer for them ended unanswered.
+func (r *Room) missed(callID, why string) {
+	if w := r.waiting(callID); w != nil {
+		select {
+		case w.Missed <- why:
+		default:
+		}
+	}
+}
+
 func (r *Room) tell(callID string, a acd.Action) {
 	w := r.waiting(callID)
 	if w == nil {
@@ -228,9 +259,13 @@ func (r *Room) ring(ctx context.Context, o acd.Offer, rg *ringing) {
 		r.Apply(acts)
 		return
 	}
-	r.log.Info("ringing agent", "call", o.CallID, "agent", o.AgentID, "queue", o.Queue)
+	// A call already connected is being transferred: its live state stays connected.
+	transfer := j.Live().State == call.StateConnected
+	r.log.Info("ringing agent", "call", o.CallID, "agent", o.AgentID, "queue", o.Queue, "transfer", transfer)
 	j.Note("offer %s", o.AgentID)
-	j.SetState(call.StateRinging, o.Queue, o.AgentID)
+	if !transfer {
+		j.SetState(call.StateRinging, o.Queue, o.AgentID)
+	}
 	// The distributor times the ring itself (CancelOffer at Deadline); the phone's own timer
 	// is a backstop a little later.
 	leg, err := r.cfg.Dialer.Originate(ctx, call.Target{Agent: o.AgentID},
@@ -242,9 +277,12 @@ func (r *Room) ring(ctx context.Context, o acd.Offer, rg *ringing) {
 		reason := MissReason(err)
 		r.log.Info("agent missed the call", "call", o.CallID, "agent", o.AgentID, "reason", reason, "error", err)
 		j.Note("missed %s %s", o.AgentID, reason)
-		j.SetState(call.StateQueued, o.Queue, "")
+		if !transfer {
+			j.SetState(call.StateQueued, o.Queue, "")
+		}
 		acts, _ := r.d.OfferFailed(o.CallID, o.AgentID, reason)
 		r.Apply(acts)
+		r.missed(o.CallID, string(reason))
 		return
 	}
 	acts, err := r.d.Answered(o.CallID, o.AgentID)

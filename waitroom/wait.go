@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/conversation"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/journey"
 )
@@ -103,9 +104,17 @@ func (r *Room) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueReques
 		}
 
 		if got.Leg != nil {
+			if res.Agent == "" { // the first answer: how long the caller waited
+				res.Waited = time.Since(joined)
+			}
 			res.Agent, res.Queue = got.Agent, req.Queue
-			res.Waited = time.Since(joined)
-			r.bridge(ctx, j, req.Queue, got, &res)
+			out := r.talks.Talk(ctx, j, req.Queue, got)
+			res.Agent, res.Talked = out.Agent, res.Talked+out.Talked
+			if out.End == conversation.Requeued { // transferred to a queue: waiting again
+				req.Queue = out.Queue
+				j.SetState(call.StateQueued, req.Queue, "")
+				continue
+			}
 			res.Exit = ivr.QueueAnswered
 			return res, nil
 		}
@@ -154,23 +163,6 @@ func (r *Room) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueReques
 			return leave(ivr.QueueVoicemail)
 		}
 	}
-}
-
-// bridge connects the caller to the agent leg that answered until either hangs up, then
-// frees the agent.
-func (r *Room) bridge(ctx context.Context, j *journey.Journey, queue string, got journey.Answer, res *ivr.QueueResult) {
-	j.Bridged(got.Leg)
-	j.SetState(call.StateConnected, queue, got.Agent)
-	talk := time.Now()
-	_, _ = j.Channel().Bridge(ctx, got.Leg)
-	res.Talked = time.Since(talk)
-	if st := call.StatsOf(got.Leg); st != nil {
-		j.Note("bridged %s: %d packets to the agent, %d from the agent; %d RTCP reports from the agent, which lost %d",
-			got.Agent, st.PacketsSent, st.PacketsReceived, st.ReportsReceived, st.RemoteLost)
-	}
-	_ = got.Leg.Hangup(call.CauseNormal)
-	acts, _ := r.d.Hangup(j.ID())
-	r.Apply(acts)
 }
 
 func (r *Room) musicOnHold(queue string) string {
