@@ -102,6 +102,9 @@ func New(ctx context.Context, cfg Config) *Room {
 	if tc.Voice == nil {
 		tc.Voice = cfg.Voice
 	}
+	if tc.Dialer == nil {
+		tc.Dialer = cfg.Dialer
+	}
 	if tc.MusicOnHold == nil {
 		tc.MusicOnHold = r.musicOnHold
 	}

@@ -24,6 +24,7 @@ type phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	keys   chan string
+	reqs   chan call.Request // what the phone asks during a call (transfer, hold)
 
 	mu    sync.Mutex
 	heard []string // what it was played: prompt files and texts
@@ -31,8 +32,10 @@ type phone struct {
 
 func newPhone(id string) *phone {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &phone{id: id, ctx: ctx, cancel: cancel, keys: make(chan string, 4)}
+	return &phone{id: id, ctx: ctx, cancel: cancel, keys: make(chan string, 4), reqs: make(chan call.Request, 4)}
 }
+
+func (p *phone) Requests() <-chan call.Request { return p.reqs }
 
 func (p *phone) ID() string                               { return p.id }
 func (p *phone) Caller() call.Party                       { return call.Party{Number: "+8613800000001"} }
@@ -102,7 +105,11 @@ type agents struct {
 func (a *agents) Originate(ctx context.Context, to call.Target, _ call.OriginateOptions) (call.Channel, error) {
 	a.mu.Lock()
 	a.rung = append(a.rung, to.Agent)
-	err, ok := a.answer[to.Agent]
+	key := to.Agent
+	if to.URI != "" {
+		key = "uri:" + to.URI
+	}
+	err, ok := a.answer[key]
 	a.mu.Unlock()
 	if !ok {
 		<-ctx.Done() // rings until withdrawn
@@ -111,11 +118,14 @@ func (a *agents) Originate(ctx context.Context, to call.Target, _ call.Originate
 	if err != nil {
 		return nil, err
 	}
-	leg := newPhone("leg-" + to.Agent)
+	leg := newPhone("leg-" + key)
 	a.mu.Lock()
-	a.legs[to.Agent] = leg
+	a.legs[key] = leg
+	talk := a.talk
 	a.mu.Unlock()
-	time.AfterFunc(a.talk, leg.cancel)
+	if talk > 0 {
+		time.AfterFunc(talk, leg.cancel)
+	}
 	return leg, nil
 }
 
@@ -163,12 +173,20 @@ type env struct {
 
 func newEnv(t *testing.T, q acd.QueueConfig, logged ...string) *env {
 	t.Helper()
+	return newEnvWith(t, q, Config{}, logged...)
+}
+
+// newEnvWith is newEnv with a second queue, billing (agent 2001), and the room's Talk config.
+func newEnvWith(t *testing.T, q acd.QueueConfig, extra Config, logged ...string) *env {
+	t.Helper()
 	q.Name = "support"
 	var members []acd.AgentConfig
 	for _, id := range []string{"1001", "1002"} {
 		members = append(members, acd.AgentConfig{ID: id, Queues: []string{"support"}})
 	}
-	d, err := acd.New(acd.Config{Queues: []acd.QueueConfig{q}, Agents: members, MaxMisses: 2}, acd.SystemClock{})
+	members = append(members, acd.AgentConfig{ID: "2001", Queues: []string{"billing"}})
+	billing := acd.QueueConfig{Name: "billing", Strategy: acd.LongestIdle, RingTimeout: 2 * time.Second}
+	d, err := acd.New(acd.Config{Queues: []acd.QueueConfig{q, billing}, Agents: members, MaxMisses: 2}, acd.SystemClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +212,7 @@ func newEnv(t *testing.T, q acd.QueueConfig, logged ...string) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e.room = New(ctx, Config{Log: slog.New(slog.DiscardHandler), Distributor: d, Dialer: e.agents, Calls: e.calls, Voice: voice{},
-		Booker: e.book, Callbacks: e.conv, MusicOnHold: map[string]string{"support": "jazz"}})
+		Booker: e.book, Callbacks: e.conv, MusicOnHold: map[string]string{"support": "jazz"}, Talk: extra.Talk})
 	go e.room.Run(ctx)
 	return e
 }
