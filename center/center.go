@@ -27,6 +27,7 @@ import (
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/callbacks"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/conversation"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
@@ -144,6 +145,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	c.room = waitroom.New(c.ctx, waitroom.Config{
 		Distributor: c.acd, Dialer: c.engine.dialer, Calls: c.calls, Voice: c.voice, Texts: texts,
 		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: musicOnHold(cfg), Log: c.log,
+		Talk:         conversation.Config{Plan: dialPlan(cfg), KeepArrival: keepArrival(cfg), Outbound: store.CheckOutbound},
 		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
 		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})

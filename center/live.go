@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
@@ -109,4 +110,47 @@ func (l *live) Flows() map[string]string {
 // reschedules it; a rescheduled one comes back from the store when it falls due.
 func (l *live) CallbackChanged(ctx context.Context, cb customers.Callback) {
 	l.callbacks.Changed(cb, l.room.Apply)
+}
+
+var _ dashboard.CallControl = (*live)(nil)
+
+// Transfer asks a call's conversation to transfer it, as the agent's phone would, and waits
+// for the outcome (a minute at most: a colleague's ring timeout, an outside number's ring).
+func (l *live) Transfer(ctx context.Context, callID, target string) (call.TransferProgress, error) {
+	j := l.calls.Get(callID)
+	if j == nil {
+		return call.TransferProgress{}, dashboard.ErrNoCall
+	}
+	final := make(chan call.TransferProgress, 1)
+	report := func(p call.TransferProgress) {
+		if p.Final() {
+			select {
+			case final <- p:
+			default:
+			}
+		}
+	}
+	if err := j.Ask(call.TransferRequest{Target: target, TargetURI: target, Report: report}); err != nil {
+		return call.TransferProgress{}, fmt.Errorf("%w: %v", dashboard.ErrNotConnected, err)
+	}
+	select {
+	case p := <-final:
+		return p, nil
+	case <-ctx.Done():
+		return call.TransferProgress{}, ctx.Err()
+	case <-time.After(time.Minute):
+		return call.TransferProgress{Status: 408, Reason: "Request Timeout"}, nil
+	}
+}
+
+// Hold puts the caller of a connected call on hold, or takes them off it.
+func (l *live) Hold(ctx context.Context, callID string, on bool) error {
+	j := l.calls.Get(callID)
+	if j == nil {
+		return dashboard.ErrNoCall
+	}
+	if err := j.Ask(call.HoldRequest{Hold: on}); err != nil {
+		return fmt.Errorf("%w: %v", dashboard.ErrNotConnected, err)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/conversation"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
@@ -255,4 +256,28 @@ func autoLogin(cfg config.Config) map[string]bool {
 		out[a.ID] = a.AutoLogin
 	}
 	return out
+}
+
+// dialPlan is what agents can transfer a caller to: agents by ID, queues by name or extension.
+func dialPlan(cfg config.Config) conversation.DialPlan {
+	p := conversation.DialPlan{Agents: map[string]bool{}, Queues: map[string]bool{}, Extensions: map[string]string{}}
+	for _, a := range cfg.Agents {
+		p.Agents[a.ID] = true
+	}
+	for _, q := range cfg.Queues {
+		p.Queues[q.Name] = true
+		if q.Extension != "" {
+			p.Extensions[q.Extension] = q.Name
+		}
+	}
+	return p
+}
+
+// keepArrival says whether a caller transferred to a queue keeps their original arrival.
+func keepArrival(cfg config.Config) func(queue string) bool {
+	newArrival := map[string]bool{}
+	for _, q := range cfg.Queues {
+		newArrival[q.Name] = q.TransferNewArrival
+	}
+	return func(queue string) bool { return !newArrival[queue] }
 }

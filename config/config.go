@@ -104,7 +104,9 @@ type Queue struct {
 	CallbackAfter        Duration       `yaml:"callback_after"`
 	AutoCallbackAbandons bool           `yaml:"auto_callback_abandons"`
 	Priority             []PriorityRule `yaml:"priority"`
-	Schedule             string         `yaml:"schedule"` // opening hours for callbacks
+	Schedule             string         `yaml:"schedule"`             // opening hours for callbacks
+	Extension            string         `yaml:"extension"`            // short number agents transfer callers to this queue with
+	TransferNewArrival   bool           `yaml:"transfer_new_arrival"` // a caller transferred here joins at the back, not with their original arrival
 }
 
 // PriorityRule sets a caller's priority: When (an expression over the flow's variables,

@@ -123,6 +123,27 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("queues[%d].overflow_to", i), "a queue cannot overflow to itself")
 		}
 	}
+	agentIDs := map[string]bool{}
+	for _, a := range c.Agents {
+		agentIDs[a.ID] = true
+	}
+	extensions := map[string]string{}
+	for i, q := range c.Queues {
+		x := q.Extension
+		if x == "" {
+			continue
+		}
+		key := fmt.Sprintf("queues[%d].extension", i)
+		switch {
+		case strings.Trim(x, "0123456789") != "" || len(x) > 8:
+			bad(key, "%q is not a short number (up to 8 digits)", x)
+		case agentIDs[x]:
+			bad(key, "%q is also an agent's ID; a transfer to it would be ambiguous", x)
+		case extensions[x] != "":
+			bad(key, "%q is also the extension of queue %q", x, extensions[x])
+		}
+		extensions[x] = q.Name
+	}
 	agents := map[string]bool{}
 	for i, a := range c.Agents {
 		key := fmt.Sprintf("agents[%d]", i)
