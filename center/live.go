@@ -152,5 +152,8 @@ func (l *live) Hold(ctx context.Context, callID string, on bool) error {
 	if err := j.Ask(call.HoldRequest{Hold: on}); err != nil {
 		return fmt.Errorf("%w: %v", dashboard.ErrNotConnected, err)
 	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && j.Live().OnHold != on; {
+		time.Sleep(10 * time.Millisecond) // the answer shows the call as it now is
+	}
 	return nil
 }

@@ -7,19 +7,21 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/internal/fakeclock"
 )
 
 // fakeLive is the center as the tests see it: a real acd.Distributor on a fake clock, calls
 // kept in a map, and a fan-out of events like the center's.
 type fakeLive struct {
-	mu      sync.Mutex
-	clk     *fakeclock.Clock
-	d       *acd.Distributor
-	calls   map[string]LiveCall
-	subs    map[chan Event]bool
-	flows   map[string]string
-	actions []string
+	mu             sync.Mutex
+	clk            *fakeclock.Clock
+	d              *acd.Distributor
+	calls          map[string]LiveCall
+	transferAnswer map[string]call.TransferProgress // target -> how a transfer there ends
+	subs           map[chan Event]bool
+	flows          map[string]string
+	actions        []string
 }
 
 func newFakeLive(cfg acd.Config, clk *fakeclock.Clock) *fakeLive {
@@ -131,4 +133,46 @@ func (f *fakeLive) actionLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.actions...)
+}
+
+// connect puts a queued call through to an agent, as answering does.
+func (f *fakeLive) connect(id, agent string) {
+	f.mu.Lock()
+	c := f.calls[id]
+	c.State, c.Agent = CallConnected, agent
+	f.calls[id] = c
+	f.mu.Unlock()
+}
+
+// Transfer answers with what the test set in transferAnswer for the target.
+func (f *fakeLive) Transfer(_ context.Context, callID, target string) (call.TransferProgress, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.calls[callID]
+	switch {
+	case !ok:
+		return call.TransferProgress{}, ErrNoCall
+	case c.State != CallConnected:
+		return call.TransferProgress{}, ErrNotConnected
+	}
+	f.actions = append(f.actions, "transfer "+callID+" "+target)
+	if p, ok := f.transferAnswer[target]; ok {
+		return p, nil
+	}
+	return call.TransferProgress{Status: 200, Reason: "OK"}, nil
+}
+
+func (f *fakeLive) Hold(_ context.Context, callID string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.calls[callID]
+	if !ok {
+		return ErrNoCall
+	}
+	if c.State != CallConnected {
+		return ErrNotConnected
+	}
+	c.OnHold = on
+	f.calls[callID] = c
+	return nil
 }

@@ -1,0 +1,63 @@
+package dashboard
+
+import (
+	"testing"
+
+	"github.com/hotline-cc/hotline/call"
+)
+
+// Transfers and hold through the API: the target is checked and named when wrong, an agent
+// moves only their own call, and how the transfer ended decides the answer.
+func TestCallTransferAndHold(t *testing.T) {
+	e := newEnv(t)
+	e.live.transferAnswer = map[string]call.TransferProgress{
+		"1003":        {Status: 486, Reason: "Busy Here"},
+		"+4420123456": {Status: 403, Reason: "Forbidden: number +4420123456 is outside the allowed prefixes +86"},
+		"queue-x":     {Status: 404, Reason: `Not Found: no queue "x"`},
+	}
+	e.live.enqueue("c1", "support", "+8613800000001")
+	path := "/api/v1/calls/c1/transfer"
+	if ae := e.ok(409, e.do("POST", path, e.sup, map[string]string{"target": "1002"})).apiError(t); ae.Code != "conflict" {
+		t.Errorf("a queued call: %+v", ae)
+	}
+	e.live.connect("c1", "1001")
+	for _, tc := range []struct {
+		token, target string
+		status        int
+		code, field   string
+	}{
+		{e.sup, "", 400, "invalid", "target"},
+		{e.sup, "sip:1002@evil", 400, "invalid", "target"},
+		{e.sup, "queue-x", 400, "invalid", "target"},
+		{e.sup, "+4420123456", 422, "transfer_refused", "target"},
+		{e.sup, "1003", 409, "transfer_failed", "target"},
+		{e.agent2, "1003", 403, "forbidden", ""}, // not 1002's call
+	} {
+		ae := e.ok(tc.status, e.do("POST", path, tc.token, map[string]string{"target": tc.target})).apiError(t)
+		if ae.Code != tc.code || ae.Field != tc.field {
+			t.Errorf("target %q: %+v, want %d %s field %q", tc.target, ae, tc.status, tc.code, tc.field)
+		}
+	}
+	var res TransferResult
+	e.ok(200, e.do("POST", path, e.agent1, map[string]string{"target": "queue-billing"})).json(t, &res)
+	if res.Status != 200 || res.Call.ID != "c1" {
+		t.Errorf("transfer by the call's own agent: %+v", res)
+	}
+	if ae := e.ok(400, e.do("POST", path, e.sup, map[string]any{"target": "1002", "priority": 1})).apiError(t); ae.Code != "unknown_field" {
+		t.Errorf("an unknown field: %+v", ae)
+	}
+	e.ok(404, e.do("POST", "/api/v1/calls/nope/transfer", e.sup, map[string]string{"target": "1002"}))
+
+	var held LiveCall
+	e.ok(200, e.do("POST", "/api/v1/calls/c1/hold", e.agent1, nil)).json(t, &held)
+	if !held.OnHold {
+		t.Errorf("after hold: %+v", held)
+	}
+	var resumed LiveCall
+	e.ok(200, e.do("POST", "/api/v1/calls/c1/resume", e.sup, nil)).json(t, &resumed)
+	if resumed.OnHold || resumed.ID != "c1" {
+		t.Errorf("after resume: %+v", resumed)
+	}
+	e.ok(403, e.do("POST", "/api/v1/calls/c1/hold", e.agent2, nil))
+	e.ok(403, e.do("POST", "/api/v1/calls/c1/hold", e.integ, nil))
+}
