@@ -97,6 +97,38 @@ func TestBrowserSupervisor(t *testing.T) {
 	}
 	b.Screenshot("call-poor-heard-audio")
 
+	// Bo's colleague Al (1001) has the caller now; the supervisor moves the call to billing
+	// from the page, then puts the caller on hold and back.
+	e.live.connect("call-1", "1001")
+	if err := b.WaitVisible(browsertest.CallTransferTarget("call-1"), 2*time.Second); err != nil {
+		t.Fatalf("no transfer control on the connected call: %v", err)
+	}
+	if err := b.SetValue(browsertest.CallTransferTarget("call-1"), "queue-billing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(browsertest.CallButton("call-1", "transfer")); err != nil {
+		t.Fatal(err)
+	}
+	for until := time.Now().Add(2 * time.Second); !slices.Contains(e.live.actionLog(), "transfer call-1 queue-billing") && time.Now().Before(until); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !slices.Contains(e.live.actionLog(), "transfer call-1 queue-billing") {
+		t.Fatalf("the center got %v, want call-1 transferred to queue-billing", e.live.actionLog())
+	}
+	if err := b.Click(browsertest.CallButton("call-1", "hold")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.CallRow("call-1"), "talking · on hold", 2*time.Second); err != nil {
+		t.Fatalf("the held call does not say so: %v", err)
+	}
+	b.Screenshot("call-on-hold")
+	if err := b.Click(browsertest.CallButton("call-1", "resume")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitVisible(browsertest.CallButton("call-1", "hold"), 2*time.Second); err != nil {
+		t.Fatalf("resume did not bring the hold button back: %v", err)
+	}
+
 	// The supervisor pauses Bo (1002) for lunch with the button; the state changes on screen.
 	if err := b.ShowView("agents"); err != nil {
 		t.Fatal(err)

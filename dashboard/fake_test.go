@@ -139,9 +139,10 @@ func (f *fakeLive) actionLog() []string {
 func (f *fakeLive) connect(id, agent string) {
 	f.mu.Lock()
 	c := f.calls[id]
-	c.State, c.Agent = CallConnected, agent
+	c.State, c.Agent, c.Position = CallConnected, agent, 0
 	f.calls[id] = c
 	f.mu.Unlock()
+	f.emit(Event{Type: EventCall, ID: id, Data: c, At: f.clk.Now()})
 }
 
 // Transfer answers with what the test set in transferAnswer for the target.

@@ -354,6 +354,14 @@ func CallAudio(id, leg string) string {
 	return CallRow(id) + ` .audio-cell .audio-leg[data-leg=` + jsString(leg) + `]`
 }
 
+// CallButton is a control of a connected call in its row: "transfer", "hold" or "resume".
+func CallButton(id, action string) string {
+	return CallRow(id) + ` button[data-action=` + jsString(action) + `]`
+}
+
+// CallTransferTarget is the field of a connected call's row where the transfer target is typed.
+func CallTransferTarget(id string) string { return CallRow(id) + ` input.transfer-target` }
+
 // CallAudioHeard is what a leg's peer reports hearing of hotline's audio (its RTCP), within
 // CallAudio; absent until the peer has reported.
 func CallAudioHeard(id, leg string) string {

@@ -173,13 +173,39 @@
     ["caller", "agent"].forEach(function (leg) { if (a[leg]) box.appendChild(audioLeg(leg, a[leg])); });
     return box;
   }
+  // callActions are the controls of a connected call: transfer (to an agent, a queue or a
+  // number: the API checks the target) and hold or resume.
+  function callActions(c) {
+    var box = el("span", { class: "actions" });
+    if (c.state !== "connected") return box;
+    var target = el("input", { class: "transfer-target", placeholder: t("calls.target"), "aria-label": t("calls.target"), size: 10 });
+    var go = el("button", { "data-action": "transfer", text: t("calls.transfer") });
+    go.onclick = function () {
+      var v = target.value.trim();
+      if (!v) { target.focus(); return; }
+      go.disabled = true;
+      api("POST", "/api/v1/calls/" + encodeURIComponent(c.id) + "/transfer", { target: v }).then(function (r) {
+        if (r.call && r.call.id) S.calls[r.call.id] = r.call;
+        renderCalls();
+      }).catch(fail).then(function () { go.disabled = false; });
+    };
+    var hold = c.on_hold ? "resume" : "hold";
+    var hb = el("button", { "data-action": hold, text: t("calls." + hold) });
+    hb.onclick = function () {
+      api("POST", "/api/v1/calls/" + encodeURIComponent(c.id) + "/" + hold).then(function (x) { S.calls[x.id] = x; renderCalls(); }).catch(fail);
+    };
+    box.appendChild(target); box.appendChild(go); box.appendChild(hb);
+    return box;
+  }
   function renderCalls() {
     var tb = clear($("#calls-table tbody"));
     var list = Object.keys(S.calls).map(function (k) { return S.calls[k]; }).sort(function (a, b) { return Date.parse(a.started) - Date.parse(b.started); });
-    if (!list.length) { emptyRow(tb, 8, "calls.none"); return; }
+    if (!list.length) { emptyRow(tb, 9, "calls.none"); return; }
     list.forEach(function (c) {
-      var tr = row([c.caller_name ? c.caller_name + " " + c.caller : c.caller, c.dialed, t("callstate." + c.state) + (c.position ? " #" + c.position : ""),
-        c.queue || "", c.agent || "", audioCell(c.audio), el("span", { class: "time", "data-since": c.since, text: dur(since(c.since)) }), c.node || ""],
+      var tr = row([c.caller_name ? c.caller_name + " " + c.caller : c.caller, c.dialed,
+        t("callstate." + c.state) + (c.position ? " #" + c.position : "") + (c.on_hold ? " · " + t("callstate.onhold") : ""),
+        c.queue || "", c.agent || "", audioCell(c.audio), el("span", { class: "time", "data-since": c.since, text: dur(since(c.since)) }), c.node || "",
+        callActions(c)],
         { "data-call": c.id, "data-state": c.state });
       tr.children[5].classList.add("audio-cell");
       tb.appendChild(tr);
