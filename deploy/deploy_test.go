@@ -44,6 +44,8 @@ type metricSpec struct {
 var metrics = map[string]metricSpec{
 	// the center's collector (center/metrics.go today): the ACD's live view, per queue
 	"hotline_queue_calls_waiting":                   {labels: []string{"queue"}},
+	"hotline_queue_transferred_total":               {labels: []string{"queue"}},
+	"hotline_queue_hold_seconds_total":              {labels: []string{"queue"}},
 	"hotline_queue_oldest_wait_seconds":             {labels: []string{"queue"}},
 	"hotline_queue_agents":                          {labels: []string{"queue", "state"}},
 	"hotline_queue_handle_time_estimate_seconds":    {labels: []string{"queue"}},
@@ -63,6 +65,7 @@ var metrics = map[string]metricSpec{
 	// the center's collector: per agent
 	"hotline_agent_state":               {labels: []string{"agent", "state", "reason"}},
 	"hotline_agent_calls_handled_total": {labels: []string{"agent"}},
+	"hotline_agent_transfers_total":     {labels: []string{"agent"}},
 	"hotline_agent_missed_offers_total": {labels: []string{"agent", "reason"}},
 	"hotline_agent_state_seconds_total": {labels: []string{"agent", "state"}},
 	"hotline_agent_pause_seconds_total": {labels: []string{"agent", "reason"}},
