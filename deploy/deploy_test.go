@@ -70,11 +70,12 @@ var metrics = map[string]metricSpec{
 	"hotline_agent_state_seconds_total": {labels: []string{"agent", "state"}},
 	"hotline_agent_pause_seconds_total": {labels: []string{"agent", "reason"}},
 	// sip/metrics.go
-	"hotline_sip_requests_total":      {labels: []string{"method", "class"}},
-	"hotline_sip_calls_active":        {}, // was hotline_calls_active
-	"hotline_sip_calls_total":         {labels: []string{"direction", "cause"}},
-	"hotline_sip_registrations":       {},
-	"hotline_sip_registrations_total": {labels: []string{"result"}},
+	"hotline_sip_requests_total":         {labels: []string{"method", "class"}},
+	"hotline_sip_calls_active":           {}, // was hotline_calls_active
+	"hotline_sip_calls_total":            {labels: []string{"direction", "cause"}},
+	"hotline_sip_registrations":          {},
+	"hotline_sip_registrations_total":    {labels: []string{"result"}},
+	"hotline_sip_invites_rejected_total": {labels: []string{"reason"}},
 	// sip/media/metrics.go
 	"hotline_rtp_packets_received_total":      {},
 	"hotline_rtp_packets_sent_total":          {},
