@@ -345,7 +345,11 @@ func (d *Distributor) Enqueue(c Call) ([]Action, error) {
 	return d.end(), err
 }
 
-func (d *Distributor) enqueue(c Call) error {
+func (d *Distributor) enqueue(c Call) error { return d.enqueueWith(c, nil) }
+
+// enqueueWith enqueues c; agents in excluded who missed it lately are still skipped (a caller
+// transferred back into line keeps the retry delay of their earlier misses).
+func (d *Distributor) enqueueWith(c Call, excluded []exclusion) error {
 	if err := c.validate(); err != nil {
 		return fmt.Errorf("acd: enqueue: %w", err)
 	}
@@ -367,7 +371,7 @@ func (d *Distributor) enqueue(c Call) error {
 		c.ArrivedAt = d.now
 	}
 	c.Skills = slices.Clone(c.Skills)
-	e := &entry{call: c, arrived: c.ArrivedAt, extra: extra, alive: true}
+	e := &entry{call: c, arrived: c.ArrivedAt, extra: extra, alive: true, excluded: excluded}
 	d.seq++
 	e.seq = d.seq
 	d.calls[c.ID] = e

@@ -53,11 +53,12 @@ type model struct {
 	offers    map[string]map[string]bool // call → agents being rung, from the actions
 	connected map[string]string          // call → agent
 	agentCall map[string]string          // agent → call handled (on call or wrap-up)
-	callQueue map[string]string          // call → queue it was answered from
+	callQueue map[string]string          // agent → queue of the call it handles (answered from)
 	wrapStart map[string]time.Time       // agent → wrap-up start
 	deadline  map[string]time.Time       // call|agent → ring deadline of the offer
 	offerQ    map[string]string          // call|agent → queue of the offer
 	skipUntil map[string]time.Time       // call|agent → end of the retry delay after a miss
+	transfer  map[string]string          // call → agent a transfer of it is about to ring
 	ids       int
 	log       []logLine // formatted only on failure (or for the determinism check)
 }
@@ -155,7 +156,7 @@ func runSequenceTrace(seed uint64, steps int, withTrace bool) (string, error) {
 		d: d, clk: clk, rng: rng, cfg: cfg, live: map[string]bool{}, kind: map[string]CallKind{},
 		offers: map[string]map[string]bool{}, connected: map[string]string{}, agentCall: map[string]string{},
 		callQueue: map[string]string{}, wrapStart: map[string]time.Time{},
-		deadline: map[string]time.Time{}, skipUntil: map[string]time.Time{}, offerQ: map[string]string{},
+		deadline: map[string]time.Time{}, skipUntil: map[string]time.Time{}, offerQ: map[string]string{}, transfer: map[string]string{},
 	}
 	for i := range steps {
 		op, err := m.step()
@@ -199,7 +200,8 @@ func (m *model) agentID() string { return m.cfg.Agents[m.rng.IntN(len(m.cfg.Agen
 
 // allowedErr: requests the model makes at random may be refused, but only with these errors.
 func allowedErr(err error) error {
-	for _, e := range []error{ErrInvalidTransition, ErrUnknownCall, ErrNotWaiting, ErrNotConnected, ErrNoOffer, ErrUnknownSkill, ErrInvalidCall} {
+	for _, e := range []error{ErrInvalidTransition, ErrUnknownCall, ErrNotWaiting, ErrNotConnected, ErrNoOffer, ErrUnknownSkill, ErrInvalidCall,
+		ErrAgentBusy, ErrTransferPending, ErrUnknownQueue} {
 		if errors.Is(err, e) {
 			return nil
 		}
@@ -247,7 +249,7 @@ func (m *model) step() (string, error) {
 			}
 			delete(m.offers, c)
 			m.connected[c], m.agentCall[a] = a, c
-			m.callQueue[c] = d.calls[c].q.cfg.Name
+			m.callQueue[a] = d.calls[c].q.cfg.Name
 			m.log = append(m.log, logLine{op: op, acts: acts})
 			return op, nil
 		}
@@ -304,6 +306,37 @@ func (m *model) step() (string, error) {
 		if err == nil {
 			m.kind[c] = KindCallback
 		}
+	case r < 68: // a transfer to a colleague (answered, missed or timed out like any offer)
+		var cs []string
+		for c := range m.connected {
+			cs = append(cs, c)
+		}
+		c, a := m.pick(cs), m.agentID()
+		op = "transfer " + c + " to " + a
+		m.transfer[c] = a
+		acts, err = d.OfferTransfer(c, a)
+		if err != nil {
+			delete(m.transfer, c)
+		}
+	case r < 69: // a transfer to a queue, keeping the arrival or not
+		var cs []string
+		for c := range m.connected {
+			cs = append(cs, c)
+		}
+		c, q := m.pick(cs), m.cfg.Queues[m.rng.IntN(len(m.cfg.Queues))].Name
+		op = "transfer " + c + " to queue " + q
+		acts, err = d.TransferToQueue(c, q, m.rng.IntN(2) == 0)
+		if err == nil {
+			delete(m.connected, c)
+		}
+	case r < 70:
+		var cs []string
+		for c := range m.connected {
+			cs = append(cs, c)
+		}
+		c, on := m.pick(cs), m.rng.IntN(2) == 0
+		op = fmt.Sprintf("hold %s %v", c, on)
+		acts, err = d.Hold(c, on)
 	case r < 71:
 		a := m.agentID()
 		op = "pause " + a
@@ -361,7 +394,9 @@ func (m *model) apply(acts []Action) error {
 			}
 			// An agent who missed this caller is skipped for the retry delay.
 			key := a.CallID + "|" + a.AgentID
-			if at := a.Deadline.Add(-a.RingTimeout); at.Before(m.skipUntil[key]) {
+			if m.transfer[a.CallID] == a.AgentID {
+				delete(m.transfer, a.CallID)
+			} else if at := a.Deadline.Add(-a.RingTimeout); at.Before(m.skipUntil[key]) {
 				return fmt.Errorf("%s offered to %s at %v, within the retry delay after a miss (until %v)", a.CallID, a.AgentID, at, m.skipUntil[key])
 			}
 			if m.offers[a.CallID] == nil {
@@ -403,7 +438,7 @@ func (m *model) apply(acts []Action) error {
 			}
 			if a.From == WrapUp {
 				c := m.agentCall[a.AgentID]
-				want := m.queueCfg(m.callQueue[c]).WrapUp
+				want := m.queueCfg(m.callQueue[a.AgentID]).WrapUp
 				if got := a.At.Sub(m.wrapStart[a.AgentID]); got != want {
 					return fmt.Errorf("agent %s wrapped up %v after call %s, want %v", a.AgentID, got, c, want)
 				}
@@ -555,7 +590,8 @@ func (d *Distributor) checkInternal() error {
 			return fmt.Errorf("agent %s is %s with offer %v", a.cfg.ID, a.state, a.offer != nil)
 		}
 		if o := a.offer; o != nil {
-			if !o.active || o.a != a || !slices.Contains(o.e.offers, o) || o.e.state != CallRinging {
+			// (a transfer rings an agent for a call still connected to another)
+			if !o.active || o.a != a || !slices.Contains(o.e.offers, o) || (o.e.state != CallRinging && (o.e.state != CallConnected || o.e.agent == a)) {
 				return fmt.Errorf("agent %s: stale offer for %s", a.cfg.ID, o.e.call.ID)
 			}
 			if !now.Before(o.deadline) || o.deadline.Sub(o.at) != o.e.q.cfg.RingTimeout {

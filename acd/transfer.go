@@ -2,6 +2,7 @@ package acd
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -103,12 +104,19 @@ func (d *Distributor) transferToQueue(callID, queue string, keepArrival bool) er
 	if keepArrival {
 		c.ArrivedAt = e.arrived
 	}
+	excluded := slices.DeleteFunc(slices.Clone(e.excluded), func(x exclusion) bool { return !d.now.Before(x.until) })
 	e.q.stats.add(d.now, &Counters{Transferred: 1})
 	e.agent.transfers++
 	if err := d.hangup(callID); err != nil {
 		return err
 	}
-	return d.enqueue(c)
+	if err := d.enqueueWith(c, excluded); err != nil {
+		return err
+	}
+	for _, x := range excluded { // route the caller to them once the delay is over
+		d.schedule(x.until, timerRetry, d.calls[callID], nil, nil, 0)
+	}
+	return nil
 }
 
 // TransferAway ends the agent's part of a connected call that was transferred out of the
