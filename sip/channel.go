@@ -471,6 +471,7 @@ func (c *Channel) end(cause call.Cause) {
 func (c *Channel) release(local bool) {
 	defer close(c.done)
 	c.cancel()
+	c.far.closeNotifies(local, notifyDrain)
 	if local {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 		defer cancel()

@@ -26,6 +26,8 @@ const (
 	referExpires = 60 * time.Second
 	// notifyWait is how long one NOTIFY waits for its response before the next is sent.
 	notifyWait = 4 * time.Second
+	// notifyDrain is how long hotline's hangup of a leg waits for its transfer's last NOTIFYs.
+	notifyDrain = 2 * time.Second
 	// maxProgress bounds the provisional reports queued behind a slow NOTIFY.
 	maxProgress = 8
 )
@@ -41,6 +43,65 @@ type farEnd struct {
 	// refers are when the last REFERs were admitted, a ring of referBurst.
 	refers  [referBurst]time.Time
 	nrefers int
+	// senders are the transfers' NOTIFY goroutines at work; drained is closed when the last
+	// ends, for a hangup waiting to send its BYE. After closing no sender starts, and after
+	// abandon (the phone hung up) the senders stop.
+	senders int
+	drained chan struct{}
+	closing bool
+	abandon bool
+}
+
+// startSender counts a NOTIFY goroutine in; false once the leg is being released.
+func (f *farEnd) startSender() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closing {
+		return false
+	}
+	f.senders++
+	return true
+}
+
+func (f *farEnd) senderDone() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.senders--; f.senders == 0 && f.drained != nil {
+		close(f.drained)
+		f.drained = nil
+	}
+}
+
+func (f *farEnd) abandoned() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.abandon
+}
+
+// closeNotifies ends the leg's transfers' NOTIFYs: a hangup of hotline's (local) first lets
+// those already queued go out, for at most wait, so that the phone hears how its transfer
+// ended before the BYE; a hangup of the phone's drops them.
+func (f *farEnd) closeNotifies(local bool, wait time.Duration) {
+	f.mu.Lock()
+	f.closing = true
+	if !local {
+		f.abandon = true
+	}
+	if !local || f.senders == 0 {
+		f.mu.Unlock()
+		return
+	}
+	if f.drained == nil {
+		f.drained = make(chan struct{})
+	}
+	drained := f.drained
+	f.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-drained:
+	case <-t.C:
+	}
 }
 
 // admitRefer counts a REFER at now, or says how long until one would be admitted.
@@ -194,6 +255,10 @@ func (t *transfer) end(p call.TransferProgress, outcome string) {
 	}
 	t.mu.Unlock()
 	t.expiry.Stop()
+	if t.c.ctx.Err() != nil { // the leg has ended: nobody to tell, nothing to count
+		t.notify(p, "", true)
+		return
+	}
 	f := &t.c.far
 	f.mu.Lock()
 	if f.transfer == t {
@@ -227,7 +292,7 @@ func (t *transfer) notify(p call.TransferProgress, state string, final bool) boo
 		return true // a slow phone misses a provisional report, never the final one
 	}
 	t.queue = append(t.queue, notification{p, state})
-	if !t.sending {
+	if !t.sending && t.c.far.startSender() {
 		t.sending = true
 		go t.send()
 	}
@@ -244,11 +309,12 @@ func (t *transfer) lastProgress() call.TransferProgress {
 }
 
 // send sends the queued NOTIFYs one after the other, each waiting for its response, until
-// none is left or the leg ends.
+// none is left or the phone has hung up.
 func (t *transfer) send() {
+	defer t.c.far.senderDone()
 	for {
 		t.mu.Lock()
-		if len(t.queue) == 0 || t.c.ctx.Err() != nil {
+		if len(t.queue) == 0 || t.c.far.abandoned() {
 			t.queue, t.sending = nil, false
 			t.mu.Unlock()
 			return
@@ -278,7 +344,7 @@ func (c *Channel) sendNotify(t *transfer, n notification) {
 	req.AppendHeader(sip.NewHeader("Subscription-State", n.state))
 	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.SetBody([]byte(fmt.Sprintf("SIP/2.0 %d %s\r\n", n.p.Status, n.p.Reason)))
-	ctx, cancel := context.WithTimeout(c.ctx, notifyWait)
+	ctx, cancel := context.WithTimeout(context.Background(), notifyWait) // outlives c.ctx: see closeNotifies
 	defer cancel()
 	res, err := c.doInDialog(ctx, req)
 	switch {
