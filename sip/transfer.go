@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"fmt"
 	"strings"
 	"sync"
@@ -129,7 +131,11 @@ func (s *Server) handleRefer(req *sip.Request, tx responder) {
 	}
 	t, err := c.acceptRefer(req)
 	if err != nil {
-		c.log.Info("REFER refused", "status", statusOf(err), "error", err)
+		level := slog.LevelInfo
+		if errors.Is(err, ErrTooManyRefers) {
+			level = slog.LevelDebug // a storm is counted, not logged line by line
+		}
+		c.log.Log(context.Background(), level, "REFER refused", "error", err)
 		s.reject(tx, req, err)
 		return
 	}
@@ -146,13 +152,6 @@ func (s *Server) handleRefer(req *sip.Request, tx responder) {
 	if !c.deliver(t.req, func() { t.end(call.TransferProgress{Status: 503, Reason: "Service Unavailable"}, "untaken") }) {
 		t.end(call.TransferProgress{Status: 503, Reason: "Service Unavailable"}, "untaken")
 	}
-}
-
-func statusOf(err error) int {
-	if rej, ok := err.(*StatusError); ok {
-		return rej.Status
-	}
-	return 500
 }
 
 // acceptRefer decides whether the leg takes a REFER and, if so, makes its transfer, now
