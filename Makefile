@@ -44,6 +44,7 @@ fuzz:
 	$(FUZZ) '^FuzzRTCP$$' ./sip/media
 	$(FUZZ) '^FuzzReadWAV$$' ./audio
 	$(FUZZ) '^FuzzInvite$$' ./sip
+	$(FUZZ) '^FuzzReferTo$$' ./sip
 	$(FUZZ) '^FuzzLoadFlow$$' ./ivr
 	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers
 	$(FUZZ) '^FuzzParseWebhook$$' ./customers

@@ -62,3 +62,12 @@ type Conferencer interface {
 	// the ID of the one that hung up ("" when ctx ended first).
 	Conference(ctx context.Context, others ...Channel) (string, error)
 }
+
+// DialogResolver is implemented by drivers that can name the channel of a dialog a phone
+// refers to: the Replaces of an attended transfer (RFC 3891) is a dialog as the phone knows
+// it, and the call path needs the channel to take the caller over.
+type DialogResolver interface {
+	// Resolve returns the ID (as Channel.ID gives it) of the live channel whose dialog r
+	// names; ok is false when the driver has no such channel.
+	Resolve(r Replaces) (channelID string, ok bool)
+}

@@ -42,6 +42,14 @@ type Channel struct {
 	cancel context.CancelFunc
 	digits *call.Digits
 
+	// far is what the far end asks during the call (Requests, REFER transfers).
+	far farEnd
+	// sendMu serializes hotline's own requests in the dialog (NOTIFY, BYE): one CSeq each.
+	sendMu sync.Mutex
+	// do sends an in-dialog request and waits for its final response; nil sends it in the
+	// leg's sipgo dialog (unit tests record instead).
+	do func(ctx context.Context, req *sip.Request) (*sip.Response, error)
+
 	mu       sync.Mutex
 	answered bool
 	ended    bool
@@ -463,10 +471,12 @@ func (c *Channel) end(cause call.Cause) {
 func (c *Channel) release(local bool) {
 	defer close(c.done)
 	c.cancel()
+	c.far.closeNotifies(local, notifyDrain)
 	if local {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 		defer cancel()
 		var err error
+		c.sendMu.Lock() // a NOTIFY being sent takes its CSeq first
 		switch {
 		case c.server != nil && c.answered:
 			err = c.server.Bye(ctx)
@@ -477,6 +487,7 @@ func (c *Channel) release(local bool) {
 		case c.client != nil:
 			err = c.client.Bye(ctx)
 		}
+		c.sendMu.Unlock()
 		if err != nil && !errors.Is(err, sipgo.ErrDialogDoesNotExists) {
 			c.log.Debug("hangup signaling", "error", err)
 		}

@@ -3,21 +3,26 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
 
 var (
-	ErrUnknownAgent   = errors.New("sip: unknown agent")
-	ErrNotRegistered  = errors.New("sip: agent has no registered contact")
-	ErrNoTrunk        = errors.New("sip: no trunk configured for calling numbers")
-	ErrServerClosed   = errors.New("sip: server closed")
-	ErrBadCredentials = errors.New("sip: wrong user name or password")
-	ErrStaleNonce     = errors.New("sip: nonce expired")
-	ErrReplay         = errors.New("sip: nonce count replayed")
-	ErrNoCredentials  = errors.New("sip: no credentials")
-	ErrNoDialog       = errors.New("sip: no call with this dialog")
-	ErrNoRTPPort      = errors.New("sip: no RTP port for the call")
+	ErrUnknownAgent    = errors.New("sip: unknown agent")
+	ErrNotRegistered   = errors.New("sip: agent has no registered contact")
+	ErrNoTrunk         = errors.New("sip: no trunk configured for calling numbers")
+	ErrServerClosed    = errors.New("sip: server closed")
+	ErrBadCredentials  = errors.New("sip: wrong user name or password")
+	ErrStaleNonce      = errors.New("sip: nonce expired")
+	ErrReplay          = errors.New("sip: nonce count replayed")
+	ErrNoCredentials   = errors.New("sip: no credentials")
+	ErrNoDialog        = errors.New("sip: no call with this dialog")
+	ErrNoRTPPort       = errors.New("sip: no RTP port for the call")
+	ErrTransferPending = errors.New("sip: a transfer on this call is still under way")
+	ErrTooManyRefers   = errors.New("sip: too many REFERs on this call")
+	ErrNoConsumer      = errors.New("sip: nobody takes transfers on this call")
 )
 
 // StatusError is a request hotline refuses, knowing the SIP response that says so: its status
@@ -28,14 +33,19 @@ type StatusError struct {
 	Reason string // reason phrase, as sent
 	// Label is the reason in hotline_sip_invites_rejected_total: shutting_down, bad_sdp,
 	// no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog,
-	// method_not_allowed (and internal, for an error reject was given that is no StatusError).
+	// method_not_allowed; for a REFER (hotline_sip_refers_rejected_total) bad_refer_to,
+	// transfer_pending, too_many_refers, no_consumer, no_dialog (and internal, for an error reject was given that is no StatusError).
 	Label string
 	// WarnCode and WarnText make the Warning header `<code> hotline "<text>"`; 0 sends none.
 	WarnCode int
 	WarnText string
 	// Challenge is a WWW-Authenticate value (401 only); "" sends none.
 	Challenge string
-	Err       error
+	// Allow lists the methods hotline handles (405, RFC 3261 §8.2.1); "" sends none.
+	Allow string
+	// RetryAfter, in seconds, says when to try again (RFC 3261 §20.33); 0 sends none.
+	RetryAfter int
+	Err        error
 }
 
 func (e *StatusError) Error() string {
@@ -52,6 +62,12 @@ func (e *StatusError) Response(req *sip.Request) *sip.Response {
 	}
 	if e.Challenge != "" {
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", e.Challenge))
+	}
+	if e.Allow != "" {
+		res.AppendHeader(sip.NewHeader("Allow", e.Allow))
+	}
+	if e.RetryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(e.RetryAfter)))
 	}
 	return res
 }
@@ -100,7 +116,41 @@ func errNoDialog() *StatusError {
 	return &StatusError{Status: 481, Reason: "Call/Transaction Does Not Exist", Label: "no_dialog", Err: ErrNoDialog}
 }
 
-// errMethodNotAllowed: a method hotline has no handler for (RFC 3261 §8.2.1).
+// errMethodNotAllowed: a method hotline has no handler for (RFC 3261 §8.2.1); Allow says
+// which it has.
 func errMethodNotAllowed(method sip.RequestMethod) *StatusError {
-	return &StatusError{Status: 405, Reason: "Method Not Allowed", Label: "method_not_allowed", Err: fmt.Errorf("sip: no handler for %s", method)}
+	return &StatusError{Status: 405, Reason: "Method Not Allowed", Label: "method_not_allowed", Allow: allowedMethods,
+		Err: fmt.Errorf("sip: no handler for %s", method)}
+}
+
+// errBadReferTo: a REFER without a Refer-To hotline can read (RFC 3515 §2.4.2); the reason
+// phrase says whether it was missing, the Warning what is wrong with it.
+func errBadReferTo(err error) *StatusError {
+	reason := "Bad Refer-To"
+	if errors.Is(err, errNoReferTo) {
+		reason = "Missing Refer-To"
+	}
+	return &StatusError{Status: 400, Reason: reason, Label: "bad_refer_to", WarnCode: 399, WarnText: err.Error(), Err: err}
+}
+
+var errNoReferTo = fmt.Errorf("%w: no Refer-To header", ErrBadReferTo)
+
+// errTransferPending: a REFER while the leg's last transfer has had no final report
+// (RFC 3261 §14.2's 491 for an offer crossing another).
+func errTransferPending() *StatusError {
+	return &StatusError{Status: 491, Reason: "Request Pending", Label: "transfer_pending", Err: ErrTransferPending}
+}
+
+// errTooManyRefers: more REFERs on one leg than a phone sends in earnest; try again later.
+func errTooManyRefers(retry time.Duration) *StatusError {
+	secs := max(1, int((retry+time.Second-1)/time.Second))
+	return &StatusError{Status: 503, Reason: "Service Unavailable", Label: "too_many_refers", RetryAfter: secs,
+		WarnCode: 399, WarnText: fmt.Sprintf("more than %d REFERs in %v on this call", referBurst, referWindow),
+		Err: ErrTooManyRefers}
+}
+
+// errNoConsumer: a REFER on a leg whose call path takes no requests (it never asked for them).
+func errNoConsumer() *StatusError {
+	return &StatusError{Status: 603, Reason: "Decline", Label: "no_consumer", WarnCode: 399,
+		WarnText: "transfers are not taken on this call", Err: ErrNoConsumer}
 }

@@ -172,13 +172,18 @@ func (narrowServerTx) Err() error                { return nil }
 func (narrowServerTx) Acks() <-chan *sip.Request { return ackedAlready }
 
 // onReInvite handles hold/unhold and address changes: new SDP, same call (RFC 3261 §14.2).
+// A change of hold (RFC 3264 §8.4: sendonly or inactive, or the old-style c=0.0.0.0) is told
+// to the call path as a call.HoldRequest when it takes the leg's Requests.
 func (s *Server) onReInvite(req *sip.Request, tx responder) {
 	c, err := s.dialogOf(req)
 	if err != nil {
 		s.reject(tx, req, err)
 		return
 	}
-	neg := c.neg
+	c.mu.Lock()
+	neg, ver := c.neg, c.sdpVer
+	c.mu.Unlock()
+	held := neg.Hold
 	if len(req.Body()) > 0 {
 		desc, err := media.ParseSDP(req.Body())
 		if err != nil {
@@ -200,16 +205,21 @@ func (s *Server) onReInvite(req *sip.Request, tx responder) {
 			c.sess.SetInactivityTimeout(0)
 		}
 		c.mu.Lock()
+		held = c.neg.Hold // as it stands now, should two re-INVITEs cross
 		c.neg = neg
 		c.sdpVer++
+		ver = c.sdpVer
 		c.mu.Unlock()
 		c.log.Info("re-INVITE", "hold", neg.Hold, "direction", neg.Direction, "remote_rtp", neg.Remote)
 	}
-	res := sip.NewSDPResponseFromRequest(req, media.AnswerSDP(s.mediaAddr(c.sess), s.sessionID(c), c.sdpVer, neg))
+	res := sip.NewSDPResponseFromRequest(req, media.AnswerSDP(s.mediaAddr(c.sess), s.sessionID(c), ver, neg))
 	res.AppendHeader(&s.dua.ContactHDR)
 	countRequest("INVITE", 200)
 	if err := tx.Respond(res); err != nil {
 		c.log.Debug("re-INVITE respond failed", "error", err)
+	}
+	if neg.Hold != held && c.consumed() && !c.deliver(call.HoldRequest{Hold: neg.Hold}, nil) {
+		c.log.Warn("hold not told to the call path: too many requests waiting", "hold", neg.Hold)
 	}
 }
 

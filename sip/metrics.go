@@ -25,6 +25,14 @@ var (
 		Namespace: "hotline", Subsystem: "sip", Name: "invites_rejected_total",
 		Help: "INVITEs (new calls and re-INVITEs) refused at the SIP edge, by reason: shutting_down, bad_sdp, no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog.",
 	}, []string{"reason"})
+	mReferRejected = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "refers_rejected_total",
+		Help: "REFERs (transfer requests, RFC 3515) refused at the SIP edge, by reason: bad_refer_to, transfer_pending, too_many_refers, no_consumer, no_dialog.",
+	}, []string{"reason"})
+	mTransfers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "transfers_total",
+		Help: "Transfers accepted from REFERs, by outcome: the class of their final report (2xx, 4xx ...), untaken (nobody took the request in time) or expired (no final report in the subscription's life).",
+	}, []string{"outcome"})
 	mBindings = promauto.NewGauge(prometheus.GaugeOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "registrations",
 		Help: "Registered contacts (bindings) currently valid.",
@@ -40,10 +48,14 @@ func countRequest(method string, status int) {
 }
 
 // countReject counts a refusal: in hotline_sip_requests_total like every response, and, for an
-// INVITE, in hotline_sip_invites_rejected_total by its label.
+// INVITE, in hotline_sip_invites_rejected_total by its label, for a REFER in
+// hotline_sip_refers_rejected_total.
 func countReject(method string, rej *StatusError) {
 	countRequest(method, rej.Status)
-	if method == string(sip.INVITE) {
+	switch method {
+	case string(sip.INVITE):
 		mRejected.WithLabelValues(rej.Label).Inc()
+	case string(sip.REFER):
+		mReferRejected.WithLabelValues(rej.Label).Inc()
 	}
 }

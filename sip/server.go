@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
@@ -61,6 +62,8 @@ type Server struct {
 	prompt *promptCache
 	// openMedia gives a new call its RTP session (newMediaSession; a fake in unit tests).
 	openMedia func() (*media.Session, error)
+	// takeWait is how long the call path has to take a leg's request (see Requests).
+	takeWait time.Duration
 
 	mu      sync.Mutex
 	dialogs map[string]*Channel // dialog ID -> channel, both directions
@@ -99,7 +102,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		password: func(string) (string, bool) { return "", false },
 		handler:  func(ch call.Channel) { _ = ch.Hangup(call.CauseUnallocated) },
 		dialogs:  map[string]*Channel{}, ready: make(chan struct{}),
-		prompt: newPromptCache(64),
+		prompt: newPromptCache(64), takeWait: takeWait,
 	}
 	s.openMedia = s.newMediaSession
 	for _, o := range opts {
@@ -157,6 +160,7 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 func (s *Server) Serve(ctx context.Context) error {
 	stack := slog.New(newThrottle(s.log.Handler(), 10, time.Minute)).With("component", "sipgo")
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.cfg.UserAgent), sipgo.WithUserAgentHostname(s.ip.String()),
+		sipgo.WithUserAgentParser(newParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack)))
 	if err != nil {
@@ -179,6 +183,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.srv.OnRegister(s.onRegister)
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnInfo(s.onInfo)
+	s.srv.OnRefer(s.onRefer)
 	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.reject(tx, req, errMethodNotAllowed(req.Method))
 	})
@@ -259,6 +264,19 @@ func (s *Server) shutdown() {
 	}
 }
 
+// allowedMethods are the methods hotline has handlers for, as Allow lists them (OPTIONS,
+// and the 405 for any other, RFC 3261 §8.2.1).
+const allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER"
+
+// newParser is sipgo's message parser without its Refer-To parser: hotline reads Refer-To
+// itself (parseReferTo), so that a REFER whose Refer-To it cannot use gets a 400 saying why
+// rather than being dropped by the transport as an unparseable message.
+func newParser() *sip.Parser {
+	headers := maps.Clone(sip.DefaultHeadersParser())
+	delete(headers, "refer-to")
+	return sip.NewParser(sip.WithHeadersParsers(headers))
+}
+
 // responder is the side of a server transaction that answers its request; sipgo's
 // sip.ServerTransaction has it.
 type responder interface {
@@ -299,7 +317,7 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	s.respond(tx, req, 200, "OK",
-		sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"),
+		sip.NewHeader("Allow", allowedMethods),
 		sip.NewHeader("Accept", "application/sdp"))
 }
 
