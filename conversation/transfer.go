@@ -78,7 +78,6 @@ func (t *talk) toAgent(r call.TransferRequest, agent string) (Outcome, bool) {
 		progress(r, status, fmt.Sprintf("%s: %v", reason, err))
 		return Outcome{}, false
 	}
-	progress(r, 180, "Ringing")
 	stop := t.music()
 	agentGone := t.agent.Leg.Context().Done()
 	for {
@@ -121,7 +120,6 @@ func (t *talk) toNumber(r call.TransferRequest, raw string) (Outcome, bool) {
 		progress(r, 403, "Forbidden: "+refusal(err))
 		return Outcome{}, false
 	}
-	progress(r, 180, "Ringing")
 	stop := t.music()
 	type dialed struct {
 		leg call.Channel

@@ -1,0 +1,113 @@
+package center
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/sipptest"
+)
+
+// Issue "Transfers, hold and three-way calls", native engine: a real caller reaches agent
+// 1001, whose softphone (sipp) transfers them blind to 1002 with a REFER. 1001's phone gets
+// 202 and NOTIFYs of 100 Trying and 200 OK (its scenario checks them) and is released; the
+// caller's audio reaches 1002 and 1002's comes back (counted on 1002's leg); the contact has
+// one segment per agent; /metrics counts the transfer on the queue and on 1001.
+func TestBlindTransferWithRealPhones(t *testing.T) {
+	h := startHotline(t, fastSupport(t))
+	first := sipptest.Start(t, sipptest.Options{Scenario: "uas_refer.xml", Timeout: 60 * time.Second})
+	colleague := sipptest.Start(t, sipptest.Options{Scenario: "uas", Args: []string{"-rtp_echo"}, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", first.Port) // registers first: idle longest, rung first
+	time.Sleep(50 * time.Millisecond)
+	registerPhone(t, h, "1002", "1002-demo", colleague.Port)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 6 * time.Second, Keys: map[string]string{"caller": "+8613800000031"}})
+	caller.MustSucceed(t)
+	first.MustSucceed(t)
+	colleague.MustSucceed(t)
+	recs := h.waitCalls(t, 1, 10*time.Second)
+	rec := recs[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s", j)
+	for _, want := range []string{"answered 1001", "transfer by 1001 to agent 1002", "answered 1002", "transferred to 1002"} {
+		if !strings.Contains(j, want) {
+			t.Errorf("journal lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile(`bridged 1002: (\d+) packets to the agent, (\d+) from the agent`).FindStringSubmatch(j)
+	if m == nil {
+		t.Fatalf("no audio figures for 1002's leg in %q", j)
+	}
+	to, _ := strconv.Atoi(m[1])
+	from, _ := strconv.Atoi(m[2])
+	if to < 100 || from < 100 {
+		t.Errorf("1002's leg: %d packets to the agent, %d from it; want the caller's recording to reach 1002 and come back", to, from)
+	}
+	if rec.Agent != "1002" || rec.Outcome != "answered" {
+		t.Errorf("record: agent %q, outcome %s; want answered, last agent 1002", rec.Agent, rec.Outcome)
+	}
+	ct, err := h.Store().ContactByCallID(context.Background(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, e := range ct.Events {
+		if e.Step == "agent" {
+			parts = append(parts, e.Node+": "+e.Exit)
+		}
+	}
+	if !slices.Equal(parts, []string{"1001: transferred to agent 1002", "1002: hangup"}) {
+		t.Errorf("the contact's agent parts are %q", parts)
+	}
+	if ct.Agent != "1002" {
+		t.Errorf("the contact's agent is %q, want 1002 (the last)", ct.Agent)
+	}
+	metrics := h.metrics(t)
+	if v := metricValue(t, metrics, `hotline_queue_transferred_total{queue="support"}`); v != 1 {
+		t.Errorf("transferred_total = %v, want 1", v)
+	}
+	if v := metricValue(t, metrics, `hotline_agent_transfers_total{agent="1001"}`); v != 1 {
+		t.Errorf("1001's transfers_total = %v, want 1", v)
+	}
+}
+
+// The agent's phone puts the caller on hold with a re-INVITE (a=sendonly) for 1.5 s: the caller
+// keeps receiving RTP, the queue's hold music, where a phone on hold sends nothing; hold time
+// is on the contact's agent part.
+func TestHoldWithARealPhone(t *testing.T) {
+	h := startHotline(t, fastSupport(t))
+	agent := sipptest.Start(t, sipptest.Options{Scenario: "uas_hold.xml", Pause: 1500 * time.Millisecond, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", agent.Port)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 5 * time.Second, Keys: map[string]string{"caller": "+8613800000032"}})
+	caller.MustSucceed(t)
+	agent.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s; caller leg: %+v", j, rec.Media)
+	if !strings.Contains(j, "hold by 1001") || !strings.Contains(j, "resumed by 1001") {
+		t.Errorf("journal lacks the hold and the resume: %q", j)
+	}
+	// The agent's phone sends no RTP at all: what the caller received is the hold music
+	// (1.5 s at 50 packets a second) and the few packets of music while it waited.
+	if rec.Media.ToCaller < 60 {
+		t.Errorf("the caller received %d RTP packets; want the hold music (about 75) during 1.5 s of hold", rec.Media.ToCaller)
+	}
+	ct, err := h.Store().ContactByCallID(context.Background(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ct.Events {
+		if e.Step == "agent" {
+			if ms, _ := e.Data["hold_ms"].(float64); ms < 1200 {
+				t.Errorf("the agent part's hold is %v ms, want about 1500", e.Data["hold_ms"])
+			}
+			return
+		}
+	}
+	t.Error("no agent part on the contact")
+}
