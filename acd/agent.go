@@ -96,6 +96,7 @@ type work struct {
 	answeredAt time.Time
 	hungUpAt   time.Time
 	hold       time.Duration // time the caller spent on hold in this agent's part
+	consult    bool          // the agent is being consulted about the call, it is not theirs (yet)
 }
 
 type agent struct {

@@ -72,6 +72,7 @@ type entry struct {
 	agent      *agent // connected agent
 	answeredAt time.Time
 	holdSince  time.Time // the caller is on hold since (zero: not on hold)
+	consultant *agent    // the colleague the agent is consulting about this call
 	tok        uint64    // bumped when the entry changes queue or leaves; invalidates its timers
 	alive      bool
 
@@ -114,6 +115,7 @@ type offer struct {
 	at       time.Time
 	deadline time.Time
 	active   bool
+	consult  bool // a consultation about a connected call, not a transfer of it
 }
 
 func (c Call) validate() error {

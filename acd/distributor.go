@@ -640,8 +640,12 @@ func (d *Distributor) answered(callID, agentID string) error {
 	if err != nil {
 		return err
 	}
-	if o.e.state == CallConnected { // a transfer from another agent
-		d.answeredTransfer(o)
+	if o.e.state == CallConnected { // a transfer from another agent, or a consultation
+		if o.consult {
+			d.answeredConsult(o)
+		} else {
+			d.answeredTransfer(o)
+		}
 		return nil
 	}
 	e, a, q := o.e, o.a, o.e.q
@@ -757,6 +761,7 @@ func (d *Distributor) hangup(callID string) error {
 	for _, o := range slices.Clone(e.offers) { // a transfer still ringing
 		d.withdraw(o, CancelCallerLeft)
 	}
+	e.consultant = nil // a consultation goes on between the agents until EndConsult
 	delete(d.calls, callID)
 	e.alive = false
 	d.endPart(e.agent, e)

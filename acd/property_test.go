@@ -59,6 +59,7 @@ type model struct {
 	offerQ    map[string]string          // call|agent → queue of the offer
 	skipUntil map[string]time.Time       // call|agent → end of the retry delay after a miss
 	transfer  map[string]string          // call → agent a transfer of it is about to ring
+	consult   map[string]string          // call → agent rung or on call for a consultation about it
 	ids       int
 	log       []logLine // formatted only on failure (or for the determinism check)
 }
@@ -156,7 +157,7 @@ func runSequenceTrace(seed uint64, steps int, withTrace bool) (string, error) {
 		d: d, clk: clk, rng: rng, cfg: cfg, live: map[string]bool{}, kind: map[string]CallKind{},
 		offers: map[string]map[string]bool{}, connected: map[string]string{}, agentCall: map[string]string{},
 		callQueue: map[string]string{}, wrapStart: map[string]time.Time{},
-		deadline: map[string]time.Time{}, skipUntil: map[string]time.Time{}, offerQ: map[string]string{}, transfer: map[string]string{},
+		deadline: map[string]time.Time{}, skipUntil: map[string]time.Time{}, offerQ: map[string]string{}, transfer: map[string]string{}, consult: map[string]string{},
 	}
 	for i := range steps {
 		op, err := m.step()
@@ -248,7 +249,10 @@ func (m *model) step() (string, error) {
 				return op, fmt.Errorf("after the answer, offers of %s are %v", c, m.offers[c])
 			}
 			delete(m.offers, c)
-			m.connected[c], m.agentCall[a] = a, c
+			if m.consult[c] != a {
+				m.connected[c] = a
+			}
+			m.agentCall[a] = c
 			m.callQueue[a] = d.calls[c].q.cfg.Name
 			m.log = append(m.log, logLine{op: op, acts: acts})
 			return op, nil
@@ -275,6 +279,14 @@ func (m *model) step() (string, error) {
 		if err == nil {
 			delete(m.connected, c)
 			delete(m.live, c)
+			if b := m.consult[c]; b != "" { // the agents stop talking too
+				delete(m.consult, c)
+				more, e := d.EndConsult(b)
+				if e != nil && allowedErr(e) != nil {
+					return op, e
+				}
+				acts = append(acts, more...)
+			}
 		}
 	case r < 63:
 		var cs []string
@@ -317,6 +329,37 @@ func (m *model) step() (string, error) {
 		acts, err = d.OfferTransfer(c, a)
 		if err != nil {
 			delete(m.transfer, c)
+		}
+	case r < 69 && m.rng.IntN(3) == 0: // a consultation: offered, completed, or ended
+		var cs []string
+		for c := range m.connected {
+			cs = append(cs, c)
+		}
+		c := m.pick(cs)
+		switch b, ok := m.consult[c]; {
+		case !ok || m.rng.IntN(3) == 0:
+			a := m.agentID()
+			op = "consult " + a + " about " + c
+			m.transfer[c] = a
+			acts, err = d.OfferConsult(c, a)
+			if err == nil {
+				m.consult[c] = a
+			} else {
+				delete(m.transfer, c)
+			}
+		case m.rng.IntN(2) == 0:
+			op = "complete transfer of " + c + " to " + b
+			acts, err = d.CompleteConsult(c)
+			if err == nil {
+				m.connected[c] = b
+				delete(m.consult, c)
+			}
+		default:
+			op = "end consultation of " + b
+			acts, err = d.EndConsult(b)
+			if err == nil {
+				delete(m.consult, c)
+			}
 		}
 	case r < 69: // a transfer to a queue, keeping the arrival or not
 		var cs []string
@@ -412,6 +455,9 @@ func (m *model) apply(acts []Action) error {
 				m.missed(a.CallID, a.AgentID, m.deadline[a.CallID+"|"+a.AgentID])
 			}
 			delete(m.offers[a.CallID], a.AgentID)
+			if m.consult[a.CallID] == a.AgentID && !m.onCall(a.AgentID) {
+				delete(m.consult, a.CallID)
+			}
 		case Timeout:
 			if !m.live[a.CallID] || len(m.offers[a.CallID]) > 0 || m.connected[a.CallID] != "" || m.kind[a.CallID] != KindCaller {
 				return fmt.Errorf("timeout of a call that is not a waiting caller: %+v", a)
@@ -454,8 +500,21 @@ func (m *model) apply(acts []Action) error {
 // missed records a miss of call by agent at time at.
 func (m *model) missed(call, agent string, at time.Time) {
 	delete(m.offers[call], agent)
+	if m.consult[call] == agent {
+		delete(m.consult, call)
+	}
 	q := m.queueCfg(m.offerQ[call+"|"+agent])
 	m.skipUntil[call+"|"+agent] = at.Add(cmpOr(q.RetryDelay, DefaultRetryDelay))
+}
+
+// onCall says whether the distributor has agent on a call (or consulting).
+func (m *model) onCall(agent string) bool {
+	for _, a := range m.d.agents {
+		if a.cfg.ID == agent {
+			return a.state == OnCall
+		}
+	}
+	return false
 }
 
 func (m *model) queueCfg(name string) QueueConfig {

@@ -24,6 +24,19 @@ func (d *Distributor) OfferTransfer(callID, agentID string) ([]Action, error) {
 	return d.end(), err
 }
 
+// OfferConsult rings agentID for a consultation about callID, a call connected to another
+// agent who has put the caller on hold (an attended transfer's first half). When the
+// colleague answers they are on call (consulting), the call stays with its agent;
+// CompleteConsult then moves the call to them, EndConsult frees them.
+func (d *Distributor) OfferConsult(callID, agentID string) ([]Action, error) {
+	d.begin()
+	err := d.offerTransfer(callID, agentID)
+	if err == nil {
+		d.calls[callID].offers[0].consult = true
+	}
+	return d.end(), err
+}
+
 func (d *Distributor) offerTransfer(callID, agentID string) error {
 	e, err := d.call("transfer", callID)
 	if err != nil {
@@ -39,7 +52,7 @@ func (d *Distributor) offerTransfer(callID, agentID string) error {
 	if b == e.agent {
 		return fmt.Errorf("acd: transfer call %q to agent %q: %w: the call is already theirs", callID, agentID, ErrInvalidCall)
 	}
-	if len(e.offers) > 0 {
+	if len(e.offers) > 0 || e.consultant != nil {
 		return fmt.Errorf("acd: transfer call %q: %w", callID, ErrTransferPending)
 	}
 	if b.state != Available {
@@ -183,4 +196,69 @@ func (d *Distributor) endPart(a *agent, e *entry) {
 		return
 	}
 	d.endWork(a)
+}
+
+// answeredConsult makes the colleague who answered a consultation busy with it.
+func (d *Distributor) answeredConsult(o *offer) {
+	e, b := o.e, o.a
+	o.active = false
+	e.offers = nil
+	b.offer = nil
+	e.consultant = b
+	b.consecutiveMisses = 0
+	b.work = &work{callID: e.call.ID, q: e.q, kind: e.call.Kind, customerID: e.call.CustomerID, answeredAt: d.now, consult: true}
+	d.setState(b, OnCall, "")
+}
+
+// CompleteConsult ends an attended transfer: the call moves to the colleague the agent
+// consulted, and the agent goes to wrap-up. One transfer is counted.
+func (d *Distributor) CompleteConsult(callID string) ([]Action, error) {
+	d.begin()
+	err := d.completeConsult(callID)
+	return d.end(), err
+}
+
+func (d *Distributor) completeConsult(callID string) error {
+	e, err := d.call("complete transfer", callID)
+	if err != nil {
+		return err
+	}
+	b := e.consultant
+	if e.state != CallConnected || b == nil {
+		return fmt.Errorf("acd: complete transfer of call %q: %w (no consultation)", callID, ErrNoOffer)
+	}
+	from := e.agent
+	d.endPart(from, e)
+	e.q.stats.add(d.now, &Counters{Transferred: 1})
+	from.transfers++
+	e.agent, e.consultant, e.answeredAt, e.holdSince = b, nil, d.now, zeroTime
+	b.work.consult, b.work.answeredAt = false, d.now
+	b.sessionCalls++
+	b.callsHandled++
+	return nil
+}
+
+// EndConsult frees an agent who was consulted, when the consultation ends without a
+// transfer (or after the caller has gone); the call, if any, stays with its agent.
+func (d *Distributor) EndConsult(agentID string) ([]Action, error) {
+	d.begin()
+	err := d.endConsult(agentID)
+	return d.end(), err
+}
+
+func (d *Distributor) endConsult(agentID string) error {
+	b, err := d.agent("end consultation", agentID)
+	if err != nil {
+		return err
+	}
+	if b.work == nil || !b.work.consult {
+		return fmt.Errorf("acd: end consultation of agent %q: %w (agent is %s)", agentID, ErrInvalidTransition, b.state)
+	}
+	if e := d.calls[b.work.callID]; e != nil && e.consultant == b {
+		e.consultant = nil
+	}
+	b.work = nil
+	d.finishWork(b, false)
+	d.routeAgent(b)
+	return nil
 }

@@ -151,3 +151,62 @@ func TestTransferAway(t *testing.T) {
 		t.Errorf("c1 is %s after leaving for an outside number", st)
 	}
 }
+
+// An attended transfer: the colleague is rung for a consultation, is on call with the agent
+// while the caller holds, and takes the call when the agent completes it; the call is theirs,
+// the agent wraps up, one transfer counts. Ended without a transfer, the colleague is free
+// again and the call stays where it was.
+func TestConsultation(t *testing.T) {
+	r := newRig(t, transferCfg())
+	r.login("a1")
+	r.enqueue("c1", "support")
+	r.ok(r.d.Answered("c1", "a1"))
+	r.ok(r.d.Hold("c1", true))
+	r.login("a2")
+	wantOffers(t, r.ok(r.d.OfferConsult("c1", "a2")), "c1→a2")
+	r.ok(r.d.Answered("c1", "a2"))
+	r.wantState("a2", OnCall)
+	r.wantState("a1", OnCall)
+	_, err := r.d.OfferConsult("c1", "a2")
+	wantErr(t, err, ErrTransferPending)
+	r.advance(30 * time.Second)
+	r.ok(r.d.EndConsult("a2")) // a1 changes their mind
+	r.wantState("a2", Available)
+	if st, _ := r.d.CallStatus("c1"); len(st.Agents) != 1 || st.Agents[0] != "a1" {
+		t.Fatalf("after the consultation the call is with %v", st.Agents)
+	}
+	r.ok(r.d.OfferConsult("c1", "a2"))
+	r.ok(r.d.Answered("c1", "a2"))
+	r.advance(10 * time.Second)
+	r.ok(r.d.CompleteConsult("c1"))
+	r.wantState("a1", WrapUp)
+	r.wantState("a2", OnCall)
+	if st, _ := r.d.CallStatus("c1"); len(st.Agents) != 1 || st.Agents[0] != "a2" {
+		t.Fatalf("after the transfer the call is with %v", st.Agents)
+	}
+	r.advance(time.Minute)
+	r.ok(r.d.Hangup("c1"))
+	r.advance(11 * time.Second)
+	q, _ := r.d.QueueStats("support")
+	if q.Totals.Transferred != 1 || q.Totals.HoldTime != 40*time.Second {
+		t.Errorf("transferred %d, hold %v; want 1 and the 40 s a1 held the caller", q.Totals.Transferred, q.Totals.HoldTime)
+	}
+	_, err = r.d.CompleteConsult("c1")
+	wantErr(t, err, ErrUnknownCall)
+	// The caller hangs up during a consultation: the agents may go on talking; the colleague
+	// is freed when their consultation ends.
+	o := offersIn(r.enqueue("c2", "support"))
+	if len(o) != 1 {
+		t.Fatalf("c2 offers %v", o)
+	}
+	r.ok(r.d.Answered("c2", o[0].AgentID))
+	r.login("b1")
+	r.ok(r.d.OfferConsult("c2", "b1"))
+	r.ok(r.d.Answered("c2", "b1"))
+	r.ok(r.d.Hangup("c2"))
+	r.wantState("b1", OnCall)
+	r.ok(r.d.EndConsult("b1"))
+	r.wantState("b1", Available)
+	_, err = r.d.EndConsult("b1")
+	wantErr(t, err, ErrInvalidTransition)
+}
