@@ -28,7 +28,8 @@ const (
 	CancelAnsweredElsewhere CancelReason = "answered-elsewhere" // ring-all: another agent answered
 	CancelCallerLeft        CancelReason = "caller-left"        // abandon
 	CancelAgentLoggedOut    CancelReason = "agent-logged-out"
-	CancelCallback          CancelReason = "callback" // the caller chose a callback; it is re-offered
+	CancelCallback          CancelReason = "callback"           // the caller chose a callback; it is re-offered
+	CancelTransferred       CancelReason = "transfer-cancelled" // the agent withdrew a transfer or consultation
 )
 
 // CancelOffer asks the wiring to stop ringing AgentID for CallID.

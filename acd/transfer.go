@@ -262,3 +262,25 @@ func (d *Distributor) endConsult(agentID string) error {
 	d.routeAgent(b)
 	return nil
 }
+
+// CancelTransfer withdraws a transfer or consultation offer still ringing for a connected
+// call (the agent changed their mind); it is nobody's miss.
+func (d *Distributor) CancelTransfer(callID string) ([]Action, error) {
+	d.begin()
+	err := d.cancelTransfer(callID)
+	return d.end(), err
+}
+
+func (d *Distributor) cancelTransfer(callID string) error {
+	e, err := d.call("cancel transfer", callID)
+	if err != nil {
+		return err
+	}
+	if e.state != CallConnected || len(e.offers) == 0 {
+		return fmt.Errorf("acd: cancel transfer of call %q: %w", callID, ErrNoOffer)
+	}
+	for _, o := range slices.Clone(e.offers) {
+		d.withdraw(o, CancelTransferred)
+	}
+	return nil
+}

@@ -44,8 +44,19 @@ func (p TransferProgress) Final() bool { return p.Status >= 200 }
 // inactive, RFC 3264 §8.4) or taking it off hold.
 type HoldRequest struct{ Hold bool }
 
+// ConsultRequest is an agent starting a consultation from their phone: a second call, Leg,
+// to Target (a colleague's extension) while the caller holds — the first half of an
+// attended transfer. The conversation connects Leg to the colleague; the consultation ends
+// when Leg or the colleague hangs up, or a REFER with Replaces joins the caller and the
+// colleague (then Leg is hung up).
+type ConsultRequest struct {
+	Leg    Channel
+	Target string
+}
+
 func (TransferRequest) request() {}
 func (HoldRequest) request()     {}
+func (ConsultRequest) request()  {}
 
 // Requester is implemented by legs that deliver their far end's requests during a call.
 type Requester interface {

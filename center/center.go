@@ -66,6 +66,7 @@ type Center struct {
 	dash      *dashboard.Server
 	hist      reports.QueueHistograms // wait and handle time, on this center's /metrics
 	agents    *agents.Desk
+	plan      conversation.DialPlan // what agents transfer to
 
 	http     *http.Server
 	httpAddr net.Addr
@@ -137,6 +138,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if c.engine, err = c.newEngine(); err != nil {
 		return fail(err)
 	}
+	c.plan = dialPlan(cfg)
 	events := newHub(c.acd)
 	c.calls = journey.NewRegistry(events.callChanged)
 	c.callbacks = callbacks.New(c.ctx, callbacks.Config{Store: store, Distributor: c.acd, Dialer: c.engine.dialer,
@@ -145,7 +147,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	c.room = waitroom.New(c.ctx, waitroom.Config{
 		Distributor: c.acd, Dialer: c.engine.dialer, Calls: c.calls, Voice: c.voice, Texts: texts,
 		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: musicOnHold(cfg), Log: c.log,
-		Talk:         conversation.Config{Plan: dialPlan(cfg), KeepArrival: keepArrival(cfg), Outbound: store.CheckOutbound},
+		Talk:         conversation.Config{Plan: c.plan, KeepArrival: keepArrival(cfg), Outbound: store.CheckOutbound, Resolver: resolver(c.engine.dialer)},
 		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
 		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})
@@ -343,6 +345,10 @@ func (c *Center) handleCall(ch call.Channel) {
 			return
 		}
 		_ = ch.Hangup(call.CauseRejected)
+		return
+	}
+	if a, ok := ch.(agents.Identity); ok && a.Agent() != "" && c.plan.Agents[ch.Dialed()] {
+		c.room.Consult(ch, a.Agent()) // an agent calling a colleague: a consultation
 		return
 	}
 	name := c.cfg.Flows.Entry

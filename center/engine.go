@@ -97,3 +97,10 @@ func (c *Center) newARIEngine() (engine, error) {
 
 // WithARIHTTPClient sets the HTTP client for the ARI REST calls (tests point it at a fake).
 func WithARIHTTPClient(h *http.Client) Option { return func(c *Center) { c.ariHTTP = h } }
+
+// resolver is the engine's way to name the channel of a dialog a phone refers to (attended
+// transfers), nil when it has none.
+func resolver(d call.Dialer) call.DialogResolver {
+	r, _ := d.(call.DialogResolver)
+	return r
+}

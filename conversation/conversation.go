@@ -38,6 +38,9 @@ type Config struct {
 	// allow-list and rate limits): the number to dial, or an error saying why not. Nil
 	// refuses every outside number.
 	Outbound func(ctx context.Context, number string) (string, error)
+	// Resolver names the channel a REFER's Replaces points to (attended transfers); nil
+	// refuses attended transfers.
+	Resolver call.DialogResolver
 	// RingTimeout is how long an outside number may ring (default 30 s).
 	RingTimeout time.Duration
 	Log         *slog.Logger
@@ -101,6 +104,8 @@ type talk struct {
 	hold   time.Duration // hold time in this agent's part
 	talked time.Duration
 	asks   <-chan call.Request
+
+	consult *consultation // while the agent consults a colleague
 }
 
 // Talk connects the caller of j to the agent leg that answered, from queue, and carries out
@@ -129,6 +134,8 @@ func (c *Talks) Talk(ctx context.Context, j *journey.Journey, queue string, firs
 			if out, done := t.transfer(r); done {
 				return out
 			}
+		case call.ConsultRequest:
+			t.startConsult(r)
 		}
 	}
 }
@@ -140,6 +147,7 @@ func (t *talk) bridge() (call.Request, End) {
 	done := make(chan struct{})
 	go func() { _, _ = t.caller.Bridge(bctx, t.agent.Leg); close(done) }()
 	legAsks := requests(t.agent.Leg)
+	consultEnded, consultAsks := t.consultEvents()
 	for {
 		select {
 		case <-done:
@@ -152,10 +160,21 @@ func (t *talk) bridge() (call.Request, End) {
 			stop()
 			<-done
 			return r, t.goneNow()
+		case r, ok := <-consultAsks:
+			if !ok {
+				consultAsks = nil
+				continue
+			}
+			stop()
+			<-done
+			return r, t.goneNow()
 		case r := <-t.asks:
 			stop()
 			<-done
 			return r, t.goneNow()
+		case <-consultEnded:
+			t.endConsult()
+			consultEnded, consultAsks = nil, nil
 		}
 	}
 }
@@ -165,6 +184,7 @@ func (t *talk) waitHeld() (call.Request, End) {
 	stop := t.music()
 	defer stop()
 	legAsks := requests(t.agent.Leg)
+	consultEnded, consultAsks := t.consultEvents()
 	for {
 		select {
 		case <-t.ctx.Done():
@@ -177,8 +197,17 @@ func (t *talk) waitHeld() (call.Request, End) {
 				continue
 			}
 			return r, ""
+		case r, ok := <-consultAsks:
+			if !ok {
+				consultAsks = nil
+				continue
+			}
+			return r, ""
 		case r := <-t.asks:
 			return r, ""
+		case <-consultEnded:
+			t.endConsult()
+			consultEnded, consultAsks = nil, nil
 		}
 	}
 }
@@ -266,6 +295,7 @@ func (t *talk) endPart(how string) {
 
 // finish ends the conversation: the agent leg is hung up and the agent goes to wrap-up.
 func (t *talk) finish(gone End) Outcome {
+	t.endConsult()
 	t.endPart("hangup")
 	_ = t.agent.Leg.Hangup(call.CauseNormal)
 	acts, _ := t.d.Hangup(t.j.ID())

@@ -18,9 +18,7 @@ func (t *talk) transfer(r call.TransferRequest) (Outcome, bool) {
 	id := t.j.ID()
 	progress(r, 100, "Trying")
 	if r.Replaces != nil {
-		t.j.Note("attended transfer by %s refused: not supported", t.agent.Agent)
-		progress(r, 501, "Not Implemented: attended transfer")
-		return Outcome{}, false
+		return t.attended(r)
 	}
 	to, err := t.cfg.Plan.Resolve(r.Target)
 	if err != nil {

@@ -99,7 +99,9 @@ func (s *Server) admitInvite(req *sip.Request) (admission, error) {
 			return admission{}, errNoCommonCodec(err)
 		}
 	}
-	if strings.HasPrefix(req.Recipient.User, "*") { // feature codes are for agents only: digest as the agent
+	// Feature codes, and calls to an agent's extension (an agent consulting a colleague), are
+	// for agents only: digest as the agent.
+	if strings.HasPrefix(req.Recipient.User, "*") || s.isAgent(req.Recipient.User) {
 		var authz string
 		if h := req.GetHeader("Authorization"); h != nil {
 			authz = h.Value()
@@ -249,4 +251,13 @@ func statusText(code int) string {
 		return "Decline"
 	}
 	return "Call Ended"
+}
+
+// isAgent says whether user is an agent's ID (an extension only agents may call).
+func (s *Server) isAgent(user string) bool {
+	if s.password == nil || user == "" {
+		return false
+	}
+	_, ok := s.password(user)
+	return ok
 }

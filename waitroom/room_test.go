@@ -24,6 +24,7 @@ type phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	keys   chan string
+	dialed string
 	reqs   chan call.Request // what the phone asks during a call (transfer, hold)
 
 	mu    sync.Mutex
@@ -37,9 +38,14 @@ func newPhone(id string) *phone {
 
 func (p *phone) Requests() <-chan call.Request { return p.reqs }
 
-func (p *phone) ID() string                               { return p.id }
-func (p *phone) Caller() call.Party                       { return call.Party{Number: "+8613800000001"} }
-func (p *phone) Dialed() string                           { return "4000" }
+func (p *phone) ID() string         { return p.id }
+func (p *phone) Caller() call.Party { return call.Party{Number: "+8613800000001"} }
+func (p *phone) Dialed() string {
+	if p.dialed == "" {
+		return "4000"
+	}
+	return p.dialed
+}
 func (p *phone) Context() context.Context                 { return p.ctx }
 func (p *phone) Answer(context.Context) error             { return nil }
 func (p *phone) FlushDigits()                             {}

@@ -319,3 +319,93 @@ func TestTransferToNumber(t *testing.T) {
 		t.Errorf("Ask after the conversation: %v, want ErrNotTalking", err)
 	}
 }
+
+// resolver names the consultation leg for a Replaces whose Call-ID is its ID (the fake phone
+// uses its channel ID as the dialog's Call-ID).
+type resolver struct{}
+
+func (resolver) Resolve(r call.Replaces) (string, bool) { return r.CallID, r.CallID != "" }
+
+// An attended transfer: 1001 holds the caller, calls 1002 from the phone (the consultation),
+// then REFERs with Replaces naming that consultation: the caller ends up with 1002 and both
+// of 1001's calls are hung up. A Replaces that names no call of the conversation is a 481 and
+// changes nothing; a consultation the agent ends frees the colleague.
+func TestAttendedTransfer(t *testing.T) {
+	cfg := talkCfg(nil)
+	cfg.Talk.Resolver = resolver{}
+	e := newEnvWith(t, acd.QueueConfig{Strategy: acd.LongestIdle, RingTimeout: 2 * time.Second}, cfg, "1001")
+	e.agents.answer["1001"], e.agents.answer["1002"], e.agents.talk = nil, nil, 0
+	caller, leg, j, done := e.talking(t, "a1")
+	acts, err := e.d.Login("1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.room.Apply(acts)
+	leg.reqs <- call.HoldRequest{Hold: true}
+
+	// A consultation the agent ends without transferring.
+	consult := newPhoneTo("consult-1", "1002")
+	go e.room.Consult(consult, "1001")
+	deadline := time.Now().Add(3 * time.Second)
+	for !slices.Contains(j.Journal(), "consulting 1002") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st, _ := e.d.AgentState("1002"); st != acd.OnCall {
+		t.Fatalf("1002 is %s while consulted, want on call; journal %q", st, j.Journal())
+	}
+	consult.cancel()
+	for st, _ := e.d.AgentState("1002"); st != acd.Available && time.Now().Before(deadline); st, _ = e.d.AgentState("1002") {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st, _ := e.d.AgentState("1002"); st != acd.Available {
+		t.Fatalf("1002 is %s after the consultation ended, want available", st)
+	}
+
+	// Again, and this time the transfer is completed.
+	consult = newPhoneTo("consult-2", "1002")
+	go e.room.Consult(consult, "1001")
+	for !slices.Contains(j.Journal(), "consulting 1002") || strings.Count(strings.Join(j.Journal(), "|"), "consulting 1002") < 2 {
+		if time.Now().After(deadline.Add(3 * time.Second)) {
+			t.Fatalf("no second consultation; journal %q", j.Journal())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var wrong reports
+	leg.reqs <- call.TransferRequest{Target: "1002", Replaces: &call.Replaces{CallID: "someone-else"}, Report: wrong.report}
+	if got := wrong.waitFinal(t); !slices.Equal(got, []int{100, 481}) {
+		t.Errorf("a Replaces of another call: %v, want 100 481", got)
+	}
+	var rep reports
+	leg.reqs <- call.TransferRequest{Target: "1002", Replaces: &call.Replaces{CallID: "consult-2"}, Report: rep.report}
+	if got := rep.waitFinal(t); !slices.Equal(got, []int{100, 200}) {
+		t.Errorf("attended transfer: %v, want 100 200", got)
+	}
+	colleague := e.agentLeg(t, "1002", j)
+	if leg.ctx.Err() == nil || consult.ctx.Err() == nil {
+		t.Error("1001's calls are still up after the transfer")
+	}
+	if j.Live().OnHold {
+		t.Error("the caller is still on hold with their new agent")
+	}
+	colleague.cancel()
+	if res := result(t, done); res.Agent != "1002" {
+		t.Errorf("result %+v, want the caller last with 1002", res)
+	}
+	segs := j.Segments()
+	if len(segs) != 2 || segs[0].End != "transferred to agent 1002 (attended)" || segs[0].Hold <= 0 {
+		t.Errorf("segments %+v", segs)
+	}
+	_ = caller
+	// Consulting with no caller is refused.
+	lone := newPhoneTo("consult-3", "1002")
+	e.room.Consult(lone, "2001")
+	if lone.ctx.Err() == nil {
+		t.Error("a consultation from an agent with no caller was not hung up")
+	}
+}
+
+func newPhoneTo(id, dialed string) *phone {
+	p := newPhone(id)
+	p.dialed = dialed
+	return p
+}

@@ -41,16 +41,19 @@ func (r *Room) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueReques
 	}
 	prio := r.cfg.Priority(req.Queue, req.Priority, req.Vars)
 	acts, err := r.d.Enqueue(acd.Call{ID: id, Queue: req.Queue, Priority: prio, Kind: acd.KindCaller, CustomerID: customer})
-	r.Apply(acts)
 	if err != nil {
+		r.Apply(acts)
 		return ivr.QueueResult{Exit: ivr.QueueFull}, err
 	}
 	res.Joined = joined
 	if pos, _, ok := r.d.Position(id); ok {
 		res.Position = pos
 	}
+	// Queued before the distributor's actions are carried out: an agent rung at once shows
+	// as ringing, not queued again.
 	j.SetState(call.StateQueued, req.Queue, "")
 	defer j.SetState(call.StateIVR, "", "")
+	r.Apply(acts)
 	leave := func(exit ivr.QueueExit) (ivr.QueueResult, error) {
 		res.Exit, res.Waited, res.Queue = exit, time.Since(joined), req.Queue
 		return res, nil
