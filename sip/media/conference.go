@@ -16,14 +16,19 @@ const (
 
 // ConferenceJitter is how far behind its arrival a leg's audio is mixed: a packet up to this
 // late, or this much out of order, still makes its frame. A packet later than that is
-// dropped and its frame is silence for that leg; the delay never grows beyond it.
+// dropped and its frame is silence for that leg; the delay does not grow.
 const ConferenceJitter = 2 * FrameInterval
 
 // Sizes of a leg's receive buffer, in samples.
 const (
 	jitterSamples = int64(ConferenceJitter / FrameInterval * FrameSamples)
-	mixRing       = 8 * FrameSamples // 160 ms: what a leg may send ahead of the mix
+	maxLead       = jitterSamples + 2*FrameSamples // a packet starting further ahead re-anchors
+	mixRing       = 8 * FrameSamples               // 160 ms: the furthest a packet may end ahead
 )
+
+// lateTicks is how many frames in a row a sender's newest packet must come too late before
+// its stream is re-anchored: one late burst after a stall is not a slow clock.
+const lateTicks = 3
 
 // Conference mixes legs until ctx ends or one of them ends: every 20 ms, paced by the first
 // leg's clock, it takes one frame of each leg's audio (decoded from whichever G.711 law the
@@ -32,8 +37,10 @@ const (
 //
 // Each leg's packets are placed by RTP timestamp ConferenceJitter ahead of the mix, so
 // reordered packets take their place, and a frame whose packet has not arrived in time is
-// silence for that leg, never a delay. A sender whose timestamps jump, whose stream restarts
-// (a new SSRC) or whose clock runs fast or slow is re-anchored.
+// silence for that leg, never a delay: after a stall, the packets that are due already are
+// dropped and the mix carries on where it was. A sender whose timestamps jump, whose stream
+// restarts (a new SSRC) or whose clock runs fast or slow is re-anchored, so a leg's delay
+// stays between ConferenceJitter and 40 ms more.
 //
 // RFC 4733 events are consumed, not mixed nor forwarded: each leg's digits still arrive on
 // its own Digits, for the call path to act on; the other parties hear nothing of them.
@@ -171,6 +178,8 @@ type mixLeg struct {
 	ssrc      uint32
 	anchorTS  uint32 // an RTP timestamp of the stream…
 	anchorPos int64  // …and the position it plays at
+	lateRun   int    // frames in a row in which the newest packet came too late
+	lateAt    int64  // readPos when lateRun last grew
 	late      uint64 // packets dropped: too late for their frame
 	resyncs   uint64 // times the stream was re-anchored after the first
 
@@ -181,7 +190,7 @@ type mixLeg struct {
 // push places the decoded audio of one packet (RTP timestamp ts of stream ssrc). Called on
 // the session's read goroutine.
 func (l *mixLeg) push(ssrc, ts uint32, pcm []int16) {
-	if len(pcm) == 0 || int64(len(pcm)) > mixRing-jitterSamples {
+	if len(pcm) == 0 || int64(len(pcm)) > mixRing-maxLead {
 		return
 	}
 	l.mu.Lock()
@@ -192,17 +201,27 @@ func (l *mixLeg) push(ssrc, ts uint32, pcm []int16) {
 	pos := l.anchorPos + int64(int32(ts-l.anchorTS))
 	n := int64(len(pcm))
 	switch {
+	case pos > l.readPos+maxLead || pos+n < l.readPos-mixRing:
+		// Far ahead or far behind: the timestamps jumped, or a clock faster than the mix
+		// has gained too much.
+		pos = l.resync(ssrc, ts)
 	case pos < l.readPos && pos >= l.newest:
-		// The newest audio so far, yet late: the sender's clock is slower than the mix,
-		// or the network held its packets. Play it after the jitter delay from now.
-		l.resyncs++
-		pos = l.anchor(ssrc, ts)
-	case pos+n > l.readPos+mixRing:
-		// Too far ahead to hold: a jump in timestamps, or a clock faster than the mix.
-		l.resyncs++
-		pos = l.anchor(ssrc, ts)
+		// The newest audio so far, yet late. After a network stall the packets of the
+		// stall are due already and the later ones on time again: keep what is still to
+		// play. Late in lateTicks frames in a row, the sender's clock is slower than the
+		// mix: re-anchor.
+		if l.lateAt != l.readPos {
+			l.lateAt = l.readPos
+			l.lateRun++
+		}
+		if l.lateRun >= lateTicks {
+			pos = l.resync(ssrc, ts)
+		}
+	case pos >= l.newest:
+		l.lateRun = 0
 	}
-	if pos < l.readPos { // a reordered packet, partly or wholly played already (as silence)
+	l.newest = max(l.newest, pos+n)
+	if pos < l.readPos { // partly played already (as silence), or a reordered packet
 		skip := l.readPos - pos
 		if skip >= n {
 			l.late++
@@ -213,7 +232,13 @@ func (l *mixLeg) push(ssrc, ts uint32, pcm []int16) {
 	i := int(pos % mixRing)
 	k := copy(l.ring[i:], pcm)
 	copy(l.ring[:], pcm[k:])
-	l.newest = max(l.newest, pos+int64(len(pcm)))
+}
+
+// resync re-anchors a stream that lost its place.
+func (l *mixLeg) resync(ssrc, ts uint32) int64 {
+	l.resyncs++
+	l.lateRun = 0
+	return l.anchor(ssrc, ts)
 }
 
 // anchor makes timestamp ts of stream ssrc play ConferenceJitter after the next frame, and
