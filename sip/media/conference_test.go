@@ -173,7 +173,6 @@ func TestConferenceEachHearsTheOthers(t *testing.T) {
 		checkHears(t, p.name, heard[k], d, others, []float64{p.freq})
 	}
 	for _, p := range ps {
-		p := p
 		sent, recv := p.phone.Stats().PacketsSent, func() uint64 { return p.leg.Stats().PacketsReceived }
 		if !waitFor(time.Second, func() bool { return recv() == sent }) {
 			t.Errorf("%s: phone sent %d packets, its leg received %d", p.name, sent, recv())
