@@ -10,6 +10,7 @@
 //	g711.go      PCM16 ↔ G.711 µ-law/A-law, table-driven, bit-exact with ITU-T G.191
 //	resample.go  band-limited resampling (Kaiser-windowed sinc) between any two rates
 //	level.go     RMS level, the silence threshold and the recording defaults
+//	tone.go      test tones: Tone makes one, Frequency and Goertzel measure them
 //
 // Everything a packet path calls (the G.711 *Append functions) reuses the caller's buffer
 // and does not allocate.

@@ -34,3 +34,22 @@ func Frequency(pcm []int16, rate float64) float64 {
 	}
 	return float64(n-1) * rate / (last - first)
 }
+
+// Goertzel returns the power of the freq Hz component of pcm (sampled at rate Hz), as a
+// mean square in sample units: a sine of amplitude A at freq gives A²/2, its RMS squared,
+// whatever else is mixed in with it, so sqrt(Goertzel) compares with RMS. It evaluates the
+// one DFT term at freq (Goertzel's recurrence, exact for any frequency, not only a bin's),
+// over a rectangular window: a tone f Hz away leaks in at most about
+// (rate/(π·f·len(pcm)))² of its power. 0 for no samples.
+func Goertzel(pcm []int16, rate, freq float64) float64 {
+	if len(pcm) == 0 {
+		return 0
+	}
+	coeff := 2 * math.Cos(2*math.Pi*freq/rate)
+	var s1, s2 float64
+	for _, x := range pcm {
+		s1, s2 = float64(x)+coeff*s1-s2, s1
+	}
+	n := float64(len(pcm))
+	return 2 * (s1*s1 + s2*s2 - coeff*s1*s2) / (n * n)
+}

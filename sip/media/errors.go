@@ -20,13 +20,14 @@ var (
 
 	// WAV files: audio.ErrNotWAV, audio.ErrUnsupportedWAV, audio.ErrWAVTooLong, audio.ErrWAVClosed
 
-	// RTP session (session.go, port.go)
+	// RTP session (session.go, port.go, conference.go)
 	ErrSessionClosed    = errors.New("rtp: session closed")
 	ErrInactive         = errors.New("rtp: no RTP received within the inactivity timeout")
 	ErrNoTelephoneEvent = errors.New("rtp: telephone-event not negotiated")
 	ErrUnsupportedCodec = errors.New("rtp: codec not supported (want PCMU or PCMA)")
 	ErrRelayBusy        = errors.New("rtp: session is already relaying")
 	ErrRelaySelf        = errors.New("rtp: cannot relay a session to itself")
+	ErrConferenceLegs   = errors.New("rtp: a conference mixes 2 to 8 distinct sessions")
 	ErrNoFreePort       = errors.New("rtp: no free RTP/RTCP port pair (even port and the odd one above it) in range")
 	ErrBadPortRange     = errors.New("rtp: bad port range")
 )

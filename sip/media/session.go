@@ -30,7 +30,7 @@ import (
 // say about this session's stream (loss, jitter, round-trip time) is in Stats.
 //
 // Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
-// AddTap and Relay as the call needs; Close when the call ends. Done is closed when the
+// AddTap, Relay and Conference as the call needs; Close when the call ends. Done is closed when the
 // session ends, by Close or by the inactivity timeout (Err tells which). After Close
 // returns no goroutine of the session remains and both sockets are closed.
 //
@@ -62,9 +62,10 @@ type Session struct {
 	out      outStream
 	producer chan struct{} // holds a token while a Play or SendDigit runs
 
-	fanout sync.RWMutex // taps and relay: the read loop holds it shared while using them
+	fanout sync.RWMutex // taps, relay and mix: the read loop holds it shared while using them
 	taps   []*tap
 	relay  *relayState
+	mix    *mixLeg // the session's place in a Conference
 
 	digits chan rune
 
@@ -581,14 +582,20 @@ type relayState struct {
 // laws, and telephone-events go out with to's DTMF payload type (dropped if to has none).
 // Digits and taps of this session keep working. Relay returns when ctx ends (ctx.Err())
 // or either session ends (that session's Err()). Call it once per direction to bridge two
-// legs; a session relays to one target at a time.
+// legs; a session relays to one target at a time, and neither it nor to may be in a
+// Conference (ErrRelayBusy). Once Relay has returned nothing more is forwarded, and the
+// sessions can be relayed again, to each other (a bridge resumed after hold) or elsewhere
+// (after a transfer).
 func (s *Session) Relay(ctx context.Context, to *Session) error {
 	if to == s {
 		return ErrRelaySelf
 	}
 	r := &relayState{to: to}
+	to.fanout.RLock()
+	mixing := to.mix != nil
+	to.fanout.RUnlock()
 	s.fanout.Lock()
-	if s.relay != nil {
+	if s.relay != nil || s.mix != nil || mixing {
 		s.fanout.Unlock()
 		return ErrRelayBusy
 	}
@@ -726,7 +733,7 @@ func (s *Session) readFailed(r *receiver, err error) bool {
 	return false
 }
 
-// handlePacket processes one datagram: DTMF, taps, relay. It does not allocate (RTCP
+// handlePacket processes one datagram: DTMF, taps, relay or conference. It does not allocate (RTCP
 // multiplexed on the RTP port is handed to handleRTCP, which may).
 func (s *Session) handlePacket(r *receiver, b []byte) {
 	if len(b) < 2 || b[0]>>6 != 2 {
@@ -816,10 +823,13 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 
 	s.fanout.RLock()
 	defer s.fanout.RUnlock()
-	if kind == kindAudio && len(s.taps) > 0 {
+	if kind == kindAudio && (len(s.taps) > 0 || s.mix != nil) {
 		r.pcm = codec.Decode(r.pcm[:0], pkt.Payload)
 		for _, t := range s.taps {
 			t.fn(r.pcm)
+		}
+		if s.mix != nil {
+			s.mix.push(pkt.SSRC, pkt.Timestamp, r.pcm)
 		}
 	}
 	if s.relay != nil {

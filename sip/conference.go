@@ -1,0 +1,62 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/sip/media"
+)
+
+var _ call.Conferencer = (*Channel)(nil)
+
+// Conference mixes c with others, each of them a *Channel of this driver, until ctx ends or
+// one of them hangs up: every party hears all the others and not itself (media.Conference),
+// whatever G.711 law each negotiated. It returns the ID of the party that hung up, or ""
+// when ctx ended first. A party's digits stay on its own channel (ReadDigits) and are not
+// heard by the others. Meanwhile the parties are neither played to nor bridged; afterwards
+// they can be bridged again, two of them back to a conversation.
+func (c *Channel) Conference(ctx context.Context, others ...call.Channel) (string, error) {
+	chans := []*Channel{c}
+	for i, other := range others {
+		o, ok := other.(*Channel)
+		if !ok {
+			return "", fmt.Errorf("sip: conference: party %d is a %T, want a SIP channel: %w", i+2, other, call.ErrNotBridgeable)
+		}
+		if o == nil || o.sess == nil {
+			return "", fmt.Errorf("sip: conference: party %d has no RTP session", i+2)
+		}
+		chans = append(chans, o)
+	}
+	for _, ch := range chans {
+		if err := ch.hungUp(); err != nil {
+			return ch.id, err
+		}
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	legs := make([]*media.Session, len(chans))
+	ids := make([]string, len(chans))
+	for i, ch := range chans {
+		legs[i], ids[i] = ch.sess, ch.id
+		stop := context.AfterFunc(ch.ctx, cancel) // a BYE ends the mix at once
+		defer stop()
+	}
+	ended, err := media.Conference(mctx, legs...)
+	var who string // ctx may be one party's own context: the parties' state decides
+	for _, ch := range chans {
+		if ch.ctx.Err() != nil {
+			who = ch.id
+			break
+		}
+	}
+	switch {
+	case who != "":
+	case ended >= 0:
+		who = ids[ended] // its media ended; the channel hangs up after it
+	case mctx.Err() == nil:
+		return "", fmt.Errorf("sip: conference: %w", err) // refused: nothing was mixed
+	}
+	c.log.Info("conference ended", "parties", ids, "hung_up", who)
+	return who, nil
+}
