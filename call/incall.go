@@ -54,9 +54,17 @@ type ConsultRequest struct {
 	Target string
 }
 
-func (TransferRequest) request() {}
-func (HoldRequest) request()     {}
-func (ConsultRequest) request()  {}
+// ConferenceRequest is the agent asking to merge the caller, themselves and the colleague
+// they are consulting into one three-way call, which goes on between the caller and the
+// colleague when the agent leaves it. Done, if set, is told whether the merge happened.
+type ConferenceRequest struct {
+	Done func(error)
+}
+
+func (TransferRequest) request()   {}
+func (ConferenceRequest) request() {}
+func (HoldRequest) request()       {}
+func (ConsultRequest) request()    {}
 
 // Requester is implemented by legs that deliver their far end's requests during a call.
 type Requester interface {

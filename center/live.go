@@ -2,6 +2,7 @@ package center
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/callbacks"
+	"github.com/hotline-cc/hotline/conversation"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
@@ -156,4 +158,25 @@ func (l *live) Hold(ctx context.Context, callID string, on bool) error {
 		time.Sleep(10 * time.Millisecond) // the answer shows the call as it now is
 	}
 	return nil
+}
+
+// Conference merges a call's caller, agent and the colleague the agent consults.
+func (l *live) Conference(ctx context.Context, callID string) error {
+	j := l.calls.Get(callID)
+	if j == nil {
+		return dashboard.ErrNoCall
+	}
+	res := make(chan error, 1)
+	if err := j.Ask(call.ConferenceRequest{Done: func(err error) { res <- err }}); err != nil {
+		return fmt.Errorf("%w: %v", dashboard.ErrNotConnected, err)
+	}
+	select {
+	case err := <-res:
+		if errors.Is(err, conversation.ErrNoConsultation) {
+			return dashboard.ErrNoConsultation
+		}
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hotline-cc/hotline/call"
@@ -143,5 +144,57 @@ func (t *talk) attended(r call.TransferRequest) (Outcome, bool) {
 	_ = c.leg.Hangup(call.CauseNormal)
 	t.j.Note("transferred to %s (attended)", c.colleague.Agent)
 	t.startPart(c.colleague)
+	return Outcome{}, false
+}
+
+// ErrNoConsultation is why a three-way call cannot be made: the agent is not consulting.
+var ErrNoConsultation = errors.New("the agent is not consulting a colleague")
+
+// conference merges the caller, the agent and the colleague they consult into one call until
+// one of them hangs up: if the agent leaves, the call goes on between the caller and the
+// colleague (it is theirs now); if the colleague leaves, the caller is back with the agent.
+func (t *talk) conference(r call.ConferenceRequest) (Outcome, bool) {
+	done := func(err error) {
+		if r.Done != nil {
+			r.Done(err)
+		}
+	}
+	c := t.consult
+	mixer, ok := t.caller.(call.Conferencer)
+	switch {
+	case c == nil:
+		done(ErrNoConsultation)
+		return Outcome{}, false
+	case !ok:
+		done(errors.New("this call's driver cannot mix three parties"))
+		return Outcome{}, false
+	}
+	c.cancel()
+	<-c.ended
+	t.setHold(false)
+	t.j.Note("three-way call: caller, %s and %s", t.agent.Agent, c.colleague.Agent)
+	t.j.Bridged(nil)
+	done(nil)
+	gone, _ := mixer.Conference(t.ctx, t.agent.Leg, c.colleague.Leg)
+	switch {
+	case t.ctx.Err() != nil || gone == t.caller.ID():
+		t.consult = c // finish hangs everyone up
+		return t.finish(CallerLeft), true
+	case gone == t.agent.Leg.ID(): // the agent left: the colleague has the caller now
+		t.consult = nil
+		_ = c.leg.Hangup(call.CauseNormal)
+		acts, err := t.d.CompleteConsult(t.j.ID())
+		t.apply(acts)
+		if err != nil {
+			t.log.Warn("three-way call: cannot hand the call over", "call", t.j.ID(), "error", err)
+		}
+		t.endPart("left a three-way call with " + c.colleague.Agent)
+		t.j.Note("%s left the three-way call", t.agent.Agent)
+		t.startPart(c.colleague)
+	default: // the colleague left: back to the agent
+		t.consult = c
+		t.endConsult()
+		t.j.Note("%s left the three-way call", c.colleague.Agent)
+	}
 	return Outcome{}, false
 }

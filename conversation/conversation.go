@@ -136,6 +136,10 @@ func (c *Talks) Talk(ctx context.Context, j *journey.Journey, queue string, firs
 			}
 		case call.ConsultRequest:
 			t.startConsult(r)
+		case call.ConferenceRequest:
+			if out, done := t.conference(r); done {
+				return out
+			}
 		}
 	}
 }

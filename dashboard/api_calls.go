@@ -22,12 +22,16 @@ type CallControl interface {
 	Transfer(ctx context.Context, callID, target string) (call.TransferProgress, error)
 	// Hold puts the caller on hold (with the queue's music) or takes them off it.
 	Hold(ctx context.Context, callID string, on bool) error
+	// Conference merges the caller, the agent and the colleague the agent is consulting
+	// into a three-way call (ErrNoConsultation when the agent consults nobody).
+	Conference(ctx context.Context, callID string) error
 }
 
 // Errors of CallControl.
 var (
-	ErrNoCall       = errors.New("no such call in progress")
-	ErrNotConnected = errors.New("the call is not connected to an agent")
+	ErrNoCall         = errors.New("no such call in progress")
+	ErrNotConnected   = errors.New("the call is not connected to an agent")
+	ErrNoConsultation = errors.New("the agent is not consulting a colleague")
 )
 
 // TransferRequest is the body of POST /api/v1/calls/{id}/transfer.
@@ -127,8 +131,31 @@ func (s *Server) handleHold(on bool) func(http.ResponseWriter, *http.Request, *p
 	}
 }
 
+func (s *Server) handleConference(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	cc, err := s.callControl()
+	if err != nil {
+		return err
+	}
+	if _, err := s.liveCall(p, id); err != nil {
+		return err
+	}
+	if err := cc.Conference(r.Context(), id); err != nil {
+		return callControlError(id, err)
+	}
+	s.log.Info("three-way call", "call", id, "by", p.TokenID)
+	c, err := s.liveCall(p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
 func callControlError(id string, err error) error {
 	switch {
+	case errors.Is(err, ErrNoConsultation):
+		return apiErr(http.StatusConflict, "conflict", "", "call %s: its agent is not consulting a colleague (call them from the phone first)", id)
 	case errors.Is(err, ErrNoCall):
 		return notFound("no call %q in progress", id)
 	case errors.Is(err, ErrNotConnected):

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/hotline-cc/hotline/call"
@@ -57,6 +58,9 @@ func TestCallTransferAndHold(t *testing.T) {
 	e.ok(200, e.do("POST", "/api/v1/calls/c1/resume", e.sup, nil)).json(t, &resumed)
 	if resumed.OnHold || resumed.ID != "c1" {
 		t.Errorf("after resume: %+v", resumed)
+	}
+	if ae := e.ok(409, e.do("POST", "/api/v1/calls/c1/conference", e.agent1, nil)).apiError(t); !strings.Contains(ae.Message, "not consulting") {
+		t.Errorf("a three-way call without a consultation: %+v", ae)
 	}
 	e.ok(403, e.do("POST", "/api/v1/calls/c1/hold", e.agent2, nil))
 	e.ok(403, e.do("POST", "/api/v1/calls/c1/hold", e.integ, nil))

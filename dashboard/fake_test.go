@@ -177,3 +177,12 @@ func (f *fakeLive) Hold(_ context.Context, callID string, on bool) error {
 	f.calls[callID] = c
 	return nil
 }
+
+func (f *fakeLive) Conference(_ context.Context, callID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.calls[callID]; !ok {
+		return ErrNoCall
+	}
+	return ErrNoConsultation
+}

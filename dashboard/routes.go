@@ -54,6 +54,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/calls/{id}/transfer", Summary: "Transfer a connected call to an agent, a queue or a number (an agent token: its own call)", Roles: supAgent,
 			Body: &TransferRequest{}, Resp: TransferResult{}, handle: s.handleTransfer},
 		{Method: "POST", Path: "/api/v1/calls/{id}/hold", Summary: "Put a connected call's caller on hold (they hear the queue's music)", Roles: supAgent, Resp: LiveCall{}, handle: s.handleHold(true)},
+		{Method: "POST", Path: "/api/v1/calls/{id}/conference", Summary: "Merge the caller, the agent and the colleague the agent consults into a three-way call", Roles: supAgent, Resp: LiveCall{}, handle: s.handleConference},
 		{Method: "POST", Path: "/api/v1/calls/{id}/resume", Summary: "Take a held caller off hold", Roles: supAgent, Resp: LiveCall{}, handle: s.handleHold(false)},
 		{Method: "GET", Path: "/api/v1/events", Summary: "Live changes of queues, agents and calls (Server-Sent Events: snapshot, queue, agent, call)",
 			Roles: supAgent, Produces: "text/event-stream", Resp: StreamEvent{}, handle: s.handleEvents},

@@ -93,6 +93,26 @@ func (p *phone) Bridge(ctx context.Context, other call.Channel) (string, error) 
 	}
 }
 
+// Conference mixes the phones until one of them hangs up.
+func (p *phone) Conference(ctx context.Context, others ...call.Channel) (string, error) {
+	p.mu.Lock()
+	p.heard = append(p.heard, "conference")
+	p.mu.Unlock()
+	cases := append([]call.Channel{p}, others...)
+	for {
+		for _, c := range cases {
+			if c.Context().Err() != nil {
+				return c.ID(), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
 func (p *phone) said() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

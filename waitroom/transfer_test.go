@@ -409,3 +409,94 @@ func newPhoneTo(id, dialed string) *phone {
 	p.dialed = dialed
 	return p
 }
+
+// consulting runs a call to 1001, holds it and has 1001 consult 1002; it returns when they talk.
+func (e *env) consulting(t *testing.T, id string) (*phone, *phone, *journey.Journey, chan ivr.QueueResult) {
+	t.Helper()
+	e.agents.answer["1001"], e.agents.answer["1002"], e.agents.talk = nil, nil, 0
+	_, leg, j, done := e.talking(t, id)
+	acts, err := e.d.Login("1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.room.Apply(acts)
+	leg.reqs <- call.HoldRequest{Hold: true}
+	consult := newPhoneTo(id+"-consult", "1002")
+	go e.room.Consult(consult, "1001")
+	for deadline := time.Now().Add(3 * time.Second); !slices.Contains(j.Journal(), "consulting 1002"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no consultation; journal %q", j.Journal())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return leg, consult, j, done
+}
+
+func (e *env) merge(t *testing.T, j *journey.Journey) {
+	t.Helper()
+	res := make(chan error, 1)
+	if err := j.Ask(call.ConferenceRequest{Done: func(err error) { res <- err }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+}
+
+// A three-way call: the agent merges the caller and the colleague they consult, then
+// leaves; the call goes on with the colleague, whose call it now is.
+func TestThreeWayAgentLeaves(t *testing.T) {
+	e := newEnvWith(t, acd.QueueConfig{Strategy: acd.LongestIdle, RingTimeout: 2 * time.Second}, talkCfg(nil), "1001")
+	leg, consult, j, done := e.consulting(t, "w1")
+	e.merge(t, j)
+	if j.Live().OnHold {
+		t.Error("the caller is still on hold in the three-way call")
+	}
+	leg.cancel() // 1001 leaves
+	colleague := e.agentLeg(t, "1002", j)
+	if consult.ctx.Err() == nil {
+		t.Error("1001's consultation call is still up")
+	}
+	if st, _ := e.d.AgentState("1001"); st == acd.OnCall {
+		t.Error("1001 is still on call after leaving")
+	}
+	colleague.cancel()
+	if res := result(t, done); res.Agent != "1002" {
+		t.Errorf("result %+v, want the caller last with 1002", res)
+	}
+	if segs := j.Segments(); len(segs) != 2 || segs[0].End != "left a three-way call with 1002" {
+		t.Errorf("segments %+v", segs)
+	}
+}
+
+// The colleague leaves the three-way call: the caller is back with the agent, the colleague
+// is free. Without a consultation there is nothing to merge.
+func TestThreeWayColleagueLeaves(t *testing.T) {
+	e := newEnvWith(t, acd.QueueConfig{Strategy: acd.LongestIdle, RingTimeout: 2 * time.Second}, talkCfg(nil), "1001")
+	leg, _, j, done := e.consulting(t, "w2")
+	e.merge(t, j)
+	e.agents.mu.Lock()
+	colleague := e.agents.legs["1002"]
+	e.agents.mu.Unlock()
+	colleague.cancel()
+	e.agentLeg(t, "1001", j)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st, _ := e.d.AgentState("1002"); st == acd.Available {
+			break
+		}
+	}
+	if st, _ := e.d.AgentState("1002"); st != acd.Available {
+		t.Errorf("1002 is %s after leaving, want available", st)
+	}
+	res := make(chan error, 1)
+	if err := j.Ask(call.ConferenceRequest{Done: func(err error) { res <- err }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; !errors.Is(err, conversation.ErrNoConsultation) {
+		t.Errorf("merge without a consultation: %v", err)
+	}
+	leg.cancel()
+	if r := result(t, done); r.Agent != "1001" {
+		t.Errorf("result %+v", r)
+	}
+}
