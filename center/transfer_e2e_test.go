@@ -111,3 +111,62 @@ func TestHoldWithARealPhone(t *testing.T) {
 	}
 	t.Error("no agent part on the contact")
 }
+
+// A three-way call with real phones: 1001's phone holds the caller and calls 1002 (a second
+// INVITE, digest-authenticated as 1001: the consultation); the call is merged; everyone is in
+// one mix until the caller hangs up. 1001's phone sends no audio and 1002's echoes what it
+// hears, so 1002 sending back a hundred packets or more means it heard the caller through
+// the mix, and 1001 receiving them means it heard both.
+func TestThreeWayWithRealPhones(t *testing.T) {
+	h := startHotline(t, fastSupport(t))
+	agent := sipptest.Start(t, sipptest.Options{Scenario: "uas_hold.xml", Pause: 3 * time.Second, Timeout: 60 * time.Second})
+	colleague := sipptest.Start(t, sipptest.Options{Scenario: "uas", Args: []string{"-rtp_echo"}, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", agent.Port)
+	time.Sleep(50 * time.Millisecond)
+	registerPhone(t, h, "1002", "1002-demo", colleague.Port)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 7 * time.Second, Keys: map[string]string{"caller": "+8613800000033"}})
+	callID := waitJournal(t, h, "hold by 1001", 5*time.Second)
+	consult := sipptest.Start(t, sipptest.Options{Scenario: "uac_feature.xml", Target: h.sipAddr, Service: "1002",
+		Auth: [2]string{"1001", "1001-demo"}, Inject: [][]string{{"1001"}}, Timeout: 30 * time.Second})
+	waitJournal(t, h, "consulting 1002", 5*time.Second)
+	if err := h.live.Conference(context.Background(), callID); err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	caller.MustSucceed(t)
+	agent.MustSucceed(t)
+	consult.MustSucceed(t)
+	colleague.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s", j)
+	if !strings.Contains(j, "three-way call: caller, 1001 and 1002") {
+		t.Fatalf("no three-way call in %q", j)
+	}
+	m := regexp.MustCompile(`consulted 1002: (\d+) packets to the colleague, (\d+) from the colleague`).FindStringSubmatch(j)
+	a := regexp.MustCompile(`bridged 1001: (\d+) packets to the agent`).FindStringSubmatch(j)
+	if m == nil || a == nil {
+		t.Fatalf("no audio figures in %q", j)
+	}
+	back, _ := strconv.Atoi(m[2])
+	toAgent, _ := strconv.Atoi(a[1])
+	if back < 100 || toAgent < 100 {
+		t.Errorf("1002 sent back %d packets, 1001 received %d; want the mix to reach both (100 or more)", back, toAgent)
+	}
+}
+
+// waitJournal waits until a call in progress has line in its journal and returns its ID.
+func waitJournal(t *testing.T, h *hotline, line string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, l := range h.calls.Calls() {
+			if j := h.calls.Get(l.ID); j != nil && slices.Contains(j.Journal(), line) {
+				return l.ID
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no call's journal said %q within %v", line, timeout)
+	return ""
+}

@@ -107,6 +107,9 @@ func (t *talk) endConsult() {
 	_ = c.colleague.Leg.Hangup(call.CauseNormal)
 	acts, _ := t.d.EndConsult(c.colleague.Agent)
 	t.apply(acts)
+	if st := call.StatsOf(c.colleague.Leg); st != nil {
+		t.j.Note("consulted %s: %d packets to the colleague, %d from the colleague", c.colleague.Agent, st.PacketsSent, st.PacketsReceived)
+	}
 	t.j.Note("consultation with %s ended", c.colleague.Agent)
 }
 
