@@ -30,6 +30,11 @@ type Channel struct {
 	digits *call.Digits
 	sub    *Subscription
 
+	reqs    chan call.Request // Requests()
+	reqMu   sync.Mutex
+	reqQ    []call.Request
+	reqWake chan struct{}
+
 	mu       sync.Mutex
 	answered bool
 	ended    bool
@@ -130,6 +135,16 @@ func (c *Channel) onEvent(ev Event) {
 			c.mu.Lock()
 			c.answered = true
 			c.mu.Unlock()
+		}
+	case *ChannelHold:
+		c.onRequest(call.HoldRequest{Hold: true})
+	case *ChannelUnhold:
+		c.onRequest(call.HoldRequest{Hold: false})
+	case *ChannelTransfer:
+		if e.ReferredBy.SourceChannel.ID == c.id {
+			t := c.transferRequest(e)
+			c.log.Info("transfer requested", "target", t.Target, "attended", t.Replaces != nil)
+			c.onRequest(t)
 		}
 	case *ChannelHangupRequest:
 		cause := call.CauseNormal
