@@ -137,7 +137,7 @@ func (d *Driver) Run(ctx context.Context) error {
 
 	starts := d.c.SubscribeFunc(d.onStasisStart, TypeKey("StasisStart"))
 	if d.FollowsRegistration() {
-		eps := d.c.SubscribeFunc(d.onEndpoint, TypeKey("EndpointStateChange"))
+		eps := d.c.SubscribeFunc(d.onDeviceState, TypeKey("DeviceStateChanged"))
 		defer eps.Close()
 		d.wg.Add(1)
 		go func() { defer d.wg.Done(); d.runRegistrations(rctx) }()

@@ -12,8 +12,12 @@ type DriverOption func(*Driver)
 // WithRegistrationHook follows the agents' endpoints, like sip.WithRegistrationHook follows
 // REGISTER: f is called with an agent id and 1 when its endpoint goes online (the phone
 // registered), 0 when it goes offline. The driver asks Asterisk for every endpoint of the
-// agents' technology at start and after each reconnect (GET /endpoints/{tech}), and follows
-// EndpointStateChange in between (it subscribes the application to endpoint:{tech}). f runs
+// agents' technology at start and after each reconnect (GET /endpoints/{tech}), subscribes
+// the application to each one's device state (deviceState:TECH/id) and follows
+// DeviceStateChanged in between: UNAVAILABLE is offline, any other state online. (An
+// endpoint:TECH subscription would bring EndpointStateChange too, but also every event of
+// every channel of the technology, twice for channels in the application: see
+// ari/testdata/asterisk22/README.md.) f runs
 // on a goroutine of its own, one call at a time, in the order Asterisk reported; it may be
 // called for endpoints that are not agents (the trunk), which the caller ignores.
 //
@@ -89,36 +93,43 @@ func (d *Driver) runRegistrations(ctx context.Context) {
 	}
 }
 
-// onEndpoint runs on the event reader for EndpointStateChange.
-func (d *Driver) onEndpoint(ev Event) {
-	e, ok := ev.(*EndpointStateChange)
+// onDeviceState runs on the event reader for DeviceStateChanged.
+func (d *Driver) onDeviceState(ev Event) {
+	e, ok := ev.(*DeviceStateChanged)
 	if !ok {
 		return
 	}
 	tech, _ := d.endpointTech()
-	if !strings.EqualFold(e.Endpoint.Technology, tech) || e.Endpoint.Resource == "" {
+	t, res, ok := strings.Cut(e.DeviceState.Name, "/")
+	if !ok || !strings.EqualFold(t, tech) || res == "" {
 		return
 	}
-	d.registered(e.Endpoint.Resource, contacts(e.Endpoint.State))
+	n := 1
+	if e.DeviceState.State == "UNAVAILABLE" || e.DeviceState.State == "INVALID" {
+		n = 0
+	}
+	d.registered(res, n)
 }
 
-// syncEndpoints runs after every (re)connection: subscribe to the endpoints' events, then
-// read their states, so a phone that registered or left while hotline was not listening is
-// seen. It retries with the client's backoff while ctx lasts.
+// syncEndpoints runs after every (re)connection: read the endpoints' states, so a phone that
+// registered or left while hotline was not listening is seen, and subscribe to each one's
+// device state. It retries with the client's backoff while ctx lasts.
 func (d *Driver) syncEndpoints(ctx context.Context, _ bool) {
 	tech, _ := d.endpointTech()
 	for try := 0; ; try++ {
-		err := d.c.SubscribeApp(ctx, "endpoint:"+tech)
-		var list []EndpointData
-		if err == nil {
-			list, err = d.c.Endpoints(ctx, tech)
-		}
+		list, err := d.c.Endpoints(ctx, tech)
 		if err == nil {
 			for _, ep := range list {
-				if ep.Resource != "" {
-					d.registered(ep.Resource, contacts(ep.State))
+				if ep.Resource == "" {
+					continue
 				}
+				if err = d.c.SubscribeApp(ctx, "deviceState:"+tech+"/"+ep.Resource); err != nil {
+					break
+				}
+				d.registered(ep.Resource, contacts(ep.State))
 			}
+		}
+		if err == nil {
 			return
 		}
 		if ctx.Err() != nil {

@@ -163,6 +163,16 @@ type EndpointStateChange struct {
 	Endpoint EndpointData `json:"endpoint"`
 }
 
+// DeviceStateChanged: a device's state (deviceState:PJSIP/1001 subscription): NOT_INUSE,
+// INUSE, BUSY, RINGING, ONHOLD ..., UNAVAILABLE while the endpoint has no contact.
+type DeviceStateChanged struct {
+	Message
+	DeviceState struct {
+		Name  string `json:"name"`
+		State string `json:"state"`
+	} `json:"device_state"`
+}
+
 // ContactStatusChange: a PJSIP contact was created, removed, or became (un)reachable.
 type ContactStatusChange struct {
 	Message
@@ -237,6 +247,7 @@ func (e *ChannelTransfer) Keys() []Key {
 }
 func (e *EndpointStateChange) Keys() []Key { return keys(e.Type) }
 func (e *ContactStatusChange) Keys() []Key { return keys(e.Type) }
+func (e *DeviceStateChanged) Keys() []Key  { return keys(e.Type) }
 func (e *Other) Keys() []Key {
 	var ks []Key
 	if e.Channel != nil {
@@ -278,6 +289,7 @@ var knownTypes = map[string]func() Event{
 	"ChannelTransfer":      func() Event { return new(ChannelTransfer) },
 	"EndpointStateChange":  func() Event { return new(EndpointStateChange) },
 	"ContactStatusChange":  func() Event { return new(ContactStatusChange) },
+	"DeviceStateChanged":   func() Event { return new(DeviceStateChanged) },
 }
 
 // DecodeEvent parses one WebSocket message into its typed event; types hotline does not act
