@@ -30,6 +30,11 @@ type Channel struct {
 	digits *call.Digits
 	sub    *Subscription
 
+	reqs    chan call.Request // Requests()
+	reqMu   sync.Mutex
+	reqQ    []call.Request
+	reqWake chan struct{}
+
 	mu       sync.Mutex
 	answered bool
 	ended    bool
@@ -130,6 +135,16 @@ func (c *Channel) onEvent(ev Event) {
 			c.mu.Lock()
 			c.answered = true
 			c.mu.Unlock()
+		}
+	case *ChannelHold:
+		c.onRequest(call.HoldRequest{Hold: true})
+	case *ChannelUnhold:
+		c.onRequest(call.HoldRequest{Hold: false})
+	case *ChannelTransfer:
+		if e.ReferredBy.SourceChannel.ID == c.id {
+			t := c.transferRequest(e)
+			c.log.Info("transfer requested", "target", t.Target, "attended", t.Replaces != nil)
+			c.onRequest(t)
 		}
 	case *ChannelHangupRequest:
 		cause := call.CauseNormal
@@ -350,7 +365,8 @@ func (c *Channel) SendDigits(ctx context.Context, digits string) error {
 	return nil
 }
 
-// Record has Asterisk record the channel (POST /channels/{id}/record, wav), waits for
+// Record has Asterisk record the channel (POST /channels/{id}/record, wav; with Beep after
+// playing hotline's beep, so Asterisk's core sounds are not needed), waits for
 // RecordingFinished, then fetches the stored file into path and (by default) deletes it
 // from Asterisk. What was recorded before a hangup is kept.
 func (c *Channel) Record(ctx context.Context, path string, opts call.RecordOptions) (call.Recording, error) {
@@ -361,11 +377,22 @@ func (c *Channel) Record(ctx context.Context, path string, opts call.RecordOptio
 	if opts.MaxDuration == 0 {
 		opts.MaxDuration = audio.DefaultMaxRecording
 	}
+	if opts.Beep { // hotline's own beep, from the shared directory (see sounds.beep)
+		m, err := c.d.snd.beep()
+		if err != nil {
+			return rec, err
+		}
+		octx, cancel := c.opContext(ctx)
+		_, _, err = c.playOne(ctx, octx, m, false)
+		cancel()
+		if err != nil {
+			return rec, err
+		}
+	}
 	p := RecordParams{
 		Name:        newID("hotline-rec"),
 		MaxDuration: int(math.Ceil(opts.MaxDuration.Seconds())),
 		MaxSilence:  int(math.Ceil(opts.SilenceTimeout.Seconds())),
-		Beep:        opts.Beep,
 		TerminateOn: "none",
 	}
 	if opts.EndOnPound {

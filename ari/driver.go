@@ -49,6 +49,12 @@ type Driver struct {
 	log     *slog.Logger
 	snd     *sounds
 
+	regHook func(agent string, contacts int) // WithRegistrationHook
+	regMu   sync.Mutex
+	regQ    []regChange
+	regLast map[string]int // agent -> contacts+1 last reported
+	regWake chan struct{}
+
 	mu      sync.Mutex
 	ctx     context.Context // of Run; nil when not running
 	calls   map[string]*Channel
@@ -64,7 +70,7 @@ const originateArg = "hotline-originate"
 
 // NewDriver prepares a driver over client; handler receives inbound calls (nil: they are
 // declined). Run starts it.
-func NewDriver(client *Client, cfg DriverConfig, handler call.Handler) (*Driver, error) {
+func NewDriver(client *Client, cfg DriverConfig, handler call.Handler, opts ...DriverOption) (*Driver, error) {
 	if client == nil {
 		return nil, errors.New("ari: NewDriver: nil client")
 	}
@@ -91,8 +97,15 @@ func NewDriver(client *Client, cfg DriverConfig, handler call.Handler) (*Driver,
 		handler = func(ch call.Channel) { _ = ch.Hangup(call.CauseBusy) }
 	}
 	d := &Driver{c: client, cfg: cfg, handler: handler, log: client.log,
-		snd: &sounds{dir: cfg.SoundsDir}, calls: map[string]*Channel{}, pending: map[string]*origination{}}
+		snd: &sounds{dir: cfg.SoundsDir}, calls: map[string]*Channel{}, pending: map[string]*origination{},
+		regLast: map[string]int{}, regWake: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(d)
+	}
 	client.OnConnect(d.reconcile)
+	if d.FollowsRegistration() {
+		client.OnConnect(d.syncEndpoints)
+	}
 	return d, nil
 }
 
@@ -123,6 +136,12 @@ func (d *Driver) Run(ctx context.Context) error {
 	d.mu.Unlock()
 
 	starts := d.c.SubscribeFunc(d.onStasisStart, TypeKey("StasisStart"))
+	if d.FollowsRegistration() {
+		eps := d.c.SubscribeFunc(d.onDeviceState, TypeKey("DeviceStateChanged"))
+		defer eps.Close()
+		d.wg.Add(1)
+		go func() { defer d.wg.Done(); d.runRegistrations(rctx) }()
+	}
 	err := d.c.Listen(rctx)
 	starts.Close()
 	cancel() // every channel's context ends: handlers return and hang up
@@ -191,7 +210,9 @@ func (d *Driver) newChannel(data ChannelData, dir string) *Channel {
 		caller: call.Party{Number: data.Caller.Number, Name: data.Caller.Name},
 		dialed: data.Dialplan.Exten, digits: call.NewDigits(64),
 		started: time.Now(), done: make(chan struct{}),
+		reqs: make(chan call.Request), reqWake: make(chan struct{}, 1),
 	}
+	go c.runRequests()
 	c.log = d.log.With("call", c.id, "direction", dir)
 	c.answered = dir == "outbound"
 	c.sub = d.c.SubscribeFunc(c.onEvent, ChannelKey(c.id))

@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,8 +108,8 @@ func TestWholeCall(t *testing.T) {
 		t.Errorf("answers = %d, want 1", n)
 	}
 	plays := h.fake.Requested("POST", "/ari/channels/"+caller.ID+"/play")
-	if len(plays) != 1 || plays[0].Query.Get("media") != "sound:hotline-long" || plays[0].Query.Get("playbackId") != pb {
-		t.Errorf("play requests %+v, want one of sound:hotline-long with hotline's playback id %s", plays, pb)
+	if len(plays) != 1 || plays[0].Query.Get("media") != "sound:"+filepath.ToSlash(filepath.Join(h.sounds, "hotline-long")) || plays[0].Query.Get("playbackId") != pb {
+		t.Errorf("play requests %+v, want one of sound:<sounds dir>/hotline-long with hotline's playback id %s", plays, pb)
 	}
 	if n := len(h.fake.Requested("DELETE", "/ari/playbacks/"+pb)); n != 1 {
 		t.Errorf("DELETE of the barged-into playback = %d, want 1", n)

@@ -133,6 +133,53 @@ type ChannelLeftBridge struct {
 	Channel ChannelData `json:"channel"`
 }
 
+// ChannelHold and ChannelUnhold: the far end put the call on hold (a re-INVITE with
+// a=sendonly or inactive) or took it off hold.
+type ChannelHold struct {
+	Message
+	Channel    ChannelData `json:"channel"`
+	MusicClass string      `json:"musicclass,omitempty"`
+}
+
+type ChannelUnhold struct {
+	Message
+	Channel ChannelData `json:"channel"`
+}
+
+// ChannelTransfer: a REFER arrived on a PJSIP channel whose transfer handling is "ari-only"
+// (PJSIP_TRANSFER_HANDLING()); Asterisk answered it 202 and leaves the transfer to the
+// application, which reports progress with POST /channels/{id}/transfer_progress.
+type ChannelTransfer struct {
+	Message
+	State      string     `json:"state,omitempty"`
+	ReferTo    ReferTo    `json:"refer_to"`
+	ReferredBy ReferredBy `json:"referred_by"`
+}
+
+// EndpointStateChange: an endpoint went online (a phone registered) or offline. Asterisk
+// sends it to applications subscribed to the endpoint (eventSource endpoint:PJSIP).
+type EndpointStateChange struct {
+	Message
+	Endpoint EndpointData `json:"endpoint"`
+}
+
+// DeviceStateChanged: a device's state (deviceState:PJSIP/1001 subscription): NOT_INUSE,
+// INUSE, BUSY, RINGING, ONHOLD ..., UNAVAILABLE while the endpoint has no contact.
+type DeviceStateChanged struct {
+	Message
+	DeviceState struct {
+		Name  string `json:"name"`
+		State string `json:"state"`
+	} `json:"device_state"`
+}
+
+// ContactStatusChange: a PJSIP contact was created, removed, or became (un)reachable.
+type ContactStatusChange struct {
+	Message
+	Endpoint    EndpointData `json:"endpoint"`
+	ContactInfo ContactInfo  `json:"contact_info"`
+}
+
 // Other is any event type hotline does not act on (ChannelVarset, BridgeDestroyed,
 // ChannelConnectedLine, ...). The objects it names are still decoded for dispatch.
 type Other struct {
@@ -193,6 +240,14 @@ func (e *ChannelEnteredBridge) Keys() []Key {
 func (e *ChannelLeftBridge) Keys() []Key {
 	return keys(e.Type, BridgeKey(e.Bridge.ID), ChannelKey(e.Channel.ID))
 }
+func (e *ChannelHold) Keys() []Key   { return keys(e.Type, ChannelKey(e.Channel.ID)) }
+func (e *ChannelUnhold) Keys() []Key { return keys(e.Type, ChannelKey(e.Channel.ID)) }
+func (e *ChannelTransfer) Keys() []Key {
+	return keys(e.Type, ChannelKey(e.ReferredBy.SourceChannel.ID))
+}
+func (e *EndpointStateChange) Keys() []Key { return keys(e.Type) }
+func (e *ContactStatusChange) Keys() []Key { return keys(e.Type) }
+func (e *DeviceStateChanged) Keys() []Key  { return keys(e.Type) }
 func (e *Other) Keys() []Key {
 	var ks []Key
 	if e.Channel != nil {
@@ -229,6 +284,12 @@ var knownTypes = map[string]func() Event{
 	"RecordingFailed":      func() Event { return new(RecordingFailed) },
 	"ChannelEnteredBridge": func() Event { return new(ChannelEnteredBridge) },
 	"ChannelLeftBridge":    func() Event { return new(ChannelLeftBridge) },
+	"ChannelHold":          func() Event { return new(ChannelHold) },
+	"ChannelUnhold":        func() Event { return new(ChannelUnhold) },
+	"ChannelTransfer":      func() Event { return new(ChannelTransfer) },
+	"EndpointStateChange":  func() Event { return new(EndpointStateChange) },
+	"ContactStatusChange":  func() Event { return new(ContactStatusChange) },
+	"DeviceStateChanged":   func() Event { return new(DeviceStateChanged) },
 }
 
 // DecodeEvent parses one WebSocket message into its typed event; types hotline does not act

@@ -117,10 +117,10 @@ func TestFlowOnFakeAsterisk(t *testing.T) {
 		t.Errorf("flow outcome %+v: want digit 1, alice busy, bob bridged until the agent hung up", o)
 	}
 	plays := fake.Requested("POST", "/ari/channels/"+caller.ID+"/play")
-	if len(plays) != 1 || !strings.HasPrefix(plays[0].Query.Get("media"), "sound:"+ari.CacheDir+"/") {
-		t.Fatalf("plays %+v: want the menu placed in the sounds dir's cache", plays)
+	if len(plays) != 1 || !strings.HasPrefix(plays[0].Query.Get("media"), "sound:"+filepath.ToSlash(filepath.Join(sounds, ari.CacheDir))+"/") {
+		t.Fatalf("plays %+v: want the menu placed in the sounds dir's cache, by absolute path", plays)
 	}
-	placed := filepath.Join(sounds, strings.TrimPrefix(plays[0].Query.Get("media"), "sound:")+".wav")
+	placed := strings.TrimPrefix(plays[0].Query.Get("media"), "sound:") + ".wav"
 	if _, err := os.Stat(placed); err != nil {
 		t.Errorf("the prompt Asterisk was told to play is not in the shared directory: %v", err)
 	}

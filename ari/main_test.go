@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,7 +71,7 @@ func start(t *testing.T, o harnessOptions, handler call.Handler) *harness {
 	}
 	if o.fake.SoundLength == nil {
 		o.fake.SoundLength = func(media string) time.Duration {
-			if media == "sound:hotline-long" {
+			if strings.HasSuffix(media, "/hotline-long") {
 				return 30 * time.Second // edge/bargein's 30 s prompt
 			}
 			return 0

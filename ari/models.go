@@ -86,3 +86,44 @@ func ParseTime(s string) time.Time {
 	}
 	return time.Time{}
 }
+
+// EndpointData is an ARI Endpoint: PJSIP/1001 is technology PJSIP, resource 1001. State is
+// "online" while it has a registered (or static) contact, "offline" otherwise, "unknown"
+// for an endpoint Asterisk has not seen yet.
+type EndpointData struct {
+	Technology string   `json:"technology"`
+	Resource   string   `json:"resource"`
+	State      string   `json:"state,omitempty"`
+	ChannelIDs []string `json:"channel_ids"`
+}
+
+// ContactInfo is a PJSIP contact's status in ContactStatusChange: Created, Removed,
+// Reachable, Unreachable, NonQualified.
+type ContactInfo struct {
+	URI           string `json:"uri"`
+	ContactStatus string `json:"contact_status"`
+	AOR           string `json:"aor"`
+	RoundtripUsec string `json:"roundtrip_usec,omitempty"`
+}
+
+// ReferTo is where a REFER asks a channel to be transferred (ChannelTransfer.refer_to).
+type ReferTo struct {
+	RequestedDestination struct {
+		ProtocolID               string `json:"protocol_id,omitempty"` // the consultation dialog's Call-ID (attended)
+		Destination              string `json:"destination,omitempty"` // the Refer-To URI's user part
+		AdditionalProtocolParams []struct {
+			Name  string `json:"parameter_name"`
+			Value string `json:"parameter_value"`
+		} `json:"additional_protocol_params,omitempty"` // "from" and "to": the Replaces tags
+	} `json:"requested_destination"`
+	DestinationChannel *ChannelData `json:"destination_channel,omitempty"` // the channel to be replaced (attended)
+	ConnectedChannel   *ChannelData `json:"connected_channel,omitempty"`   // the one bridged with it
+	Bridge             *BridgeData  `json:"bridge,omitempty"`
+}
+
+// ReferredBy is who sent the REFER (ChannelTransfer.referred_by).
+type ReferredBy struct {
+	SourceChannel    ChannelData  `json:"source_channel"` // the channel the REFER arrived on
+	ConnectedChannel *ChannelData `json:"connected_channel,omitempty"`
+	Bridge           *BridgeData  `json:"bridge,omitempty"`
+}

@@ -51,9 +51,13 @@ func (d *Driver) Originate(ctx context.Context, to call.Target, opts call.Origin
 	started := time.Now()
 
 	secs := max(1, int(math.Ceil(opts.RingTimeout.Seconds())))
+	var vars map[string]string
+	if strings.HasPrefix(endpoint, "PJSIP/") { // REFERs from this leg come to hotline (incall.go)
+		vars = map[string]string{transferHandling: "ari-only"}
+	}
 	_, err = d.c.Originate(ctx, OriginateParams{
 		Endpoint: endpoint, ChannelID: id, AppArgs: []string{originateArg, to.String()},
-		CallerID: callerID(opts.CallerID), Timeout: secs,
+		CallerID: callerID(opts.CallerID), Timeout: secs, Variables: vars,
 	})
 	if err != nil {
 		d.abandon(id, p)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/prompts"
 )
 
 // Asterisk's format_wav plays and records 8 kHz mono 16-bit PCM WAV files; prompts in other
@@ -24,8 +26,15 @@ import (
 const CacheDir = "hotline-cache"
 
 // sounds maps call.Prompt files to Asterisk media URIs. The sounds directory is shared with
-// Asterisk: a file inside it plays as sound:<path relative to it, without extension>; a file
-// outside it is copied (as 8 kHz mono WAV) to <dir>/hotline-cache/<content hash>.wav first.
+// Asterisk at the same path: a file inside it plays as sound:<absolute path, without
+// extension>; a file outside it is copied (as 8 kHz mono WAV) to
+// <dir>/hotline-cache/<content hash>.wav first.
+//
+// The path is absolute because Asterisk resolves a relative sound name under its own sounds
+// directory (astdatadir/sounds/<language>/...), not under the directory hotline shares: with
+// "sound:hotline-cache/<hash>" Asterisk 22 answers the play with PlaybackFinished "failed"
+// although the file is there, and plays "sound:/var/lib/hotline-sounds/hotline-cache/<hash>"
+// (ari/testdata/asterisk22/hold-moh.jsonl records both).
 type sounds struct {
 	dir string
 
@@ -95,7 +104,7 @@ func (s *sounds) resolve(abs string) (string, error) {
 	inside := err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 	if ext != ".wav" {
 		if inside { // .ulaw, .gsm, .sln16 ...: Asterisk reads them as they are
-			return soundURI(rel), nil
+			return soundURI(abs), nil
 		}
 		sum := sha256.Sum256(data)
 		return s.place(hex.EncodeToString(sum[:8])+ext, func() ([]byte, error) { return data, nil })
@@ -105,7 +114,7 @@ func (s *sounds) resolve(abs string) (string, error) {
 		return "", fmt.Errorf("%w: %q: %v", ErrBadPrompt, abs, err)
 	}
 	if inside && asteriskPlays(info.Format) {
-		return soundURI(rel), nil
+		return soundURI(abs), nil
 	}
 	pcm, err := audio.ReadWAV(bytes.NewReader(data)) // any rate and layout, to 8 kHz mono
 	if err != nil {
@@ -123,9 +132,13 @@ func (s *sounds) place(name string, content func() ([]byte, error)) (string, err
 	if filepath.Ext(name) == "" {
 		file += ".wav"
 	}
-	path := filepath.Join(s.dir, CacheDir, file)
+	dir, err := filepath.Abs(s.dir)
+	if err != nil {
+		return "", fmt.Errorf("%w: sounds directory %q: %v", ErrBadPrompt, s.dir, err)
+	}
+	path := filepath.Join(dir, CacheDir, file)
 	if _, err := os.Stat(path); err == nil {
-		return soundURI(filepath.Join(CacheDir, file)), nil
+		return soundURI(path), nil
 	}
 	data, err := content()
 	if err != nil {
@@ -151,13 +164,33 @@ func (s *sounds) place(name string, content func() ([]byte, error)) (string, err
 		_ = os.Remove(tmp.Name())
 		return "", fmt.Errorf("%w: %v", ErrBadPrompt, werr)
 	}
-	return soundURI(filepath.Join(CacheDir, file)), nil
+	return soundURI(path), nil
 }
 
-// soundURI is sound:<path without extension, with forward slashes>.
-func soundURI(rel string) string {
-	rel = strings.TrimSuffix(rel, filepath.Ext(rel))
-	return "sound:" + filepath.ToSlash(rel)
+// beep is the tone played before a recording: hotline's shipped beep (prompts/shipped),
+// placed in the cache folder. ARI's own beep=true plays Asterisk's core sound "beep", which an
+// Asterisk installed without the core sounds package does not have.
+func (s *sounds) beep() (string, error) {
+	if s.dir == "" {
+		return "", fmt.Errorf("%w: no sounds directory shared with Asterisk is configured", ErrBadPrompt)
+	}
+	return s.place("hotline-beep", func() ([]byte, error) {
+		data, err := fs.ReadFile(prompts.Shipped(), "beep.wav")
+		if err != nil {
+			return nil, fmt.Errorf("%w: shipped beep: %v", ErrBadPrompt, err)
+		}
+		pcm, err := audio.ReadWAV(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%w: shipped beep: %v", ErrBadPrompt, err)
+		}
+		return audio.EncodeWAV(audio.SampleRate, 1, pcm), nil
+	})
+}
+
+// soundURI is sound:<absolute path without extension, with forward slashes>.
+func soundURI(abs string) string {
+	abs = strings.TrimSuffix(abs, filepath.Ext(abs))
+	return "sound:" + filepath.ToSlash(abs)
 }
 
 // asteriskPlays reports whether Asterisk's format_wav plays audio in format f as it is.

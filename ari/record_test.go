@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,10 +60,17 @@ func TestRecordCallerHangsUp(t *testing.T) {
 	}
 	q := reqs[0].Query
 	for k, want := range map[string]string{"name": name, "format": "wav", "maxDurationSeconds": "30", "maxSilenceSeconds": "4",
-		"terminateOn": "#", "beep": "true", "ifExists": "overwrite"} {
+		"terminateOn": "#", "beep": "false", "ifExists": "overwrite"} {
 		if q.Get(k) != want {
 			t.Errorf("record %s = %q, want %q", k, q.Get(k), want)
 		}
+	}
+	// the beep is hotline's shipped one, played from the shared directory before recording:
+	// Asterisk's own beep=true needs its core sounds, which many installations lack
+	plays := h.fake.Requested("POST", "/ari/channels/"+caller.ID+"/play")
+	if len(plays) != 1 || !strings.HasSuffix(plays[0].Query.Get("media"), "/"+CacheDir+"/hotline-beep") ||
+		!plays[0].At.Before(reqs[0].At) {
+		t.Errorf("plays %+v: want hotline's beep by absolute path before the recording", plays)
 	}
 	if len(h.fake.Requested("GET", "/ari/recordings/stored/"+name+"/file")) != 1 || len(h.fake.Requested("DELETE", "/ari/recordings/stored/"+name)) != 1 {
 		t.Error("want one GET of the stored file and one DELETE of the stored recording")

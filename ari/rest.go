@@ -255,3 +255,34 @@ func (c *Client) RemoveChannels(ctx context.Context, bridgeID string, channelIDs
 func (c *Client) DestroyBridge(ctx context.Context, id string) error {
 	return ignoreNotFound(c.do(ctx, "DELETE", "/bridges/"+esc(id), nil, nil, nil))
 }
+
+// Endpoints lists the endpoints of one technology (GET /endpoints/{tech}), with their state.
+func (c *Client) Endpoints(ctx context.Context, tech string) ([]EndpointData, error) {
+	var out []EndpointData
+	err := c.do(ctx, "GET", "/endpoints/"+esc(tech), nil, nil, &out)
+	return out, err
+}
+
+// SubscribeApp subscribes the application to an event source (POST
+// /applications/{app}/subscription?eventSource=...), e.g. "endpoint:PJSIP" for the state of
+// every PJSIP endpoint: with subscribeAll=false Asterisk sends endpoint events only then.
+func (c *Client) SubscribeApp(ctx context.Context, eventSource string) error {
+	q := url.Values{"eventSource": {eventSource}}
+	return c.do(ctx, "POST", "/applications/"+esc(c.cfg.App)+"/subscription", q, nil, nil)
+}
+
+// TransferProgress tells a channel that received a REFER how the transfer goes (POST
+// /channels/{id}/transfer_progress?states=...; Asterisk 22.3, 21.8, 20.13 and later):
+// channel_progress (NOTIFY 100), channel_answered (200), channel_unavailable (503),
+// channel_declined (603).
+func (c *Client) TransferProgress(ctx context.Context, channelID, states string) error {
+	q := url.Values{"states": {states}}
+	return c.do(ctx, "POST", "/channels/"+esc(channelID)+"/transfer_progress", q, nil, nil)
+}
+
+// SetVariable sets a channel variable or writes a dialplan function (POST
+// /channels/{id}/variable), e.g. PJSIP_TRANSFER_HANDLING() = ari-only.
+func (c *Client) SetVariable(ctx context.Context, channelID, name, value string) error {
+	q := url.Values{"variable": {name}, "value": {value}}
+	return c.do(ctx, "POST", "/channels/"+esc(channelID)+"/variable", q, nil, nil)
+}

@@ -32,7 +32,8 @@ func TestWAVDurationOfAsteriskRecording(t *testing.T) {
 	}
 }
 
-// Prompts: a file in the shared sounds directory plays by its relative name; one elsewhere
+// Prompts: a file in the shared sounds directory plays by its absolute path (Asterisk looks a
+// relative name up in its own sounds directory, not in the shared one); one elsewhere
 // (here 22.05 kHz stereo, as espeak-ng and studios deliver) is converted to 8 kHz mono and
 // placed in hotline-cache; silence becomes a cached silent file; a missing file is an error.
 func TestPromptMedia(t *testing.T) {
@@ -40,17 +41,18 @@ func TestPromptMedia(t *testing.T) {
 	s := &sounds{dir: dir}
 	writeWAV(t, filepath.Join(dir, "menu", "main.wav"), 8000, 1, 100)
 	got, err := s.media(call.Prompt{File: filepath.Join(dir, "menu", "main.wav")})
-	if err != nil || got != "sound:menu/main" {
-		t.Errorf("prompt inside the sounds dir = %q, %v; want sound:menu/main", got, err)
+	if want := "sound:" + filepath.ToSlash(filepath.Join(dir, "menu", "main")); err != nil || got != want {
+		t.Errorf("prompt inside the sounds dir = %q, %v; want %s", got, err, want)
 	}
+	cache := "sound:" + filepath.ToSlash(filepath.Join(dir, CacheDir)) + "/"
 
 	outside := filepath.Join(t.TempDir(), "greeting.wav")
 	writeWAV(t, outside, 22050, 2, 500)
 	got, err = s.media(call.Prompt{File: outside})
-	if err != nil || !strings.HasPrefix(got, "sound:"+CacheDir+"/") {
-		t.Fatalf("prompt outside = %q, %v; want sound:%s/<hash>", got, err, CacheDir)
+	if err != nil || !strings.HasPrefix(got, cache) {
+		t.Fatalf("prompt outside = %q, %v; want %s<hash>", got, err, cache)
 	}
-	placed, err := os.ReadFile(filepath.Join(dir, strings.TrimPrefix(got, "sound:")+".wav"))
+	placed, err := os.ReadFile(strings.TrimPrefix(got, "sound:") + ".wav")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +67,12 @@ func TestPromptMedia(t *testing.T) {
 
 	// An inside file Asterisk cannot play as it is (16 kHz) is converted too.
 	writeWAV(t, filepath.Join(dir, "wide.wav"), 16000, 1, 100)
-	if got, _ := s.media(call.Prompt{File: filepath.Join(dir, "wide.wav")}); !strings.HasPrefix(got, "sound:"+CacheDir+"/") {
+	if got, _ := s.media(call.Prompt{File: filepath.Join(dir, "wide.wav")}); !strings.HasPrefix(got, cache) {
 		t.Errorf("16 kHz prompt inside = %q, want a converted copy in the cache", got)
 	}
 
 	got, err = s.media(call.Prompt{Silence: 750 * time.Millisecond})
-	if err != nil || got != "sound:"+CacheDir+"/silence-750" {
+	if err != nil || got != cache+"silence-750" {
 		t.Errorf("silence = %q, %v", got, err)
 	}
 	if w, err := audio.LoadWAVInfo(filepath.Join(dir, CacheDir, "silence-750.wav")); err != nil || w.Duration() != 750*time.Millisecond {

@@ -67,8 +67,10 @@ func (c *Center) newSIPEngine() (engine, error) {
 	return e, nil
 }
 
-// newARIEngine drives calls through Asterisk. Agents are Asterisk endpoints there, so there is
-// no registration to log them in by: auto_login agents are logged in at start.
+// newARIEngine drives calls through Asterisk. Agents are Asterisk endpoints there: the driver
+// follows their state (a phone registering or leaving) and logs agents in and out by it, as the
+// native registrar does. Only with an endpoint template it cannot follow (text after %s) are
+// auto_login agents logged in at start, whether their phone is there or not.
 func (c *Center) newARIEngine() (engine, error) {
 	cfg := c.cfg.ARI
 	client, err := ari.NewClient(ari.Config{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password,
@@ -77,19 +79,22 @@ func (c *Center) newARIEngine() (engine, error) {
 		return engine{}, err
 	}
 	d, err := ari.NewDriver(client, ari.DriverConfig{SoundsDir: cfg.SoundsDir, Endpoint: cfg.Endpoint,
-		URIEndpoint: cfg.TrunkEndpoint, RingTimeout: c.cfg.SIP.RingTimeout.D()}, c.handleCall)
+		URIEndpoint: cfg.TrunkEndpoint, RingTimeout: c.cfg.SIP.RingTimeout.D()}, c.handleCall,
+		ari.WithRegistrationHook(func(agent string, contacts int) { c.agents.Registered(agent, contacts, c.room.Apply) }))
 	if err != nil {
 		return engine{}, err
 	}
-	c.afterStart = append(c.afterStart, func() {
-		for _, a := range c.cfg.Agents {
-			if a.AutoLogin {
-				acts, err := c.acd.Login(a.ID)
-				c.room.Apply(acts)
-				c.log.Info("agent auto-login (Asterisk endpoint)", "agent", a.ID, "error", err)
+	if !d.FollowsRegistration() {
+		c.afterStart = append(c.afterStart, func() {
+			for _, a := range c.cfg.Agents {
+				if a.AutoLogin {
+					acts, err := c.acd.Login(a.ID)
+					c.room.Apply(acts)
+					c.log.Info("agent auto-login (Asterisk endpoint)", "agent", a.ID, "error", err)
+				}
 			}
-		}
-	})
+		})
+	}
 	return engine{dialer: d, run: d.Run, ready: d.Ready, banner: []string{
 		fmt.Sprintf("Calls run on Asterisk: %s (Stasis app %q); agents are endpoints %s", cfg.URL, cfg.App, fmt.Sprintf(cfg.Endpoint, "<id>")),
 	}}, nil

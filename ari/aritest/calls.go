@@ -295,6 +295,10 @@ func (s *Server) routes() http.Handler {
 	h("DELETE /ari/bridges/{id}", s.withBridge(s.destroyBridge))
 	h("POST /ari/bridges/{id}/addChannel", s.withBridge(s.addChannel))
 	h("POST /ari/bridges/{id}/removeChannel", s.withBridge(s.removeChannel))
+	h("GET /ari/endpoints/{tech}", s.listEndpoints)
+	h("POST /ari/applications/{app}/subscription", s.subscribe)
+	h("POST /ari/channels/{id}/variable", s.withChannel(noContent))
+	h("POST /ari/channels/{id}/transfer_progress", s.withChannel(s.transferProgress))
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) {
 		s.t.Errorf("aritest: %s %s is not something the fake Asterisk answers", r.Method, r.URL.Path)
 		s.replyError(w, http.StatusNotFound, "Resource not found")
@@ -511,7 +515,7 @@ func (s *Server) originate(w http.ResponseWriter, r *http.Request) {
 	_, resource, ok := strings.Cut(endpoint, "/")
 	agent, _, _ := strings.Cut(resource, "@")
 	b, known := s.agents[agent]
-	if !ok || !known {
+	if !ok || !known || s.offline[agent] {
 		// what Asterisk answers when the channel driver cannot create the channel
 		s.replyError(w, http.StatusInternalServerError, "Allocation failed")
 		return

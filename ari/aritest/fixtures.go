@@ -70,6 +70,13 @@ var eventRefs = map[string]ref{
 	"ChannelEnteredBridge":         {"trace", 66, "ChannelEnteredBridge"},
 	"ChannelLeftBridge":            {"trace", 91, "ChannelLeftBridge"},
 	"BridgeDestroyed":              {"trace", 116, "BridgeDestroyed"},
+	// Asterisk 22 (PJSIP)
+	"DeviceStateChanged.online":      {"asterisk22/endpoints", 28, "DeviceStateChanged"},
+	"DeviceStateChanged.unavailable": {"asterisk22/endpoints", 42, "DeviceStateChanged"},
+	"ChannelHold":                    {"asterisk22/hold-moh", 67, "ChannelHold"},
+	"ChannelUnhold":                  {"asterisk22/hold-moh", 80, "ChannelUnhold"},
+	"ChannelTransfer.blind":          {"asterisk22/refer-blind", 59, "ChannelTransfer"},
+	"ChannelTransfer.attended":       {"asterisk22/refer-attended", 110, "ChannelTransfer"},
 }
 
 // bodyRefs picks the genuine REST responses the fake answers with.
@@ -88,6 +95,11 @@ var bodyRefs = map[string]ref{
 	"stored.404":    {file: "trace", seq: 121},
 	"originate.200": {file: "trace", seq: 55},
 	"bridge.create": {file: "trace", seq: 65},
+	// Asterisk 22 (PJSIP)
+	"endpoints.list":        {file: "asterisk22/endpoints", seq: 34},
+	"subscription":          {file: "asterisk22/endpoints", seq: 21},
+	"transfer_progress.204": {file: "asterisk22/refer-blind", seq: 74},
+	"transfer_progress.400": {file: "asterisk22/refer-blind", seq: 129},
 }
 
 // Testdata finds ari/testdata: the fixtures copied from the genuine Asterisk traces. It walks
@@ -201,6 +213,21 @@ func (fx *fixtures) event(name string) map[string]any {
 		panic("aritest: no event fixture " + name)
 	}
 	return obj(raw)
+}
+
+// list is a fixture whose body is a JSON array (GET /endpoints/PJSIP).
+func (fx *fixtures) list(name string) []any {
+	b, ok := fx.bodies[name]
+	if !ok {
+		panic("aritest: no response fixture " + name)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b.body))
+	dec.UseNumber()
+	var l []any
+	if err := dec.Decode(&l); err != nil {
+		panic(fmt.Sprintf("aritest: fixture %s is not a JSON array: %v", name, err))
+	}
+	return l
 }
 
 func (fx *fixtures) body(name string) (int, map[string]any) {

@@ -106,6 +106,9 @@ type Server struct {
 	stored    map[string][]byte
 	bridges   map[string]*bridge
 	agents    map[string]Behavior
+	offline   map[string]bool     // agents whose phone unregistered (SetRegistered)
+	subs      []string            // eventSources the application subscribed to
+	progress  map[string][]string // channel -> transfer_progress states, in order
 	timers    map[*time.Timer]struct{}
 }
 
@@ -148,6 +151,7 @@ func New(t testing.TB, opts Options) *Server {
 		t: t, opts: opts, fx: fx,
 		channels: map[string]*channel{}, playbacks: map[string]*playback{}, live: map[string]*recording{},
 		stored: map[string][]byte{}, bridges: map[string]*bridge{}, agents: map[string]Behavior{},
+		offline: map[string]bool{}, progress: map[string][]string{},
 		timers: map[*time.Timer]struct{}{},
 	}
 	s.hs = httptest.NewServer(s.routes())
