@@ -101,6 +101,7 @@ func TestShippedFlowOnAsterisk(t *testing.T) {
 func TestFeatureCodesOnAsterisk(t *testing.T) {
 	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
 		SoundLength: func(string) time.Duration { return 300 * time.Millisecond }})
+	fake.SetAgent("1001", aritest.Answer) // 1001's phone is registered with Asterisk
 	var endpoint string
 	h := startHotline(t, func(c *config.Config) {
 		c.Driver = "ari"
@@ -165,8 +166,11 @@ func TestFeatureCodesOnAsterisk(t *testing.T) {
 		}
 	}
 
+	for deadline := time.Now().Add(3 * time.Second); state().State != acd.Available && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the driver reads the endpoints' state once connected
+	}
 	if s := state(); s.State != acd.Available {
-		t.Fatalf("1001 starts %s, want available (auto_login agents are logged in at start under ARI)", s.State)
+		t.Fatalf("1001 starts %s, want available (an auto_login agent whose endpoint is registered is logged in)", s.State)
 	}
 	dial(phone, "*522")
 	if s := state(); s.State != acd.Paused || s.PauseReason != "lunch" {
@@ -217,4 +221,39 @@ func TestFeatureCodesOnAsterisk(t *testing.T) {
 			t.Errorf("refused feature codes changed agent %s: %s %q -> %s %q", b.ID, b.State, b.PauseReason, a.State, a.PauseReason)
 		}
 	}
+}
+
+// Issue "Transfers, hold and three-way calls", 6: under Asterisk an auto_login agent is logged
+// in when their endpoint registers and out when it goes away (Asterisk's device state, as
+// recorded from Asterisk 22), so an unregistered agent is never offered a call.
+func TestAgentsFollowTheirEndpointOnAsterisk(t *testing.T) {
+	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond})
+	fake.SetAgent("1001", aritest.Answer) // an endpoint Asterisk knows, its phone not registered
+	fake.SetRegistered("1001", false)
+	h := startHotline(t, func(c *config.Config) {
+		c.Driver = "ari"
+		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
+		c.ARI.SoundsDir = t.TempDir()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(want acd.AgentState) {
+		t.Helper()
+		var st acd.AgentState
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if st, _ = h.ACD().AgentState("1001"); st == want {
+				return
+			}
+		}
+		t.Fatalf("1001 is %s, want %s", st, want)
+	}
+	time.Sleep(200 * time.Millisecond)
+	wait(acd.LoggedOut) // no phone registered: not offered calls
+	fake.SetRegistered("1001", true)
+	wait(acd.Available)
+	fake.SetRegistered("1001", false)
+	wait(acd.LoggedOut)
 }
