@@ -257,3 +257,110 @@ func TestAgentsFollowTheirEndpointOnAsterisk(t *testing.T) {
 	fake.SetRegistered("1001", false)
 	wait(acd.LoggedOut)
 }
+
+// Transfers and hold on Asterisk, replaying Asterisk 22's traffic: 1001's endpoint puts the
+// caller on hold (ChannelHold: hotline plays its hold music to the caller) and takes them
+// back, then transfers them blind to 1002 (ChannelTransfer): hotline reports progress
+// (transfer_progress), rings 1002 and bridges the caller to it.
+func TestTransferAndHoldOnAsterisk(t *testing.T) {
+	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
+		SoundLength: func(string) time.Duration { return time.Minute }})
+	fake.SetAgent("1001", aritest.Answer)
+	fake.SetAgent("1002", aritest.Answer)
+	fake.SetRegistered("1002", false) // 1002's phone registers later
+	h := startHotline(t, func(c *config.Config) {
+		c.Driver = "ari"
+		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
+		c.ARI.SoundsDir = t.TempDir()
+	}, WithFlowClock(func() time.Time { return mondayMorning }))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	available := func(agent string) func() bool {
+		return func() bool { st, _ := h.ACD().AgentState(agent); return st == acd.Available }
+	}
+	if err := fake.Wait(ctx, "1001 logged in", available("1001")); err != nil {
+		t.Fatal(err)
+	}
+	caller, err := fake.Inbound("+8613800138000", "4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"1", "1"} { // English, support
+		time.Sleep(300 * time.Millisecond)
+		caller.DTMF(d)
+	}
+	var leg *aritest.Call
+	if err := fake.Wait(ctx, "the caller bridged to 1001", func() bool {
+		if ls := fake.Legs("1001"); len(ls) == 1 {
+			leg = ls[0]
+		}
+		return leg != nil && bridgedTogether(fake, caller.ID, leg.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := leg.Hold(true); err != nil {
+		t.Fatal(err)
+	}
+	plays := len(fake.Requested("POST", "/ari/channels/"+caller.ID+"/play"))
+	if err := fake.Wait(ctx, "hold music to the caller", func() bool {
+		p := fake.Requested("POST", "/ari/channels/"+caller.ID+"/play")
+		return len(p) > plays && p[len(p)-1].Query.Get("media") != "" && fake.Playing(caller.ID) != "" // only hold music plays now
+	}); err != nil {
+		var journal []string
+		for _, l := range h.calls.Calls() {
+			journal = h.calls.Get(l.ID).Journal()
+		}
+		t.Fatalf("%v; playing %q; journal %q", err, fake.Playing(caller.ID), journal)
+	}
+	if err := leg.Hold(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Wait(ctx, "the caller back with 1001", func() bool { return bridgedTogether(fake, caller.ID, leg.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	fake.SetRegistered("1002", true)
+	if err := fake.Wait(ctx, "1002 logged in", available("1002")); err != nil {
+		t.Fatal(err)
+	}
+	if err := leg.Transfer("1002", ""); err != nil {
+		t.Fatal(err)
+	}
+	var colleague *aritest.Call
+	if err := fake.Wait(ctx, "the caller bridged to 1002", func() bool {
+		if ls := fake.Legs("1002"); len(ls) == 1 {
+			colleague = ls[0]
+		}
+		return colleague != nil && bridgedTogether(fake, caller.ID, colleague.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.TransferProgress(leg.ID); len(got) < 2 || got[0] != "channel_progress" || got[len(got)-1] != "channel_answered" {
+		t.Errorf("transfer progress told to Asterisk: %v, want channel_progress … channel_answered", got)
+	}
+	select {
+	case <-leg.Done():
+	case <-time.After(5 * time.Second):
+		t.Error("1001's leg is still up after the transfer")
+	}
+	caller.Hangup()
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	for _, want := range []string{"hold by 1001", "resumed by 1001", "transfer by 1001 to agent 1002", "transferred to 1002"} {
+		if !strings.Contains(j, want) {
+			t.Errorf("journal lacks %q: %s", want, j)
+		}
+	}
+}
+
+// bridgedTogether says whether the fake has a and b in one bridge.
+func bridgedTogether(fake *aritest.Server, a, b string) bool {
+	for _, chans := range fake.Bridged() {
+		if len(chans) == 2 && ((chans[0] == a && chans[1] == b) || (chans[0] == b && chans[1] == a)) {
+			return true
+		}
+	}
+	return false
+}
