@@ -1,5 +1,7 @@
 package acd
 
+import "time"
+
 // agentOrder is the order of a class's free agents under q's strategy: the first eligible agent
 // in this order is the one offered the call. Every order ends with a unique tie-break.
 func agentOrder(q *queue, mask *skillSet) func(a, b *agent) bool {
@@ -146,18 +148,25 @@ func (d *Distributor) offer(e *entry, agents ...*agent) {
 	q.ringing.Insert(e)
 	deadline := d.now.Add(q.cfg.RingTimeout)
 	for _, a := range agents {
-		o := &offer{e: e, a: a, at: d.now, deadline: deadline, active: true}
-		e.offers = append(e.offers, o)
-		a.offer = o
-		d.setState(a, Reserved, "")
-		d.schedule(deadline, timerRing, nil, a, o, 0)
-		d.emit(Offer{
-			CallID: e.call.ID, AgentID: a.cfg.ID, Queue: q.cfg.Name, Kind: e.call.Kind,
-			CustomerID: e.call.CustomerID, Priority: e.prio, Waited: d.now.Sub(e.arrived),
-			RingTimeout: q.cfg.RingTimeout, Deadline: deadline,
-		})
+		d.ring(e, a, deadline)
 		if q.cfg.Strategy == RoundRobin {
 			q.rrLast = a.memberOf[q.idx].pos
 		}
 	}
+}
+
+// ring offers e to a until deadline: a is reserved, the ring timer set, the Offer emitted.
+func (d *Distributor) ring(e *entry, a *agent, deadline time.Time) *offer {
+	q := e.q
+	o := &offer{e: e, a: a, at: d.now, deadline: deadline, active: true}
+	e.offers = append(e.offers, o)
+	a.offer = o
+	d.setState(a, Reserved, "")
+	d.schedule(deadline, timerRing, nil, a, o, 0)
+	d.emit(Offer{
+		CallID: e.call.ID, AgentID: a.cfg.ID, Queue: q.cfg.Name, Kind: e.call.Kind,
+		CustomerID: e.call.CustomerID, Priority: e.prio, Waited: d.now.Sub(e.arrived),
+		RingTimeout: q.cfg.RingTimeout, Deadline: deadline,
+	})
+	return o
 }

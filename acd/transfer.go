@@ -58,18 +58,7 @@ func (d *Distributor) offerTransfer(callID, agentID string) error {
 	if b.state != Available {
 		return fmt.Errorf("acd: transfer call %q to agent %q: %w (agent is %s)", callID, agentID, ErrAgentBusy, b.state)
 	}
-	q := e.q
-	deadline := d.now.Add(q.cfg.RingTimeout)
-	o := &offer{e: e, a: b, at: d.now, deadline: deadline, active: true}
-	e.offers = append(e.offers, o)
-	b.offer = o
-	d.setState(b, Reserved, "")
-	d.schedule(deadline, timerRing, nil, b, o, 0)
-	d.emit(Offer{
-		CallID: e.call.ID, AgentID: b.cfg.ID, Queue: q.cfg.Name, Kind: e.call.Kind,
-		CustomerID: e.call.CustomerID, Priority: e.prio, Waited: d.now.Sub(e.arrived),
-		RingTimeout: q.cfg.RingTimeout, Deadline: deadline,
-	})
+	d.ring(e, b, d.now.Add(e.q.cfg.RingTimeout))
 	return nil
 }
 

@@ -570,57 +570,7 @@ func (c *Channel) Bridge(ctx context.Context, other call.Channel) (string, error
 	if !ok || o.d != c.d {
 		return "", call.ErrNotBridgeable
 	}
-	if err := c.hungUp(); err != nil {
-		return c.id, err
-	}
-	if err := o.hungUp(); err != nil {
-		return o.id, err
-	}
-	id := newID("hotline-bridge")
-	sub := c.d.c.Subscribe(BridgeKey(id))
-	defer sub.Close()
-	if _, err := c.d.c.CreateBridge(ctx, id, "mixing", "hotline"); err != nil {
-		return "", c.opErr(ctx, err)
-	}
-	defer func() {
-		dctx, cancel := c.bg(ctx)
-		defer cancel()
-		if err := c.d.c.DestroyBridge(dctx, id); err != nil {
-			c.log.Warn("destroy bridge", "bridge", id, "error", err)
-		}
-	}()
-	if err := c.d.c.AddChannels(ctx, id, c.id, o.id); err != nil {
-		if o.hungUp() != nil {
-			return o.id, call.ErrHangup
-		}
-		return c.id, c.opErr(ctx, err)
-	}
-	var left string
-wait:
-	for {
-		select {
-		case <-c.ctx.Done():
-			break wait
-		case <-o.ctx.Done():
-			break wait
-		case <-ctx.Done():
-			break wait
-		case ev := <-sub.Events():
-			if e, ok := ev.(*ChannelLeftBridge); ok && (e.Channel.ID == c.id || e.Channel.ID == o.id) {
-				left = e.Channel.ID
-				break wait
-			}
-		}
-	}
-	who := left // ctx may be one leg's own context: the legs' state decides
-	switch {
-	case c.ctx.Err() != nil:
-		who = c.id
-	case o.ctx.Err() != nil:
-		who = o.id
-	}
-	c.log.Info("bridge ended", "bridge", id, "other", o.id, "hung_up", who)
-	return who, nil
+	return c.mix(ctx, "hotline-bridge", "bridge", []*Channel{c, o})
 }
 
 // Hangup hangs the channel up (DELETE /channels/{id}?reason=...). Calling it again, or after

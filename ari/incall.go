@@ -159,12 +159,19 @@ func (c *Channel) Conference(ctx context.Context, others ...call.Channel) (strin
 		}
 		legs = append(legs, oc)
 	}
+	return c.mix(ctx, "hotline-conf", "conference", legs)
+}
+
+// mix puts legs in one mixing bridge until ctx ends or one of them hangs up or leaves it,
+// then destroys the bridge, and returns the ID of the one that ended it ("" when ctx ended).
+// Bridge and Conference are this with two legs and with more.
+func (c *Channel) mix(ctx context.Context, prefix, what string, legs []*Channel) (string, error) {
 	for _, l := range legs {
 		if err := l.hungUp(); err != nil {
 			return l.id, err
 		}
 	}
-	id := newID("hotline-conf")
+	id := newID(prefix)
 	sub := c.d.c.Subscribe(BridgeKey(id))
 	defer sub.Close()
 	if _, err := c.d.c.CreateBridge(ctx, id, "mixing", "hotline"); err != nil {
@@ -219,6 +226,6 @@ wait:
 			break
 		}
 	}
-	c.log.Info("conference ended", "bridge", id, "legs", ids, "ended_by", who)
+	c.log.Info(what+" ended", "bridge", id, "legs", ids, "ended_by", who)
 	return who, nil
 }

@@ -108,7 +108,9 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request, p *princ
 	return nil
 }
 
-func (s *Server) handleHold(on bool) func(http.ResponseWriter, *http.Request, *principal) error {
+// callAction is a POST on a call in progress that does one thing to it and answers the call
+// as it now is: hold, resume, conference.
+func (s *Server) callAction(what string, act func(ctx context.Context, cc CallControl, id string) error) func(http.ResponseWriter, *http.Request, *principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *principal) error {
 		id := r.PathValue("id")
 		cc, err := s.callControl()
@@ -118,10 +120,10 @@ func (s *Server) handleHold(on bool) func(http.ResponseWriter, *http.Request, *p
 		if _, err := s.liveCall(p, id); err != nil {
 			return err
 		}
-		if err := cc.Hold(r.Context(), id, on); err != nil {
+		if err := act(r.Context(), cc, id); err != nil {
 			return callControlError(id, err)
 		}
-		s.log.Info("call hold", "call", id, "hold", on, "by", p.TokenID)
+		s.log.Info("call "+what, "call", id, "by", p.TokenID)
 		c, err := s.liveCall(p, id)
 		if err != nil {
 			return err
@@ -131,25 +133,16 @@ func (s *Server) handleHold(on bool) func(http.ResponseWriter, *http.Request, *p
 	}
 }
 
+func (s *Server) handleHold(on bool) func(http.ResponseWriter, *http.Request, *principal) error {
+	what := "hold"
+	if !on {
+		what = "resume"
+	}
+	return s.callAction(what, func(ctx context.Context, cc CallControl, id string) error { return cc.Hold(ctx, id, on) })
+}
+
 func (s *Server) handleConference(w http.ResponseWriter, r *http.Request, p *principal) error {
-	id := r.PathValue("id")
-	cc, err := s.callControl()
-	if err != nil {
-		return err
-	}
-	if _, err := s.liveCall(p, id); err != nil {
-		return err
-	}
-	if err := cc.Conference(r.Context(), id); err != nil {
-		return callControlError(id, err)
-	}
-	s.log.Info("three-way call", "call", id, "by", p.TokenID)
-	c, err := s.liveCall(p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return s.callAction("three-way", func(ctx context.Context, cc CallControl, id string) error { return cc.Conference(ctx, id) })(w, r, p)
 }
 
 func callControlError(id string, err error) error {
