@@ -156,7 +156,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		Voice: c.voice, Queues: c.room, Dialer: c.engine.dialer, Log: c.log,
 		Customers: c.records, Voicemail: c.records, Callbacks: c.records, Surveys: c.records,
 		Metrics:  flowMetrics,
-		Observer: nodes{c.calls},
+		Observer: journey.Nodes{Calls: c.calls},
 		TempDir:  filepath.Join(cfg.DataDir, "tmp"),
 		Clock:    c.clock,
 	}
@@ -371,17 +371,6 @@ func (c *Center) handleCall(ch call.Channel) {
 	cancel()
 	c.callLog.Add(j, res)
 	c.log.Info("flow ended", "call", ch.ID(), "flow", res.Flow, "outcome", res.Outcome, "path", strings.Join(res.Nodes(), " > "))
-}
-
-// nodes follows the flow node each journey is in (ivr.Observer and ivr.NodeStarter).
-type nodes struct{ calls *journey.Registry }
-
-func (nodes) Observe(ivr.Event) {}
-
-func (n nodes) NodeStart(e ivr.Event) {
-	if j := n.calls.Get(e.CallID); j != nil {
-		j.SetNode(e.Node)
-	}
 }
 
 // observer feeds the distributor's samples into Prometheus histograms, and onto the contacts

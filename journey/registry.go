@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/ivr"
 )
 
 // Registry is the journeys in progress: the one map from call ID to call. It publishes each
@@ -109,5 +110,19 @@ func (r *Registry) contactFor(callID string) string {
 func (r *Registry) publish(l call.Live, ended bool) {
 	if r.publishFn != nil {
 		r.publishFn(l, ended)
+	}
+}
+
+// Nodes follows the flow node each journey is in, for the live view (an ivr.Observer and
+// ivr.NodeStarter).
+type Nodes struct{ Calls *Registry }
+
+// Observe is told of each node as it ends; the live view needs only starts.
+func (Nodes) Observe(ivr.Event) {}
+
+// NodeStart records the node a call has entered.
+func (n Nodes) NodeStart(e ivr.Event) {
+	if j := n.Calls.Get(e.CallID); j != nil {
+		j.SetNode(e.Node)
 	}
 }
