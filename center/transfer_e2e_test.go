@@ -2,6 +2,7 @@ package center
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/audio"
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
@@ -169,4 +173,54 @@ func waitJournal(t *testing.T, h *hotline, line string, timeout time.Duration) s
 	}
 	t.Fatalf("no call's journal said %q within %v", line, timeout)
 	return ""
+}
+
+// The colleague on a real softphone: 1001's sipp phone transfers the caller blind to 1002,
+// which is baresip. baresip hears the caller's recording (its own dump of what it received
+// is loud, not silence), and its 440 Hz tone comes back to hotline.
+func TestBlindTransferToBaresip(t *testing.T) {
+	fast := fastSupport(t)
+	h := startHotline(t, func(c *config.Config) {
+		fast(c)
+		for i := range c.Queues { // baresip's auto-answer waits a moment, as a person would
+			c.Queues[i].RingTimeout = config.Duration(10 * time.Second)
+		}
+	})
+	first := sipptest.Start(t, sipptest.Options{Scenario: "uas_refer.xml", Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", first.Port)
+	time.Sleep(50 * time.Millisecond)
+	heard := startBaresip(t, h.sipAddr, "1002", "1002-demo")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if st, _ := h.ACD().AgentState("1002"); st == acd.Available {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("baresip never registered agent 1002")
+		}
+	}
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 9 * time.Second, Keys: map[string]string{"caller": "+8613800000034"}}).MustSucceed(t)
+	first.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	if rec.Agent != "1002" || !strings.Contains(j, "transferred to 1002") {
+		t.Fatalf("the call did not reach baresip: agent %q, %s", rec.Agent, j)
+	}
+	m := regexp.MustCompile(`bridged 1002: (\d+) packets to the agent, (\d+) from the agent`).FindStringSubmatch(j)
+	if m == nil || atoi(m[1]) < 100 || atoi(m[2]) < 100 {
+		t.Errorf("too little RTP between the caller and baresip: %s", j)
+	}
+	time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
+	dumps, _ := filepath.Glob(filepath.Join(heard, "*-dec.wav"))
+	if len(dumps) == 0 {
+		t.Fatalf("baresip recorded nothing in %s", heard)
+	}
+	pcm, err := audio.LoadWAVFile(dumps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rms := audio.RMS(pcm); rms < 300 {
+		t.Errorf("baresip heard silence (RMS %.0f): the transferred caller's voice did not reach it", rms)
+	}
+	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, audio.RMS(pcm))
 }
