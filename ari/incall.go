@@ -114,6 +114,9 @@ func (c *Channel) transferRequest(e *ChannelTransfer) call.TransferRequest {
 			}
 		}
 		req.Replaces = rp
+		if d := e.ReferTo.DestinationChannel; d != nil {
+			req.ReplacesChannel = d.ID
+		}
 	}
 	var done bool                  // a final status was reported: later ones are ignored
 	lock := make(chan struct{}, 1) // one report at a time, in the order they are made

@@ -19,6 +19,9 @@ type TransferRequest struct {
 	// Replaces, for an attended transfer (RFC 3891), names the consultation dialog whose far
 	// party takes the caller; nil for a blind transfer.
 	Replaces *Replaces
+	// ReplacesChannel is the ID of the channel Replaces names, when the driver knows it
+	// itself (Asterisk reports it); "" otherwise (the call path asks a DialogResolver).
+	ReplacesChannel string
 	// Report tells the phone how the transfer goes (NOTIFY message/sipfrag, RFC 3515 §2.4.5):
 	// 100 while trying, then one final status (200 when connected, 4xx-6xx when it failed).
 	// It never blocks for long and may be called after the leg has ended (then it does

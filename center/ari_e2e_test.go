@@ -364,3 +364,99 @@ func bridgedTogether(fake *aritest.Server, a, b string) bool {
 	}
 	return false
 }
+
+// An attended transfer on Asterisk (Asterisk 22's traffic): 1001's endpoint holds the caller,
+// calls 1002 from the same phone (a consultation, bridged to 1002 by hotline), then REFERs
+// with Replaces naming the consultation (ChannelTransfer with destination_channel): the
+// caller ends up bridged to 1002 and both of 1001's channels are hung up.
+func TestAttendedTransferOnAsterisk(t *testing.T) {
+	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
+		SoundLength: func(string) time.Duration { return time.Minute }})
+	fake.SetAgent("1001", aritest.Answer)
+	fake.SetAgent("1002", aritest.Answer)
+	var endpoint string
+	h := startHotline(t, func(c *config.Config) {
+		c.Driver = "ari"
+		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
+		c.ARI.SoundsDir = t.TempDir()
+		endpoint = c.ARI.Endpoint
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	both := func() bool {
+		a, _ := h.ACD().AgentState("1001")
+		b, _ := h.ACD().AgentState("1002")
+		return a == acd.Available && b == acd.Available
+	}
+	if err := fake.Wait(ctx, "1001 and 1002 logged in", both); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ACD().Pause("1002", "break"); err != nil { // 1001 takes the caller
+		t.Fatal(err)
+	}
+	caller, err := fake.Inbound("+8613800138000", "4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"1", "1"} { // English, support
+		time.Sleep(300 * time.Millisecond)
+		caller.DTMF(d)
+	}
+	var leg *aritest.Call
+	if err := fake.Wait(ctx, "the caller bridged to 1001", func() bool {
+		if ls := fake.Legs("1001"); len(ls) == 1 {
+			leg = ls[0]
+		}
+		return leg != nil && bridgedTogether(fake, caller.ID, leg.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := h.ACD().Unpause("1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.room.Apply(acts)
+	if err := leg.Hold(true); err != nil {
+		t.Fatal(err)
+	}
+	consult, err := fake.InboundFrom(fmt.Sprintf(endpoint, "1001")+"-0000003b", "1001", "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var colleague *aritest.Call
+	if err := fake.Wait(ctx, "1001 consulting 1002", func() bool {
+		if ls := fake.Legs("1002"); len(ls) == 1 {
+			colleague = ls[0]
+		}
+		return colleague != nil && bridgedTogether(fake, consult.ID, colleague.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := leg.Transfer("1002", consult.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Wait(ctx, "the caller bridged to 1002", func() bool { return bridgedTogether(fake, caller.ID, colleague.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*aritest.Call{"1001's call with the caller": leg, "1001's consultation": consult} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s is still up after the transfer", name)
+		}
+	}
+	if got := fake.TransferProgress(leg.ID); len(got) == 0 || got[len(got)-1] != "channel_answered" {
+		t.Errorf("transfer progress told to Asterisk: %v", got)
+	}
+	if st, _ := h.ACD().Agent("1002"); st.State != acd.OnCall || st.CallID != caller.ID {
+		t.Errorf("1002 is %s with call %q, want on call with the caller", st.State, st.CallID)
+	}
+	caller.Hangup()
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	if j := strings.Join(rec.Queued, "; "); !strings.Contains(j, "transferred to 1002 (attended)") {
+		t.Errorf("journal: %s", j)
+	}
+}

@@ -121,8 +121,8 @@ func (t *talk) attended(r call.TransferRequest) (Outcome, bool) {
 		progress(r, 481, "Call/Transaction Does Not Exist: no consultation to join")
 		return Outcome{}, false
 	}
-	var named string
-	if t.cfg.Resolver != nil {
+	named := r.ReplacesChannel
+	if named == "" && t.cfg.Resolver != nil {
 		named, _ = t.cfg.Resolver.Resolve(*r.Replaces)
 	}
 	if named == "" || (named != c.leg.ID() && named != t.agent.Leg.ID()) {
