@@ -215,9 +215,19 @@ func (b *Browser) Click(sel string) error {
 	if err := b.WaitVisible(sel, 5*time.Second); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-	defer cancel()
-	return chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	var err error
+	for range 5 {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		// A view that re-renders (a live event, a refresh) replaces the node between finding
+		// and clicking it; a person would click the new one.
+		if err == nil || !strings.Contains(err.Error(), "Could not find node") {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
 }
 
 // SetValue sets a form field's value.
