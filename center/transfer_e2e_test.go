@@ -224,3 +224,29 @@ func TestBlindTransferToBaresip(t *testing.T) {
 	}
 	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, audio.RMS(pcm))
 }
+
+// A failed transfer with real phones: 1002's phone is busy (486). 1001's phone hears
+// "486 Busy Here" in the final NOTIFY (its scenario checks it) and keeps the caller, whose
+// audio goes on reaching 1001 until they hang up: nobody is dropped.
+func TestFailedTransferWithRealPhones(t *testing.T) {
+	h := startHotline(t, fastSupport(t))
+	first := sipptest.Start(t, sipptest.Options{Scenario: "uas_refer_busy.xml", Timeout: 60 * time.Second})
+	busy := sipptest.Start(t, sipptest.Options{Scenario: "uas_busy.xml", Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", first.Port)
+	time.Sleep(50 * time.Millisecond)
+	registerPhone(t, h, "1002", "1002-demo", busy.Port)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 6 * time.Second, Keys: map[string]string{"caller": "+8613800000036"}})
+	caller.MustSucceed(t)
+	first.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s", j)
+	if rec.Agent != "1001" || !strings.Contains(j, "transfer to 1002 failed: busy") {
+		t.Fatalf("agent %q; journal %s", rec.Agent, j)
+	}
+	m := regexp.MustCompile(`bridged 1001: (\d+) packets to the agent`).FindStringSubmatch(j)
+	if m == nil || atoi(m[1]) < 150 {
+		t.Errorf("the caller's audio stopped reaching 1001 after the failed transfer: %s", j)
+	}
+}
