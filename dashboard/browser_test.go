@@ -231,3 +231,38 @@ func TestBrowserLoginLinkWorksOnce(t *testing.T) {
 	}
 	b.Screenshot("login-failed")
 }
+
+// A transferred call on the customer's timeline: one contact, with each agent's part and how
+// it ended.
+func TestBrowserTimelineShowsAgentParts(t *testing.T) {
+	b := browsertest.Start(t)
+	e := newEnv(t)
+	at := t0.Add(-time.Hour)
+	if _, err := e.store.AddContact(e.ctx, customers.Contact{Address: "+8613900000077", Queue: "billing", Agent: "2001",
+		StartedAt: at, QueuedAt: at, Talk: 5 * time.Minute, Outcome: customers.OutcomeAnswered, Events: []customers.Event{
+			{At: at, Step: "agent", Node: "1001", Exit: "transferred to queue billing", DurationMS: 130000, Data: map[string]any{"hold_ms": 20000}},
+			{At: at.Add(3 * time.Minute), Step: "agent", Node: "2001", Exit: "hangup", DurationMS: 185000},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Login(e.loginURL); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ShowView("customer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetValue("#customer-q", "+8613900000077"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(`#customer-search button[type=submit]`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText("#timeline .agent-parts", "→ transferred to queue billing", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := b.Text("#timeline .agent-parts")
+	if !strings.Contains(text, "1001") || !strings.Contains(text, "2001") || !strings.Contains(text, "hold") {
+		t.Errorf("the agent parts read %q", text)
+	}
+	b.Screenshot("timeline-transfer")
+}

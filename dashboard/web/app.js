@@ -425,6 +425,13 @@
             (c2.queue ? " · " + c2.queue : "") + (c2.agent ? " · " + c2.agent : "") + (c2.wait_seconds ? " · " + t("missed.wait") + " " + dur(c2.wait_seconds) : "") +
             (c2.talk_seconds ? " · " + dur(c2.talk_seconds) : "") });
           (c2.events || []).filter(function (ev) { return ev.type === "summary"; }).forEach(function (ev) { body.appendChild(el("div", { class: "muted", text: ev.data && ev.data.text })); });
+          // A transferred call is one contact with a part per agent: "1001 2:10 → transferred to queue billing · 2001 3:05".
+          var parts = (c2.events || []).filter(function (ev) { return ev.step === "agent"; }).map(function (ev) {
+            var p = ev.node + " " + dur((ev.duration_ms || 0) / 1000);
+            if (ev.data && ev.data.hold_ms) p += " (" + t("tl.hold") + " " + dur(ev.data.hold_ms / 1000) + ")";
+            return ev.exit && ev.exit !== "hangup" ? p + " → " + ev.exit : p;
+          });
+          if (parts.length > 1 || (parts.length && parts[0].indexOf("→") >= 0)) body.appendChild(el("div", { class: "muted agent-parts", text: parts.join(" · ") }));
         } else if (e.ticket) {
           body = el("div", { text: t("tl.ticket", { number: e.ticket.number, subject: e.ticket.subject }) + " · " + t("status." + e.ticket.status) });
         } else if (e.callback) {
