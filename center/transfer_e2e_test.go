@@ -2,6 +2,7 @@ package center
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -248,5 +249,87 @@ func TestFailedTransferWithRealPhones(t *testing.T) {
 	m := regexp.MustCompile(`bridged 1001: (\d+) packets to the agent`).FindStringSubmatch(j)
 	if m == nil || atoi(m[1]) < 150 {
 		t.Errorf("the caller's audio stopped reaching 1001 after the failed transfer: %s", j)
+	}
+}
+
+// A blind transfer to a queue with real phones: 1001's phone REFERs the caller to
+// queue-sales; the caller waits there (with their original arrival) and 1003, a sales agent
+// on a sipp phone that echoes, answers: the caller's audio reaches 1003 and comes back.
+func TestTransferToQueueWithRealPhones(t *testing.T) {
+	h := startHotline(t, fastSupport(t))
+	first := sipptest.Start(t, sipptest.Options{Scenario: "uas_refer_to.xml", Keys: map[string]string{"target": "queue-sales"}, Timeout: 60 * time.Second})
+	sales := sipptest.Start(t, sipptest.Options{Scenario: "uas", Args: []string{"-rtp_echo"}, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", first.Port) // registers first: idle longest, takes the caller
+	time.Sleep(50 * time.Millisecond)
+	registerPhone(t, h, "1003", "1003-demo", sales.Port)
+	acts, err := h.ACD().Login("1003") // 1003 is not an auto_login agent
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.room.Apply(acts)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 7 * time.Second, Keys: map[string]string{"caller": "+8613800000037"}})
+	caller.MustSucceed(t)
+	first.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s", j)
+	if rec.Agent != "1003" || rec.Queue != "support" {
+		t.Errorf("record: agent %q queue %q, want 1003 (the flow's queue step was support)", rec.Agent, rec.Queue)
+	}
+	m := regexp.MustCompile(`bridged 1003: (\d+) packets to the agent, (\d+) from the agent`).FindStringSubmatch(j)
+	if m == nil || atoi(m[1]) < 100 || atoi(m[2]) < 100 {
+		t.Errorf("the caller's audio did not cross to 1003 and back: %s", j)
+	}
+	ct, err := h.Store().ContactByCallID(context.Background(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, e := range ct.Events {
+		if e.Step == "agent" {
+			parts = append(parts, e.Node+": "+e.Exit)
+		}
+	}
+	if !slices.Equal(parts, []string{"1001: transferred to queue sales", "1003: hangup"}) {
+		t.Errorf("the contact's agent parts are %q", parts)
+	}
+}
+
+// A blind transfer to an outside number the rules allow, dialed through the trunk (a sipp
+// phone that echoes); and one to a number they forbid, which 1001's phone hears refused with
+// the reason (403 in the final NOTIFY, checked by its scenario) while it keeps the caller.
+func TestTransferToNumbersWithRealPhones(t *testing.T) {
+	trunk := sipptest.Start(t, sipptest.Options{Scenario: "uas", Args: []string{"-rtp_echo"}, Timeout: 60 * time.Second})
+	fast := fastSupport(t)
+	h := startHotline(t, func(c *config.Config) {
+		fast(c)
+		c.SIP.Trunk = fmt.Sprintf("127.0.0.1:%d", trunk.Port)
+	})
+	first := sipptest.Start(t, sipptest.Options{Scenario: "uas_refer_to.xml", Keys: map[string]string{"target": "+861065529988"}, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", first.Port)
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 6 * time.Second, Keys: map[string]string{"caller": "+8613800000038"}}).MustSucceed(t)
+	first.MustSucceed(t)
+	trunk.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	if j := strings.Join(rec.Queued, "; "); !strings.Contains(j, "transferred to +861065529988") || rec.Media.FromCaller < 100 {
+		t.Errorf("the outside transfer: %s; caller leg %+v", j, rec.Media)
+	}
+	if st, _ := h.ACD().AgentState("1001"); st == acd.OnCall {
+		t.Error("1001 is still on call after transferring away")
+	}
+
+	forbidden := sipptest.Start(t, sipptest.Options{Scenario: "uas_refer_forbidden.xml", Timeout: 60 * time.Second})
+	registerPhone(t, h, "1002", "1002-demo", forbidden.Port)
+	if _, err := h.ACD().Pause("1001", "break"); err != nil {
+		t.Fatal(err)
+	}
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 4 * time.Second, Keys: map[string]string{"caller": "+8613800000039"}}).MustSucceed(t)
+	forbidden.MustSucceed(t)
+	rec = h.waitCalls(t, 2, 10*time.Second)[1]
+	if j := strings.Join(rec.Queued, "; "); rec.Agent != "1002" || !strings.Contains(j, "refused: number +442079460018 is outside the allowed prefixes") {
+		t.Errorf("the forbidden transfer: agent %q, %s", rec.Agent, j)
 	}
 }
