@@ -3,6 +3,7 @@ package center
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -370,71 +371,9 @@ func bridgedTogether(fake *aritest.Server, a, b string) bool {
 // with Replaces naming the consultation (ChannelTransfer with destination_channel): the
 // caller ends up bridged to 1002 and both of 1001's channels are hung up.
 func TestAttendedTransferOnAsterisk(t *testing.T) {
-	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
-		SoundLength: func(string) time.Duration { return time.Minute }})
-	fake.SetAgent("1001", aritest.Answer)
-	fake.SetAgent("1002", aritest.Answer)
-	var endpoint string
-	h := startHotline(t, func(c *config.Config) {
-		c.Driver = "ari"
-		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
-		c.ARI.SoundsDir = t.TempDir()
-		endpoint = c.ARI.Endpoint
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	fake, h, caller, leg, consult, colleague := consultingOnAsterisk(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := fake.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
-	both := func() bool {
-		a, _ := h.ACD().AgentState("1001")
-		b, _ := h.ACD().AgentState("1002")
-		return a == acd.Available && b == acd.Available
-	}
-	if err := fake.Wait(ctx, "1001 and 1002 logged in", both); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.ACD().Pause("1002", "break"); err != nil { // 1001 takes the caller
-		t.Fatal(err)
-	}
-	caller, err := fake.Inbound("+8613800138000", "4000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"1", "1"} { // English, support
-		time.Sleep(300 * time.Millisecond)
-		caller.DTMF(d)
-	}
-	var leg *aritest.Call
-	if err := fake.Wait(ctx, "the caller bridged to 1001", func() bool {
-		if ls := fake.Legs("1001"); len(ls) == 1 {
-			leg = ls[0]
-		}
-		return leg != nil && bridgedTogether(fake, caller.ID, leg.ID)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	acts, err := h.ACD().Unpause("1002")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.room.Apply(acts)
-	if err := leg.Hold(true); err != nil {
-		t.Fatal(err)
-	}
-	consult, err := fake.InboundFrom(fmt.Sprintf(endpoint, "1001")+"-0000003b", "1001", "1002")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var colleague *aritest.Call
-	if err := fake.Wait(ctx, "1001 consulting 1002", func() bool {
-		if ls := fake.Legs("1002"); len(ls) == 1 {
-			colleague = ls[0]
-		}
-		return colleague != nil && bridgedTogether(fake, consult.ID, colleague.ID)
-	}); err != nil {
-		t.Fatal(err)
-	}
 	if err := leg.Transfer("1002", consult.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -459,4 +398,114 @@ func TestAttendedTransferOnAsterisk(t *testing.T) {
 	if j := strings.Join(rec.Queued, "; "); !strings.Contains(j, "transferred to 1002 (attended)") {
 		t.Errorf("journal: %s", j)
 	}
+}
+
+// A three-way call on Asterisk: during 1001's consultation the call is merged into one mixing
+// bridge of the caller, 1001 and 1002; when 1001 leaves, the caller and 1002 go on in a bridge
+// of their own and the call is 1002's.
+func TestThreeWayOnAsterisk(t *testing.T) {
+	fake, h, caller, leg, consult, colleague := consultingOnAsterisk(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.live.Conference(ctx, caller.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Wait(ctx, "one bridge of three", func() bool {
+		for _, chans := range fake.Bridged() {
+			if len(chans) == 3 && slices.Contains(chans, caller.ID) && slices.Contains(chans, leg.ID) && slices.Contains(chans, colleague.ID) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("%v: bridges %v", err, fake.Bridged())
+	}
+	leg.Hangup() // 1001 leaves
+	if err := fake.Wait(ctx, "the caller bridged to 1002", func() bool { return bridgedTogether(fake, caller.ID, colleague.ID) }); err != nil {
+		t.Fatalf("%v: bridges %v", err, fake.Bridged())
+	}
+	select {
+	case <-consult.Done():
+	case <-time.After(5 * time.Second):
+		t.Error("1001's consultation is still up after 1001 left")
+	}
+	if st, _ := h.ACD().Agent("1002"); st.State != acd.OnCall || st.CallID != caller.ID {
+		t.Errorf("1002 is %s with call %q, want the caller's call", st.State, st.CallID)
+	}
+	caller.Hangup()
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	if j := strings.Join(rec.Queued, "; "); !strings.Contains(j, "three-way call: caller, 1001 and 1002") || !strings.Contains(j, "1001 left the three-way call") {
+		t.Errorf("journal: %s", j)
+	}
+}
+
+// consultingOnAsterisk brings a caller to 1001 on the fake Asterisk, has 1001 hold them and
+// call 1002 (a consultation bridged by hotline), and returns the parts.
+func consultingOnAsterisk(t *testing.T) (fake *aritest.Server, h *hotline, caller, leg, consult, colleague *aritest.Call) {
+	t.Helper()
+	fake = aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
+		SoundLength: func(string) time.Duration { return time.Minute }})
+	fake.SetAgent("1001", aritest.Answer)
+	fake.SetAgent("1002", aritest.Answer)
+	var endpoint string
+	h = startHotline(t, func(c *config.Config) {
+		c.Driver = "ari"
+		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
+		c.ARI.SoundsDir = t.TempDir()
+		endpoint = c.ARI.Endpoint
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	both := func() bool {
+		a, _ := h.ACD().AgentState("1001")
+		b, _ := h.ACD().AgentState("1002")
+		return a == acd.Available && b == acd.Available
+	}
+	if err := fake.Wait(ctx, "1001 and 1002 logged in", both); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ACD().Pause("1002", "break"); err != nil { // 1001 takes the caller
+		t.Fatal(err)
+	}
+	var err error
+	caller, err = fake.Inbound("+8613800138000", "4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"1", "1"} { // English, support
+		time.Sleep(300 * time.Millisecond)
+		caller.DTMF(d)
+	}
+	if err := fake.Wait(ctx, "the caller bridged to 1001", func() bool {
+		if ls := fake.Legs("1001"); len(ls) == 1 {
+			leg = ls[0]
+		}
+		return leg != nil && bridgedTogether(fake, caller.ID, leg.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := h.ACD().Unpause("1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.room.Apply(acts)
+	if err := leg.Hold(true); err != nil {
+		t.Fatal(err)
+	}
+	consult, err = fake.InboundFrom(fmt.Sprintf(endpoint, "1001")+"-0000003b", "1001", "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Wait(ctx, "1001 consulting 1002", func() bool {
+		if ls := fake.Legs("1002"); len(ls) == 1 {
+			colleague = ls[0]
+		}
+		return colleague != nil && bridgedTogether(fake, consult.ID, colleague.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return fake, h, caller, leg, consult, colleague
 }
