@@ -22,11 +22,15 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf("skipping: "+format, args...)
 }
 
-// Tool returns the path of a program on PATH, or fails/skips the test.
+// Tool returns the path of a program on PATH (or in /usr/sbin, where Debian puts daemons such
+// as kamailio, which a user's PATH may lack), or fails/skips the test.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
+		if sb, serr := exec.LookPath("/usr/sbin/" + name); serr == nil {
+			return sb
+		}
 		Missing(t, "%s is not installed (make test installs it)", name)
 	}
 	return p
