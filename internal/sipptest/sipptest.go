@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ type Options struct {
 type Proc struct {
 	t        testing.TB
 	cmd      *exec.Cmd
-	out      bytes.Buffer
+	out      lockedBuffer
 	dir      string
 	done     chan struct{}
 	err      error
@@ -214,4 +215,23 @@ func FreeUDPPort(t testing.TB) int {
 	}
 	t.Fatal("no free port")
 	return 0
+}
+
+// lockedBuffer is sipp's output, written by exec's copying goroutines while a failing test
+// may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
