@@ -61,6 +61,7 @@ type client struct {
 
 func newHub(s *Server, sampleEvery, refreshEvery time.Duration) *hub {
 	h := &hub{s: s, clients: map[*client]struct{}{}, samples: map[string][]Sample{}, stop: make(chan struct{}), done: make(chan struct{})}
+	h.takeSamples() // the first sample is there before the API answers
 	go h.run(sampleEvery, refreshEvery)
 	return h
 }
@@ -86,7 +87,6 @@ func (h *hub) run(sampleEvery, refreshEvery time.Duration) {
 	defer sample.Stop()
 	refresh := time.NewTicker(refreshEvery)
 	defer refresh.Stop()
-	h.takeSamples()
 	for {
 		select {
 		case <-h.stop:
