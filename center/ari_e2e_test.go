@@ -285,23 +285,8 @@ func TestTransferAndHoldOnAsterisk(t *testing.T) {
 	if err := fake.Wait(ctx, "1001 logged in", available("1001")); err != nil {
 		t.Fatal(err)
 	}
-	caller, err := fake.Inbound("+8613800138000", "4000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"1", "1"} { // English, support
-		time.Sleep(300 * time.Millisecond)
-		caller.DTMF(d)
-	}
-	var leg *aritest.Call
-	if err := fake.Wait(ctx, "the caller bridged to 1001", func() bool {
-		if ls := fake.Legs("1001"); len(ls) == 1 {
-			leg = ls[0]
-		}
-		return leg != nil && bridgedTogether(fake, caller.ID, leg.ID)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	caller := callSupport(t, fake)
+	leg := legBridgedTo(ctx, t, fake, "1001", caller.ID)
 	if err := leg.Hold(true); err != nil {
 		t.Fatal(err)
 	}
@@ -329,15 +314,7 @@ func TestTransferAndHoldOnAsterisk(t *testing.T) {
 	if err := leg.Transfer("1002", ""); err != nil {
 		t.Fatal(err)
 	}
-	var colleague *aritest.Call
-	if err := fake.Wait(ctx, "the caller bridged to 1002", func() bool {
-		if ls := fake.Legs("1002"); len(ls) == 1 {
-			colleague = ls[0]
-		}
-		return colleague != nil && bridgedTogether(fake, caller.ID, colleague.ID)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	legBridgedTo(ctx, t, fake, "1002", caller.ID)
 	if got := fake.TransferProgress(leg.ID); len(got) < 2 || got[0] != "channel_progress" || got[len(got)-1] != "channel_answered" {
 		t.Errorf("transfer progress told to Asterisk: %v, want channel_progress … channel_answered", got)
 	}
@@ -470,23 +447,8 @@ func consultingOnAsterisk(t *testing.T) (fake *aritest.Server, h *hotline, calle
 	if _, err := h.ACD().Pause("1002", "break"); err != nil { // 1001 takes the caller
 		t.Fatal(err)
 	}
-	var err error
-	caller, err = fake.Inbound("+8613800138000", "4000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"1", "1"} { // English, support
-		time.Sleep(300 * time.Millisecond)
-		caller.DTMF(d)
-	}
-	if err := fake.Wait(ctx, "the caller bridged to 1001", func() bool {
-		if ls := fake.Legs("1001"); len(ls) == 1 {
-			leg = ls[0]
-		}
-		return leg != nil && bridgedTogether(fake, caller.ID, leg.ID)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	caller = callSupport(t, fake)
+	leg = legBridgedTo(ctx, t, fake, "1001", caller.ID)
 	acts, err := h.ACD().Unpause("1002")
 	if err != nil {
 		t.Fatal(err)
@@ -499,13 +461,37 @@ func consultingOnAsterisk(t *testing.T) (fake *aritest.Server, h *hotline, calle
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fake.Wait(ctx, "1001 consulting 1002", func() bool {
-		if ls := fake.Legs("1002"); len(ls) == 1 {
-			colleague = ls[0]
+	colleague = legBridgedTo(ctx, t, fake, "1002", consult.ID)
+	return fake, h, caller, leg, consult, colleague
+}
+
+// callSupport places a caller on the fake Asterisk who picks English and support in the
+// shipped flow.
+func callSupport(t *testing.T, fake *aritest.Server) *aritest.Call {
+	t.Helper()
+	caller, err := fake.Inbound("+8613800138000", "4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"1", "1"} { // English, support
+		time.Sleep(300 * time.Millisecond)
+		caller.DTMF(d)
+	}
+	return caller
+}
+
+// legBridgedTo waits until agent's one leg on the fake is bridged with the channel peer, and
+// returns the leg.
+func legBridgedTo(ctx context.Context, t *testing.T, fake *aritest.Server, agent, peer string) *aritest.Call {
+	t.Helper()
+	var leg *aritest.Call
+	if err := fake.Wait(ctx, peer+" bridged to "+agent, func() bool {
+		if ls := fake.Legs(agent); len(ls) == 1 {
+			leg = ls[0]
 		}
-		return colleague != nil && bridgedTogether(fake, consult.ID, colleague.ID)
+		return leg != nil && bridgedTogether(fake, peer, leg.ID)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return fake, h, caller, leg, consult, colleague
+	return leg
 }

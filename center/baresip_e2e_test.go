@@ -93,17 +93,25 @@ func TestBaresipAgentTakesQueuedCall(t *testing.T) {
 	if m == nil || atoi(m[1]) < 100 || atoi(m[2]) < 100 {
 		t.Errorf("too little RTP across the bridge: %s", j)
 	}
+	pcm := baresipHeard(t, heard)
+	if rms := audio.RMS(pcm); rms < 300 {
+		t.Errorf("the agent heard silence (RMS %.0f): the caller's voice did not reach baresip", rms)
+	}
+	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, audio.RMS(pcm))
+}
+
+// baresipHeard is what baresip heard in its call, from the dump startBaresip set up (read
+// once baresip has closed it after the BYE).
+func baresipHeard(t *testing.T, dir string) []int16 {
+	t.Helper()
 	time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
-	dumps, _ := filepath.Glob(filepath.Join(heard, "*-dec.wav"))
+	dumps, _ := filepath.Glob(filepath.Join(dir, "*-dec.wav"))
 	if len(dumps) == 0 {
-		t.Fatalf("baresip recorded nothing in %s", heard)
+		t.Fatalf("baresip recorded nothing in %s", dir)
 	}
 	pcm, err := audio.LoadWAVFile(dumps[0])
 	if err != nil {
 		t.Fatalf("baresip's recording: %v", err)
 	}
-	if rms := audio.RMS(pcm); rms < 300 {
-		t.Errorf("the agent heard silence (RMS %.0f): the caller's voice did not reach baresip", rms)
-	}
-	t.Logf("%s; baresip heard %.1f s, RMS %.0f", j, float64(len(pcm))/8000, audio.RMS(pcm))
+	return pcm
 }

@@ -3,7 +3,6 @@ package center
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/audio"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
@@ -55,16 +55,7 @@ func TestBlindTransferWithRealPhones(t *testing.T) {
 	if rec.Agent != "1002" || rec.Outcome != "answered" {
 		t.Errorf("record: agent %q, outcome %s; want answered, last agent 1002", rec.Agent, rec.Outcome)
 	}
-	ct, err := h.Store().ContactByCallID(context.Background(), rec.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parts []string
-	for _, e := range ct.Events {
-		if e.Step == "agent" {
-			parts = append(parts, e.Node+": "+e.Exit)
-		}
-	}
+	ct, parts := agentParts(t, h, rec.ID)
 	if !slices.Equal(parts, []string{"1001: transferred to agent 1002", "1002: hangup"}) {
 		t.Errorf("the contact's agent parts are %q", parts)
 	}
@@ -211,15 +202,7 @@ func TestBlindTransferToBaresip(t *testing.T) {
 	if m == nil || atoi(m[1]) < 100 || atoi(m[2]) < 100 {
 		t.Errorf("too little RTP between the caller and baresip: %s", j)
 	}
-	time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
-	dumps, _ := filepath.Glob(filepath.Join(heard, "*-dec.wav"))
-	if len(dumps) == 0 {
-		t.Fatalf("baresip recorded nothing in %s", heard)
-	}
-	pcm, err := audio.LoadWAVFile(dumps[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	pcm := baresipHeard(t, heard)
 	if rms := audio.RMS(pcm); rms < 300 {
 		t.Errorf("baresip heard silence (RMS %.0f): the transferred caller's voice did not reach it", rms)
 	}
@@ -281,16 +264,7 @@ func TestTransferToQueueWithRealPhones(t *testing.T) {
 	if m == nil || atoi(m[1]) < 100 || atoi(m[2]) < 100 {
 		t.Errorf("the caller's audio did not cross to 1003 and back: %s", j)
 	}
-	ct, err := h.Store().ContactByCallID(context.Background(), rec.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parts []string
-	for _, e := range ct.Events {
-		if e.Step == "agent" {
-			parts = append(parts, e.Node+": "+e.Exit)
-		}
-	}
+	_, parts := agentParts(t, h, rec.ID)
 	if !slices.Equal(parts, []string{"1001: transferred to queue sales", "1003: hangup"}) {
 		t.Errorf("the contact's agent parts are %q", parts)
 	}
@@ -332,4 +306,21 @@ func TestTransferToNumbersWithRealPhones(t *testing.T) {
 	if j := strings.Join(rec.Queued, "; "); rec.Agent != "1002" || !strings.Contains(j, "refused: number +442079460018 is outside the allowed prefixes") {
 		t.Errorf("the forbidden transfer: agent %q, %s", rec.Agent, j)
 	}
+}
+
+// agentParts is the contact of a call and its agents' parts ("1001: transferred to agent
+// 1002"), as the timeline shows them.
+func agentParts(t *testing.T, h *hotline, callID string) (customers.Contact, []string) {
+	t.Helper()
+	ct, err := h.Store().ContactByCallID(context.Background(), callID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, e := range ct.Events {
+		if e.Step == "agent" {
+			parts = append(parts, e.Node+": "+e.Exit)
+		}
+	}
+	return ct, parts
 }

@@ -19,10 +19,9 @@ import (
 // Journey is one call in progress. Its methods are safe for use by other goroutines (the
 // distributor's offers, the API); the fields set by Start never change.
 type Journey struct {
-	ch      call.Channel
-	flow    string
-	started time.Time
-	reg     *Registry
+	ch   call.Channel
+	flow string
+	reg  *Registry
 
 	mu        sync.Mutex
 	live      call.Live // state, queue, agent, node, since; media is read when asked

@@ -28,7 +28,7 @@ func NewRegistry(publish func(l call.Live, ended bool)) *Registry {
 // Start registers a call entering its flow.
 func (r *Registry) Start(ch call.Channel, flow string) *Journey {
 	now := time.Now()
-	j := &Journey{ch: ch, flow: flow, started: now, reg: r}
+	j := &Journey{ch: ch, flow: flow, reg: r}
 	j.live = call.Live{ID: ch.ID(), Caller: ch.Caller(), Dialed: ch.Dialed(), State: call.StateIVR,
 		Started: now, Since: now, Flow: flow}
 	r.mu.Lock()
@@ -62,6 +62,21 @@ func (r *Registry) Get(callID string) *Journey {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.calls[callID]
+}
+
+// Connected is the journey connected to agent, nil if none.
+func (r *Registry) Connected(agent string) *Journey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, j := range r.calls {
+		j.mu.Lock()
+		ok := j.live.State == call.StateConnected && j.live.Agent == agent
+		j.mu.Unlock()
+		if ok {
+			return j
+		}
+	}
+	return nil
 }
 
 // Calls is every call in progress, oldest first.

@@ -310,13 +310,7 @@ func (r *Room) ring(ctx context.Context, o acd.Offer, rg *ringing) {
 // second call, ch, becomes a consultation of that caller's conversation (the first half of
 // an attended transfer). It returns when ch has ended. An agent with no caller is refused.
 func (r *Room) Consult(ch call.Channel, agent string) {
-	var j *journey.Journey
-	for _, l := range r.cfg.Calls.Calls() {
-		if l.State == call.StateConnected && l.Agent == agent {
-			j = r.cfg.Calls.Get(l.ID)
-			break
-		}
-	}
+	j := r.cfg.Calls.Connected(agent)
 	if j == nil || j.Ask(call.ConsultRequest{Leg: ch, Target: ch.Dialed()}) != nil {
 		r.log.Info("consultation refused: the agent has no caller", "agent", agent, "dialed", ch.Dialed())
 		_ = ch.Hangup(call.CauseBusy)
