@@ -38,8 +38,27 @@ func TestLiveCallAudio(t *testing.T) {
 			}
 		}
 	}()
+	// The agent is on a break until the caller has spoken while queued, so the connected event
+	// has caller audio to show however fast the phone answers.
+	if _, err := h.ACD().Pause("1001", "break"); err != nil {
+		t.Fatal(err)
+	}
 	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
 		Pause: 8 * time.Second, Keys: map[string]string{"caller": "+8613800000021"}})
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if calls := h.live.Calls(); len(calls) == 1 && calls[0].State == dashboard.CallQueued &&
+			calls[0].Audio != nil && calls[0].Audio.Caller != nil && calls[0].Audio.Caller.PacketsReceived > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller never spoke while queued: %+v", h.live.Calls())
+		}
+	}
+	acts, err := h.ACD().Unpause("1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.room.Apply(acts)
 
 	// Read while they talk, as GET /api/v1/calls does.
 	var talking dashboard.LiveCall
