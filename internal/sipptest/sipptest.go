@@ -195,26 +195,59 @@ func (p *Proc) MustSucceed(t testing.TB) {
 	}
 }
 
-// FreeUDPPort returns an even UDP port that is free on loopback (and its TCP twin).
+// FreeUDPPort returns a UDP port divisible by 4 that is free on loopback together with the
+// three above it (sipp's -mp uses the port and port+2 for audio and video, each with RTCP
+// above), over UDP and TCP, and that no earlier call in this process handed out. Ports come from 21000-32767: above the
+// sample config's RTP range and below the kernel's ephemeral range, so a server under test
+// that binds port 0 can never take a port between this check and sipp's bind. Each test
+// process starts at its own offset, so packages tested in parallel rarely meet.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	if portsNext == 0 {
+		portsNext = portsLow + (os.Getpid()*4*37)%(portsHigh-portsLow)
+	}
+	for i := 0; i < (portsHigh-portsLow)/4; i++ {
+		port := portsNext &^ 3
+		portsNext += 4
+		if portsNext >= portsHigh {
+			portsNext = portsLow
 		}
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if port%2 == 1 {
+		if portsGiven[port] {
 			continue
 		}
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			l.Close()
+		if portFree(port) && portFree(port+1) && portFree(port+2) && portFree(port+3) {
+			portsGiven[port] = true
 			return port
 		}
 	}
 	t.Fatal("no free port")
 	return 0
+}
+
+const portsLow, portsHigh = 21000, 32766
+
+var (
+	portsMu    sync.Mutex
+	portsNext  int
+	portsGiven = map[int]bool{}
+)
+
+// portFree reports whether port can be bound on loopback over UDP and TCP.
+func portFree(port int) bool {
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // lockedBuffer is sipp's output, written by exec's copying goroutines while a failing test
