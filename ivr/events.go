@@ -42,6 +42,14 @@ type NodeStarter interface {
 	NodeStart(Event)
 }
 
+// PrivacyObserver is an Observer that must know while a step takes sensitive input (an
+// input with sensitive: true), so that nothing records it: a conversation recording holds
+// silence in between. Sensitive(callID, true) comes before the step's prompt plays and
+// Sensitive(callID, false) once its digits are in, also when the caller hung up.
+type PrivacyObserver interface {
+	Sensitive(callID string, on bool)
+}
+
 // ObserverFunc adapts a function to Observer.
 type ObserverFunc func(Event)
 

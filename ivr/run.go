@@ -206,6 +206,13 @@ func hangupOr(ctx context.Context, err error) Outcome {
 }
 
 // step runs one node and returns the next (nil when the call leaves the flows).
+// sensitive tells a PrivacyObserver that sensitive input starts or ends.
+func (r *run) sensitive(on bool) {
+	if po, ok := r.r.Observer.(PrivacyObserver); ok {
+		po.Sensitive(r.ch.ID(), on)
+	}
+}
+
 func (r *run) step(n *Node) *Node {
 	start := r.now()
 	r.ev = &Event{CallID: r.ch.ID(), Flow: r.flow.Name, Version: r.flow.Version, Node: n.ID, Step: n.Kind, Start: start}

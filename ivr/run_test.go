@@ -165,9 +165,13 @@ nodes:
 	c := sim.NewCall(f, "+8613800138000", "4008", sim.DefaultAt, []string{bad + "#", good + "#"}, io.Discard)
 	c.Runner.HTTP = crm.Client()
 	c.Runner.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c.Runner.Observer = ivr.ObserverFunc(func(e ivr.Event) { events = append(events, e) })
+	priv := &privacyLog{events: &events}
+	c.Runner.Observer = priv
 	res := c.Run(context.Background(), f)
 
+	if got := strings.Join(priv.spans, " "); got != "on:card off" {
+		t.Errorf("a privacy observer was told %q; want the sensitive input's span only (on:card off)", got)
+	}
 	if path(res) != "card derive confirm verify bye" {
 		t.Fatalf("path %s (the Luhn check should refuse %s and accept %s)", path(res), bad, good)
 	}
@@ -191,6 +195,23 @@ nodes:
 	}
 	if res.Vars["card"] != "[redacted]" || res.Vars["last4"] != "[redacted]" {
 		t.Errorf("card and values computed from it must be redacted, got %q and %q", res.Vars["card"], res.Vars["last4"])
+	}
+}
+
+// privacyLog is an ivr.PrivacyObserver that notes the sensitive spans and the node they began in.
+type privacyLog struct {
+	events *[]ivr.Event
+	node   string
+	spans  []string
+}
+
+func (p *privacyLog) Observe(e ivr.Event)   { *p.events = append(*p.events, e) }
+func (p *privacyLog) NodeStart(e ivr.Event) { p.node = e.Node }
+func (p *privacyLog) Sensitive(_ string, on bool) {
+	if on {
+		p.spans = append(p.spans, "on:"+p.node)
+	} else {
+		p.spans = append(p.spans, "off")
 	}
 }
 

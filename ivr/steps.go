@@ -376,6 +376,10 @@ func (s *inputStep) check(c *checker, n *Node) {
 }
 
 func (s *inputStep) run(r *run, n *Node) (string, error) {
+	if s.sensitive {
+		r.sensitive(true)
+		defer r.sensitive(false)
+	}
 	pending, err := r.play(s.prompt, s.bargeIn)
 	if err != nil {
 		return "", err
