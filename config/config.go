@@ -13,24 +13,26 @@ import (
 
 // Config is the whole file. Every key is documented in hotline.sample.yaml.
 type Config struct {
-	Driver     string                       `yaml:"driver"`   // native | ari
-	DataDir    string                       `yaml:"data_dir"` // database, recordings, prompt cache
-	Log        Log                          `yaml:"log"`
-	SIP        SIP                          `yaml:"sip"`
-	HTTP       HTTP                         `yaml:"http"`
-	ARI        ARI                          `yaml:"ari"`
-	Prompts    Prompts                      `yaml:"prompts"`
-	Flows      Flows                        `yaml:"flows"`
-	Schedules  map[string]schedule.Schedule `yaml:"schedules"`
-	Queues     []Queue                      `yaml:"queues"`
-	Agents     []Agent                      `yaml:"agents"`
-	ACD        ACD                          `yaml:"acd"`
-	Store      Store                        `yaml:"store"`
-	Redis      Redis                        `yaml:"redis"`
-	Recordings Recordings                   `yaml:"recordings"`
-	Callbacks  Callbacks                    `yaml:"callbacks"`
-	Webhooks   Webhooks                     `yaml:"webhooks"`
-	Transfer   Transfer                     `yaml:"transfer"`
+	Driver      string                       `yaml:"driver"`   // native | ari
+	DataDir     string                       `yaml:"data_dir"` // database, recordings, prompt cache
+	Log         Log                          `yaml:"log"`
+	SIP         SIP                          `yaml:"sip"`
+	HTTP        HTTP                         `yaml:"http"`
+	ARI         ARI                          `yaml:"ari"`
+	Prompts     Prompts                      `yaml:"prompts"`
+	Flows       Flows                        `yaml:"flows"`
+	Schedules   map[string]schedule.Schedule `yaml:"schedules"`
+	Queues      []Queue                      `yaml:"queues"`
+	Agents      []Agent                      `yaml:"agents"`
+	Supervisors []Supervisor                 `yaml:"supervisors"`
+	Monitoring  Monitoring                   `yaml:"monitoring"`
+	ACD         ACD                          `yaml:"acd"`
+	Store       Store                        `yaml:"store"`
+	Redis       Redis                        `yaml:"redis"`
+	Recordings  Recordings                   `yaml:"recordings"`
+	Callbacks   Callbacks                    `yaml:"callbacks"`
+	Webhooks    Webhooks                     `yaml:"webhooks"`
+	Transfer    Transfer                     `yaml:"transfer"`
 }
 
 type Log struct {
@@ -107,7 +109,57 @@ type Queue struct {
 	Schedule             string         `yaml:"schedule"`             // opening hours for callbacks
 	Extension            string         `yaml:"extension"`            // short number agents transfer callers to this queue with
 	TransferNewArrival   bool           `yaml:"transfer_new_arrival"` // a caller transferred here joins at the back, not with their original arrival
+	Recording            QueueRecording `yaml:"recording"`            // conversation recording of this queue's calls
 }
+
+// QueueRecording is a queue's conversation recording policy.
+type QueueRecording struct {
+	Policy string `yaml:"policy"` // never | always | on_demand
+	// Consent plays an announcement to the caller as they join the queue, before any agent
+	// is connected (the text recording_consent in the call's language, or ConsentPrompt).
+	Consent       *bool  `yaml:"consent"`        // default: on when the policy records
+	ConsentPrompt string `yaml:"consent_prompt"` // a prompt name replacing the text
+	RetainDays    int    `yaml:"retain_days"`    // 0 = recordings.retention_days
+}
+
+// Recording policies.
+const (
+	RecordNever    = "never"
+	RecordAlways   = "always"
+	RecordOnDemand = "on_demand"
+)
+
+// RecordPolicy is the queue's policy, never when unset.
+func (r QueueRecording) RecordPolicy() string {
+	if r.Policy == "" {
+		return RecordNever
+	}
+	return r.Policy
+}
+
+// AnnounceConsent says whether callers joining the queue hear the consent announcement.
+func (r QueueRecording) AnnounceConsent() bool {
+	if r.RecordPolicy() == RecordNever {
+		return false
+	}
+	return r.Consent == nil || *r.Consent
+}
+
+// Supervisor is a supervisor's phone identity: a softphone that registers with it (digest)
+// is what hotline calls when the supervisor listens to, whispers to or barges into a call.
+type Supervisor struct {
+	ID       string `yaml:"id"`       // SIP user name, e.g. 9001
+	Name     string `yaml:"name"`     //
+	Password string `yaml:"password"` // SIP digest password
+}
+
+// Monitoring is how supervisors monitor calls.
+type Monitoring struct {
+	ShowToAgents *bool `yaml:"show_to_agents"` // the agent sees that their call is monitored (default on)
+}
+
+// Visible says whether agents see that they are monitored.
+func (m Monitoring) Visible() bool { return m.ShowToAgents == nil || *m.ShowToAgents }
 
 // PriorityRule sets a caller's priority: When (an expression over the flow's variables,
 // checked as the caller joins) or After (once the caller has waited this long: aging).

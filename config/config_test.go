@@ -109,6 +109,9 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad holiday", "schedules:\n  x:\n    timezone: Asia/Shanghai\n    holidays: [2026-13-01]\n", "schedules.x.holidays[0]: \"2026-13-01\" is not a date"},
 		{"bad range", "schedules:\n  x:\n    timezone: UTC\n    weekly:\n      mon: [\"9:00-25:00\"]\n", "cfg.yaml:5: schedules.x.weekly.mon[0]: \"9:00-25:00\" is not a range like 09:00-18:00"},
 		{"bad number type", "sip:\n  min_expires: many\n", "line 2"},
+		{"bad recording policy", "queues:\n  - name: a\n    recording:\n      policy: sometimes\n", "cfg.yaml:4: queues[0].recording.policy: \"sometimes\" is not a recording policy"},
+		{"supervisor is an agent", "agents:\n  - id: \"7\"\n    password: p\nsupervisors:\n  - id: \"7\"\n    password: q\n", "cfg.yaml:5: supervisors[0].id: \"7\" is also an agent's ID"},
+		{"supervisor without password", "supervisors:\n  - id: \"9\"\n", "supervisors[0].password: must not be empty"},
 		{"bad rate", "callbacks:\n  per_number_limit: lots\n", "callbacks.per_number_limit: \"lots\" is not a rate"},
 	}
 	for _, c := range cases {

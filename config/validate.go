@@ -114,6 +114,14 @@ func (c *Config) Validate() error {
 		if (q.OverflowTo == "") != (q.OverflowAfter == 0) {
 			bad(key+".overflow_to", "overflow_to and overflow_after go together")
 		}
+		switch q.Recording.Policy {
+		case "", RecordNever, RecordAlways, RecordOnDemand:
+		default:
+			bad(key+".recording.policy", "%q is not a recording policy; use never, always or on_demand", q.Recording.Policy)
+		}
+		if q.Recording.RetainDays < 0 {
+			bad(key+".recording.retain_days", "must not be negative (0 keeps them as long as recordings.retention_days)")
+		}
 	}
 	for i, q := range c.Queues {
 		if q.OverflowTo != "" && !queues[q.OverflowTo] {
@@ -165,6 +173,23 @@ func (c *Config) Validate() error {
 			if !queues[q] {
 				bad(fmt.Sprintf("%s.queues[%d]", key, j), "no queue named %q", q)
 			}
+		}
+	}
+	for i, sv := range c.Supervisors {
+		key := fmt.Sprintf("supervisors[%d]", i)
+		switch {
+		case sv.ID == "" || strings.ContainsAny(sv.ID, " @:;<>\""):
+			bad(key+".id", "%q is not a usable SIP user name", sv.ID)
+		case agents[sv.ID]:
+			bad(key+".id", "%q is also an agent's ID; a phone registers as one or the other", sv.ID)
+		case extensions[sv.ID] != "":
+			bad(key+".id", "%q is also the extension of queue %q", sv.ID, extensions[sv.ID])
+		case agents["supervisor:"+sv.ID]:
+			bad(key+".id", "supervisor %q is defined twice", sv.ID)
+		}
+		agents["supervisor:"+sv.ID] = true
+		if sv.Password == "" {
+			bad(key+".password", "must not be empty: supervisors' phones authenticate with digest")
 		}
 	}
 	if c.ACD.MaxMisses < 1 {
