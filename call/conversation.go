@@ -149,3 +149,28 @@ type Monitorer interface {
 	// ended first). Caller and agent stay up when the supervisor leaves.
 	Monitor(ctx context.Context, agent, supervisor Channel, ctl *MonitorControl) (string, error)
 }
+
+// MonitorRequest hands a conversation the supervisor's leg that answered, to join in
+// Control's mode until the leg hangs up.
+type MonitorRequest struct {
+	Leg        Channel
+	Supervisor string // the supervisor's ID
+	By         string // who asked (a token's name, or the supervisor's phone), for the audit
+	Control    *MonitorControl
+}
+
+func (MonitorRequest) request() {}
+
+// Monitoring is a call's monitoring session, as the live view shows it.
+type Monitoring struct {
+	Supervisor string
+	Mode       MonitorMode
+	Since      time.Time
+}
+
+// Recording states of a call in progress.
+const (
+	RecordingOff    = ""          // not recording
+	RecordingOn     = "recording" // recording
+	RecordingPaused = "paused"    // recording silence
+)

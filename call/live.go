@@ -29,6 +29,8 @@ type Live struct {
 	Position   int    // in the queue, 1-based, while queued
 	OnHold     bool   // connected, and the agent has put the caller on hold
 	CustomerID string
+	Recording  string      // RecordingOff, RecordingOn or RecordingPaused
+	Monitor    *Monitoring // a supervisor monitoring the call, nil if none
 
 	// Media quality, read when the view is taken: nil when hotline does not terminate that
 	// leg's RTP (Asterisk carries it), the agent's only while connected.

@@ -172,6 +172,7 @@ func (t *talk) conference(r call.ConferenceRequest) (Outcome, bool) {
 		done(errors.New("this call's driver cannot mix three parties"))
 		return Outcome{}, false
 	}
+	t.endMonitor("three-way call")
 	c.cancel()
 	<-c.ended
 	t.setHold(false)

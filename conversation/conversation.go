@@ -43,7 +43,14 @@ type Config struct {
 	Resolver call.DialogResolver
 	// RingTimeout is how long an outside number may ring (default 30 s).
 	RingTimeout time.Duration
-	Log         *slog.Logger
+	// Recorder records conversations by their queue's policy and takes the agent's
+	// recording keys; nil records nothing.
+	Recorder *Recorder
+	// Monitors joins supervisors' phones to conversations; nil: nobody can monitor.
+	Monitors *Monitors
+	// Audit writes monitoring sessions where the API lists them (nil: the log only).
+	Audit Audit
+	Log   *slog.Logger
 }
 
 // Talks carries out conversations; one per center.
@@ -105,15 +112,19 @@ type talk struct {
 	talked time.Duration
 	asks   <-chan call.Request
 
-	consult *consultation // while the agent consults a colleague
+	consult *consultation   // while the agent consults a colleague
+	monitor *monitorSession // while a supervisor monitors the call
+	keysOff func()          // stops reading the current agent's recording keys
 }
 
 // Talk connects the caller of j to the agent leg that answered, from queue, and carries out
 // the conversation until it ends, on the caller's goroutine.
 func (c *Talks) Talk(ctx context.Context, j *journey.Journey, queue string, first journey.Answer) Outcome {
-	t := &talk{Talks: c, ctx: ctx, j: j, caller: j.Channel(), queue: queue, agent: first, since: time.Now()}
+	t := &talk{Talks: c, ctx: ctx, j: j, caller: j.Channel(), queue: queue}
 	t.asks = j.Talking(true)
 	defer j.Talking(false)
+	t.startPart(first)
+	defer func() { t.keysOff() }()
 	for {
 		t.j.Bridged(t.agent.Leg)
 		t.j.SetState(call.StateConnected, t.queue, t.agent.Agent)
@@ -140,6 +151,8 @@ func (c *Talks) Talk(ctx context.Context, j *journey.Journey, queue string, firs
 			if out, done := t.conference(r); done {
 				return out
 			}
+		case call.MonitorRequest:
+			t.startMonitor(r)
 		}
 	}
 }
@@ -149,13 +162,32 @@ func (t *talk) bridge() (call.Request, End) {
 	bctx, stop := context.WithCancel(t.ctx)
 	defer stop()
 	done := make(chan struct{})
-	go func() { _, _ = t.caller.Bridge(bctx, t.agent.Leg); close(done) }()
+	var supGone <-chan struct{}
+	if m, ok := t.caller.(call.Monitorer); ok && t.monitor != nil {
+		s := t.monitor
+		supGone = s.leg.Context().Done()
+		go func() { _, _ = m.Monitor(bctx, t.agent.Leg, s.leg, s.ctl); close(done) }()
+	} else {
+		go func() { _, _ = t.caller.Bridge(bctx, t.agent.Leg); close(done) }()
+	}
 	legAsks := requests(t.agent.Leg)
 	consultEnded, consultAsks := t.consultEvents()
 	for {
 		select {
 		case <-done:
+			if supGone != nil && t.goneNow() == "" {
+				t.endMonitor("the supervisor hung up")
+				return nil, "" // caller and agent are bridged again
+			}
 			return nil, t.who()
+		case <-supGone: // the supervisor left: caller and agent go on in a bridge
+			stop()
+			<-done
+			if gone := t.goneNow(); gone != "" {
+				return nil, gone
+			}
+			t.endMonitor("the supervisor hung up")
+			return nil, ""
 		case r, ok := <-legAsks:
 			if !ok {
 				legAsks = nil
@@ -283,6 +315,7 @@ func (t *talk) setHold(on bool) {
 
 // endPart closes the current agent's part of the conversation.
 func (t *talk) endPart(how string) {
+	t.endMonitor(how)
 	now := time.Now()
 	if t.held {
 		t.hold += now.Sub(t.heldAt)
@@ -307,9 +340,18 @@ func (t *talk) finish(gone End) Outcome {
 	return Outcome{End: gone, Agent: t.agent.Agent, Talked: t.talked}
 }
 
-// startPart begins the part of the agent who took the call.
+// startPart begins the part of the agent who took the call: the recording (by the queue's
+// policy) notes them, and their recording keys are read.
 func (t *talk) startPart(a journey.Answer) {
 	t.agent, t.since, t.hold, t.held = a, time.Now(), 0, false
+	t.cfg.Recorder.answered(t.j, t.queue, a.Agent)
+	if t.keysOff != nil {
+		t.keysOff()
+	}
+	kctx, cancel := context.WithCancel(t.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); t.cfg.Recorder.keys(kctx, t.j, a.Leg, a.Agent) }()
+	t.keysOff = func() { cancel(); <-done }
 }
 
 func requests(leg call.Channel) <-chan call.Request {

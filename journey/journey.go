@@ -34,6 +34,7 @@ type Journey struct {
 	talking   bool         // a conversation is taking requests (Ask)
 	segments  []Segment
 	asks      chan call.Request // requests from the API for the conversation
+	tape      *Tape             // the conversation recording, while one runs
 }
 
 // Segment is one agent's part of the conversation: who, when, how long on hold, and how it

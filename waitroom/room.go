@@ -51,6 +51,10 @@ type Config struct {
 	Callbacks   Callbacks      // nil: callback offers to agents are refused
 	// MusicOnHold is each queue's hold music prompt (default "hold-music").
 	MusicOnHold map[string]string
+	// Consent is what a caller joining queue hears before any agent is connected, when
+	// the queue records conversations: a prompt name, or "" for the text
+	// recording_consent in the call's language; ok false when the queue announces nothing.
+	Consent func(queue string) (prompt string, ok bool)
 	// Priority is a caller's priority on joining a queue, from the flow's priority and the
 	// queue's rules over the flow's variables (nil: the flow's priority).
 	Priority func(queue string, base int, vars map[string]any) int

@@ -62,6 +62,13 @@ func (r *Room) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueReques
 	moh, _ := r.cfg.Voice.Prompt(r.musicOnHold(req.Queue))
 	callbackOffered := false
 	var say []call.Prompt // an announcement to play before the music resumes
+	// The recording consent plays whole before any agent is connected: an agent who
+	// answers meanwhile waits for its end (their leg is taken once it has played).
+	consent := r.consent(ctx, req.Queue, req.Language)
+	if consent != nil {
+		j.Note("recording consent announced")
+		say = consent
+	}
 	for {
 		// One playback at a time: an announcement, else music. Any of them stops the moment an
 		// agent answers, an event arrives, or the caller presses a key.
@@ -72,7 +79,11 @@ func (r *Room) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueReques
 		}
 		done := make(chan played, 1)
 		play, opts := []call.Prompt{moh}, call.PlayOptions{Interruptible: true, Loop: true}
-		if say != nil {
+		connect, events := w.Connect, w.Events
+		if consent != nil {
+			play, opts = consent, call.PlayOptions{}
+			connect, events, consent, say = nil, nil, nil, nil
+		} else if say != nil {
 			play, opts = say, call.PlayOptions{Interruptible: true}
 			say = nil
 		}
@@ -91,9 +102,9 @@ func (r *Room) Enqueue(ctx context.Context, ch call.Channel, req ivr.QueueReques
 			acts, _ := r.d.Abandon(id)
 			r.Apply(acts)
 			return leave(ivr.QueueHangup)
-		case got = <-w.Connect:
+		case got = <-connect:
 			stop()
-		case ev = <-w.Events:
+		case ev = <-events:
 			pressed = stop()
 		case p := <-done:
 			stopPlaying()
@@ -173,6 +184,25 @@ func (r *Room) musicOnHold(queue string) string {
 		return name
 	}
 	return "hold-music"
+}
+
+// consent is the queue's recording consent announcement, nil when it has none.
+func (r *Room) consent(ctx context.Context, queue, lang string) []call.Prompt {
+	if r.cfg.Consent == nil {
+		return nil
+	}
+	name, ok := r.cfg.Consent(queue)
+	if !ok {
+		return nil
+	}
+	if name != "" {
+		p, err := r.cfg.Voice.Prompt(name)
+		if err == nil {
+			return []call.Prompt{p}
+		}
+		r.log.Warn("recording consent prompt missing; saying the text", "queue", queue, "prompt", name, "error", err)
+	}
+	return r.say(ctx, lang, r.cfg.Texts.Text(lang, "recording_consent"))
 }
 
 // say turns announcement text into a prompt (nil if it cannot be rendered).
