@@ -67,6 +67,9 @@ type Center struct {
 	hist      reports.QueueHistograms // wait and handle time, on this center's /metrics
 	agents    *agents.Desk
 	plan      conversation.DialPlan // what agents transfer to
+	recorder  *conversation.Recorder
+	monitors  *conversation.Monitors
+	texts     *prompts.Texts
 
 	http     *http.Server
 	httpAddr net.Addr
@@ -116,6 +119,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prompts.dir texts:\n%w", err)
 	}
+	c.texts = texts
 	if err := c.openFlows(); err != nil {
 		return nil, err
 	}
@@ -144,10 +148,14 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	c.callbacks = callbacks.New(c.ctx, callbacks.Config{Store: store, Distributor: c.acd, Dialer: c.engine.dialer,
 		Voice: c.voice, Texts: texts, CallerID: cfg.SIP.UserAgent, MissReason: waitroom.MissReason, Log: c.log})
 	c.records = journey.NewRecords(store, c.calls, journey.RecordsConfig{Queues: queuePolicies(cfg), CallbackBooked: c.callbacks.Kick, Log: c.log})
+	c.recorder = &conversation.Recorder{Policy: recordingPolicies(cfg), Tapes: tapes{store: store, retain: retainDays(cfg)},
+		Calls: c.calls, Audit: c.audit, Log: c.log}
+	c.monitors = &conversation.Monitors{Dialer: c.engine.dialer, Calls: c.calls, Supervisors: supervisorNames(cfg), Log: c.log}
 	c.room = waitroom.New(c.ctx, waitroom.Config{
 		Distributor: c.acd, Dialer: c.engine.dialer, Calls: c.calls, Voice: c.voice, Texts: texts,
-		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: musicOnHold(cfg), Log: c.log,
-		Talk:         conversation.Config{Plan: c.plan, KeepArrival: keepArrival(cfg), Outbound: store.CheckOutbound, Resolver: resolver(c.engine.dialer)},
+		Booker: c.records, Callbacks: c.callbacks, MusicOnHold: musicOnHold(cfg), Consent: consentAnnouncements(cfg), Log: c.log,
+		Talk: conversation.Config{Plan: c.plan, KeepArrival: keepArrival(cfg), Outbound: store.CheckOutbound, Resolver: resolver(c.engine.dialer),
+			Recorder: c.recorder, Monitors: c.monitors, Audit: c.audit},
 		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
 		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})
@@ -156,7 +164,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		Voice: c.voice, Queues: c.room, Dialer: c.engine.dialer, Log: c.log,
 		Customers: c.records, Voicemail: c.records, Callbacks: c.records, Surveys: c.records,
 		Metrics:  flowMetrics,
-		Observer: journey.Nodes{Calls: c.calls},
+		Observer: flowObserver{Nodes: journey.Nodes{Calls: c.calls}, rec: c.recorder},
 		TempDir:  filepath.Join(cfg.DataDir, "tmp"),
 		Clock:    c.clock,
 	}
@@ -339,6 +347,9 @@ func (c *Center) banner() {
 // handleCall runs on the goroutine that owns the call: feature codes for agents, the flow
 // for everyone else.
 func (c *Center) handleCall(ch call.Channel) {
+	if c.supervisorCall(ch) {
+		return
+	}
 	if strings.HasPrefix(ch.Dialed(), "*") {
 		if a, ok := ch.(agents.Identity); ok && a.Agent() != "" {
 			c.agents.FeatureCode(ch, a.Agent(), c.room.Apply)
@@ -365,6 +376,7 @@ func (c *Center) handleCall(ch call.Channel) {
 	defer c.calls.End(j)
 	c.records.Begin(ch.Context(), j)
 	res := c.runner.Run(ch.Context(), ch, f)
+	c.recorder.Finish(j) // the caller has hung up: the conversation recording ends and is kept
 	// The record is written even though the caller has gone: a context that outlives the call.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ch.Context()), 10*time.Second)
 	c.records.Finish(rctx, j, res)

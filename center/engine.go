@@ -41,6 +41,10 @@ func (c *Center) newSIPEngine() (engine, error) {
 	for _, a := range cfg.Agents {
 		passwords[a.ID] = a.Password
 	}
+	supervisors := supervisorNames(cfg)
+	for _, s := range cfg.Supervisors {
+		passwords[s.ID] = s.Password // supervisors' phones register too: monitoring calls them
+	}
 	srv, err := sip.NewServer(sip.Config{
 		Addr: cfg.SIP.Addr, Transports: cfg.SIP.Transports, PublicIP: cfg.SIP.PublicAddr,
 		Realm: cfg.SIP.Realm, UserAgent: cfg.SIP.UserAgent,
@@ -53,7 +57,11 @@ func (c *Center) newSIPEngine() (engine, error) {
 		sip.WithLogger(c.log),
 		sip.WithHandler(c.handleCall),
 		sip.WithCredentials(func(agent string) (string, bool) { p, ok := passwords[agent]; return p, ok }),
-		sip.WithRegistrationHook(func(agent string, contacts int) { c.agents.Registered(agent, contacts, c.room.Apply) }),
+		sip.WithRegistrationHook(func(user string, contacts int) {
+			if _, sup := supervisors[user]; !sup {
+				c.agents.Registered(user, contacts, c.room.Apply)
+			}
+		}),
 	)
 	if err != nil {
 		return engine{}, err
@@ -63,6 +71,9 @@ func (c *Center) newSIPEngine() (engine, error) {
 		banner: []string{fmt.Sprintf("Call the hotline:   sip:hotline@%s (%v)", cfg.SIP.Addr, cfg.SIP.Transports)}}
 	for _, a := range cfg.Agents {
 		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, a.Password, cfg.SIP.Addr, a.Name))
+	}
+	for _, s := range cfg.Supervisors {
+		e.banner = append(e.banner, fmt.Sprintf("Supervisor phone:   user %s, password %s, registrar %s (%s): dial *81<agent> to listen", s.ID, s.Password, cfg.SIP.Addr, s.Name))
 	}
 	return e, nil
 }
@@ -80,7 +91,11 @@ func (c *Center) newARIEngine() (engine, error) {
 	}
 	d, err := ari.NewDriver(client, ari.DriverConfig{SoundsDir: cfg.SoundsDir, Endpoint: cfg.Endpoint,
 		URIEndpoint: cfg.TrunkEndpoint, RingTimeout: c.cfg.SIP.RingTimeout.D()}, c.handleCall,
-		ari.WithRegistrationHook(func(agent string, contacts int) { c.agents.Registered(agent, contacts, c.room.Apply) }))
+		ari.WithRegistrationHook(func(user string, contacts int) {
+			if _, sup := supervisorNames(c.cfg)[user]; !sup {
+				c.agents.Registered(user, contacts, c.room.Apply)
+			}
+		}))
 	if err != nil {
 		return engine{}, err
 	}

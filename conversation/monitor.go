@@ -78,27 +78,14 @@ func (m *Monitors) log() *slog.Logger {
 // Start calls supervisor's phone and, once it answers, joins it to the call in mode. It
 // returns when the supervisor is in the call, or why not.
 func (m *Monitors) Start(ctx context.Context, callID, supervisor string, mode call.MonitorMode, by string) error {
-	if !mode.Valid() {
-		return fmt.Errorf("mode %q: use listen, whisper or barge", mode)
-	}
-	if _, ok := m.Supervisors[supervisor]; !ok {
-		return fmt.Errorf("%w %q", ErrUnknownSupervisor, supervisor)
-	}
 	j := m.Calls.Get(callID)
 	if j == nil {
 		return fmt.Errorf("%w: %s", ErrNoCall, callID)
 	}
-	if _, ok := j.Channel().(call.Monitorer); !ok {
-		return ErrCannotMonitor
+	release, err := m.claim(j, supervisor, mode)
+	if err != nil {
+		return err
 	}
-	if !j.Talks() {
-		return journey.ErrNotTalking
-	}
-	ctl := call.NewMonitorControl(mode)
-	if !j.SetMonitor(&call.Monitoring{Supervisor: supervisor, Mode: mode, Since: time.Now()}, true) {
-		return ErrMonitored
-	}
-	release := func() { j.SetMonitor(nil, false) }
 	timeout := m.RingTimeout
 	if timeout == 0 {
 		timeout = 20 * time.Second
@@ -116,12 +103,51 @@ func (m *Monitors) Start(ctx context.Context, callID, supervisor string, mode ca
 			return fmt.Errorf("%w: the call ended", journey.ErrNotTalking)
 		}
 		var de *call.DialError
-		if errors.As(err, &de) && de.MissReason() == "unreachable" {
-			return fmt.Errorf("%w: supervisor %s has no registered phone", ErrSupervisorUnreachable, supervisor)
+		if errors.As(err, &de) && de.MissReason() != "unreachable" {
+			return fmt.Errorf("%w: supervisor %s did not answer (%s)", ErrSupervisorUnreachable, supervisor, de.MissReason())
 		}
-		return fmt.Errorf("%w: supervisor %s: %v", ErrSupervisorUnreachable, supervisor, err)
+		return fmt.Errorf("%w: supervisor %s has no registered phone (%v)", ErrSupervisorUnreachable, supervisor, err)
 	}
-	if err := j.Ask(call.MonitorRequest{Leg: leg, Supervisor: supervisor, By: by, Control: ctl}); err != nil {
+	return m.ask(j, release, leg, supervisor, mode, by)
+}
+
+// Join takes a call the supervisor's phone made (a monitor code) into agent's conversation.
+func (m *Monitors) Join(ctx context.Context, leg call.Channel, supervisor string, mode call.MonitorMode, agent, by string) error {
+	j := m.Calls.Connected(agent)
+	if j == nil {
+		return fmt.Errorf("%w: agent %s is not on a call", journey.ErrNotTalking, agent)
+	}
+	release, err := m.claim(j, supervisor, mode)
+	if err != nil {
+		return err
+	}
+	return m.ask(j, release, leg, supervisor, mode, by)
+}
+
+// claim checks that supervisor may monitor j in mode and marks j monitored; release undoes
+// it if the supervisor's leg never joins.
+func (m *Monitors) claim(j *journey.Journey, supervisor string, mode call.MonitorMode) (release func(), err error) {
+	if !mode.Valid() {
+		return nil, fmt.Errorf("mode %q: use listen, whisper or barge", mode)
+	}
+	if _, ok := m.Supervisors[supervisor]; !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownSupervisor, supervisor)
+	}
+	if _, ok := j.Channel().(call.Monitorer); !ok {
+		return nil, ErrCannotMonitor
+	}
+	if !j.Talks() {
+		return nil, journey.ErrNotTalking
+	}
+	if !j.SetMonitor(&call.Monitoring{Supervisor: supervisor, Mode: mode, Since: time.Now()}, true) {
+		return nil, ErrMonitored
+	}
+	return func() { j.SetMonitor(nil, false) }, nil
+}
+
+// ask hands the supervisor's leg to j's conversation.
+func (m *Monitors) ask(j *journey.Journey, release func(), leg call.Channel, supervisor string, mode call.MonitorMode, by string) error {
+	if err := j.Ask(call.MonitorRequest{Leg: leg, Supervisor: supervisor, By: by, Control: call.NewMonitorControl(mode)}); err != nil {
 		release()
 		_ = leg.Hangup(call.CauseNormal)
 		return err
