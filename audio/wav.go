@@ -133,6 +133,15 @@ func LoadWAVFile(path string) ([]int16, error) {
 // with the format it found. A format it cannot decode is ErrUnsupportedWAV; bytes that are
 // not a WAV file are ErrNotWAV.
 func DecodeWAV(r io.Reader) ([]int16, Format, error) {
+	data, f, err := readData(r)
+	if err != nil {
+		return nil, f, err
+	}
+	return decodeWAVData(data, f), f, nil
+}
+
+// readData reads a WAV file's header and the bytes of its audio.
+func readData(r io.Reader) ([]byte, Format, error) {
 	h, err := readHeader(r, true)
 	if err != nil {
 		return nil, h.format, err
@@ -148,7 +157,7 @@ func DecodeWAV(r io.Reader) ([]int16, Format, error) {
 	if len(data) > MaxWAVData {
 		return nil, h.format, fmt.Errorf("%w: more than %d MiB of audio", ErrUnsupportedWAV, MaxWAVData>>20)
 	}
-	return decodeWAVData(data, h.format), h.format, nil
+	return data, h.format, nil
 }
 
 // header is what readHeader found before the audio.
