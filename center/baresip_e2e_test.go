@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +23,25 @@ import (
 // itself, speaks a 440 Hz tone and dumps what it hears (sndfile) into the returned folder.
 func startBaresip(t *testing.T, registrar, agent, password string) (heard string) {
 	t.Helper()
+	return runBaresip(t, baresipPhone{Registrar: registrar, User: agent, Password: password, Tone: 440})
+}
+
+// baresipPhone is how a baresip softphone is set up for a test.
+type baresipPhone struct {
+	Registrar, User, Password string // registers as User (digest) unless Password is ""
+	Tone                      int    // the sine it speaks, Hz
+	Dial                      string // a URI it calls at start; "" answers incoming calls by itself
+}
+
+// runBaresip runs a baresip softphone that speaks its own tone and dumps what it hears
+// (sndfile, one *-dec.wav per call) into the returned folder.
+func runBaresip(t *testing.T, ph baresipPhone) (heard string) {
+	t.Helper()
 	bin := testenv.Tool(t, "baresip")
 	dir := t.TempDir()
 	heard = filepath.Join(dir, "dumps")
 	os.Mkdir(heard, 0o755)
-	port := sipptest.FreeUDPPort(t)
+	port, rtp := sipptest.FreeUDPPort(t), sipptest.FreeUDPPort(t) // four ports each: SIP, and RTP+RTCP
 	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
 module g711.so
 module ausine.so
@@ -34,20 +49,29 @@ module sndfile.so
 module aubridge.so
 module account.so
 module menu.so
-audio_source ausine,440
+audio_source ausine,%d
 ausrc_srate 48000
 ausrc_channels 2
 audio_player aubridge,sink
 snd_path %s
 sip_listen 127.0.0.1:%d
 sip_transports udp
-rtp_ports 40000-40999
-`, heard, port)
-	accounts := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n", agent, registrar, password)
+rtp_ports %d-%d
+`, ph.Tone, heard, port, rtp, rtp+3)
+	account := fmt.Sprintf("<sip:%s@%s>;answermode=auto;audio_codecs=PCMU,PCMA", ph.User, ph.Registrar)
+	if ph.Password != "" {
+		account += fmt.Sprintf(";auth_pass=%s;regint=300", ph.Password)
+	} else {
+		account += ";regint=0"
+	}
 	os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644)
-	os.WriteFile(filepath.Join(dir, "accounts"), []byte(accounts), 0o644)
-	var out bytes.Buffer
-	cmd := exec.Command("stdbuf", "-oL", "-eL", bin, "-f", dir, "-t", "60", "-s")
+	os.WriteFile(filepath.Join(dir, "accounts"), []byte(account+"\n"), 0o644)
+	args := []string{"-oL", "-eL", bin, "-f", dir, "-t", "90", "-s"}
+	if ph.Dial != "" {
+		args = append(args, "-e", "d "+ph.Dial)
+	}
+	var out lockedOutput
+	cmd := exec.Command("stdbuf", args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -56,10 +80,29 @@ rtp_ports 40000-40999
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("baresip output:\n%s", out.String())
+			t.Logf("baresip %s output:\n%s", ph.User, out.String())
 		}
 	})
 	return heard
+}
+
+// lockedOutput is a process's output, written by exec's copying goroutine while a failing
+// test may read it.
+type lockedOutput struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedOutput) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // A real softphone (baresip) as the agent: it registers with digest, is logged in by
