@@ -159,7 +159,8 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		Priority:     func(queue string, base int, vars map[string]any) int { return priority(rules[queue], base, vars) },
 		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})
-	c.live = &live{hub: events, acd: c.acd, flows: c.flows, calls: c.calls, room: c.room, callbacks: c.callbacks, log: c.log}
+	c.live = &live{hub: events, acd: c.acd, flows: c.flows, calls: c.calls, room: c.room, callbacks: c.callbacks,
+		monitors: c.monitors, recorder: c.recorder, log: c.log}
 	c.runner = &ivr.Runner{
 		Voice: c.voice, Queues: c.room, Dialer: c.engine.dialer, Log: c.log,
 		Customers: c.records, Voicemail: c.records, Callbacks: c.records, Surveys: c.records,

@@ -49,6 +49,8 @@ type live struct {
 	calls     *journey.Registry
 	room      *waitroom.Room
 	callbacks *callbacks.Dialer
+	monitors  *conversation.Monitors
+	recorder  *conversation.Recorder
 	log       *slog.Logger
 }
 
