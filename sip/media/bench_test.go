@@ -198,6 +198,23 @@ func BenchmarkMixMonitoredCall(b *testing.B) {
 	reportPerCall(b)
 }
 
+// The monitored call's frame without the three sendto system calls (the legs have nowhere
+// to send): what the receive accounting, decoding, mixing by hearing and encoding cost.
+func BenchmarkMixMonitoredCallWithoutSend(b *testing.B) {
+	m, pkts, rs, sink := newBenchConference(b, 3)
+	defer sink.Close()
+	for _, l := range m.legs {
+		l.s.SetRemote(netip.AddrPort{})
+	}
+	ctl := call.NewMonitorControl(call.Whisper)
+	m.hears = func(a, b int) bool { return ctl.Mode().Hears(a, b) }
+	b.ReportAllocs()
+	for b.Loop() {
+		conferenceFrame(m, pkts, rs)
+	}
+	reportPerCall(b)
+}
+
 // The same monitored call, recorded on the caller's leg: each frame also lands in the
 // recording's two rings and one frame of each side goes to the file.
 func BenchmarkMixMonitoredRecordedCall(b *testing.B) {

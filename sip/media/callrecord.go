@@ -89,17 +89,13 @@ func (s *Session) RecordCall(path string, opts CallRecordOptions) (*CallRecordin
 	if err := s.Err(); err != nil {
 		return nil, err
 	}
-	if s.rec.Load() != nil {
+	r := newCallRecording(s, path, opts)
+	if !s.rec.CompareAndSwap(nil, r) { // claimed before the file is created: a busy session's is left alone
 		return nil, ErrCallRecordingBusy
 	}
-	r, err := createCallRecording(s, path, opts)
-	if err != nil {
+	if err := r.create(); err != nil {
+		s.rec.CompareAndSwap(r, nil)
 		return nil, err
-	}
-	if !s.rec.CompareAndSwap(nil, r) {
-		r.finish()
-		_ = os.Remove(path) // nothing of it was written; the file of the one running is elsewhere
-		return nil, ErrCallRecordingBusy
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	r.cancel = cancel
@@ -107,24 +103,30 @@ func (s *Session) RecordCall(path string, opts CallRecordOptions) (*CallRecordin
 	return r, nil
 }
 
-// createCallRecording creates the file with its header; nothing feeds it yet.
-func createCallRecording(s *Session, path string, opts CallRecordOptions) (*CallRecording, error) {
+// newCallRecording returns a recording of s (nil in tests) to path, not yet written.
+func newCallRecording(s *Session, path string, opts CallRecordOptions) *CallRecording {
 	maxS := int64(callRecordMaxSamples)
 	if opts.MaxDuration > 0 {
 		maxS = min(maxS, max(samplesOf(opts.MaxDuration), 1))
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("rtp: recording the call: %w", err)
-	}
-	if _, err := f.WriteAt(audio.EncodeWAV(SampleRate, 2, nil), 0); err != nil { // sizes 0 until the first second
-		_ = f.Close()
-		return nil, fmt.Errorf("rtp: recording the call: %w", err)
-	}
-	r := &CallRecording{s: s, path: path, f: f, maxSamples: maxS, off: audio.HeaderSize,
+	r := &CallRecording{s: s, path: path, maxSamples: maxS, off: audio.HeaderSize,
 		done: make(chan struct{}), cancel: func() {}, buf: make([]byte, 0, callRecordFlush*FrameSamples*4)}
 	r.paused.Store(opts.Paused)
-	return r, nil
+	return r
+}
+
+// create creates the file with its header (sizes 0 until the first second is written).
+func (r *CallRecording) create() error {
+	f, err := os.Create(r.path)
+	if err != nil {
+		return fmt.Errorf("rtp: recording the call: %w", err)
+	}
+	if _, err := f.WriteAt(audio.EncodeWAV(SampleRate, 2, nil), 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("rtp: recording the call: %w", err)
+	}
+	r.f = f
+	return nil
 }
 
 // Pause makes the recording hold silence from the next frame until Resume. It reports

@@ -12,6 +12,12 @@ import (
 	"github.com/hotline-cc/hotline/audio"
 )
 
+// createCallRecording is a recording with its file, fed by nothing yet (tests, benchmarks).
+func createCallRecording(s *Session, path string, opts CallRecordOptions) (*CallRecording, error) {
+	r := newCallRecording(s, path, opts)
+	return r, r.create()
+}
+
 // stereoWAV is a two-channel recording read back: the header's declared data size, and the
 // channels of that much data.
 type stereoWAV struct {

@@ -203,7 +203,8 @@ func clamp16(v int32) int16 {
 }
 
 // mixLeg is one leg's place in a conference: a ring of its audio by sample position, written
-// by the session's read goroutine and read a frame at a time by the mixer.
+// by the session's read goroutine and read a frame at a time by the mixer. A CallRecording
+// keeps two (without a session): what its session receives and what it sends.
 type mixLeg struct {
 	s *Session
 

@@ -30,7 +30,7 @@ import (
 // say about this session's stream (loss, jitter, round-trip time) is in Stats.
 //
 // Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
-// AddTap, Relay and Conference as the call needs; Close when the call ends. Done is closed when the
+// AddTap, Relay, Conference/Mix and RecordCall as the call needs; Close when the call ends. Done is closed when the
 // session ends, by Close or by the inactivity timeout (Err tells which). After Close
 // returns no goroutine of the session remains and both sockets are closed.
 //
