@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/pion/rtp"
 
 	"github.com/hotline-cc/hotline/audio"
+	"github.com/hotline-cc/hotline/call"
 )
 
 // One 20 ms frame: PCM → G.711 → RTP packet bytes, reusing the buffers as Session does.
@@ -179,6 +181,91 @@ func BenchmarkConferenceMix(b *testing.B) {
 	if st := m.legs[0].s.Stats(); st.PacketsReceived == 0 || st.PacketsSent == 0 {
 		b.Fatalf("nothing went through: %+v", st)
 	}
+	reportPerCall(b)
+}
+
+// One 20 ms frame of a monitored call: as BenchmarkConferenceMix, with whom each leg hears
+// asked of a MonitorControl in whisper mode for every pair, every frame.
+func BenchmarkMixMonitoredCall(b *testing.B) {
+	m, pkts, rs, sink := newBenchConference(b, 3)
+	defer sink.Close()
+	ctl := call.NewMonitorControl(call.Whisper)
+	m.hears = func(a, b int) bool { return ctl.Mode().Hears(a, b) }
+	b.ReportAllocs()
+	for b.Loop() {
+		conferenceFrame(m, pkts, rs)
+	}
+	reportPerCall(b)
+}
+
+// The monitored call's frame without the three sendto system calls (the legs have nowhere
+// to send): what the receive accounting, decoding, mixing by hearing and encoding cost.
+func BenchmarkMixMonitoredCallWithoutSend(b *testing.B) {
+	m, pkts, rs, sink := newBenchConference(b, 3)
+	defer sink.Close()
+	for _, l := range m.legs {
+		l.s.SetRemote(netip.AddrPort{})
+	}
+	ctl := call.NewMonitorControl(call.Whisper)
+	m.hears = func(a, b int) bool { return ctl.Mode().Hears(a, b) }
+	b.ReportAllocs()
+	for b.Loop() {
+		conferenceFrame(m, pkts, rs)
+	}
+	reportPerCall(b)
+}
+
+// The same monitored call, recorded on the caller's leg: each frame also lands in the
+// recording's two rings and one frame of each side goes to the file.
+func BenchmarkMixMonitoredRecordedCall(b *testing.B) {
+	m, pkts, rs, sink := newBenchConference(b, 3)
+	defer sink.Close()
+	ctl := call.NewMonitorControl(call.Barge)
+	m.hears = func(a, b int) bool { return ctl.Mode().Hears(a, b) }
+	caller := m.legs[0].s
+	r, err := createCallRecording(caller, filepath.Join(b.TempDir(), "call.wav"), CallRecordOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	caller.rec.Store(r)
+	defer r.finish()
+	b.ReportAllocs()
+	for b.Loop() {
+		conferenceFrame(m, pkts, rs)
+		r.frame()
+	}
+	if r.err != nil || r.samples == 0 {
+		b.Fatalf("recorded %d samples: %v", r.samples, r.err)
+	}
+	reportPerCall(b)
+}
+
+// One 20 ms frame of a conversation recording: a received packet's audio and a relayed
+// A-law payload placed in their rings, one frame of each side interleaved and, once a
+// second, written to the file with its header.
+func BenchmarkRecordCallFrame(b *testing.B) {
+	r, err := createCallRecording(nil, filepath.Join(b.TempDir(), "call.wav"), CallRecordOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.finish()
+	f := recordFrame(r)
+	b.ReportAllocs()
+	for b.Loop() {
+		f()
+	}
+	if r.err != nil {
+		b.Fatal(r.err)
+	}
+	reportPerCall(b)
+}
+
+// reportPerCall adds what a benchmark of one 20 ms frame of a call means per second of
+// call (50 frames) and as calls one core can carry.
+func reportPerCall(b *testing.B) {
+	perFrame := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perFrame*50, "ns/call-s")
+	b.ReportMetric(1e9/(perFrame*50), "calls/core")
 }
 
 // newBenchConference makes a conference of n legs that send to a sink, without pacing or

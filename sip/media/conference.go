@@ -30,10 +30,26 @@ const (
 // its stream is re-anchored: one late burst after a stall is not a slow clock.
 const lateTicks = 3
 
+// Hearing says whom each leg of a Mix hears: listener hears speaker when it returns true.
+// Legs are numbered in the order given to Mix. It is asked for every pair each frame, on the
+// mixer's goroutine, so a mode read from an atomic changes what everyone hears from the
+// next frame on, without restarting the mix; it must be quick and must not block. A leg
+// never hears itself, whatever it says. nil is everyone hears everyone else (Conference).
+type Hearing func(listener, speaker int) bool
+
 // Conference mixes legs until ctx ends or one of them ends: every 20 ms, paced by the first
 // leg's clock, it takes one frame of each leg's audio (decoded from whichever G.711 law the
 // leg receives), and sends each leg the sum of all the others, clamped to 16 bits, encoded
-// with that leg's codec on its own outgoing stream. Nobody hears themselves.
+// with that leg's codec on its own outgoing stream. Nobody hears themselves. It is Mix with
+// everyone hearing everyone else.
+func Conference(ctx context.Context, legs ...*Session) (int, error) {
+	return Mix(ctx, nil, legs...)
+}
+
+// Mix mixes legs as Conference does, except that each leg hears only the legs hears says it
+// does (a supervisor listening to, whispering to or barging into a call), asked afresh each
+// frame; nil hears is Conference. A leg that hears nobody is sent silence, so its stream
+// carries on.
 //
 // Each leg's packets are placed by RTP timestamp ConferenceJitter ahead of the mix, so
 // reordered packets take their place, and a frame whose packet has not arrived in time is
@@ -46,14 +62,14 @@ const lateTicks = 3
 // its own Digits, for the call path to act on; the other parties hear nothing of them.
 //
 // The legs must be distinct, 2 to MaxConferenceLegs, each with a G.711 codec set, and not
-// relaying (ErrRelayBusy). Conference takes each leg's turn to send, as Play does: a Play or
-// SendDigit on a leg waits until the conference ends, and a Play in progress delays its
-// start. Nothing may be relayed to a leg meanwhile.
+// relaying (ErrRelayBusy). Mix takes each leg's turn to send, as Play does: a Play or
+// SendDigit on a leg waits until the mix ends, and a Play in progress delays its start.
+// Nothing may be relayed to a leg meanwhile.
 //
 // It returns the index of the leg whose session ended, with that session's Err(), or -1
 // with ctx.Err() when ctx ended first. Once it has returned, nothing more is sent to any leg
 // on its behalf and the sessions can be played to, relayed or mixed again.
-func Conference(ctx context.Context, legs ...*Session) (int, error) {
+func Mix(ctx context.Context, hears Hearing, legs ...*Session) (int, error) {
 	if len(legs) < MinConferenceLegs || len(legs) > MaxConferenceLegs {
 		return -1, fmt.Errorf("%w (got %d)", ErrConferenceLegs, len(legs))
 	}
@@ -73,7 +89,7 @@ func Conference(ctx context.Context, legs ...*Session) (int, error) {
 		}
 	}
 
-	m := &mixer{legs: make([]*mixLeg, len(legs))}
+	m := &mixer{legs: make([]*mixLeg, len(legs)), hears: hears}
 	for i, s := range legs {
 		m.legs[i] = &mixLeg{s: s}
 	}
@@ -130,24 +146,45 @@ func ended(ctx context.Context, legs []*Session) (int, error) {
 	return -1, context.Canceled
 }
 
-// mixer is one conference: its legs, and the sum of their frames.
+// mixer is one conference: its legs, who hears whom, and the sum of their frames.
 type mixer struct {
-	legs []*mixLeg
-	sum  [FrameSamples]int32
+	legs  []*mixLeg
+	hears Hearing // nil: everyone hears everyone else
+	sum   [FrameSamples]int32
 }
 
-// mix sends every leg one frame: the sum of all the others' frames of this tick.
+// mix sends every leg one frame: the sum of this tick's frames of the legs it hears.
 func (m *mixer) mix(first bool) {
-	clear(m.sum[:])
 	for _, l := range m.legs {
 		l.pull()
-		for i, v := range l.in {
-			m.sum[i] += int32(v)
-		}
 	}
-	for _, l := range m.legs {
-		for i, v := range l.in {
-			l.out[i] = clamp16(m.sum[i] - int32(v))
+	if m.hears == nil {
+		clear(m.sum[:])
+		for _, l := range m.legs {
+			for i, v := range l.in {
+				m.sum[i] += int32(v)
+			}
+		}
+		for _, l := range m.legs {
+			for i, v := range l.in {
+				l.out[i] = clamp16(m.sum[i] - int32(v))
+			}
+			l.s.sendAudio(l.out[:], first)
+		}
+		return
+	}
+	for a, l := range m.legs {
+		clear(m.sum[:])
+		for b, o := range m.legs {
+			if a == b || !m.hears(a, b) {
+				continue
+			}
+			for i, v := range o.in {
+				m.sum[i] += int32(v)
+			}
+		}
+		for i, v := range m.sum {
+			l.out[i] = clamp16(v)
 		}
 		l.s.sendAudio(l.out[:], first)
 	}
@@ -166,7 +203,8 @@ func clamp16(v int32) int16 {
 }
 
 // mixLeg is one leg's place in a conference: a ring of its audio by sample position, written
-// by the session's read goroutine and read a frame at a time by the mixer.
+// by the session's read goroutine and read a frame at a time by the mixer. A CallRecording
+// keeps two (without a session): what its session receives and what it sends.
 type mixLeg struct {
 	s *Session
 

@@ -30,7 +30,7 @@ import (
 // say about this session's stream (loss, jitter, round-trip time) is in Stats.
 //
 // Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
-// AddTap, Relay and Conference as the call needs; Close when the call ends. Done is closed when the
+// AddTap, Relay, Conference/Mix and RecordCall as the call needs; Close when the call ends. Done is closed when the
 // session ends, by Close or by the inactivity timeout (Err tells which). After Close
 // returns no goroutine of the session remains and both sockets are closed.
 //
@@ -65,7 +65,8 @@ type Session struct {
 	fanout sync.RWMutex // taps, relay and mix: the read loop holds it shared while using them
 	taps   []*tap
 	relay  *relayState
-	mix    *mixLeg // the session's place in a Conference
+	mix    *mixLeg                       // the session's place in a Conference
+	rec    atomic.Pointer[CallRecording] // the conversation recording, if any (callrecord.go)
 
 	digits chan rune
 
@@ -477,6 +478,9 @@ func (s *Session) sendAudio(frame []int16, first bool) {
 	o.seq++
 	o.ts += uint32(len(frame))
 	o.lastSend, o.lastTS = now, h.Timestamp
+	if r := s.rec.Load(); r != nil {
+		r.sent(o.ssrc, h.Timestamp, frame)
+	}
 	s.write(p, o.buf[:n+len(payload)], n)
 }
 
@@ -823,13 +827,17 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 
 	s.fanout.RLock()
 	defer s.fanout.RUnlock()
-	if kind == kindAudio && (len(s.taps) > 0 || s.mix != nil) {
+	rec := s.rec.Load()
+	if kind == kindAudio && (len(s.taps) > 0 || s.mix != nil || rec != nil) {
 		r.pcm = codec.Decode(r.pcm[:0], pkt.Payload)
 		for _, t := range s.taps {
 			t.fn(r.pcm)
 		}
 		if s.mix != nil {
 			s.mix.push(pkt.SSRC, pkt.Timestamp, r.pcm)
+		}
+		if rec != nil {
+			rec.received(pkt.SSRC, pkt.Timestamp, r.pcm)
 		}
 	}
 	if s.relay != nil {
@@ -898,6 +906,9 @@ func (s *Session) forward(rs *relayState, pkt *rtp.Packet, kind packetKind, from
 	if kind == kindAudio {
 		payload = transcodeAppend(o.buf[n:n], from, tp.codec, pkt.Payload)
 		end = ts + uint32(len(payload))
+		if r := to.rec.Load(); r != nil {
+			r.sentPayload(o.ssrc, ts, tp.codec, payload)
+		}
 	} else {
 		payload = append(o.buf[n:n], pkt.Payload...)
 		if ev, err := ParseDTMFEvent(pkt.Payload); err == nil {
