@@ -143,8 +143,8 @@ func (c *Channel) RecordCall(path string, opts call.CallRecordOptions) (call.Cal
 		leg.recording = true
 	}
 	r.start = time.Now()
-	if opts.Paused {
-		r.Pause()
+	if opts.Paused { // the span starts with the recording, not a few µs in
+		r.setPaused(true, 0)
 	}
 	go r.watch()
 	c.log.Info("recording the conversation", "recordings", []string{r.legs[0].name, r.legs[1].name}, "path", path)
@@ -250,19 +250,22 @@ func (r *callRecording) Done() <-chan struct{} { return r.done }
 
 // Pause mutes both recordings (Asterisk writes zero samples); only a change is sent, since a
 // second mute would unmute (see MuteRecording).
-func (r *callRecording) Pause() bool { return r.setPaused(true) }
+func (r *callRecording) Pause() bool { return r.setPaused(true, -1) }
 
 // Resume unmutes both recordings.
-func (r *callRecording) Resume() bool { return r.setPaused(false) }
+func (r *callRecording) Resume() bool { return r.setPaused(false, -1) }
 
-func (r *callRecording) setPaused(on bool) bool {
+// setPaused changes the paused state at offset at (-1: now).
+func (r *callRecording) setPaused(on bool, at time.Duration) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.paused == on || !r.end.IsZero() {
 		return false
 	}
 	r.paused = on
-	at := time.Since(r.start)
+	if at < 0 {
+		at = time.Since(r.start)
+	}
 	if on {
 		r.spans = append(r.spans, call.Span{Start: at})
 	} else {
