@@ -35,6 +35,13 @@ type Channel struct {
 	reqQ    []call.Request
 	reqWake chan struct{}
 
+	// the mixing bridge the channel is in through Bridge or Conference, for Monitor to barge
+	// into; bridgeChanged is closed (and replaced) whenever it changes
+	bridgeMu      sync.Mutex
+	bridgeID      string
+	bridgeLegs    []string
+	bridgeChanged chan struct{}
+
 	mu       sync.Mutex
 	answered bool
 	ended    bool

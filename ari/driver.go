@@ -68,6 +68,10 @@ var _ call.Dialer = (*Driver)(nil)
 // answers after its Originate gave up is recognised and hung up, never taken for a caller.
 const originateArg = "hotline-originate"
 
+// snoopArg is the first StasisStart argument of the snoop channels hotline creates to record
+// and monitor conversations: the code that made one owns it, it is never taken for a caller.
+const snoopArg = "hotline-snoop"
+
 // NewDriver prepares a driver over client; handler receives inbound calls (nil: they are
 // declined). Run starts it.
 func NewDriver(client *Client, cfg DriverConfig, handler call.Handler, opts ...DriverOption) (*Driver, error) {
@@ -177,6 +181,9 @@ func (d *Driver) onStasisStart(ev Event) {
 	if p := d.pending[id]; p != nil {
 		delete(d.pending, id)
 		p.answered <- d.newChannel(e.Channel, "outbound")
+		return
+	}
+	if len(e.Args) > 0 && e.Args[0] == snoopArg {
 		return
 	}
 	if len(e.Args) > 0 && e.Args[0] == originateArg {

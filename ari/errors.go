@@ -15,6 +15,9 @@ var (
 	ErrBadPrompt = errors.New("ari: prompt cannot be played")
 	// ErrRecordingFailed is returned by Record when Asterisk reports RecordingFailed.
 	ErrRecordingFailed = errors.New("ari: recording failed")
+	// ErrNotBridged is returned by Monitor when the caller is not in a conversation bridge
+	// (Bridge, Conference) with the agent: there is no conversation to join.
+	ErrNotBridged = errors.New("ari: monitor: the caller is not bridged with the agent")
 )
 
 // Error is a non-2xx answer from the ARI REST interface. Message is Asterisk's

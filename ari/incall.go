@@ -199,6 +199,10 @@ func (c *Channel) mix(ctx context.Context, prefix, what string, legs []*Channel)
 		}
 		return c.id, c.opErr(ctx, err)
 	}
+	for _, l := range legs {
+		l.setBridge(id, ids)
+		defer l.clearBridge(id)
+	}
 	ended := make(chan string, len(legs))
 	for _, l := range legs {
 		stop := context.AfterFunc(l.ctx, func() { ended <- l.id })

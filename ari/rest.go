@@ -286,3 +286,33 @@ func (c *Client) SetVariable(ctx context.Context, channelID, name, value string)
 	q := url.Values{"variable": {name}, "value": {value}}
 	return c.do(ctx, "POST", "/channels/"+esc(channelID)+"/variable", q, nil, nil)
 }
+
+// Snoop creates a snoop channel on a channel (POST /channels/{id}/snoop) that enters the
+// application with appArgs: spy (none, in, out, both) is what it hears of the channel, whisper
+// (none, in, out) where what it is given is mixed in. "in" is what the channel sends, "out"
+// what it is sent (asterisk22/monitor-snoop.jsonl: whisper=out is heard by the channel's own
+// far end only). Subscribe to ChannelKey(snoopID) first: StasisStart follows the response.
+func (c *Client) Snoop(ctx context.Context, channelID, snoopID, spy, whisper string, appArgs ...string) (*ChannelData, error) {
+	q := url.Values{"spy": {spy}, "whisper": {whisper}, "app": {c.cfg.App}, "snoopId": {snoopID}}
+	if len(appArgs) > 0 {
+		q.Set("appArgs", strings.Join(appArgs, ","))
+	}
+	var out ChannelData
+	if err := c.do(ctx, "POST", "/channels/"+esc(channelID)+"/snoop", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// MuteRecording makes a live recording write silence (POST /recordings/live/{name}/mute).
+// Asterisk 22.10.1 toggles on every POST, a second one unmutes again
+// (asterisk22/record-snoop.jsonl): callers keep the state and send each change once.
+func (c *Client) MuteRecording(ctx context.Context, name string) error {
+	return c.do(ctx, "POST", "/recordings/live/"+esc(name)+"/mute", nil, nil, nil)
+}
+
+// UnmuteRecording ends MuteRecording (DELETE /recordings/live/{name}/mute; there is no
+// POST .../unmute).
+func (c *Client) UnmuteRecording(ctx context.Context, name string) error {
+	return c.do(ctx, "DELETE", "/recordings/live/"+esc(name)+"/mute", nil, nil, nil)
+}

@@ -16,6 +16,9 @@ type channel struct {
 	dialed   bool           // originated (gets ChannelDestroyed; inbound channels do not)
 	inStasis bool
 	bridge   string
+	snoopOf  string // a snoop channel: the channel it snoops on
+	spy      string // a snoop's spy and whisper directions
+	whisper  string
 	timer    *time.Timer // ring / answer timer of an originated channel
 	done     chan struct{}
 }
@@ -31,6 +34,9 @@ type recording struct {
 	channel     string
 	terminateOn string
 	timer       *time.Timer
+	wav         []byte // what it stores when it finishes
+	muteFlag    bool   // Asterisk's own "muted" field, set by POST .../mute, cleared by DELETE
+	muted       bool   // whether it writes silence now
 }
 
 type bridge struct {
@@ -194,7 +200,7 @@ func (s *Server) channelEvent(name string, ch *channel) map[string]any {
 // ChannelHangupRequest fixture req.
 func (s *Server) hangup(ch *channel, req string) {
 	s.stopTimer(ch.timer)
-	if ch.inStasis {
+	if ch.inStasis && req != "" {
 		s.emit(s.channelEvent(req, ch))
 	}
 	for id, pb := range s.playbacks {
@@ -222,6 +228,13 @@ func (s *Server) hangup(ch *channel, req string) {
 	}
 	delete(s.channels, ch.id)
 	close(ch.done)
+	// its snoops go with it: their recordings finish, StasisEnd, no hangup request
+	// (asterisk22/record-snoop.jsonl, the caller's BYE)
+	for _, sn := range s.channels {
+		if sn.snoopOf == ch.id {
+			s.hangup(sn, "")
+		}
+	}
 }
 
 // fill copies keys from src into dst.
@@ -234,7 +247,11 @@ func fill(dst, src map[string]any, keys ...string) {
 func (s *Server) finishRecording(rec *recording, fixture string) {
 	s.stopTimer(rec.timer)
 	delete(s.live, rec.name)
-	s.stored[rec.name] = append([]byte(nil), s.fx.wav...)
+	wav := rec.wav
+	if wav == nil {
+		wav = s.fx.wav
+	}
+	s.stored[rec.name] = append([]byte(nil), wav...)
 	ev := s.fx.event(fixture)
 	r := sub(ev, "recording")
 	r["name"] = rec.name
@@ -299,6 +316,9 @@ func (s *Server) routes() http.Handler {
 	h("POST /ari/applications/{app}/subscription", s.subscribe)
 	h("POST /ari/channels/{id}/variable", s.withChannel(noContent))
 	h("POST /ari/channels/{id}/transfer_progress", s.withChannel(s.transferProgress))
+	h("POST /ari/channels/{id}/snoop", s.snoop)
+	h("POST /ari/recordings/live/{name}/mute", s.mute)
+	h("DELETE /ari/recordings/live/{name}/mute", s.unmute)
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) {
 		s.t.Errorf("aritest: %s %s is not something the fake Asterisk answers", r.Method, r.URL.Path)
 		s.replyError(w, http.StatusNotFound, "Resource not found")
@@ -429,6 +449,12 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, ch *channel) {
 		return
 	}
 	rec := &recording{name: name, channel: ch.id, terminateOn: q.Get("terminateOn")}
+	switch ch.spy { // a snoop stores what Asterisk recorded through one
+	case "in":
+		rec.wav = s.fx.snoopIn
+	case "out", "both":
+		rec.wav = s.fx.snoopOut
+	}
 	s.live[name] = rec
 	_, body := s.fx.body("record.201")
 	body["name"], body["target_uri"], body["format"] = name, "channel:"+ch.id, q.Get("format")
@@ -641,7 +667,7 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, b *bridge) {
 	for _, id := range ids {
 		if ch := s.channels[id]; ch == nil || !ch.inStasis {
 			// Asterisk's answer for a channel that is missing or not in the application
-			s.replyError(w, http.StatusBadRequest, "Channel not found")
+			s.replyFixture(w, "addChannel.gone")
 			return
 		}
 	}

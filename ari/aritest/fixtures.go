@@ -28,6 +28,9 @@ type fixtures struct {
 	events map[string]json.RawMessage
 	bodies map[string]fixtureBody
 	wav    []byte
+	// what a snoop with spy=in and spy=out on the traced caller recorded (440 Hz: the caller;
+	// 1000 Hz: the agent it heard)
+	snoopIn, snoopOut []byte
 }
 
 type fixtureBody struct {
@@ -77,6 +80,7 @@ var eventRefs = map[string]ref{
 	"ChannelUnhold":                  {"asterisk22/hold-moh", 80, "ChannelUnhold"},
 	"ChannelTransfer.blind":          {"asterisk22/refer-blind", 59, "ChannelTransfer"},
 	"ChannelTransfer.attended":       {"asterisk22/refer-attended", 110, "ChannelTransfer"},
+	"StasisStart.snoop":              {"asterisk22/record-snoop", 51, "StasisStart"},
 }
 
 // bodyRefs picks the genuine REST responses the fake answers with.
@@ -100,6 +104,13 @@ var bodyRefs = map[string]ref{
 	"subscription":          {file: "asterisk22/endpoints", seq: 21},
 	"transfer_progress.204": {file: "asterisk22/refer-blind", seq: 74},
 	"transfer_progress.400": {file: "asterisk22/refer-blind", seq: 129},
+	"snoop.200":             {file: "asterisk22/record-snoop", seq: 50},
+	"snoop.404":             {file: "asterisk22/record-snoop", seq: 162},
+	"snoop.400":             {file: "asterisk22/record-snoop", seq: 163},
+	"recording.404":         {file: "asterisk22/record-snoop", seq: 153},
+	"mute.204":              {file: "asterisk22/record-snoop", seq: 75},
+	"unmute.204":            {file: "asterisk22/record-snoop", seq: 81},
+	"addChannel.gone":       {file: "asterisk22/monitor-snoop", seq: 280},
 }
 
 // Testdata finds ari/testdata: the fixtures copied from the genuine Asterisk traces. It walks
@@ -190,6 +201,12 @@ func loadFixtures(dir string) (*fixtures, error) {
 		return nil, err
 	}
 	fx.wav = wav
+	if fx.snoopIn, err = os.ReadFile(filepath.Join(dir, "asterisk22", "snoop-in.wav")); err != nil {
+		return nil, err
+	}
+	if fx.snoopOut, err = os.ReadFile(filepath.Join(dir, "asterisk22", "snoop-out.wav")); err != nil {
+		return nil, err
+	}
 	return fx, nil
 }
 
