@@ -435,7 +435,28 @@ func (c *Channel) Monitor(ctx context.Context, agent, supervisor call.Channel, c
 		}
 	}
 	if id, _ := c.bridged(a.id); id == "" {
-		return "", ErrNotBridged
+		// The call path hands over caller and agent unbridged (on the native engine the
+		// mix replaces the bridge): bridge them for as long as the monitoring lasts.
+		bctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _, _ = c.Bridge(bctx, a) }()
+		defer func() { cancel(); <-done }()
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			if id, _ := c.bridged(a.id); id != "" {
+				break
+			}
+			select {
+			case <-done:
+				if who := (&monitor{c: c, agent: a, sup: s}).who(); who != "" {
+					return who, nil
+				}
+				return "", ErrNotBridged
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return "", ErrNotBridged
+			}
+		}
 	}
 	m := &monitor{c: c, agent: a, sup: s, ctx: ctx}
 	defer m.cleanup()

@@ -15,8 +15,8 @@ var (
 	ErrBadPrompt = errors.New("ari: prompt cannot be played")
 	// ErrRecordingFailed is returned by Record when Asterisk reports RecordingFailed.
 	ErrRecordingFailed = errors.New("ari: recording failed")
-	// ErrNotBridged is returned by Monitor when the caller is not in a conversation bridge
-	// (Bridge, Conference) with the agent: there is no conversation to join.
+	// ErrNotBridged is returned by Monitor when caller and agent could not be put in a
+	// conversation bridge (Monitor bridges them itself when they are not yet).
 	ErrNotBridged = errors.New("ari: monitor: the caller is not bridged with the agent")
 )
 
