@@ -273,3 +273,54 @@ func TestCallRecordingAccessIsAudited(t *testing.T) {
 		t.Errorf("voicemail audit: %v", got)
 	}
 }
+
+// The recordings list and the customer's timeline show a conversation with all it is known
+// by; only supervisors get its URLs.
+func TestRecordingsListAndTimeline(t *testing.T) {
+	e := newEnv(t)
+	ri := e.conversationRecording("+8613800000034")
+	vm := e.voicemail("+8613800000034")
+	var l List[RecordingView]
+	e.ok(200, e.do("GET", "/api/v1/recordings?customer="+ri.CustomerID+"&kind=call", e.sup, nil)).json(t, &l)
+	if len(l.Items) != 1 {
+		t.Fatalf("call recordings of the customer: %+v", l.Items)
+	}
+	r := l.Items[0]
+	if r.ID != ri.ID || r.Kind != "call" || r.CallID != "c9" || r.Queue != "support" || fmt.Sprint(r.Agents) != "[1001 1002]" || !r.Incomplete ||
+		len(r.Paused) != 1 || r.Paused[0] != (SpanView{1000, 1500}) || r.SHA256 != ri.SHA256 || r.Size != ri.Size || r.DurationSeconds != 3 ||
+		r.RetainUntil == nil || r.DownloadURL != "/api/v1/recordings/"+ri.ID+"?download=1" || r.ContactID != ri.ContactID {
+		t.Errorf("listed recording: %+v", r)
+	}
+	e.ok(200, e.do("GET", "/api/v1/recordings?contact="+ri.ContactID, e.sup, nil)).json(t, &l)
+	if len(l.Items) != 1 || l.Items[0].ID != ri.ID {
+		t.Errorf("by contact: %+v", l.Items)
+	}
+	e.ok(200, e.do("GET", "/api/v1/recordings?customer="+ri.CustomerID, e.sup, nil)).json(t, &l)
+	if len(l.Items) != 2 || l.Items[0].ID != vm.Recording.ID {
+		t.Errorf("all the customer's recordings: %+v", l.Items)
+	}
+	e.wantError(e.do("GET", "/api/v1/recordings?kind=music", e.sup, nil), 400, "kind")
+	e.wantError(e.do("GET", "/api/v1/recordings", e.agent1, nil), 403, "")
+	e.wantError(e.do("GET", "/api/v1/recordings", e.integ, nil), 403, "")
+
+	var tl List[TimelineEntryView]
+	e.ok(200, e.do("GET", "/api/v1/customers/"+ri.CustomerID+"/timeline", e.sup, nil)).json(t, &tl)
+	var rec *RecordingView
+	for _, en := range tl.Items {
+		if en.Kind == "recording" {
+			rec = en.Recording
+		}
+	}
+	if rec == nil || rec.URL == "" || !rec.Incomplete {
+		t.Fatalf("the timeline's recording: %+v", rec)
+	}
+	// An agent with a ticket for the customer sees the entry, without a way to play it.
+	e.store.UpdateTicket(e.ctx, vm.ID, customers.TicketUpdate{Assignee: ptr("1001")})
+	var atl List[TimelineEntryView] // a fresh one: decoding into tl would keep its old fields
+	e.ok(200, e.do("GET", "/api/v1/customers/"+ri.CustomerID+"/timeline", e.agent1, nil)).json(t, &atl)
+	for _, en := range atl.Items {
+		if en.Kind == "recording" && (en.Recording.URL != "" || en.Recording.DownloadURL != "") {
+			t.Errorf("an agent gets the call recording's URLs: %+v", en.Recording)
+		}
+	}
+}
