@@ -26,4 +26,8 @@ var (
 		Namespace: "hotline", Subsystem: "webhooks", Name: "deliveries_total",
 		Help: "Webhook delivery attempts, by event and result (delivered, failed).",
 	}, []string{"event", "result"})
+	mCallRecordings = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "recordings", Name: "calls_filed_total",
+		Help: "Conversation recordings filed in the store, by whether audio is missing (complete, incomplete: recovered after a crash or marked so by the driver).",
+	}, []string{"result"})
 )

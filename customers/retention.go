@@ -18,51 +18,57 @@ type Retention struct {
 	Sessions   int // expired dashboard sessions removed
 }
 
-// ApplyRetention deletes recordings older than the retention period (the tickets and
-// contacts keep that they had one: the row stays, marked deleted), delivered webhooks older
-// than 30 days and expired dashboard sessions. Run it daily; it is idempotent.
+// ApplyRetention deletes recordings older than the retention period, or, for a conversation
+// recording whose queue sets its own retention, past its RetainUntil (the tickets, contacts
+// and timelines keep that they had one: the row stays, marked deleted), delivered webhooks
+// older than 30 days and expired dashboard sessions. Run it daily; it is idempotent.
 func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, error) {
 	var out Retention
+	// A recording is due when its queue's retention has ended (retain_until), or, without
+	// one, when it is older than the store's retention.
+	due, args := "retain_until IS NOT NULL AND retain_until <= ?", []any{ms(now)}
+	cutoff := now.Add(-s.retain)
 	if s.retain > 0 {
-		cutoff := now.Add(-s.retain)
-		var ids []string
-		err := s.inTx(ctx, func(r run) error {
-			rows, err := r.query(ctx, "SELECT id FROM recordings WHERE deleted_at IS NULL AND created_at < ?", ms(cutoff))
+		due, args = "("+due+") OR (retain_until IS NULL AND created_at < ?)", append(args, ms(cutoff))
+	}
+	var ids []string
+	keep := map[string]bool{} // older than the default, kept longer by their queue
+	err := s.inTx(ctx, func(r run) error {
+		var err error
+		if ids, err = queryIDs(ctx, r, "SELECT id FROM recordings WHERE deleted_at IS NULL AND ("+due+")", args...); err != nil {
+			return err
+		}
+		if s.retain > 0 {
+			kept, err := queryIDs(ctx, r, "SELECT id FROM recordings WHERE deleted_at IS NULL AND retain_until > ? AND created_at < ?", ms(now), ms(cutoff))
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
+			for _, id := range kept {
+				keep[id] = true
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			_, err = r.exec(ctx, "UPDATE recordings SET deleted_at = ?, deleted_why = 'retention' WHERE deleted_at IS NULL AND created_at < ?",
-				ms(now), ms(cutoff))
-			return err
-		})
-		if err != nil {
-			return out, err
 		}
-		var errs []error
-		for _, id := range ids {
-			if err := s.rec.Delete(id); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			out.Recordings++
+		_, err = r.exec(ctx, "UPDATE recordings SET deleted_at = ?, deleted_why = 'retention' WHERE deleted_at IS NULL AND ("+due+")",
+			append([]any{ms(now)}, args...)...)
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := s.rec.Delete(id); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		pruned, err := s.rec.Prune(ctx, cutoff)
+		out.Recordings++
+	}
+	if s.retain > 0 {
+		pruned, err := s.rec.PruneKeeping(ctx, cutoff, keep)
 		out.Orphans = len(pruned)
-		if err := errors.Join(append(errs, err)...); err != nil {
-			return out, fmt.Errorf("customers: retention: %w", err)
-		}
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return out, fmt.Errorf("customers: retention: %w", err)
 	}
 	res, err := s.r().exec(ctx, "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", ms(now.Add(-deliveredKept)))
 	if err != nil {
@@ -165,4 +171,21 @@ func repeat(s string, n int) string {
 		out += s
 	}
 	return out
+}
+
+func queryIDs(ctx context.Context, r run, q string, args ...any) ([]string, error) {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

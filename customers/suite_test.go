@@ -52,6 +52,10 @@ var conformance = []struct {
 	{"Surveys", testSurveys},
 	{"DashboardSessions", testSessions},
 	{"Concurrent", testConcurrent},
+	{"CallRecording", testCallRecording},
+	{"RecoverRecordings", testRecoverRecordings},
+	{"CallRecordingRetention", testCallRecordingRetention},
+	{"Audit", testAudit},
 }
 
 func TestSQLite(t *testing.T) { runSuite(t, sqliteDB) }

@@ -3,12 +3,14 @@ package customers
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/recordings"
 )
 
@@ -82,6 +84,14 @@ type RecordingInfo struct {
 	CreatedAt  time.Time
 	DeletedAt  time.Time // zero while the file exists
 	DeletedWhy string    // retention | erased
+
+	// Of a conversation recording (kind call):
+	CallID      string
+	Queue       string
+	Agents      []string    // the agents heard on it, in order
+	Paused      []call.Span // silence while the recording was paused
+	Incomplete  bool        // some audio is missing (a crash, a write error); what is there is kept
+	RetainUntil time.Time   // when its queue's retention ends; zero = the store's default
 }
 
 // NewTicket is a ticket to open.
@@ -318,18 +328,30 @@ func (s *Store) AttachRecording(ctx context.Context, contactID string, rec recor
 	})
 }
 
-const recordingCols = "id, kind, customer_id, contact_id, sha256, size, duration_ms, created_at, deleted_at, deleted_why"
+const recordingCols = `id, kind, customer_id, contact_id, sha256, size, duration_ms, created_at, deleted_at, deleted_why,
+	call_id, queue, agents, paused, incomplete, retain_until`
 
 func scanRecording(sc interface{ Scan(...any) error }) (RecordingInfo, error) {
 	var ri RecordingInfo
 	var cust, contact sql.NullString
 	var dur, created int64
-	var deleted sql.NullInt64
-	if err := sc.Scan(&ri.ID, &ri.Kind, &cust, &contact, &ri.SHA256, &ri.Size, &dur, &created, &deleted, &ri.DeletedWhy); err != nil {
+	var deleted, retain sql.NullInt64
+	var agents, paused string
+	var incomplete int
+	if err := sc.Scan(&ri.ID, &ri.Kind, &cust, &contact, &ri.SHA256, &ri.Size, &dur, &created, &deleted, &ri.DeletedWhy,
+		&ri.CallID, &ri.Queue, &agents, &paused, &incomplete, &retain); err != nil {
 		return RecordingInfo{}, err
 	}
 	ri.CustomerID, ri.ContactID = cust.String, contact.String
 	ri.Duration, ri.CreatedAt, ri.DeletedAt = time.Duration(dur)*time.Millisecond, fromMS(created), fromNullMS(deleted)
+	ri.Incomplete, ri.RetainUntil = incomplete != 0, fromNullMS(retain)
+	if err := json.Unmarshal([]byte(agents), &ri.Agents); err != nil {
+		return RecordingInfo{}, fmt.Errorf("customers: recording %s: agents: %w", ri.ID, err)
+	}
+	var err error
+	if ri.Paused, err = decodeSpans(paused); err != nil {
+		return RecordingInfo{}, fmt.Errorf("customers: recording %s: paused: %w", ri.ID, err)
+	}
 	return ri, nil
 }
 

@@ -13,21 +13,27 @@ const (
 	EntryContact  EntryKind = "contact"
 	EntryTicket   EntryKind = "ticket"
 	EntryCallback EntryKind = "callback"
+	// EntryRecording is a conversation recording (kind call), dated by its start; voicemails
+	// are on the timeline as their tickets.
+	EntryRecording EntryKind = "recording"
 )
 
-// Entry is one thing on a customer's timeline; exactly one of Contact, Ticket and Callback is set.
+// Entry is one thing on a customer's timeline; exactly one of Contact, Ticket, Callback and
+// Recording is set.
 type Entry struct {
-	At       time.Time
-	Kind     EntryKind
-	ID       string
-	Contact  *Contact
-	Ticket   *Ticket
-	Callback *Callback
+	At        time.Time
+	Kind      EntryKind
+	ID        string
+	Contact   *Contact
+	Ticket    *Ticket
+	Callback  *Callback
+	Recording *RecordingInfo
 }
 
 // Timeline is everything that happened with a customer, oldest first: every contact
-// (including each callback attempt), ticket and callback, of this record and of every record
-// merged into it. Contacts are dated by their start, tickets and callbacks by their creation.
+// (including each callback attempt), ticket, callback and conversation recording, of this
+// record and of every record merged into it. Contacts are dated by their start, tickets and
+// callbacks by their creation, recordings by their start.
 func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error) {
 	r := s.r()
 	id, err := s.resolve(ctx, r, customerID)
@@ -58,6 +64,21 @@ func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error
 	for i := range callbacks {
 		c := &callbacks[i]
 		out = append(out, Entry{At: c.CreatedAt, Kind: EntryCallback, ID: c.ID, Callback: c})
+	}
+	rows, err := r.query(ctx, "SELECT "+recordingCols+" FROM recordings WHERE customer_id = ? AND kind = 'call'", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ri, err := scanRecording(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{At: ri.CreatedAt, Kind: EntryRecording, ID: ri.ID, Recording: &ri})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].At.Equal(out[j].At) {

@@ -104,7 +104,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request, p *princ
 		return apiErr(http.StatusConflict, "transfer_failed", "target", "%s did not take the call (%d %s); the caller is back where they were", req.Target, prog.Status, prog.Reason)
 	}
 	now, _ := s.liveCall(p, id)
-	writeJSON(w, http.StatusOK, TransferResult{Status: prog.Status, Reason: prog.Reason, Call: now})
+	writeJSON(w, http.StatusOK, TransferResult{Status: prog.Status, Reason: prog.Reason, Call: s.callFor(p, now)})
 	return nil
 }
 
@@ -128,7 +128,7 @@ func (s *Server) callAction(what string, act func(ctx context.Context, cc CallCo
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, c)
+		writeJSON(w, http.StatusOK, s.callFor(p, c))
 		return nil
 	}
 }

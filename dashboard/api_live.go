@@ -16,7 +16,9 @@ type Me struct {
 	TokenID string   `json:"token_id"`
 	Name    string   `json:"name,omitempty"`
 	Queues  []string `json:"queues,omitempty"` // an agent's configured queues
-	Session bool     `json:"session"`          // a browser session (send X-CSRF-Token on changes)
+	// Supervisors are the configured supervisors, who may monitor calls (supervisor tokens).
+	Supervisors []string `json:"supervisors,omitempty"`
+	Session     bool     `json:"session"` // a browser session (send X-CSRF-Token on changes)
 	// NewToken is the supervisor token created at first start, shown once to the session
 	// opened with the first-start login link. Keep it: it is not stored anywhere in clear.
 	NewToken string `json:"new_token,omitempty"`
@@ -24,6 +26,9 @@ type Me struct {
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) error {
 	me := Me{Role: p.Role, Agent: p.Agent, TokenID: p.TokenID, Name: p.Name, Session: p.session != nil}
+	if p.Role == RoleSupervisor {
+		me.Supervisors = s.supervisors
+	}
 	if p.Role == RoleAgent {
 		me.Queues = s.members[p.Agent]
 	}

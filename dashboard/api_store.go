@@ -104,7 +104,11 @@ func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	views := make([]TimelineEntryView, 0, len(entries))
 	for _, e := range entries {
-		views = append(views, timelineView(e))
+		v := timelineView(e)
+		if v.Recording != nil && p.Role != RoleSupervisor { // call recordings play for supervisors only
+			v.Recording.URL, v.Recording.DownloadURL = "", ""
+		}
+		views = append(views, v)
 	}
 	l, err := pageOf(views, pg) // oldest first: new entries come at the end, so offsets stay valid
 	if err != nil {
@@ -599,12 +603,12 @@ func (s *Server) handleRecording(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
-	switch p.Role {
-	case RoleIntegration:
-		if info.Kind != "voicemail" {
-			return forbidden("an integration token may download voicemails, not call recordings")
-		}
-	case RoleAgent:
+	switch {
+	case info.Kind == "call" && p.Role != RoleSupervisor:
+		return forbidden("call recordings are for supervisors only; a %s token may not play or download recording %s", p.Role, id)
+	case p.Role == RoleIntegration && info.Kind != "voicemail":
+		return forbidden("an integration token may download voicemails, not call recordings")
+	case p.Role == RoleAgent:
 		ok := false
 		if info.CustomerID != "" {
 			list, _, err := s.store.ListTickets(r.Context(), customers.TicketFilter{CustomerID: info.CustomerID, Assignee: p.Agent}, customers.Page{Limit: maxLimit})
@@ -616,6 +620,14 @@ func (s *Server) handleRecording(w http.ResponseWriter, r *http.Request, p *prin
 		if !ok {
 			return forbidden("an agent token may play only the recordings of its tickets")
 		}
+	}
+	download := false
+	switch v := r.URL.Query().Get("download"); v {
+	case "", "0", "false":
+	case "1", "true":
+		download = true
+	default:
+		return invalid("download", "%q: use 1 to download the file, or leave it out to play it", v)
 	}
 	if !info.DeletedAt.IsZero() {
 		return apiErr(http.StatusGone, "gone", "", "recording %s was deleted (%s) on %s", id, info.DeletedWhy, info.DeletedAt.Format(time.RFC3339))
@@ -629,9 +641,34 @@ func (s *Server) handleRecording(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
+	if auditedPlay(r) {
+		action := customers.AuditRecordingPlay
+		if download {
+			action = customers.AuditRecordingDownload
+		}
+		d := map[string]any{"kind": info.Kind}
+		if p.Name != "" {
+			d["name"] = p.Name
+		}
+		if p.Agent != "" {
+			d["agent"] = p.Agent
+		}
+		if rg := r.Header.Get("Range"); rg != "" {
+			d["range"] = rg
+		}
+		// Not recorded, not served: whoever reads a recording is on the audit trail.
+		if err := s.store.Audit(r.Context(), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: id, Detail: d}); err != nil {
+			s.log.Error("audit", "action", action, "object", id, "by", p.TokenID, "err", err)
+			return apiErr(http.StatusServiceUnavailable, "unavailable", "", "recording %s cannot be served now: its access could not be recorded in the audit trail", id)
+		}
+	}
+	disp := "inline"
+	if download {
+		disp = "attachment"
+	}
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("Content-Disposition", `inline; filename="`+id+`.wav"`)
+	w.Header().Set("Content-Disposition", disp+`; filename="`+id+`.wav"`)
 	http.ServeContent(w, r, id+".wav", st.ModTime(), f)
 	return nil
 }

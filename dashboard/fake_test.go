@@ -22,6 +22,7 @@ type fakeLive struct {
 	subs           map[chan Event]bool
 	flows          map[string]string
 	actions        []string
+	mon            fakeMonitor
 }
 
 func newFakeLive(cfg acd.Config, clk *fakeclock.Clock) *fakeLive {
@@ -185,4 +186,108 @@ func (f *fakeLive) Conference(_ context.Context, callID string) error {
 		return ErrNoCall
 	}
 	return ErrNoConsultation
+}
+
+// fakeMonitor is the center's monitoring and recording as the tests see it: the sales queue
+// never records, supervisor 9002's phone is not registered, and a call in endOnMonitor hangs
+// up as the supervisor's phone answers.
+type fakeMonitor struct {
+	endOnMonitor map[string]bool
+	actors       []Actor
+}
+
+func (f *fakeLive) monitorable(callID string) (LiveCall, error) {
+	c, ok := f.calls[callID]
+	switch {
+	case !ok:
+		return c, ErrNoCall
+	case c.State != CallConnected:
+		return c, ErrNotConnected
+	}
+	return c, nil
+}
+
+func (f *fakeLive) Monitor(_ context.Context, callID, supervisor string, mode call.MonitorMode, by Actor) error {
+	f.mu.Lock()
+	c, err := f.monitorable(callID)
+	if err == nil && c.Monitor != nil {
+		err = ErrMonitored
+	}
+	if err == nil && supervisor == "9002" {
+		err = fmt.Errorf("%w: supervisor %s has no registered phone", ErrSupervisorUnreachable, supervisor)
+	}
+	ends := f.mon.endOnMonitor[callID]
+	if err == nil && !ends {
+		c.Monitor = &MonitorState{Supervisor: supervisor, Mode: mode, Since: f.clk.Now()}
+		f.calls[callID] = c
+		f.actions = append(f.actions, "monitor "+callID+" "+supervisor+" "+string(mode))
+		f.mon.actors = append(f.mon.actors, by)
+	}
+	f.mu.Unlock()
+	if err == nil && ends {
+		f.hangup(callID)
+		return fmt.Errorf("%w: the call just ended", ErrNotConnected)
+	}
+	return err
+}
+
+func (f *fakeLive) SetMonitorMode(_ context.Context, callID string, mode call.MonitorMode, by Actor) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.monitorable(callID)
+	if err != nil {
+		return err
+	}
+	if c.Monitor == nil {
+		return ErrNotMonitored
+	}
+	m := *c.Monitor
+	m.Mode = mode
+	c.Monitor = &m
+	f.calls[callID] = c
+	f.actions = append(f.actions, "mode "+callID+" "+string(mode))
+	return nil
+}
+
+func (f *fakeLive) StopMonitor(_ context.Context, callID string, by Actor) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.calls[callID]
+	if !ok {
+		return ErrNoCall
+	}
+	if c.Monitor == nil {
+		return ErrNotMonitored
+	}
+	c.Monitor = nil
+	f.calls[callID] = c
+	f.actions = append(f.actions, "stop monitor "+callID)
+	return nil
+}
+
+func (f *fakeLive) RecordingAction(_ context.Context, callID string, action RecordingAction, by Actor) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.monitorable(callID)
+	if err != nil {
+		return false, err
+	}
+	if c.Queue == "sales" && action == RecordingStart {
+		return false, fmt.Errorf("%w: queue sales never records", ErrRecordingPolicy)
+	}
+	st := c.Recording
+	if st == "" {
+		st = RecordingOff
+	}
+	next := map[RecordingAction]string{RecordingStart: RecordingOn, RecordingStop: RecordingOff, RecordingPause: RecordingPaused, RecordingResume: RecordingOn}[action]
+	if (action == RecordingPause || action == RecordingResume) && st == RecordingOff {
+		return false, fmt.Errorf("%w: call %s is not being recorded", ErrRecordingPolicy, callID)
+	}
+	if next == st {
+		return false, nil
+	}
+	c.Recording = next
+	f.calls[callID] = c
+	f.actions = append(f.actions, "recording "+callID+" "+string(action)+" by "+by.TokenID)
+	return true, nil
 }

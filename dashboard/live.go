@@ -66,6 +66,11 @@ type LiveCall struct {
 	OnHold     bool       `json:"on_hold,omitempty"`  // connected, the caller on hold
 	CustomerID string     `json:"customer_id,omitempty"`
 	Audio      *CallAudio `json:"audio,omitempty"` // nil when the center does not carry the call's media
+	// Recording is the conversation recording's state: off, recording or paused ("" = off).
+	Recording string `json:"recording,omitempty"`
+	// Monitor is the supervisor monitoring the call, if any (hidden from agent tokens with
+	// Options.HideMonitorFromAgents).
+	Monitor *MonitorState `json:"monitor,omitempty"`
 }
 
 // CallAudio is how well hotline receives a call's audio so far: from the caller, and from the

@@ -69,6 +69,10 @@ func (s *Server) openAPI() map[string]any {
 		} else {
 			op["description"] = "Roles: " + roleList(rt.Roles) + "."
 		}
+		if rt.Desc != "" {
+			d, _ := op["description"].(string)
+			op["description"] = strings.TrimSpace(d + " " + rt.Desc)
+		}
 		if rt.Body != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Body))}}}
@@ -115,6 +119,12 @@ func (s *Server) openAPI() map[string]any {
 		}
 		if rt.Method != "GET" {
 			resps["409"] = errResp("the change conflicts with the current state")
+		}
+		for st, desc := range rt.Errors {
+			resps[itoa(st)] = errResp(desc)
+		}
+		if strings.HasSuffix(rt.Path, "/monitor") || strings.HasSuffix(rt.Path, "/recording") {
+			resps["501"] = errResp("this hotline cannot monitor or record calls")
 		}
 		op["responses"] = resps
 		item[strings.ToLower(rt.Method)] = op
@@ -226,7 +236,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 func isRequestType(t reflect.Type) bool {
 	switch t {
 	case reflect.TypeOf(AgentActionRequest{}), reflect.TypeOf(NewContactRequest{}), reflect.TypeOf(NewTicketRequest{}),
-		reflect.TypeOf(TicketPatch{}), reflect.TypeOf(NoteRequest{}), reflect.TypeOf(CancelRequest{}), reflect.TypeOf(RescheduleRequest{}):
+		reflect.TypeOf(TicketPatch{}), reflect.TypeOf(NoteRequest{}), reflect.TypeOf(CancelRequest{}), reflect.TypeOf(RescheduleRequest{}),
+		reflect.TypeOf(MonitorRequest{}), reflect.TypeOf(MonitorPatch{}), reflect.TypeOf(RecordingRequest{}):
 		return true
 	}
 	return false

@@ -9,12 +9,14 @@ type route struct {
 	Method, Path string
 	Summary      string
 	Roles        []Role
-	Public       bool    // no token needed
-	Query        []param // query parameters
-	Body         any     // request body (a pointer to its type), if any
-	Resp         any     // response body (a value of its type), if JSON
-	Status       int     // success status (default 200)
-	Produces     string  // success content type (default application/json)
+	Public       bool           // no token needed
+	Query        []param        // query parameters
+	Body         any            // request body (a pointer to its type), if any
+	Resp         any            // response body (a value of its type), if JSON
+	Status       int            // success status (default 200)
+	Produces     string         // success content type (default application/json)
+	Desc         string         // more than the summary, for the OpenAPI description
+	Errors       map[int]string // error statuses beyond the usual ones, and when they happen
 	handle       func(w http.ResponseWriter, r *http.Request, p *principal) error
 }
 
@@ -56,6 +58,22 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/calls/{id}/hold", Summary: "Put a connected call's caller on hold (they hear the queue's music)", Roles: supAgent, Resp: LiveCall{}, handle: s.handleHold(true)},
 		{Method: "POST", Path: "/api/v1/calls/{id}/conference", Summary: "Merge the caller, the agent and the colleague the agent consults into a three-way call", Roles: supAgent, Resp: LiveCall{}, handle: s.handleConference},
 		{Method: "POST", Path: "/api/v1/calls/{id}/resume", Summary: "Take a held caller off hold", Roles: supAgent, Resp: LiveCall{}, handle: s.handleHold(false)},
+		{Method: "POST", Path: "/api/v1/calls/{id}/monitor", Summary: "Monitor a connected call: ring the supervisor's phone and join it in listen, whisper or barge mode",
+			Roles: sup, Body: &MonitorRequest{}, Resp: LiveCall{},
+			Desc: "Returns once the supervisor's phone answered, with the call as it now is (its monitor set). " +
+				"supervisor may be left out when exactly one supervisor is configured (GET /api/v1/me lists them). " +
+				"One supervisor per call: a second monitor is refused with 409 monitored; stop the first session (DELETE) or change its mode (PATCH). " +
+				"409 not_connected when the call is not (or no longer) talking to an agent; 409 supervisor_unreachable when the supervisor's phone is not registered, busy or did not answer.",
+			Errors: map[int]string{422: "the supervisor is not a configured supervisor (field supervisor)"}, handle: s.handleMonitor},
+		{Method: "PATCH", Path: "/api/v1/calls/{id}/monitor", Summary: "Change the mode of a call's monitoring session (listen, whisper, barge)", Roles: sup,
+			Body: &MonitorPatch{}, Resp: LiveCall{}, Desc: "409 not_monitored when nobody monitors the call.", handle: s.handleMonitorMode},
+		{Method: "DELETE", Path: "/api/v1/calls/{id}/monitor", Summary: "Stop monitoring a call: the supervisor's phone is hung up, caller and agent stay connected", Roles: sup,
+			Resp: LiveCall{}, Desc: "409 not_monitored when nobody monitors the call.", handle: s.handleStopMonitor},
+		{Method: "POST", Path: "/api/v1/calls/{id}/recording", Summary: "Start, stop, pause or resume a call's conversation recording (an agent token: its own call)", Roles: supAgent,
+			Body: &RecordingRequest{}, Resp: RecordingResult{},
+			Desc: "changed is false when the recording already was so (pausing a paused recording). 409 recording_policy when the queue's recording policy refuses it " +
+				"(starting on a queue that never records, stopping where recording is required). Every request is audited (recording.start, .stop, .pause, .resume).",
+			handle: s.handleRecordingAction},
 		{Method: "GET", Path: "/api/v1/events", Summary: "Live changes of queues, agents and calls (Server-Sent Events: snapshot, queue, agent, call)",
 			Roles: supAgent, Produces: "text/event-stream", Resp: StreamEvent{}, handle: s.handleEvents},
 		{Method: "GET", Path: "/api/v1/samples", Summary: "Waiting calls and service level sampled over the last 24 hours (the wallboard chart)", Roles: sup,
@@ -103,7 +121,24 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/callbacks/{id}/reschedule", Summary: "Move a waiting callback to a slot inside the queue's opening hours", Roles: supAgent,
 			Body: &RescheduleRequest{}, Resp: CallbackView{}, handle: s.handleRescheduleCallback},
 
-		{Method: "GET", Path: "/api/v1/recordings/{id}", Summary: "Stream a recording (audio/wav; Range requests for seeking)", Roles: all, Produces: "audio/wav", handle: s.handleRecording},
+		{Method: "GET", Path: "/api/v1/recordings", Summary: "Recordings (voicemails and conversations), newest first, with what is known of each", Roles: sup,
+			Query: withPage(param{Name: "contact", Type: "string"}, param{Name: "customer", Type: "string"}, param{Name: "call", Type: "string", Desc: "the call ID"},
+				param{Name: "kind", Type: "string", Enum: []string{"voicemail", "call"}}),
+			Resp: List[RecordingView]{}, handle: s.handleRecordings},
+		{Method: "GET", Path: "/api/v1/recordings/{id}", Summary: "Stream a recording (audio/wav; Range requests for seeking; download=1 to download it)", Roles: all, Produces: "audio/wav",
+			Query: []param{{Name: "download", Type: "string", Enum: []string{"1"}, Desc: "1: Content-Disposition attachment (a download) instead of inline (a play)"}},
+			Desc: "Conversation recordings (kind call) are for supervisors only: agent and integration tokens get 403. " +
+				"Voicemails: supervisors, integrations, and agents for the voicemails of their tickets. " +
+				"Each play and download is written to the audit trail (recording.play, recording.download; GET /api/v1/audit) before a byte is sent; " +
+				"to keep a player's seeks from flooding it, only a GET without a Range header or whose range starts at byte 0 is audited: " +
+				"HEAD requests and the ranges that continue a play are not. 410 when retention or an erasure deleted the file; " +
+				"503 when the access cannot be audited (the recording is then not served).",
+			Errors: map[int]string{410: "the recording's file was deleted (retention, erasure)"}, handle: s.handleRecording},
+		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit trail, newest first: recordings played and downloaded, recordings started and paused, calls monitored", Roles: sup,
+			Query: withPage(param{Name: "action", Type: "string", Desc: "an action (recording.play), or a prefix ending in a dot (recording.)"},
+				param{Name: "object", Type: "string", Desc: "a recording or call ID"}, param{Name: "actor", Type: "string", Desc: "a token ID"},
+				param{Name: "since", Type: "date-time", Desc: "at or after"}),
+			Resp: List[AuditView]{}, handle: s.handleAudit},
 
 		{Method: "GET", Path: "/api/v1/reports", Summary: "Per-queue interval report from the stored contacts (JSON, or CSV with format=csv)", Roles: sup,
 			Query: withPage(param{Name: "from", Type: "date-time", Required: true, Desc: "start (a date is midnight in tz)"},

@@ -42,6 +42,13 @@ type Options struct {
 	// RefreshEvery is how often queue figures are pushed to live streams even without events,
 	// so rolling windows and waits stay current (default 5 s).
 	RefreshEvery time.Duration
+	// Supervisors are the configured supervisors' IDs (their phones join calls they monitor),
+	// in the order the supervisor UI offers them. With one, POST .../monitor may leave the
+	// supervisor out; with several it must name one of them.
+	Supervisors []string
+	// HideMonitorFromAgents keeps agent tokens from seeing who monitors their calls (the
+	// monitor field of a live call). By default they see it.
+	HideMonitorFromAgents bool
 }
 
 // Server is the dashboard and the API: an http.Handler for everything except /healthz,
@@ -60,6 +67,9 @@ type Server struct {
 	routes    []route
 	rules     map[string]reports.Rules
 	members   map[string][]string // agent → configured queues
+	// supervisors who may monitor calls; hideMonitor hides who does from agent tokens
+	supervisors []string
+	hideMonitor bool
 
 	mu    sync.Mutex
 	first struct{ code, secret string }
@@ -104,7 +114,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{live: opts.Live, store: opts.Store, publicURL: opts.PublicURL, addr: opts.Addr, log: opts.Log.With("component", "dashboard"),
 		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
-		rules: reports.QueueRules(opts.Rules), members: map[string][]string{}}
+		rules: reports.QueueRules(opts.Rules), members: map[string][]string{},
+		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents}
 	for id, queues := range opts.Members {
 		s.members[id] = queues
 	}

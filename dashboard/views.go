@@ -253,10 +253,13 @@ func contactView(c customers.Contact) ContactView {
 	return v
 }
 
-// RecordingView is what is known of a recording; URL streams it (while the file exists).
+// RecordingView is what is known of a recording; URL streams it and DownloadURL downloads it
+// (while the file exists).
 type RecordingView struct {
 	ID              string     `json:"id"`
 	Kind            string     `json:"kind"` // voicemail | call
+	CustomerID      string     `json:"customer_id,omitempty"`
+	ContactID       string     `json:"contact_id,omitempty"`
 	SHA256          string     `json:"sha256"`
 	Size            int64      `json:"size"`
 	DurationSeconds float64    `json:"duration_seconds"`
@@ -264,16 +267,35 @@ type RecordingView struct {
 	DeletedAt       *time.Time `json:"deleted_at,omitempty"`
 	DeletedWhy      string     `json:"deleted_why,omitempty"`
 	URL             string     `json:"url,omitempty"`
+	DownloadURL     string     `json:"download_url,omitempty"`
+	// Of a conversation recording (kind call):
+	CallID      string     `json:"call_id,omitempty"`
+	Queue       string     `json:"queue,omitempty"`
+	Agents      []string   `json:"agents,omitempty"`
+	Paused      []SpanView `json:"paused,omitempty"`     // silence while the recording was paused
+	Incomplete  bool       `json:"incomplete,omitempty"` // some audio is missing (a crash, a write error)
+	RetainUntil *time.Time `json:"retain_until,omitempty"`
+}
+
+// SpanView is a stretch of a recording, in milliseconds from its start.
+type SpanView struct {
+	StartMS int64 `json:"start_ms"`
+	EndMS   int64 `json:"end_ms"`
 }
 
 func recordingView(r *customers.RecordingInfo) *RecordingView {
 	if r == nil {
 		return nil
 	}
-	v := &RecordingView{ID: r.ID, Kind: r.Kind, SHA256: r.SHA256, Size: r.Size, DurationSeconds: secs(r.Duration),
-		CreatedAt: r.CreatedAt, DeletedAt: optTime(r.DeletedAt), DeletedWhy: r.DeletedWhy}
+	v := &RecordingView{ID: r.ID, Kind: r.Kind, CustomerID: r.CustomerID, ContactID: r.ContactID, SHA256: r.SHA256, Size: r.Size,
+		DurationSeconds: secs(r.Duration), CreatedAt: r.CreatedAt, DeletedAt: optTime(r.DeletedAt), DeletedWhy: r.DeletedWhy,
+		CallID: r.CallID, Queue: r.Queue, Agents: r.Agents, Incomplete: r.Incomplete, RetainUntil: optTime(r.RetainUntil)}
+	for _, sp := range r.Paused {
+		v.Paused = append(v.Paused, SpanView{sp.Start.Milliseconds(), sp.End.Milliseconds()})
+	}
 	if r.DeletedAt.IsZero() {
 		v.URL = "/api/v1/recordings/" + r.ID
+		v.DownloadURL = v.URL + "?download=1"
 	}
 	return v
 }
@@ -345,14 +367,16 @@ func callbackView(c customers.Callback) CallbackView {
 		LastResult: c.LastResult, TicketID: c.TicketID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
-// TimelineEntryView is one thing on a customer's timeline; one of contact, ticket, callback is set.
+// TimelineEntryView is one thing on a customer's timeline; one of contact, ticket, callback,
+// recording is set.
 type TimelineEntryView struct {
-	At       time.Time     `json:"at"`
-	Kind     string        `json:"kind"` // contact | ticket | callback
-	ID       string        `json:"id"`
-	Contact  *ContactView  `json:"contact,omitempty"`
-	Ticket   *TicketView   `json:"ticket,omitempty"`
-	Callback *CallbackView `json:"callback,omitempty"`
+	At        time.Time      `json:"at"`
+	Kind      string         `json:"kind"` // contact | ticket | callback | recording
+	ID        string         `json:"id"`
+	Contact   *ContactView   `json:"contact,omitempty"`
+	Ticket    *TicketView    `json:"ticket,omitempty"`
+	Callback  *CallbackView  `json:"callback,omitempty"`
+	Recording *RecordingView `json:"recording,omitempty"` // a conversation recording
 }
 
 func timelineView(e customers.Entry) TimelineEntryView {
@@ -367,6 +391,8 @@ func timelineView(e customers.Entry) TimelineEntryView {
 	case e.Callback != nil:
 		c := callbackView(*e.Callback)
 		v.Callback = &c
+	case e.Recording != nil:
+		v.Recording = recordingView(e.Recording)
 	}
 	return v
 }

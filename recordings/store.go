@@ -206,9 +206,17 @@ func (s *Store) Delete(id string) error {
 
 // Prune deletes every recording made before the given time, and temporary files left by an
 // interrupted Save more than an hour old, and returns the IDs of the recordings it deleted.
-// The customer store calls it for retention, after marking its own records.
+// The customer store calls it for retention, after marking its own records. The incoming
+// folder (recordings being made, or left by a crash for recovery) is never pruned.
 func (s *Store) Prune(ctx context.Context, before time.Time) ([]string, error) {
+	return s.PruneKeeping(ctx, before, nil)
+}
+
+// PruneKeeping is Prune sparing the recordings keep holds (kept longer than the default, by
+// a per-queue retention).
+func (s *Store) PruneKeeping(ctx context.Context, before time.Time, keep map[string]bool) ([]string, error) {
 	var deleted []string
+	incoming := filepath.Join(s.dir, IncomingDir)
 	staleTmp := s.now().Add(-time.Hour)
 	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -221,6 +229,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
+			if p == incoming {
+				return filepath.SkipDir
+			}
 			return nil
 		}
 		name := d.Name()
@@ -235,7 +246,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) ([]string, error) {
 			return nil
 		}
 		t, err := ParseID(id)
-		if err != nil || !t.Before(before) {
+		if err != nil || !t.Before(before) || keep[id] {
 			return nil
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
