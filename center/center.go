@@ -133,6 +133,12 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	}
 	c.store = store
 	fail := func(err error) (*Center, error) { store.Close(); return nil, err }
+	// Conversation recordings a crash interrupted are kept, marked incomplete.
+	if n, err := store.RecoverRecordings(c.ctx); err != nil {
+		return fail(fmt.Errorf("recovering interrupted recordings: %w", err))
+	} else if n > 0 {
+		c.log.Warn("recordings interrupted by a crash were kept, marked incomplete", "recordings", n)
+	}
 	c.samples = journey.NewSamples(store, 1024, c.log)
 	c.hist = reports.NewQueueHistograms()
 	if c.acd, err = acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c})); err != nil {

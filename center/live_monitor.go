@@ -16,13 +16,10 @@ import (
 
 var _ dashboard.CallMonitor = (*live)(nil)
 
-// actorName is who asked, as the audit and the logs name them.
+// actorName is who asked, as the audit and the logs name them: "<role>:<token ID>" (the
+// token's name is in the dashboard's token list, and may change).
 func actorName(by dashboard.Actor) string {
-	name := by.Name
-	if name == "" {
-		name = by.ID
-	}
-	return fmt.Sprintf("%s:%s", by.Role, name)
+	return fmt.Sprintf("%s:%s", by.Role, by.TokenID)
 }
 
 func (l *live) Monitor(ctx context.Context, callID, supervisor string, mode call.MonitorMode, by dashboard.Actor) error {

@@ -150,7 +150,7 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 
 	callID := waitJournal(t, h, "answered 1001", 30*time.Second)
 	j := h.calls.Get(callID)
-	tCaller, tAgent := j.Live().Started, time.Now()
+	tCaller, tAgent, contactID := j.Live().Started, time.Now(), j.ContactID()
 	if l := j.Live(); l.Recording != call.RecordingOn {
 		t.Fatalf("recording state %q once the agent answered, want %q (policy always)", l.Recording, call.RecordingOn)
 	}
@@ -221,7 +221,7 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 	checkHears(t, "the caller", caller, tCaller, after, []int{1000}, []int{2000})
 
 	// The recording: kept with its checksum, caller left and agents right, two silent spans.
-	list, _, err := h.Store().ListRecordings(ctx, customers.RecordingFilter{ContactID: rec.ContactID}, customers.Page{Limit: 10})
+	list, _, err := h.Store().ListRecordings(ctx, customers.RecordingFilter{ContactID: contactID}, customers.Page{Limit: 10})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("recordings of the contact: %d, %v; want 1", len(list), err)
 	}

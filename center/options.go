@@ -157,6 +157,10 @@ func dashboardOptions(cfg config.Config, o dashboard.Options) dashboard.Options 
 	for _, a := range cfg.Agents {
 		o.Members[a.ID] = a.Queues
 	}
+	for _, s := range cfg.Supervisors {
+		o.Supervisors = append(o.Supervisors, s.ID)
+	}
+	o.HideMonitorFromAgents = !cfg.Monitoring.Visible()
 	return o
 }
 

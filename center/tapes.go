@@ -2,6 +2,7 @@ package center
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/hotline-cc/hotline/call"
@@ -29,13 +30,9 @@ func (t tapes) Begin(ctx context.Context, j *journey.Journey, queue string) (str
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if rc.Path == "" {
-			return p.Abort(sctx)
+			return p.Abort()
 		}
-		spans := make([]customers.Span, len(rc.Paused))
-		for i, s := range rc.Paused {
-			spans[i] = customers.Span{Start: s.Start, End: s.End}
-		}
-		_, err := p.Finish(sctx, customers.FinishedRecording{Duration: rc.Duration, Paused: spans, Incomplete: rc.Incomplete, Agents: agents})
+		_, err := p.Finish(sctx, customers.FinishedRecording{Duration: rc.Duration, Paused: rc.Paused, Incomplete: rc.Incomplete, Agents: agents})
 		return err
 	}
 	return p.Path(), save, nil
@@ -51,8 +48,20 @@ func retainDays(cfg config.Config) func(queue string) int {
 }
 
 // audit writes what supervisors, agents and integrations did to calls (conversation.Audit).
+// actor is "<role>:<token ID>" from the API, "phone:<supervisor>" or "keys:<supervisor>"
+// from a supervisor's phone, "policy" for the queue's policy, else an agent's ID (their
+// phone's keys).
 func (c *Center) audit(ctx context.Context, action, actor, object string, detail map[string]any) {
-	if err := c.store.Audit(ctx, customers.AuditEntry{At: time.Now(), Actor: actor, Action: action, Object: object, Detail: detail}); err != nil {
+	role, id, ok := strings.Cut(actor, ":")
+	switch {
+	case actor == "policy":
+		role, id = "system", "policy"
+	case !ok:
+		role, id = "agent", actor
+	case role == "phone" || role == "keys":
+		role, id = "supervisor", actor
+	}
+	if err := c.store.Audit(ctx, customers.AuditEntry{At: time.Now(), Actor: id, Role: role, Action: action, Object: object, Detail: detail}); err != nil {
 		c.log.Error("audit not written", "action", action, "object", object, "error", err)
 	}
 }
