@@ -150,10 +150,16 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 
 	callID := waitJournal(t, h, "answered 1001", 30*time.Second)
 	j := h.calls.Get(callID)
-	tCaller, tAgent, contactID := j.Live().Started, time.Now(), j.ContactID()
-	if l := j.Live(); l.Recording != call.RecordingOn {
-		t.Fatalf("recording state %q once the agent answered, want %q (policy always)", l.Recording, call.RecordingOn)
+	tCaller, contactID := j.Live().Started, j.ContactID()
+	for wait := time.Now().Add(10 * time.Second); j.Live().Recording != call.RecordingOn && time.Now().Before(wait); {
+		time.Sleep(20 * time.Millisecond) // the consent plays first, then the conversation starts the tape
 	}
+	if l := j.Live(); l.Recording != call.RecordingOn {
+		t.Fatalf("recording state %q once the agent was connected, want %q (policy always); journal %q", l.Recording, call.RecordingOn, j.Journal())
+	}
+	// Connected after the consent: the recording starts here, and so does the agent's dump
+	// (baresip writes what it hears from the first packet; until the consent ended it got none).
+	tRecord := time.Now()
 	ctx := context.Background()
 	time.Sleep(3 * time.Second)
 
@@ -212,10 +218,10 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 		checkHears(t, "the caller", caller, tCaller, ph, []int{1000}, []int{2000, 440})
 		checkHears(t, "the supervisor", sup, tListen, ph, []int{440, 1000}, []int{2000})
 	}
-	checkHears(t, "the agent", agent, tAgent, listen, []int{440}, []int{2000, 1000})
-	checkHears(t, "the agent", agent, tAgent, whisper, []int{440, 2000}, []int{1000})
+	checkHears(t, "the agent", agent, tRecord, listen, []int{440}, []int{2000, 1000})
+	checkHears(t, "the agent", agent, tRecord, whisper, []int{440, 2000}, []int{1000})
 	checkHears(t, "the caller", caller, tCaller, barge, []int{1000, 2000}, []int{440})
-	checkHears(t, "the agent", agent, tAgent, barge, []int{440, 2000}, []int{1000})
+	checkHears(t, "the agent", agent, tRecord, barge, []int{440, 2000}, []int{1000})
 	checkHears(t, "the supervisor", sup, tListen, barge, []int{440, 1000}, []int{2000})
 	after := phase{"the bridge after the supervisor left", tStop, tPause}
 	checkHears(t, "the caller", caller, tCaller, after, []int{1000}, []int{2000})
@@ -240,9 +246,9 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 		t.Fatalf("recording %s: format %+v, %v; want 2 channels, 8 kHz, 16-bit", path, f, err)
 	}
 	left, right := chans[0], chans[1]
-	checkHears(t, "the recording's left (caller)", left, tAgent, listen, []int{440}, []int{1000, 2000})
-	checkHears(t, "the recording's right (agents)", right, tAgent, listen, []int{1000}, []int{440, 2000})
-	checkHears(t, "the recording's right (agents)", right, tAgent, barge, []int{1000, 2000}, []int{440})
+	checkHears(t, "the recording's left (caller)", left, tRecord, listen, []int{440}, []int{1000, 2000})
+	checkHears(t, "the recording's right (agents)", right, tRecord, listen, []int{1000}, []int{440, 2000})
+	checkHears(t, "the recording's right (agents)", right, tRecord, barge, []int{1000, 2000}, []int{440})
 	if len(r.Paused) == 2 {
 		for i, sp := range r.Paused {
 			a, b := int(sp.Start.Seconds()*8000), int(sp.End.Seconds()*8000)
@@ -254,7 +260,7 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 				t.Errorf("paused span %d (%v-%v): RMS left %.0f right %.0f, want silence", i, sp.Start, sp.End, l, rr)
 			}
 		}
-		if got, want := r.Paused[0].Start, tPause.Sub(tAgent); got < want-time.Second || got > want+time.Second {
+		if got, want := r.Paused[0].Start, tPause.Sub(tRecord); got < want-time.Second || got > want+time.Second {
 			t.Errorf("the agent's pause starts at %v in the recording, want about %v", got, want)
 		}
 		if got, want := r.Paused[0].End-r.Paused[0].Start, tResume.Sub(tPause); got < want-500*time.Millisecond || got > want+500*time.Millisecond {
