@@ -288,4 +288,13 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 			t.Errorf("audit of %s: %v, want %s in it", callID, actions, want)
 		}
 	}
+
+	m := h.metrics(t)
+	for _, series := range []string{`hotline_recording_recordings_total{queue="support",result="kept"}`,
+		`hotline_recording_pauses_total{reason="agent"}`, `hotline_recording_pauses_total{reason="sensitive"}`,
+		`hotline_monitor_sessions_total{mode="listen"}`} {
+		if v := metricValue(t, m, series); v < 1 {
+			t.Errorf("%s = %v, want at least 1", series, v)
+		}
+	}
 }

@@ -291,6 +291,8 @@ func (t *talk) endMonitor(why string) {
 	t.cfg.Monitors.remove(t.j.ID(), s)
 	t.j.SetMonitor(nil, false)
 	took := time.Since(s.started).Round(time.Second)
+	mMonitorSessions.WithLabelValues(strings.SplitN(modes[0], "@", 2)[0]).Inc()
+	mMonitorSeconds.Add(time.Since(s.started).Seconds())
 	t.j.Note("monitoring by %s ended after %s (%s): %s", s.supervisor, took, why, strings.Join(modes, " "))
 	t.log.Info("monitoring ended", "call", t.j.ID(), "supervisor", s.supervisor, "duration", took, "why", why, "modes", strings.Join(modes, " "))
 	if s.audit != nil {

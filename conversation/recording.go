@@ -90,6 +90,7 @@ func (r *Recorder) answered(j *journey.Journey, queue, agent string) {
 		return
 	}
 	if _, err := r.start(j, queue, "policy"); err != nil {
+		mRecordings.WithLabelValues(queue, "failed").Inc()
 		r.log().Warn("conversation not recorded", "call", j.ID(), "queue", queue, "error", err)
 		j.Note("recording failed: %v", err)
 		return
@@ -116,6 +117,15 @@ func (r *Recorder) start(j *journey.Journey, queue, by string) (bool, error) {
 	}
 	t := journey.NewTape(rec, func(rc call.RecordedCall, agents []string) error {
 		err := save(rc, agents)
+		result := "kept"
+		switch {
+		case err != nil:
+			result = "failed"
+		case rc.Incomplete:
+			result = "incomplete"
+		}
+		mRecordings.WithLabelValues(queue, result).Inc()
+		mRecordedSeconds.WithLabelValues(queue).Add(rc.Duration.Seconds())
 		if err != nil {
 			r.log().Error("recording not kept", "call", j.ID(), "error", err)
 		} else {
@@ -173,6 +183,9 @@ func (r *Recorder) Pause(ctx context.Context, j *journey.Journey, by string) (bo
 		return false, ErrNotRecording
 	}
 	changed := t.Pause(PauseAgent)
+	if changed {
+		mRecordingPauses.WithLabelValues(PauseAgent).Inc()
+	}
 	r.log().Info("recording pause", "call", j.ID(), "by", by, "changed", changed)
 	if changed {
 		j.Note("recording paused by %s", by)
@@ -208,7 +221,9 @@ func (r *Recorder) Sensitive(callID string, on bool) {
 		return
 	}
 	if on {
-		t.Pause(PauseSensitive)
+		if t.Pause(PauseSensitive) {
+			mRecordingPauses.WithLabelValues(PauseSensitive).Inc()
+		}
 	} else {
 		t.Resume(PauseSensitive)
 	}
