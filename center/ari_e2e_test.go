@@ -10,7 +10,10 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/ari/aritest"
+	"github.com/hotline-cc/hotline/audio"
+	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
 )
 
 // Issue 7, acceptance 1: with driver: ari, the shipped flow runs a call through the
@@ -494,4 +497,99 @@ func legBridgedTo(ctx context.Context, t *testing.T, fake *aritest.Server, agent
 		t.Fatal(err)
 	}
 	return leg
+}
+
+// Issue 12 on Asterisk: the support queue records (policy always) through two snoops on the
+// caller, and supervisor 1003 (an endpoint here) listens, whispers and barges through a
+// snoop on the agent; the fake's who-hears-whom model comes from genuine Asterisk 22 traces.
+func TestRecordAndMonitorOnAsterisk(t *testing.T) {
+	fake := aritest.New(t, aritest.Options{Second: 20 * time.Millisecond,
+		SoundLength: func(string) time.Duration { return time.Minute }})
+	fake.SetAgent("1001", aritest.Answer)
+	fake.SetAgent("1003", aritest.Answer)
+	h := startHotline(t, func(c *config.Config) {
+		c.Driver = "ari"
+		c.ARI.URL, c.ARI.Username, c.ARI.Password, c.ARI.App = fake.URL(), fake.Username(), fake.Password(), fake.App()
+		c.ARI.SoundsDir = t.TempDir()
+		var agents []config.Agent
+		for _, a := range c.Agents {
+			if a.ID != "1003" { // 1003 is the traces' supervisor phone here
+				agents = append(agents, a)
+			}
+		}
+		c.Agents = agents
+		c.Supervisors = []config.Supervisor{{ID: "1003", Name: "Mei", Password: "x"}}
+	}, WithFlowClock(func() time.Time { return mondayMorning }))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Wait(ctx, "1001 logged in", func() bool { st, _ := h.ACD().AgentState("1001"); return st == acd.Available }); err != nil {
+		t.Fatal(err)
+	}
+	caller := callSupport(t, fake)
+	leg := legBridgedTo(ctx, t, fake, "1001", caller.ID)
+	j := h.calls.Get(caller.ID)
+	if err := fake.Wait(ctx, "the recording", func() bool { return j.Live().Recording == call.RecordingOn }); err != nil {
+		t.Fatalf("%v; journal %q", err, j.Journal())
+	}
+	contactID := j.ContactID()
+	if err := h.monitors.Start(ctx, caller.ID, "1003", call.Listen, "test"); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	sup := fake.Legs("1003")
+	if len(sup) != 1 {
+		t.Fatalf("supervisor legs %d, want 1", len(sup))
+	}
+	s := sup[0].ID
+	hearing := func(mode string, agentHearsSup, callerHearsSup bool) {
+		t.Helper()
+		if err := fake.Wait(ctx, mode, func() bool {
+			return fake.Hears(s, caller.ID) && fake.Hears(s, leg.ID) &&
+				fake.Hears(leg.ID, s) == agentHearsSup && fake.Hears(caller.ID, s) == callerHearsSup &&
+				fake.Hears(caller.ID, leg.ID) && fake.Hears(leg.ID, caller.ID)
+		}); err != nil {
+			t.Errorf("%s: supervisor hears caller %v agent %v; agent hears supervisor %v; caller hears supervisor %v",
+				mode, fake.Hears(s, caller.ID), fake.Hears(s, leg.ID), fake.Hears(leg.ID, s), fake.Hears(caller.ID, s))
+		}
+	}
+	hearing("listen", false, false)
+	if _, err := h.monitors.SetMode(ctx, caller.ID, call.Whisper, "test"); err != nil {
+		t.Fatal(err)
+	}
+	hearing("whisper", true, false)
+	if _, err := h.monitors.SetMode(ctx, caller.ID, call.Barge, "test"); err != nil {
+		t.Fatal(err)
+	}
+	hearing("barge", true, true)
+	if changed, err := h.recorder.Pause(ctx, j, "1001"); err != nil || !changed {
+		t.Fatalf("pause: %v %v", changed, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := h.recorder.Resume(ctx, j, "1001"); err != nil {
+		t.Fatal(err)
+	}
+	sup[0].Hangup()
+	if err := fake.Wait(ctx, "caller and agent bridged again", func() bool {
+		return j.Live().Monitor == nil && bridgedTogether(fake, caller.ID, leg.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	caller.Hangup()
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	t.Logf("journal: %s", strings.Join(rec.Queued, "; "))
+	list, _, err := h.Store().ListRecordings(ctx, customers.RecordingFilter{ContactID: contactID}, customers.Page{Limit: 10})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("recordings of the contact: %d, %v; want 1", len(list), err)
+	}
+	r := list[0]
+	t.Logf("recording %s: %v, %d bytes, paused %v, agents %v, incomplete %v", r.ID, r.Duration, r.Size, r.Paused, r.Agents, r.Incomplete)
+	if len(r.Paused) != 1 || strings.Join(r.Agents, ",") != "1001" {
+		t.Errorf("recording metadata: paused %v, agents %v; want one span and 1001", r.Paused, r.Agents)
+	}
+	path, _ := h.Store().Recordings().Path(r.ID)
+	if _, f, err := audio.LoadWAVChannels(path); err != nil || f.Channels != 2 {
+		t.Errorf("recording %s: %+v, %v; want two channels", path, f, err)
+	}
 }
