@@ -17,14 +17,20 @@ var _ call.Conferencer = (*Channel)(nil)
 // heard by the others. Meanwhile the parties are neither played to nor bridged; afterwards
 // they can be bridged again, two of them back to a conversation.
 func (c *Channel) Conference(ctx context.Context, others ...call.Channel) (string, error) {
+	return c.mix(ctx, "conference", nil, others...)
+}
+
+// mix runs media.Mix over c and others (hears nil: everyone hears everyone else) until ctx
+// ends or a party hangs up, and says who hung up ("" when ctx ended first).
+func (c *Channel) mix(ctx context.Context, what string, hears media.Hearing, others ...call.Channel) (string, error) {
 	chans := []*Channel{c}
 	for i, other := range others {
 		o, ok := other.(*Channel)
 		if !ok {
-			return "", fmt.Errorf("sip: conference: party %d is a %T, want a SIP channel: %w", i+2, other, call.ErrNotBridgeable)
+			return "", fmt.Errorf("sip: %s: party %d is a %T, want a SIP channel: %w", what, i+2, other, call.ErrNotBridgeable)
 		}
 		if o == nil || o.sess == nil {
-			return "", fmt.Errorf("sip: conference: party %d has no RTP session", i+2)
+			return "", fmt.Errorf("sip: %s: party %d has no RTP session", what, i+2)
 		}
 		chans = append(chans, o)
 	}
@@ -42,7 +48,7 @@ func (c *Channel) Conference(ctx context.Context, others ...call.Channel) (strin
 		stop := context.AfterFunc(ch.ctx, cancel) // a BYE ends the mix at once
 		defer stop()
 	}
-	ended, err := media.Conference(mctx, legs...)
+	ended, err := media.Mix(mctx, hears, legs...)
 	var who string // ctx may be one party's own context: the parties' state decides
 	for _, ch := range chans {
 		if ch.ctx.Err() != nil {
@@ -55,8 +61,8 @@ func (c *Channel) Conference(ctx context.Context, others ...call.Channel) (strin
 	case ended >= 0:
 		who = ids[ended] // its media ended; the channel hangs up after it
 	case mctx.Err() == nil:
-		return "", fmt.Errorf("sip: conference: %w", err) // refused: nothing was mixed
+		return "", fmt.Errorf("sip: %s: %w", what, err) // refused: nothing was mixed
 	}
-	c.log.Info("conference ended", "parties", ids, "hung_up", who)
+	c.log.Info(what+" ended", "parties", ids, "hung_up", who)
 	return who, nil
 }
