@@ -22,7 +22,9 @@ func newMonitorEnv(t *testing.T, opts func(*Options)) *env {
 	if opts != nil {
 		opts(&e.opts)
 	}
+	old := e.ts.URL
 	e.restart()
+	e.loginURL = e.ts.URL + strings.TrimPrefix(e.loginURL, old) // the code is in the tokens file
 	e.live.enqueue("c1", "support", "+8613800000001")
 	e.live.connect("c1", "1001")
 	e.live.d.Pause("1002", "x")
