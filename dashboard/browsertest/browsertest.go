@@ -326,6 +326,18 @@ func (b *Browser) WaitAudioPlaying(sel string, played float64, timeout time.Dura
 	}
 }
 
+// PlayAudio starts the <audio> element matching sel playing, as its play button would.
+func (b *Browser) PlayAudio(sel string) error {
+	var ok bool
+	if err := b.Eval(`(function(){var a=document.querySelector(`+jsString(sel)+`);if(!a)return false;a.play();return true})()`, &ok); err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("browsertest: no audio element %s", sel)
+	}
+	return nil
+}
+
 // Selectors of the dashboard, for tests elsewhere (the center's end-to-end test).
 
 // QueueCard is a queue's card on the wallboard.
@@ -367,6 +379,29 @@ func CallAudio(id, leg string) string {
 // CallButton is a control of a connected call in its row: "transfer", "hold" or "resume".
 func CallButton(id, action string) string {
 	return CallRow(id) + ` button[data-action=` + jsString(action) + `]`
+}
+
+// CallMonitorButton is a monitoring control of a connected call: "listen", "whisper" or
+// "barge" while nobody monitors it; "monitor-listen", "monitor-whisper", "monitor-barge"
+// (change the mode) and "monitor-stop" while a supervisor does. CallButton with
+// "record-start", "record-pause" and "record-resume" are the recording's.
+func CallMonitorButton(id, action string) string { return CallButton(id, action) }
+
+// CallSupervisorPicker is the supervisor whose phone joins, when several are configured.
+func CallSupervisorPicker(id string) string { return CallRow(id) + ` select.monitor-supervisor` }
+
+// CallRecordingState is a call's recording mark ("● recording", "recording paused"), with
+// data-rec recording or paused; absent while not recorded.
+func CallRecordingState(id string) string { return CallRow(id) + ` .rec-state` }
+
+// CallMonitorState says who monitors a call in which mode ("Listen: 9001"); absent otherwise.
+func CallMonitorState(id string) string { return CallRow(id) + ` .monitor-state` }
+
+// TimelineRecording is a conversation recording on the customer's timeline; within it,
+// audio.call-audio plays it (supervisors), a.download downloads it, .paused-spans and
+// .incomplete say what it lacks.
+func TimelineRecording(id string) string {
+	return `#timeline .recording[data-recording=` + jsString(id) + `]`
 }
 
 // CallTransferTarget is the field of a connected call's row where the transfer target is typed.

@@ -195,7 +195,69 @@
       api("POST", "/api/v1/calls/" + encodeURIComponent(c.id) + "/" + hold).then(function (x) { S.calls[x.id] = x; renderCalls(); }).catch(fail);
     };
     box.appendChild(target); box.appendChild(go); box.appendChild(hb);
+    recordingControls(c, box);
+    if (isSup()) monitorControls(c, box);
     return box;
+  }
+  function callPath(c, what) { return "/api/v1/calls/" + encodeURIComponent(c.id) + "/" + what; }
+  // recordingControls: Record while off, Pause while recording, Resume while paused.
+  function recordingControls(c, box) {
+    var st = c.recording || "off";
+    var act = { off: "start", recording: "pause", paused: "resume" }[st];
+    var b = el("button", { "data-action": "record-" + act, text: t("rec." + act) });
+    b.onclick = function () {
+      b.disabled = true;
+      api("POST", callPath(c, "recording"), { action: act }).then(function (r) {
+        if (r.call && r.call.id) S.calls[r.call.id] = r.call;
+        renderCalls();
+      }).catch(fail).then(function () { b.disabled = false; });
+    };
+    box.appendChild(b);
+  }
+  // monitorControls: Listen / Whisper / Barge (with a supervisor picker when several are
+  // configured) on a call nobody monitors; the other modes and Stop on one that is monitored.
+  function monitorControls(c, box) {
+    var set = function (x) { if (x && x.id) S.calls[x.id] = x; renderCalls(); };
+    var m = c.monitor;
+    if (m) {
+      ["listen", "whisper", "barge"].forEach(function (mode) {
+        if (mode === m.mode) return;
+        box.appendChild(el("button", { "data-action": "monitor-" + mode, text: t("mon." + mode), onclick: function () {
+          api("PATCH", callPath(c, "monitor"), { mode: mode }).then(set).catch(fail);
+        } }));
+      });
+      box.appendChild(el("button", { "data-action": "monitor-stop", class: "danger", text: t("mon.stop"), onclick: function () {
+        api("DELETE", callPath(c, "monitor")).then(set).catch(fail);
+      } }));
+      return;
+    }
+    var sups = (S.me && S.me.supervisors) || [];
+    var pick = null;
+    if (sups.length > 1) {
+      pick = el("select", { class: "monitor-supervisor", "aria-label": t("mon.supervisor") }, sups.map(function (id) { return el("option", { value: id, text: id }); }));
+      if (S.supervisor && sups.indexOf(S.supervisor) >= 0) pick.value = S.supervisor;
+      pick.onchange = function () { S.supervisor = pick.value; };
+      box.appendChild(pick);
+    }
+    ["listen", "whisper", "barge"].forEach(function (mode) {
+      var b = el("button", { "data-action": mode, text: t("mon." + mode) });
+      b.onclick = function () {
+        var body = { mode: mode };
+        if (pick) body.supervisor = S.supervisor = pick.value;
+        box.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+        toast(t("mon.ringing", { supervisor: body.supervisor || sups[0] || "" }));
+        api("POST", callPath(c, "monitor"), body).then(set).catch(function (e) { fail(e); renderCalls(); });
+      };
+      box.appendChild(b);
+    });
+  }
+  // callState is a live call's state as its row shows it: talking · on hold · ● recording · listen 9001.
+  function callState(c) {
+    var txt = t("callstate." + c.state) + (c.position ? " #" + c.position : "") + (c.on_hold ? " · " + t("callstate.onhold") : "");
+    var span = el("span", { class: "call-state", text: txt });
+    if (c.recording && c.recording !== "off") span.appendChild(el("span", { class: "rec-state " + c.recording, "data-rec": c.recording, text: " · " + t("rec.state." + c.recording) }));
+    if (c.monitor) span.appendChild(el("span", { class: "monitor-state", "data-mode": c.monitor.mode, text: " · " + t("mon.state", { mode: t("mon." + c.monitor.mode), supervisor: c.monitor.supervisor }) }));
+    return span;
   }
   function renderCalls() {
     var tb = clear($("#calls-table tbody"));
@@ -203,7 +265,7 @@
     if (!list.length) { emptyRow(tb, 9, "calls.none"); return; }
     list.forEach(function (c) {
       var tr = row([c.caller_name ? c.caller_name + " " + c.caller : c.caller, c.dialed,
-        t("callstate." + c.state) + (c.position ? " #" + c.position : "") + (c.on_hold ? " · " + t("callstate.onhold") : ""),
+        callState(c),
         c.queue || "", c.agent || "", audioCell(c.audio), el("span", { class: "time", "data-since": c.since, text: dur(since(c.since)) }), c.node || "",
         callActions(c)],
         { "data-call": c.id, "data-state": c.state });
@@ -436,10 +498,35 @@
           body = el("div", { text: t("tl.ticket", { number: e.ticket.number, subject: e.ticket.subject }) + " · " + t("status." + e.ticket.status) });
         } else if (e.callback) {
           body = el("div", { text: t("tl.callback", { number: e.callback.number, status: e.callback.status }) });
+        } else if (e.recording) {
+          body = recordingEntry(e.recording);
         }
         li.appendChild(meta); li.appendChild(body); ol.appendChild(li);
       });
     }).catch(fail);
+  }
+
+  // recordingEntry is a conversation recording on the timeline: what it holds, the spans it
+  // was paused, whether audio is missing, and for supervisors a player and a download link.
+  function offset(ms) { return dur(ms / 1000) + (ms % 1000 ? "." + Math.floor(ms % 1000 / 100) : ""); } // 0:01.5
+  function recordingEntry(r) {
+    var info = [t("tl.recording"), dur(r.duration_seconds)];
+    if (r.queue) info.push(r.queue);
+    if (r.agents && r.agents.length) info.push(r.agents.join(", "));
+    var body = el("div", { class: "recording", "data-recording": r.id }, [el("div", { text: info.join(" · ") })]);
+    if (r.incomplete) body.appendChild(el("div", { class: "incomplete", text: t("tl.incomplete") }));
+    if (r.paused && r.paused.length) {
+      body.appendChild(el("div", { class: "muted paused-spans", text: t("tl.paused") + " " + r.paused.map(function (p) {
+        return offset(p.start_ms) + "–" + offset(p.end_ms);
+      }).join(", ") }));
+    }
+    if (r.deleted_at) {
+      body.appendChild(el("div", { class: "muted", text: t("tl.deleted", { why: r.deleted_why }) }));
+    } else if (r.url && isSup()) {
+      body.appendChild(el("audio", { class: "call-audio", controls: "", preload: "none", src: r.url }));
+      body.appendChild(el("a", { class: "download", href: r.download_url, download: r.id + ".wav", text: t("tl.download") }));
+    }
+    return body;
   }
 
   // ---- flows ----
