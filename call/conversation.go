@@ -60,10 +60,10 @@ type RecordedCall struct {
 	Incomplete bool
 }
 
-// Span is a stretch of a recording, as offsets from its start.
+// Span is a stretch of a recording, as offsets from its start. Stores and APIs write it in
+// their own units (milliseconds in hotline's).
 type Span struct {
-	Start time.Duration `json:"start_ms"`
-	End   time.Duration `json:"end_ms"`
+	Start, End time.Duration
 }
 
 // MonitorMode is how a supervisor takes part in a conversation they monitor.

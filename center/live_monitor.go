@@ -76,7 +76,9 @@ func monitorErr(err error) error {
 		return fmt.Errorf("%w: %v", dashboard.ErrUnknownSupervisor, err)
 	case errors.Is(err, conversation.ErrSupervisorUnreachable):
 		return fmt.Errorf("%w: %v", dashboard.ErrSupervisorUnreachable, err)
-	case errors.Is(err, journey.ErrNotTalking), errors.Is(err, conversation.ErrNotMonitored), errors.Is(err, conversation.ErrCannotMonitor):
+	case errors.Is(err, conversation.ErrNotMonitored):
+		return fmt.Errorf("%w: %v", dashboard.ErrNotMonitored, err)
+	case errors.Is(err, journey.ErrNotTalking), errors.Is(err, conversation.ErrCannotMonitor):
 		return fmt.Errorf("%w: %v", dashboard.ErrNotConnected, err)
 	}
 	return err

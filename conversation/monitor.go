@@ -224,7 +224,9 @@ func (t *talk) startMonitor(r call.MonitorRequest) {
 	t.monitor = s
 	t.j.Note("monitored by %s (%s)", s.supervisor, r.Control.Mode())
 	t.log.Info("monitoring started", "call", t.j.ID(), "supervisor", s.supervisor, "agent", t.agent.Agent, "mode", r.Control.Mode(), "by", r.By)
-	if s.audit != nil {
+	// The API audits the starts it serves (with the token that asked); a supervisor's phone
+	// dialing a monitor code is audited here. monitor.end, below, is written for every session.
+	if s.audit != nil && strings.HasPrefix(s.by, "phone:") {
 		s.audit(context.WithoutCancel(t.ctx), "monitor.start", s.by, t.j.ID(),
 			map[string]any{"supervisor": s.supervisor, "agent": t.agent.Agent, "mode": string(r.Control.Mode())})
 	}

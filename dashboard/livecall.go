@@ -14,6 +14,17 @@ func LiveCallOf(l call.Live) LiveCall {
 	if a := (CallAudio{Caller: legAudio(l.CallerMedia), Agent: legAudio(l.AgentMedia)}); a.Caller != nil || a.Agent != nil {
 		lc.Audio = &a
 	}
+	switch l.Recording {
+	case call.RecordingOn:
+		lc.Recording = RecordingOn
+	case call.RecordingPaused:
+		lc.Recording = RecordingPaused
+	default:
+		lc.Recording = RecordingOff
+	}
+	if m := l.Monitor; m != nil {
+		lc.Monitor = &MonitorState{Supervisor: m.Supervisor, Mode: m.Mode, Since: m.Since}
+	}
 	return lc
 }
 
