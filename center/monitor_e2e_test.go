@@ -15,6 +15,7 @@ import (
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
 // recordedFlow queues the caller; once the agent has gone it asks for a card number
@@ -296,5 +297,48 @@ func TestMonitorAndRecordWithRealPhones(t *testing.T) {
 		if v := metricValue(t, m, series); v < 1 {
 			t.Errorf("%s = %v, want at least 1", series, v)
 		}
+	}
+}
+
+// A supervisor's own softphone (sipp, digest as 9001) dials *81 and the agent's extension:
+// it joins 1001's call listening, is audited, and is hung up when the caller hangs up. A
+// supervisor whose phone is not registered is refused, saying so; the call goes on.
+func TestSupervisorDialsMonitorCode(t *testing.T) {
+	fast := fastSupport(t)
+	h := startHotline(t, func(c *config.Config) {
+		fast(c)
+		c.Supervisors = []config.Supervisor{{ID: "9001", Name: "Mei", Password: "9001-demo"}, {ID: "9002", Name: "Wu", Password: "9002-demo"}}
+	})
+	agent := sipptest.Start(t, sipptest.Options{Scenario: "uas", Args: []string{"-rtp_echo"}, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", agent.Port)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 8 * time.Second, Keys: map[string]string{"caller": "+8613800000078"}})
+	callID := waitJournal(t, h, "answered 1001", 10*time.Second)
+	err := h.monitors.Start(context.Background(), callID, "9002", call.Listen, "test")
+	if err == nil || !strings.Contains(err.Error(), "no registered phone") {
+		t.Errorf("monitor by 9002, whose phone is not registered: %v; want refused, saying so", err)
+	}
+	sup := sipptest.Start(t, sipptest.Options{Scenario: "uac_feature.xml", Target: h.sipAddr, Service: "*811001",
+		Auth: [2]string{"9001", "9001-demo"}, Inject: [][]string{{"9001"}}, Timeout: 30 * time.Second})
+	waitJournal(t, h, "monitored by 9001 (listen)", 5*time.Second)
+	caller.MustSucceed(t)
+	sup.MustSucceed(t) // hung up by hotline when the call ended
+	agent.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s", j)
+	if !strings.Contains(j, "monitoring by 9001 ended") {
+		t.Errorf("no end of the monitoring in %q", j)
+	}
+	entries, _, err := h.Store().ListAudit(context.Background(), customers.AuditFilter{Object: callID}, customers.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Action+" by "+e.Actor+" ("+e.Role+")")
+	}
+	if s := strings.Join(got, "; "); !strings.Contains(s, "monitor.start by phone:9001 (supervisor)") || !strings.Contains(s, "monitor.end by phone:9001 (supervisor)") {
+		t.Errorf("audit of %s: %s; want the phone's monitor.start and monitor.end", callID, s)
 	}
 }
