@@ -342,3 +342,45 @@ func TestSupervisorDialsMonitorCode(t *testing.T) {
 		t.Errorf("audit of %s: %s; want the phone's monitor.start and monitor.end", callID, s)
 	}
 }
+
+// The agent's keys during a recorded call (support records always): *2 pauses and *3
+// resumes, sent by a real phone (sipp, RFC 4733); the recording has one silent span of
+// about two seconds where the caller's audio would have been.
+func TestAgentKeysPauseTheRecording(t *testing.T) {
+	h := startHotline(t, fastSupport(t))
+	agent := sipptest.Start(t, sipptest.Options{Scenario: "uas_record_keys.xml", Timeout: 60 * time.Second})
+	registerPhone(t, h, "1001", "1001-demo", agent.Port)
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline",
+		Pause: 7 * time.Second, Keys: map[string]string{"caller": "+8613800000079"}})
+	callID := waitJournal(t, h, "answered 1001", 10*time.Second)
+	contactID := h.calls.Get(callID).ContactID()
+	caller.MustSucceed(t)
+	agent.MustSucceed(t)
+	rec := h.waitCalls(t, 1, 10*time.Second)[0]
+	j := strings.Join(rec.Queued, "; ")
+	t.Logf("journal: %s", j)
+	list, _, err := h.Store().ListRecordings(context.Background(), customers.RecordingFilter{ContactID: contactID}, customers.Page{Limit: 10})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("recordings: %d, %v; want 1", len(list), err)
+	}
+	r := list[0]
+	t.Logf("recording: %v, paused %v", r.Duration, r.Paused)
+	if len(r.Paused) != 1 {
+		t.Fatalf("paused spans %v, want one (*2 … *3)", r.Paused)
+	}
+	if d := r.Paused[0].End - r.Paused[0].Start; d < 1500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("the pause lasted %v, want about 2.4 s (*2, two seconds, *3)", d)
+	}
+	path, _ := h.Store().Recordings().Path(r.ID)
+	chans, _, err := audio.LoadWAVChannels(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := int(r.Paused[0].Start.Seconds()*8000), int(r.Paused[0].End.Seconds()*8000)
+	if l := audio.RMS(chans[0][a:b]); l > 0 {
+		t.Errorf("the paused span holds the caller at RMS %.0f, want silence", l)
+	}
+	if l := audio.RMS(chans[0][b:]); l < 100 {
+		t.Errorf("after the pause the caller's side is RMS %.0f, want their voice", l)
+	}
+}
