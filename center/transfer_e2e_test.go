@@ -62,6 +62,10 @@ func TestBlindTransferWithRealPhones(t *testing.T) {
 	if ct.Agent != "1002" {
 		t.Errorf("the contact's agent is %q, want 1002 (the last)", ct.Agent)
 	}
+	// One recording follows the caller across the transfer (support records always).
+	if r := oneRecording(t, h, ct.ID); strings.Join(r.Agents, ",") != "1001,1002" {
+		t.Errorf("the recording's agents are %v, want 1001 then 1002 on one recording", r.Agents)
+	}
 	metrics := h.metrics(t)
 	if v := metricValue(t, metrics, `hotline_queue_transferred_total{queue="support"}`); v != 1 {
 		t.Errorf("transferred_total = %v, want 1", v)
@@ -96,6 +100,15 @@ func TestHoldWithARealPhone(t *testing.T) {
 	ct, err := h.Store().ContactByCallID(context.Background(), rec.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The hold is on the recording: the agent's phone sends nothing, so its right channel
+	// (what the caller heard) is the hold music during the hold.
+	r := oneRecording(t, h, ct.ID)
+	path, _ := h.Store().Recordings().Path(r.ID)
+	if chans, _, err := audio.LoadWAVChannels(path); err != nil {
+		t.Error(err)
+	} else if rms := audio.RMS(chans[1]); rms < 100 {
+		t.Errorf("the recording's right channel has RMS %.0f, want the hold music the caller heard", rms)
 	}
 	for _, e := range ct.Events {
 		if e.Step == "agent" {
@@ -149,6 +162,19 @@ func TestThreeWayWithRealPhones(t *testing.T) {
 	if back < 100 || toAgent < 100 {
 		t.Errorf("1002 sent back %d packets, 1001 received %d; want the mix to reach both (100 or more)", back, toAgent)
 	}
+}
+
+// oneRecording is the one conversation recording of contact, checksum verified.
+func oneRecording(t *testing.T, h *hotline, contact string) customers.RecordingInfo {
+	t.Helper()
+	list, _, err := h.Store().ListRecordings(context.Background(), customers.RecordingFilter{ContactID: contact}, customers.Page{Limit: 10})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("recordings of contact %s: %d, %v; want 1", contact, len(list), err)
+	}
+	if err := h.Store().Recordings().Verify(list[0].ID, list[0].SHA256); err != nil {
+		t.Errorf("recording %s: %v", list[0].ID, err)
+	}
+	return list[0]
 }
 
 // waitJournal waits until a call in progress has line in its journal and returns its ID.
