@@ -24,6 +24,5 @@ func (c *Channel) Monitor(ctx context.Context, agent, supervisor call.Channel, c
 	if ctl == nil {
 		return "", ErrNoMonitorControl
 	}
-	c.log.Info("monitoring", "caller", c.id, "agent", agent.ID(), "supervisor", supervisor.ID(), "mode", ctl.Mode())
 	return c.mix(ctx, "monitor", func(a, b int) bool { return ctl.Mode().Hears(a, b) }, agent, supervisor)
 }
