@@ -49,6 +49,7 @@ fuzz:
 	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers
 	$(FUZZ) '^FuzzParseWebhook$$' ./customers
 	$(FUZZ) '^FuzzReadWAVInfo$$' ./audio
+	$(FUZZ) '^FuzzDecodeWAVChannels$$' ./audio
 	$(FUZZ) '^FuzzEvent$$' ./ari
 	$(FUZZ) '^FuzzAgentFromName$$' ./ari
 	$(FUZZ) '^FuzzCompile$$' ./schedule
