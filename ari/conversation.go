@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -582,9 +583,19 @@ func (m *monitor) cleanup() {
 	m.dropSnoop()
 	ctx, cancel := m.c.bg(m.ctx)
 	defer cancel()
-	if m.in != "" && m.in != m.bridge && m.sup.ctx.Err() == nil {
-		if err := m.c.d.c.RemoveChannels(ctx, m.in, m.sup.id); err != nil && !IsNotFound(err) {
-			m.c.log.Warn("take the supervisor out of the conversation", "bridge", m.in, "error", err)
+	// The supervisor may be in the conversation's bridge although m.in does not say so: a
+	// barge whose request Asterisk carried out as ctx ended, so its answer never came.
+	in := m.in
+	if conv, _ := m.c.bridged(m.agent.id); in == "" || in == m.bridge {
+		in = conv
+	}
+	if in != "" && in != m.bridge && m.sup.ctx.Err() == nil {
+		if err := m.c.d.c.RemoveChannels(ctx, in, m.sup.id); err != nil && !IsNotFound(err) {
+			level := slog.LevelWarn
+			if m.in != in {
+				level = slog.LevelDebug // it was most likely never there
+			}
+			m.c.log.Log(ctx, level, "take the supervisor out of the conversation", "bridge", in, "error", err)
 		}
 	}
 	if m.bridge != "" {
