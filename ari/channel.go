@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -538,16 +539,24 @@ func (c *Channel) recordEnd(fin *RecordingData, opts call.RecordOptions, p Recor
 
 // fetch downloads a stored recording into path (written whole, then renamed into place).
 func (c *Channel) fetch(ctx context.Context, name, path string) (int64, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return 0, fmt.Errorf("ari: record: %w", err)
-		}
+	n, err := writeFile(path, func(w io.Writer) (int64, error) { return c.d.c.StoredRecordingFile(ctx, name, w) })
+	if err != nil {
+		return 0, fmt.Errorf("ari: record: fetching %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// writeFile writes path whole or not at all: into a temporary file beside it, renamed into
+// place once write has succeeded. It makes the directory if needed.
+func writeFile(path string, write func(io.Writer) (int64, error)) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return 0, fmt.Errorf("ari: record: %w", err)
+		return 0, err
 	}
-	n, err := c.d.c.StoredRecordingFile(ctx, name, tmp)
+	n, err := write(tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -556,7 +565,7 @@ func (c *Channel) fetch(ctx context.Context, name, path string) (int64, error) {
 	}
 	if err != nil {
 		_ = os.Remove(tmp.Name())
-		return 0, fmt.Errorf("ari: record: fetching %s: %w", name, err)
+		return 0, err
 	}
 	return n, nil
 }

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -394,24 +393,10 @@ func writeStereo(path string, left, right []int16, paused []call.Span) error {
 		}
 		clear(pcm[2*from : 2*to])
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("ari: record call: %w", err)
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("ari: record call: %w", err)
-	}
-	_, err = tmp.Write(audio.EncodeWAV(audio.SampleRate, 2, pcm))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
+	if _, err := writeFile(path, func(w io.Writer) (int64, error) {
+		n, err := w.Write(audio.EncodeWAV(audio.SampleRate, 2, pcm))
+		return int64(n), err
+	}); err != nil {
 		return fmt.Errorf("ari: record call: writing %s: %w", path, err)
 	}
 	return nil

@@ -89,10 +89,11 @@ func (c *Center) newARIEngine() (engine, error) {
 	if err != nil {
 		return engine{}, err
 	}
+	supervisors := supervisorNames(c.cfg)
 	d, err := ari.NewDriver(client, ari.DriverConfig{SoundsDir: cfg.SoundsDir, Endpoint: cfg.Endpoint,
 		URIEndpoint: cfg.TrunkEndpoint, RingTimeout: c.cfg.SIP.RingTimeout.D()}, c.handleCall,
 		ari.WithRegistrationHook(func(user string, contacts int) {
-			if _, sup := supervisorNames(c.cfg)[user]; !sup {
+			if _, sup := supervisors[user]; !sup {
 				c.agents.Registered(user, contacts, c.room.Apply)
 			}
 		}))

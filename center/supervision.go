@@ -66,7 +66,7 @@ func (c *Center) supervisorCall(ch call.Channel) bool {
 		return false
 	}
 	sup := id.Agent()
-	if _, ok := supervisorNames(c.cfg)[sup]; !ok {
+	if _, ok := c.monitors.Supervisors[sup]; !ok {
 		return false
 	}
 	dialed := ch.Dialed()
