@@ -332,12 +332,36 @@ func (t *talk) endPart(how string) {
 
 // finish ends the conversation: the agent leg is hung up and the agent goes to wrap-up.
 func (t *talk) finish(gone End) Outcome {
+	if l, ok := t.agent.Leg.(call.Losable); ok && gone == AgentLeft && l.Lost() {
+		return t.agentLost()
+	}
 	t.endConsult()
 	t.endPart("hangup")
 	_ = t.agent.Leg.Hangup(call.CauseNormal)
 	acts, _ := t.d.Hangup(t.j.ID())
 	t.apply(acts)
 	return Outcome{End: gone, Agent: t.agent.Agent, Talked: t.talked}
+}
+
+// agentLost puts the caller back in line, with their original arrival (ahead of everyone who
+// came after them), when the agent's leg vanished rather than hung up: a browser phone's tab
+// closed or its network dropped. The caller hears the queue again, not silence; the agent goes
+// to wrap-up as after any call.
+func (t *talk) agentLost() Outcome {
+	t.endConsult()
+	t.endPart("agent connection lost")
+	metricAgentLost.Inc()
+	t.log.Warn("agent's phone vanished mid-call; the caller goes back in line", "call", t.j.ID(), "agent", t.agent.Agent, "queue", t.queue)
+	acts, err := t.d.TransferToQueue(t.j.ID(), t.queue, true)
+	t.apply(acts)
+	if err != nil {
+		t.log.Warn("cannot put the caller back in line", "call", t.j.ID(), "error", err)
+		acts, _ := t.d.Hangup(t.j.ID())
+		t.apply(acts)
+		return Outcome{End: AgentLeft, Agent: t.agent.Agent, Talked: t.talked}
+	}
+	t.j.Note("%s's phone vanished mid-call: back in line in %s", t.agent.Agent, t.queue)
+	return Outcome{End: Requeued, Queue: t.queue, Agent: t.agent.Agent, Talked: t.talked}
 }
 
 // startPart begins the part of the agent who took the call: the recording (by the queue's

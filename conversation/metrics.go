@@ -27,3 +27,8 @@ var (
 		Help: "Seconds supervisors spent monitoring calls.",
 	})
 )
+
+var metricAgentLost = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "hotline_conversation_agent_lost_total",
+	Help: "Conversations whose agent's phone vanished mid-call (a browser tab closed, its network dropped); the caller went back in line.",
+})

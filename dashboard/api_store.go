@@ -57,10 +57,16 @@ func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request, p *prin
 	return nil
 }
 
-// checkCustomer: an agent may see a customer who has a ticket assigned to it.
+// checkCustomer: an agent may see a customer on a call offered to it or connected with it,
+// or who has a ticket assigned to it.
 func (s *Server) checkCustomer(ctx context.Context, p *principal, id string) error {
 	if p.Role != RoleAgent {
 		return nil
+	}
+	for _, c := range s.live.Calls() {
+		if c.Agent == p.Agent && c.CustomerID == id {
+			return nil
+		}
 	}
 	list, _, err := s.store.ListTickets(ctx, customers.TicketFilter{CustomerID: id, Assignee: p.Agent}, customers.Page{Limit: 1})
 	if err != nil {
@@ -127,6 +133,12 @@ func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request, p *princ
 		return err
 	}
 	f := customers.ContactFilter{CustomerID: q.Get("customer"), Queue: q.Get("queue"), Agent: q.Get("agent")}
+	if p.Role == RoleAgent { // the agent desktop's last contacts: an agent sees its own
+		if f.Agent != "" && f.Agent != p.Agent {
+			return forbidden("an agent token lists only its own contacts (agent=%s)", p.Agent)
+		}
+		f.Agent = p.Agent
+	}
 	ch, err := queryOneOf(r, "channel", "voice", "chat", "email", "sms")
 	if err != nil {
 		return err

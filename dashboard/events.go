@@ -55,8 +55,11 @@ type hub struct {
 
 type client struct {
 	ch    chan []byte // encoded SSE messages
-	agent string      // "" = every event; else only this agent's
+	agent string      // "" = every event; else only this agent's (agentSees)
 	gone  chan struct{}
+	// the calls this agent client was shown (ringing it or connected to it), so it also
+	// learns when they end or move on; guarded by hub.mu
+	calls map[string]bool
 }
 
 func newHub(s *Server, sampleEvery, refreshEvery time.Duration) *hub {
@@ -183,6 +186,7 @@ func (h *hub) publish(batch []Event) {
 			}
 			if ev.Ended || c == nil {
 				h.send(StreamEvent{Type: string(EventCall), ID: ev.ID, At: at, Ended: true}, "")
+				h.forget(ev.ID)
 				allQueues = true // the queue it left is not known
 				continue
 			}
@@ -217,20 +221,32 @@ func (h *hub) publishQueues(only map[string]bool) {
 	}
 }
 
-// send delivers a message to every client that may see it: agent clients get only their
-// agent's events. A client too slow to keep up is dropped (its browser reconnects and gets a
-// fresh snapshot).
+// send delivers a message to every client that may see it (agentSees). A client too slow to
+// keep up is dropped (its browser reconnects and gets a fresh snapshot).
 func (h *hub) send(ev StreamEvent, agent string) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return
 	}
-	msg := sseMessage(ev.Type, b)
+	msg, agentMsg := sseMessage(ev.Type, b), []byte(nil)
+	if ev.Call != nil && ev.Call.Monitor != nil && h.s.hideMonitor { // agents do not see who monitors them
+		hidden := *ev.Call
+		hidden.Monitor = nil
+		ev.Call = &hidden
+		b, _ := json.Marshal(ev)
+		agentMsg = sseMessage(ev.Type, b)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
-		if c.agent != "" && (ev.Type != string(EventAgent) || c.agent != agent) {
-			continue
+		msg := msg
+		if c.agent != "" {
+			if !h.agentSees(c, ev, agent) {
+				continue
+			}
+			if agentMsg != nil {
+				msg = agentMsg
+			}
 		}
 		select {
 		case c.ch <- msg:
@@ -238,6 +254,48 @@ func (h *hub) send(ev StreamEvent, agent string) {
 			delete(h.clients, c)
 			close(c.gone)
 		}
+	}
+}
+
+// agentSees says whether an agent's client gets ev: its own agent's changes, the queues it is
+// a member of, and the calls offered to it or connected with it (until they end or move to
+// someone else, which it is told). Called with h.mu held.
+func (h *hub) agentSees(c *client, ev StreamEvent, agent string) bool {
+	switch ev.Type {
+	case string(EventAgent):
+		return c.agent == agent
+	case string(EventQueue):
+		return slices.Contains(h.s.members[c.agent], ev.ID)
+	case string(EventCall):
+		if ev.Call != nil && ev.Call.Agent == c.agent {
+			c.calls[ev.ID] = true
+			return true
+		}
+		if c.calls[ev.ID] {
+			if ev.Call != nil { // rung elsewhere now, or back in line: tell it once
+				delete(c.calls, ev.ID)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// mark records the calls an agent client's snapshot showed it.
+func (h *hub) mark(c *client, calls []LiveCall) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, lc := range calls {
+		c.calls[lc.ID] = true
+	}
+}
+
+// forget drops an ended call from the agent clients' sets.
+func (h *hub) forget(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		delete(c.calls, id)
 	}
 }
 
@@ -251,7 +309,7 @@ func sseMessage(event string, data []byte) []byte {
 }
 
 func (h *hub) subscribe(agent string) *client {
-	c := &client{ch: make(chan []byte, 512), agent: agent, gone: make(chan struct{})}
+	c := &client{ch: make(chan []byte, 512), agent: agent, gone: make(chan struct{}), calls: map[string]bool{}}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	select {
@@ -326,13 +384,18 @@ func (s *Server) snapshot(p *principal) Snapshot {
 		}
 		snap.Agents = append(snap.Agents, agentView(a))
 	}
-	if p.Role == RoleAgent {
-		return snap
-	}
 	for _, q := range s.live.Queues() {
+		if p.Role == RoleAgent && !slices.Contains(s.members[p.Agent], q.Queue) {
+			continue
+		}
 		snap.Queues = append(snap.Queues, queueView(q))
 	}
-	snap.Calls = append(snap.Calls, s.live.Calls()...)
+	for _, c := range s.live.Calls() {
+		if p.Role == RoleAgent && c.Agent != p.Agent {
+			continue
+		}
+		snap.Calls = append(snap.Calls, s.callFor(p, c))
+	}
 	return snap
 }
 
@@ -355,7 +418,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, p *princip
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	b, _ := json.Marshal(s.snapshot(p))
+	snap := s.snapshot(p)
+	if agent != "" {
+		s.hub.mark(c, snap.Calls)
+	}
+	b, _ := json.Marshal(snap)
 	w.Write([]byte("retry: 1000\n\n"))
 	w.Write(sseMessage("snapshot", b))
 	fl.Flush()

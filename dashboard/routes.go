@@ -42,6 +42,10 @@ var (
 func withPage(ps ...param) []param { return append(ps, pageQuery...) }
 
 func (s *Server) apiRoutes() []route {
+	return append(s.baseRoutes(), s.deskRoutes()...)
+}
+
+func (s *Server) baseRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This API, described in OpenAPI 3.1", Public: true, Resp: map[string]any{}, handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/api/v1/me", Summary: "Who the token or session is", Roles: all, Resp: Me{}, handle: s.handleMe},
@@ -90,7 +94,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/customers/{id}/timeline", Summary: "Everything that happened with a customer, oldest first", Roles: supAgent,
 			Query: withPage(), Resp: List[TimelineEntryView]{}, handle: s.handleTimeline},
 
-		{Method: "GET", Path: "/api/v1/contacts", Summary: "Contacts, newest first (missed=true: the missed-contacts worklist)", Roles: supInteg,
+		{Method: "GET", Path: "/api/v1/contacts", Summary: "Contacts, newest first (missed=true: the missed-contacts worklist; an agent token: its own)", Roles: all,
 			Query: withPage(param{Name: "customer", Type: "string"}, param{Name: "queue", Type: "string"}, param{Name: "agent", Type: "string"},
 				param{Name: "channel", Type: "string", Enum: []string{"voice", "chat", "email", "sms"}},
 				param{Name: "outcome", Type: "string", Desc: "comma-separated outcomes: " + joinComma(outcomeNames)},

@@ -49,6 +49,11 @@ type Options struct {
 	// HideMonitorFromAgents keeps agent tokens from seeing who monitors their calls (the
 	// monitor field of a live call). By default they see it.
 	HideMonitorFromAgents bool
+	// Dispositions are each queue's wrap-up codes (queue → codes), shown in the agent's
+	// wrap-up form and checked when it is submitted.
+	Dispositions map[string][]string
+	// ICEServers are the STUN/TURN servers the browser phone is told to use.
+	ICEServers []ICEServer
 }
 
 // Server is the dashboard and the API: an http.Handler for everything except /healthz,
@@ -70,6 +75,11 @@ type Server struct {
 	// supervisors who may monitor calls; hideMonitor hides who does from agent tokens
 	supervisors []string
 	hideMonitor bool
+	// the agent desktop: wrap-up codes by queue, the browser phone's ICE servers, and the
+	// browser phones registered now (agent → line)
+	dispositions map[string][]string
+	iceServers   []ICEServer
+	lines        map[string]PhoneLine
 
 	mu    sync.Mutex
 	first struct{ code, secret string }
@@ -115,7 +125,11 @@ func New(opts Options) (*Server, error) {
 	s := &Server{live: opts.Live, store: opts.Store, publicURL: opts.PublicURL, addr: opts.Addr, log: opts.Log.With("component", "dashboard"),
 		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
 		rules: reports.QueueRules(opts.Rules), members: map[string][]string{},
-		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents}
+		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents,
+		dispositions: map[string][]string{}, iceServers: slices.Clone(opts.ICEServers), lines: map[string]PhoneLine{}}
+	for q, codes := range opts.Dispositions {
+		s.dispositions[q] = slices.Clone(codes)
+	}
 	for id, queues := range opts.Members {
 		s.members[id] = queues
 	}
@@ -169,7 +183,7 @@ func (s *Server) LoginURL(base string) (string, bool) {
 }
 
 // Security headers on every response.
-const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; " +
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // ServeHTTP serves the dashboard, the login endpoints and the API.
@@ -180,7 +194,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	h.Set("Permissions-Policy", "camera=(), microphone=(self), geolocation=()") // the browser phone
 	if s.secure(r) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
@@ -208,6 +222,7 @@ func (s *Server) mount() {
 	s.mux.HandleFunc("POST /login", s.handleLoginForm)
 	s.mux.HandleFunc("POST /logout", s.handleLogout)
 	s.mux.HandleFunc("GET /{$}", s.serveAsset("index.html"))
+	s.mux.HandleFunc("GET /agent", s.serveAsset("agent.html"))
 	s.mux.HandleFunc("GET /assets/{file}", func(w http.ResponseWriter, r *http.Request) { s.serveAsset(r.PathValue("file"))(w, r) })
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 }

@@ -35,6 +35,8 @@ type Journey struct {
 	segments  []Segment
 	asks      chan call.Request // requests from the API for the conversation
 	tape      *Tape             // the conversation recording, while one runs
+	steps     []Step            // the flow nodes passed (trail.go)
+	vars      map[string]string // the flow's variables, sensitive ones left out
 }
 
 // Segment is one agent's part of the conversation: who, when, how long on hold, and how it

@@ -132,8 +132,13 @@ func (r *Registry) publish(l call.Live, ended bool) {
 // ivr.NodeStarter).
 type Nodes struct{ Calls *Registry }
 
-// Observe is told of each node as it ends; the live view needs only starts.
-func (Nodes) Observe(ivr.Event) {}
+// Observe is told of each node as it ends: the journey keeps it on its trail, which the agent
+// desktop shows when the call is offered.
+func (n Nodes) Observe(e ivr.Event) {
+	if j := n.Calls.Get(e.CallID); j != nil {
+		j.AddStep(e)
+	}
+}
 
 // NodeStart records the node a call has entered.
 func (n Nodes) NodeStart(e ivr.Event) {

@@ -35,6 +35,7 @@ type settings struct {
 	artifacts string
 	w, h      int
 	timeout   time.Duration
+	mic       string // a WAV file the fake microphone plays ("" = no fake media devices)
 }
 
 // Option configures Start.
@@ -48,6 +49,10 @@ func WithWindowSize(w, h int) Option { return func(s *settings) { s.w, s.h = w, 
 
 // WithTimeout bounds the browser's whole life (default 2 minutes).
 func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
+
+// WithFakeMicrophone gives the page fake media devices that need no permission prompt, the
+// microphone playing wav (looped): a browser phone in a test speaks a known tone.
+func WithFakeMicrophone(wav string) Option { return func(s *settings) { s.mic = wav } }
 
 // Start launches headless Chromium with a fresh profile. Without chromium the test is
 // skipped, or fails under CI (internal/testenv). It runs as root with --no-sandbox and with
@@ -87,6 +92,10 @@ func Start(t testing.TB, opts ...Option) *Browser {
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("disable-features", "MediaRouter,OptimizationHints,Translate,AutofillServerCommunication,CertificateTransparencyComponentUpdater"),
+	}
+	if s.mic != "" {
+		flags = append(flags, chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-file-for-fake-audio-capture", s.mic))
 	}
 	root, stop := context.WithTimeout(context.Background(), s.timeout)
 	actx, acancel := chromedp.NewExecAllocator(root, flags...)

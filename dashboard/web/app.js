@@ -631,6 +631,7 @@
     i18n.apply();
     wire();
     api("GET", "/api/v1/me").then(function (me) {
+      if (me.role === "agent" && !location.hash) { location.replace("/agent"); return; } // the agent desktop
       S.me = me;
       $("#app").hidden = false;
       $("#whoami").textContent = me.role + (me.agent ? " " + me.agent : "");
