@@ -33,6 +33,7 @@ type Config struct {
 	Callbacks   Callbacks                    `yaml:"callbacks"`
 	Webhooks    Webhooks                     `yaml:"webhooks"`
 	Transfer    Transfer                     `yaml:"transfer"`
+	Desk        Desk                         `yaml:"desk"`
 }
 
 type Log struct {

@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 	} else if c.SIP.RTPPortMax > 0 && c.SIP.RTPPortMax-c.SIP.RTPPortMin < 2 {
 		bad("sip.rtp_port_max", "port range %d-%d holds no even port pair", c.SIP.RTPPortMin, c.SIP.RTPPortMax)
 	}
+	c.Desk.validate(bad)
 	if len(c.SIP.Codecs) == 0 {
 		bad("sip.codecs", "needs at least one of PCMU, PCMA")
 	}
