@@ -43,15 +43,15 @@ type IVRStep struct {
 // ScreenPop is what an agent sees when a call is offered: who it is, what happened with
 // them before, and what they did in the flow (GET /api/v1/calls/{id}/screen).
 type ScreenPop struct {
-	Call          LiveCall            `json:"call"`
-	Customer      *CustomerView       `json:"customer,omitempty"` // nil for a withheld number nobody knows
-	Contacts      []ContactView       `json:"contacts"`           // the last contacts, newest first (this call left out)
-	Tickets       []TicketView        `json:"tickets"`            // open and pending
-	Callbacks     []CallbackView      `json:"callbacks"`          // pending
-	IVR           []IVRStep           `json:"ivr"`
-	Vars          map[string]string   `json:"vars"`
-	WaitedSeconds float64             `json:"waited_seconds"`
-	Dispositions  []string            `json:"dispositions"` // the wrap-up codes of the call's queue
+	Call          LiveCall          `json:"call"`
+	Customer      *CustomerView     `json:"customer,omitempty"` // nil for a withheld number nobody knows
+	Contacts      []ContactView     `json:"contacts"`           // the last contacts, newest first (this call left out)
+	Tickets       []TicketView      `json:"tickets"`            // open and pending
+	Callbacks     []CallbackView    `json:"callbacks"`          // pending
+	IVR           []IVRStep         `json:"ivr"`
+	Vars          map[string]string `json:"vars"`
+	WaitedSeconds float64           `json:"waited_seconds"`
+	Dispositions  []string          `json:"dispositions"` // the wrap-up codes of the call's queue
 }
 
 // DigitsRequest is the body of POST /api/v1/calls/{id}/dtmf.

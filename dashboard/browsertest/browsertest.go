@@ -213,6 +213,15 @@ func (b *Browser) WaitVisible(sel string, timeout time.Duration) error {
 	return nil
 }
 
+// WaitEnabled waits until an element matching sel is visible and not disabled.
+func (b *Browser) WaitEnabled(sel string, timeout time.Duration) error {
+	expr := `(function(){var e=document.querySelector(` + jsString(sel) + `);return e&&e.offsetParent!==null&&!e.disabled?"yes":""})()`
+	if _, err := b.waitJS(expr, func(v string) bool { return v == "yes" }, timeout); err != nil {
+		return fmt.Errorf("browsertest: %q never became enabled: %w", sel, err)
+	}
+	return nil
+}
+
 // Text is the text of the first element matching sel.
 func (b *Browser) Text(sel string) (string, error) {
 	return chromedp.Run(b.ctx, chromedp.Evaluate[string](`(function(){var e=document.querySelector(`+jsString(sel)+`);return e?e.textContent:""})()`))
