@@ -348,6 +348,9 @@ func (c *Center) banner() {
 	} else {
 		fmt.Fprintf(c.out, "  Dashboard:          %s/  (log in with a token: hotline token create --role supervisor)\n", base)
 	}
+	if len(c.cfg.Agents) > 0 {
+		fmt.Fprintf(c.out, "  Agent desktop:      %s/agent  (an agent's login link: hotline token create --role agent --agent %s --login-link)\n", base, c.cfg.Agents[0].ID)
+	}
 	fmt.Fprintf(c.out, "  Health and metrics: %s/healthz  %s/metrics\n\n", base, base)
 }
 
