@@ -240,9 +240,12 @@ type sse struct {
 	rd  *bufio.Reader
 }
 
-func (e *env) stream(token string) *sse {
+func (e *env) stream(token string) *sse { e.t.Helper(); return e.stream2(token, "/api/v1/events") }
+
+// stream2 opens another event stream (the browser phone's).
+func (e *env) stream2(token, path string) *sse {
 	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/events", nil)
+	req, _ := http.NewRequest("GET", e.ts.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	ctx, cancel := context.WithCancel(e.ctx)
 	e.t.Cleanup(cancel)
