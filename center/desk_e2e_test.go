@@ -18,6 +18,7 @@ import (
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/dashboard/browsertest"
+	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
 // deskFlow sets what the caller wants (a variable the screen-pop shows) and queues them.
@@ -400,4 +401,35 @@ func TestBrowserPhoneLostAndICEFailure(t *testing.T) {
 		t.Errorf("the journal does not show 1001's offer missed as unreachable: %q", jr)
 	}
 	t.Logf("the caller reached 1002 %v after the browser's failing offer began", took.Round(10*time.Millisecond))
+}
+
+// Issue 13: an agent on a SIP softphone gets the same screen-pop in the page while the phone
+// rings, and the page follows the call once the phone answers.
+func TestScreenPopForSoftphoneAgent(t *testing.T) {
+	h := startHotline(t, deskSupport(t))
+	knownCustomer(t, h, "+8613800000090")
+	phone := sipptest.Start(t, sipptest.Options{Scenario: "uas_ring_answer.xml", Pause: 3 * time.Second, Timeout: 60 * time.Second})
+	registerPhone(t, h, "1002", "1002-demo", phone.Port)
+	waitAgent(t, h, "1002", acd.Available, 5*time.Second)
+	d := openDesk(t, h, "1002", 1000)
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: h.sipAddr, Service: "hotline", Pause: 12 * time.Second,
+		Keys: map[string]string{"caller": "+8613800000090"}})
+	if _, err := d.b.WaitText("#customer", "Wang Fang", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.b.WaitText("#call-state", "ringing", time.Second); err != nil {
+		t.Fatal(err) // shown while the softphone still rings
+	}
+	if _, err := d.b.WaitText("#offer-hint", "Answer on your phone", time.Second); err != nil {
+		t.Error(err)
+	}
+	if _, err := d.b.WaitText("#pop-contacts", "chat", time.Second); err != nil {
+		t.Error(err)
+	}
+	if _, err := d.b.WaitText("#call-state", "connected", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.b.Screenshot("desk-softphone-in-call"); err != nil {
+		t.Log(err)
+	}
 }
