@@ -36,14 +36,16 @@ import (
 	"github.com/hotline-cc/hotline/reports"
 	"github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/waitroom"
+	"github.com/hotline-cc/hotline/webphone"
 )
 
 // Center is one running hotline: the parts, built from the configuration, and connected.
 type Center struct {
 	cfg     config.Config
 	log     *slog.Logger
-	out     io.Writer   // where the start-up banner goes
-	sip     *sip.Server // the native engine, when driver is native
+	out     io.Writer        // where the start-up banner goes
+	sip     *sip.Server      // the native engine, when driver is native
+	phones  *webphone.Phones // agents' browser phones (native engine, desk.browser_phone)
 	engine  engine
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -166,7 +168,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 		AgentChanged: func(a acd.AgentStateChanged) { c.agents.Changed(); events.agentChanged(a) },
 	})
 	c.live = &live{hub: events, acd: c.acd, flows: c.flows, calls: c.calls, room: c.room, callbacks: c.callbacks,
-		monitors: c.monitors, recorder: c.recorder, log: c.log}
+		monitors: c.monitors, recorder: c.recorder, phones: c.phones, isAgent: isAgent(cfg), log: c.log}
 	c.runner = &ivr.Runner{
 		Voice: c.voice, Queues: c.room, Dialer: c.engine.dialer, Log: c.log,
 		Customers: c.records, Voicemail: c.records, Callbacks: c.records, Surveys: c.records,

@@ -59,7 +59,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 		sip.WithCredentials(func(agent string) (string, bool) { p, ok := passwords[agent]; return p, ok }),
 		sip.WithRegistrationHook(func(user string, contacts int) {
 			if _, sup := supervisors[user]; !sup {
-				c.agents.Registered(user, contacts, c.room.Apply)
+				c.agents.Registered(user, contacts+c.webContacts(user), c.room.Apply)
 			}
 		}),
 	)
@@ -67,7 +67,14 @@ func (c *Center) newSIPEngine() (engine, error) {
 		return engine{}, err
 	}
 	c.sip = srv
-	e := engine{dialer: srv, run: srv.Serve, ready: srv.Ready,
+	var dialer call.Dialer = srv
+	if cfg.Desk.Phone() {
+		if c.phones, err = c.newPhones(); err != nil {
+			return engine{}, fmt.Errorf("desk: %w", err)
+		}
+		dialer = agentDialer{sip: srv, web: c.phones, agent: isAgent(cfg)}
+	}
+	e := engine{dialer: dialer, run: srv.Serve, ready: srv.Ready,
 		banner: []string{fmt.Sprintf("Call the hotline:   sip:hotline@%s (%v)", cfg.SIP.Addr, cfg.SIP.Transports)}}
 	for _, a := range cfg.Agents {
 		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, a.Password, cfg.SIP.Addr, a.Name))

@@ -16,6 +16,7 @@ import (
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/journey"
 	"github.com/hotline-cc/hotline/waitroom"
+	"github.com/hotline-cc/hotline/webphone"
 )
 
 // hub is the center's live changes as dashboard events.
@@ -51,6 +52,8 @@ type live struct {
 	callbacks *callbacks.Dialer
 	monitors  *conversation.Monitors
 	recorder  *conversation.Recorder
+	phones    *webphone.Phones  // nil: no browser phone
+	isAgent   func(string) bool // a configured agent
 	log       *slog.Logger
 }
 

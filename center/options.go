@@ -161,7 +161,26 @@ func dashboardOptions(cfg config.Config, o dashboard.Options) dashboard.Options 
 		o.Supervisors = append(o.Supervisors, s.ID)
 	}
 	o.HideMonitorFromAgents = !cfg.Monitoring.Visible()
+	o.Dispositions = map[string][]string{}
+	for _, q := range cfg.Queues {
+		o.Dispositions[q.Name] = q.Dispositions
+	}
+	if len(cfg.Desk.STUN) > 0 {
+		o.ICEServers = append(o.ICEServers, dashboard.ICEServer{URLs: cfg.Desk.STUN})
+	}
+	if t := cfg.Desk.TURN; len(t.URLs) > 0 {
+		o.ICEServers = append(o.ICEServers, dashboard.ICEServer{URLs: t.URLs, Username: t.Username, Credential: t.Credential})
+	}
 	return o
+}
+
+// isAgent says whether an ID is a configured agent's.
+func isAgent(cfg config.Config) func(string) bool {
+	ids := map[string]bool{}
+	for _, a := range cfg.Agents {
+		ids[a.ID] = true
+	}
+	return func(id string) bool { return ids[id] }
 }
 
 // acdConfig maps the configuration file's queues and agents onto the distributor's.

@@ -405,8 +405,8 @@ var beep = func() []int16 {
 
 // Bridge relays RTP both ways between two native channels until one hangs up or ctx ends.
 func (c *Channel) Bridge(ctx context.Context, other call.Channel) (string, error) {
-	o, ok := other.(*Channel)
-	if !ok {
+	o, ok := partyOf(other)
+	if !ok || o.sess == nil {
 		return "", call.ErrNotBridgeable
 	}
 	if err := c.hungUp(); err != nil {

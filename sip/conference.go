@@ -23,13 +23,13 @@ func (c *Channel) Conference(ctx context.Context, others ...call.Channel) (strin
 // mix runs media.Mix over c and others (hears nil: everyone hears everyone else) until ctx
 // ends or a party hangs up, and says who hung up ("" when ctx ended first).
 func (c *Channel) mix(ctx context.Context, what string, hears media.Hearing, others ...call.Channel) (string, error) {
-	chans := []*Channel{c}
+	chans := []party{{id: c.id, ctx: c.ctx, sess: c.sess}}
 	for i, other := range others {
-		o, ok := other.(*Channel)
+		o, ok := partyOf(other)
 		if !ok {
-			return "", fmt.Errorf("sip: %s: party %d is a %T, want a SIP channel: %w", what, i+2, other, call.ErrNotBridgeable)
+			return "", fmt.Errorf("sip: %s: party %d is a %T, want a SIP channel or a media leg: %w", what, i+2, other, call.ErrNotBridgeable)
 		}
-		if o == nil || o.sess == nil {
+		if o.sess == nil {
 			return "", fmt.Errorf("sip: %s: party %d has no RTP session", what, i+2)
 		}
 		chans = append(chans, o)
