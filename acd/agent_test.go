@@ -237,3 +237,67 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+func TestEndWrapUpMakesTheAgentAvailableNow(t *testing.T) {
+	cfg := oneQueue(LongestIdle, 1)
+	cfg.Queues[0].WrapUp = time.Minute
+	r := newRig(t, cfg)
+	r.login("a1")
+	r.enqueue("c1", "q")
+	r.serve("c1", "a1", 2*time.Minute)
+	r.wantState("a1", WrapUp)
+	r.enqueue("c2", "q") // waits for a1's wrap-up
+	r.advance(20 * time.Second)
+	acts := r.ok(r.d.EndWrapUp("a1"))
+	changes := actionsOf[AgentStateChanged](acts)
+	if len(changes) == 0 || changes[0].From != WrapUp || changes[0].To != Available || !changes[0].At.Equal(r.clk.Now()) {
+		t.Fatalf("state changes %v, want wrap-up → available now", changes)
+	}
+	wantOffers(t, acts, "c2→a1")
+	qs, _ := r.d.QueueStats("q")
+	if qs.Totals.Handled != 1 || qs.Totals.WrapUpTime != 20*time.Second || qs.Totals.TalkTime != 2*time.Minute {
+		t.Fatalf("totals %+v: want 1 handled, 2m talk, 20s wrap-up", qs.Totals)
+	}
+	st, _ := r.d.Agent("a1")
+	if st.TimeInState[WrapUp] != 20*time.Second {
+		t.Fatalf("time in wrap-up %v, want 20s", st.TimeInState[WrapUp])
+	}
+	// The old wrap-up timer is stale: when it comes due a1 is on c2.
+	r.ok(r.d.Answered("c2", "a1"))
+	r.advance(40 * time.Second)
+	if s := r.state("a1"); s != OnCall {
+		t.Fatalf("after the old wrap-up deadline a1 is %s, want on-call (with c2)", s)
+	}
+	if qs, _ := r.d.QueueStats("q"); qs.Totals.Handled != 1 {
+		t.Fatalf("the stale timer counted the call again: %+v", qs.Totals)
+	}
+}
+
+func TestEndWrapUpKeepsAPendingPause(t *testing.T) {
+	cfg := oneQueue(LongestIdle, 1)
+	cfg.Queues[0].WrapUp = time.Minute
+	r := newRig(t, cfg)
+	r.login("a1")
+	r.enqueue("c1", "q")
+	r.serve("c1", "a1", time.Minute)
+	r.ok(r.d.Pause("a1", "lunch"))
+	r.ok(r.d.EndWrapUp("a1"))
+	r.wantState("a1", Paused)
+}
+
+func TestEndWrapUpOutsideWrapUpIsAnInvalidTransition(t *testing.T) {
+	cfg := oneQueue(LongestIdle, 1)
+	cfg.Queues[0].WrapUp = 10 * time.Second
+	r := newRig(t, cfg)
+	_, err := r.d.EndWrapUp("a1")
+	wantErr(t, err, ErrInvalidTransition, "a1", "logged-out")
+	r.login("a1")
+	r.enqueue("c1", "q")
+	r.serve("c1", "a1", time.Minute)
+	r.advance(10 * time.Second) // the timer ran out first
+	r.wantState("a1", Available)
+	_, err = r.d.EndWrapUp("a1")
+	wantErr(t, err, ErrInvalidTransition, "available")
+	_, err = r.d.EndWrapUp("nobody")
+	wantErr(t, err, ErrUnknownAgent)
+}

@@ -960,6 +960,30 @@ func (d *Distributor) unpause(agentID string) error {
 	return nil
 }
 
+// EndWrapUp ends an agent's wrap-up now, as its wrap-up timer's expiry would (the agent
+// submitted the wrap-up form): the call is counted handled with the wrap-up time spent so
+// far, and the agent moves on to a pending logout or pause, or becomes available and is
+// routed. An agent not in wrap-up (the timer already ran out, or never on a call) is an
+// error wrapping ErrInvalidTransition.
+func (d *Distributor) EndWrapUp(agentID string) ([]Action, error) {
+	d.begin()
+	err := d.endWrapUp(agentID)
+	return d.end(), err
+}
+
+func (d *Distributor) endWrapUp(agentID string) error {
+	a, err := d.agent("end wrap-up", agentID)
+	if err != nil {
+		return err
+	}
+	if a.state != WrapUp || a.work == nil {
+		return fmt.Errorf("acd: end wrap-up of agent %q: %w: agent is %s, not in wrap-up", agentID, ErrInvalidTransition, a.state)
+	}
+	a.wrapTok++ // the pending wrap-up timer is now stale
+	d.endWork(a)
+	return nil
+}
+
 // ---- read side (no timers are processed) ----
 
 // AgentState returns an agent's current state.

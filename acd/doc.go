@@ -40,7 +40,8 @@
 //	reserved   → available | paused | logged-out  miss, cancelled offer, pending pause/logout, N misses
 //	on-call    → wrap-up                          Hangup (wrap-up of the queue of the call handled)
 //	on-call    → available | paused | logged-out  Hangup when that queue has no wrap-up
-//	wrap-up    → available | paused | logged-out  wrap-up end (never early), pending pause/logout
+//	wrap-up    → available | paused | logged-out  wrap-up end (its timer, or EndWrapUp: the agent
+//	                                              submitted the wrap-up form), pending pause/logout
 //	paused     → available | logged-out | paused  Unpause, Logout, Pause with another reason
 //
 // Pause and Logout asked while an agent is reserved, on a call or in wrap-up are recorded as

@@ -55,6 +55,7 @@ type model struct {
 	agentCall map[string]string          // agent → call handled (on call or wrap-up)
 	callQueue map[string]string          // agent → queue of the call it handles (answered from)
 	wrapStart map[string]time.Time       // agent → wrap-up start
+	endWrap   map[string]time.Time       // agent → when EndWrapUp was asked (this step)
 	deadline  map[string]time.Time       // call|agent → ring deadline of the offer
 	offerQ    map[string]string          // call|agent → queue of the offer
 	skipUntil map[string]time.Time       // call|agent → end of the retry delay after a miss
@@ -156,7 +157,7 @@ func runSequenceTrace(seed uint64, steps int, withTrace bool) (string, error) {
 	m := &model{
 		d: d, clk: clk, rng: rng, cfg: cfg, live: map[string]bool{}, kind: map[string]CallKind{},
 		offers: map[string]map[string]bool{}, connected: map[string]string{}, agentCall: map[string]string{},
-		callQueue: map[string]string{}, wrapStart: map[string]time.Time{},
+		callQueue: map[string]string{}, wrapStart: map[string]time.Time{}, endWrap: map[string]time.Time{},
 		deadline: map[string]time.Time{}, skipUntil: map[string]time.Time{}, offerQ: map[string]string{}, transfer: map[string]string{}, consult: map[string]string{},
 	}
 	for i := range steps {
@@ -384,6 +385,22 @@ func (m *model) step() (string, error) {
 		a := m.agentID()
 		op = "pause " + a
 		acts, err = d.Pause(a, []string{"lunch", "coffee", "training"}[m.rng.IntN(3)])
+	case r < 77 && m.rng.IntN(3) == 0: // the agent submits the wrap-up form
+		a := m.agentID()
+		op = "end wrap-up " + a
+		now := m.clk.Now()
+		m.endWrap[a] = now
+		defer delete(m.endWrap, a)
+		acts, err = d.EndWrapUp(a)
+		if err == nil {
+			ended := false
+			for _, x := range actionsOf[AgentStateChanged](acts) {
+				ended = ended || (x.AgentID == a && x.From == WrapUp && x.At.Equal(now))
+			}
+			if !ended {
+				return op, fmt.Errorf("EndWrapUp of %s succeeded without ending its wrap-up now: %v", a, acts)
+			}
+		}
 	case r < 77:
 		a := m.agentID()
 		op = "unpause " + a
@@ -485,7 +502,10 @@ func (m *model) apply(acts []Action) error {
 			if a.From == WrapUp {
 				c := m.agentCall[a.AgentID]
 				want := m.queueCfg(m.callQueue[a.AgentID]).WrapUp
-				if got := a.At.Sub(m.wrapStart[a.AgentID]); got != want {
+				got := a.At.Sub(m.wrapStart[a.AgentID])
+				if at, early := m.endWrap[a.AgentID]; early && a.At.Equal(at) && got <= want {
+					// ended by the agent's form (or by its timer, due this very instant)
+				} else if got != want {
 					return fmt.Errorf("agent %s wrapped up %v after call %s, want %v", a.AgentID, got, c, want)
 				}
 			}

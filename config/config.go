@@ -111,6 +111,9 @@ type Queue struct {
 	Extension            string         `yaml:"extension"`            // short number agents transfer callers to this queue with
 	TransferNewArrival   bool           `yaml:"transfer_new_arrival"` // a caller transferred here joins at the back, not with their original arrival
 	Recording            QueueRecording `yaml:"recording"`            // conversation recording of this queue's calls
+	// Dispositions are the codes an agent picks from in the wrap-up form after this queue's
+	// calls (e.g. resolved, follow-up); none = the form takes a note only.
+	Dispositions []string `yaml:"dispositions"`
 }
 
 // QueueRecording is a queue's conversation recording policy.

@@ -112,6 +112,8 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad recording policy", "queues:\n  - name: a\n    recording:\n      policy: sometimes\n", "cfg.yaml:4: queues[0].recording.policy: \"sometimes\" is not a recording policy"},
 		{"supervisor is an agent", "agents:\n  - id: \"7\"\n    password: p\nsupervisors:\n  - id: \"7\"\n    password: q\n", "cfg.yaml:5: supervisors[0].id: \"7\" is also an agent's ID"},
 		{"supervisor without password", "supervisors:\n  - id: \"9\"\n", "supervisors[0].password: must not be empty"},
+		{"bad disposition code", "queues:\n  - name: a\n    dispositions: [resolved, Follow Up]\n", "cfg.yaml:3: queues[0].dispositions[1]: \"Follow Up\" is not a disposition code"},
+		{"disposition twice", "queues:\n  - name: a\n    dispositions:\n      - resolved\n      - resolved\n", "cfg.yaml:5: queues[0].dispositions[1]: disposition \"resolved\" is listed twice"},
 		{"bad rate", "callbacks:\n  per_number_limit: lots\n", "callbacks.per_number_limit: \"lots\" is not a rate"},
 	}
 	for _, c := range cases {

@@ -16,6 +16,8 @@ var strategies = map[string]bool{
 	"random": true, "ring-all": true, "skills": true,
 }
 
+var dispositionCode = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+
 // Validate checks values, every problem at once. Errors are *FieldError.
 func (c *Config) Validate() error {
 	var errs []error
@@ -122,6 +124,17 @@ func (c *Config) Validate() error {
 		}
 		if q.Recording.RetainDays < 0 {
 			bad(key+".recording.retain_days", "must not be negative (0 keeps them as long as recordings.retention_days)")
+		}
+		codes := map[string]bool{}
+		for j, code := range q.Dispositions {
+			k := fmt.Sprintf("%s.dispositions[%d]", key, j)
+			switch {
+			case !dispositionCode.MatchString(code):
+				bad(k, "%q is not a disposition code (lower-case letters, digits, - and _, starting with a letter or digit, up to 40)", code)
+			case codes[code]:
+				bad(k, "disposition %q is listed twice", code)
+			}
+			codes[code] = true
 		}
 	}
 	for i, q := range c.Queues {
