@@ -65,7 +65,7 @@ func (r *Records) Begin(ctx context.Context, j *Journey) {
 	if known == nil { // this call made the record: to the flow the caller is not (yet) a customer
 		created = ct.CustomerID
 	}
-	r.calls.opened(j, ct.ID, created)
+	r.calls.opened(j, ct.ID, ct.CustomerID, created)
 }
 
 // Finish writes how the call went: path, queue, agent, times and outcome.

@@ -96,15 +96,16 @@ func (r *Registry) Calls() []call.Live {
 }
 
 // opened records the call's contact, and the customer record it created if it did.
-func (r *Registry) opened(j *Journey, contactID, createdCustomer string) {
+func (r *Registry) opened(j *Journey, contactID, customerID, createdCustomer string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	j.mu.Lock()
 	j.contactID, j.created = contactID, createdCustomer
 	j.mu.Unlock()
 	if createdCustomer != "" {
 		r.created[createdCustomer]++
 	}
+	r.mu.Unlock()
+	j.update(func(l *call.Live) { l.CustomerID = customerID }) // the live view (and the agent's screen-pop) names the customer
 }
 
 // createdByLiveCall says whether a call in progress created this customer record.

@@ -65,8 +65,8 @@ func TestRegistryCreatedCustomer(t *testing.T) {
 	clock := sim.NewClock(time.Now())
 	a := reg.Start(sim.NewChannel("a", "+8613800000001", "4000", clock, nil), "hotline")
 	b := reg.Start(sim.NewChannel("b", "+8613800000001", "4000", clock, nil), "hotline")
-	reg.opened(a, "ct-a", "cust-1")
-	reg.opened(b, "ct-b", "cust-1")
+	reg.opened(a, "ct-a", "cust-1", "cust-1")
+	reg.opened(b, "ct-b", "cust-1", "cust-1")
 	if reg.contactFor("a") != "ct-a" || reg.contactFor("b") != "ct-b" || reg.contactFor("x") != "" {
 		t.Error("contactFor does not find the contacts")
 	}

@@ -105,7 +105,8 @@
   function onCall(ev) {
     var c = ev.call;
     if (ev.ended || !c || c.agent !== S.me.agent) {
-      if (S.call && S.call.id === ev.id) callGone(ev.ended || (c && c.state === "connected"));
+      // the call ended or left this agent: one they talked to goes to wrap-up
+      if (S.call && S.call.id === ev.id) callGone(S.call.state === "connected");
       return;
     }
     var fresh = !S.call || S.call.id !== c.id;
