@@ -368,9 +368,20 @@ func TestBrowserPhoneLostAndICEFailure(t *testing.T) {
 	if len(segs) == 0 || segs[0].End != "agent connection lost" {
 		t.Errorf("the agent's part %+v, want it ended by the lost connection", segs)
 	}
+	// The page's phone unregisters with it: 1001 is logged out once its wrap-up ends.
+	for wait := time.Now().Add(5 * time.Second); h.phones.Registered("1001"); {
+		if time.Now().After(wait) {
+			t.Fatal("1001's browser phone is still registered 5 s after its page went away")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, _ := h.ACD().AgentState("1001"); st != acd.WrapUp {
+		t.Errorf("1001 is %s after the lost call, want wrap-up", st)
+	}
 	if acts, err := h.ACD().EndWrapUp("1001"); err == nil { // as the wrap-up form would
 		h.room.Apply(acts)
 	}
+	waitAgent(t, h, "1001", acd.LoggedOut, 2*time.Second)
 
 	// The ICE failure: the page answers with a broken ICE password; the offer moves on to
 	// 1002's softphone within the ring timeout.
@@ -380,8 +391,13 @@ func TestBrowserPhoneLostAndICEFailure(t *testing.T) {
 		return f(u, o); }; return true; })()`, new(bool)); err != nil {
 		t.Fatal(err)
 	}
-	d2.phoneOn(t) // 1001 takes the waiting caller at once: the offer that fails
-	tOffer := time.Now()
+	tOffer := time.Now() // registering logs 1001 in: it is offered the waiting caller at once, the offer that fails
+	if err := d2.b.Click("#btn-phone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d2.b.WaitText("#phone-state", "phone ready", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.live.AgentAction(ctx, "1002", dashboard.ActionUnpause, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +416,7 @@ func TestBrowserPhoneLostAndICEFailure(t *testing.T) {
 		}
 		t.Errorf("the journal does not show 1001's offer missed as unreachable: %q", jr)
 	}
-	t.Logf("the caller reached 1002 %v after the browser's failing offer began", took.Round(10*time.Millisecond))
+	t.Logf("the caller reached 1002 %v after the browser's failing offer began; journal %q", took.Round(10*time.Millisecond), h.calls.Get(id2).Journal())
 }
 
 // Issue 13: an agent on a SIP softphone gets the same screen-pop in the page while the phone
