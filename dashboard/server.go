@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
@@ -49,6 +50,12 @@ type Options struct {
 	// HideMonitorFromAgents keeps agent tokens from seeing who monitors their calls (the
 	// monitor field of a live call). By default they see it.
 	HideMonitorFromAgents bool
+	// Dispositions are the wrap-up disposition codes of each queue (queues[].dispositions),
+	// by queue name; a queue without any takes wrap-up notes only.
+	Dispositions map[string][]string
+	// WrapUp ends an agent's wrap-up when they submit the wrap-up form; nil = the form only
+	// saves the disposition (the wrap-up timer ends the wrap-up).
+	WrapUp WrapUpEnder
 }
 
 // Server is the dashboard and the API: an http.Handler for everything except /healthz,
@@ -70,6 +77,9 @@ type Server struct {
 	// supervisors who may monitor calls; hideMonitor hides who does from agent tokens
 	supervisors []string
 	hideMonitor bool
+	// wrap-up: queue → disposition codes; what ends an agent's wrap-up (nil-safe)
+	dispositions map[string][]string
+	wrapUp       WrapUpEnder
 
 	mu    sync.Mutex
 	first struct{ code, secret string }
@@ -115,7 +125,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{live: opts.Live, store: opts.Store, publicURL: opts.PublicURL, addr: opts.Addr, log: opts.Log.With("component", "dashboard"),
 		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
 		rules: reports.QueueRules(opts.Rules), members: map[string][]string{},
-		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents}
+		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents,
+		dispositions: maps.Clone(opts.Dispositions), wrapUp: opts.WrapUp}
 	for id, queues := range opts.Members {
 		s.members[id] = queues
 	}
