@@ -183,7 +183,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := c.agents.Restore(c.ctx, c.room.Apply); err != nil {
 		return fail(fmt.Errorf("agent states: %w", err))
 	}
-	if c.dash, err = dashboard.New(dashboardOptions(cfg, dashboard.Options{Live: c.live, Store: store, Log: c.log})); err != nil {
+	if c.dash, err = dashboard.New(dashboardOptions(cfg, dashboard.Options{Live: c.live, Store: store, Log: c.log, WrapUp: c.live})); err != nil {
 		return fail(fmt.Errorf("dashboard: %w", err))
 	}
 	return c, nil

@@ -54,3 +54,10 @@ func (l *live) HangupAgent(ctx context.Context, callID string) error {
 	}
 	return leg.Hangup(call.CauseNormal)
 }
+
+// EndWrapUp ends an agent's wrap-up when they submit the wrap-up form (dashboard.WrapUpEnder).
+func (l *live) EndWrapUp(agent string) error {
+	acts, err := l.acd.EndWrapUp(agent)
+	l.room.Apply(acts)
+	return err
+}

@@ -30,4 +30,8 @@ var (
 		Namespace: "hotline", Subsystem: "recordings", Name: "calls_filed_total",
 		Help: "Conversation recordings filed in the store, by whether audio is missing (complete, incomplete: recovered after a crash or marked so by the driver).",
 	}, []string{"result"})
+	mDispositions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "wrapup", Name: "dispositions_total",
+		Help: "Wrap-up dispositions saved, by queue, agent and code (none: a note only); a resubmitted form replacing one is not counted again.",
+	}, []string{"queue", "agent", "code"})
 )

@@ -88,9 +88,9 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, e
 
 // Erase removes a customer's personal data: name and details, identities (numbers, accounts,
 // e-mail), addresses and events of their contacts, callback numbers, ticket subjects and
-// notes, recordings (files deleted), and webhooks not yet delivered (delivered ones are
+// notes, wrap-up notes of dispositions, recordings (files deleted), and webhooks not yet delivered (delivered ones are
 // blanked). What stays is anonymous: the record's ID and its contacts' times, queues, agents
-// and outcomes, so reports still count them. Waiting callbacks are cancelled, and a
+// and outcomes, and the dispositions' codes, so reports still count them. Waiting callbacks are cancelled, and a
 // customer.erased webhook tells the helpdesk to erase its copy. Erasing twice is harmless.
 // The next call from the same number starts a new record.
 func (s *Store) Erase(ctx context.Context, customerID string) error {
@@ -144,6 +144,7 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 			{"DELETE FROM outbox WHERE customer_id = ? AND delivered_at IS NULL", []any{id}},
 			{"UPDATE outbox SET payload = '{}' WHERE customer_id = ?", []any{id}},
 			{"UPDATE surveys SET call_id = '' WHERE customer_id = ?", []any{id}},
+			{"UPDATE dispositions SET note = '' WHERE customer_id = ? OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)", []any{id, id}},
 		}
 		for _, st := range stmts {
 			if _, err := r.exec(ctx, st.q, st.args...); err != nil {

@@ -56,6 +56,9 @@ var conformance = []struct {
 	{"RecoverRecordings", testRecoverRecordings},
 	{"CallRecordingRetention", testCallRecordingRetention},
 	{"Audit", testAudit},
+	{"Dispositions", testDispositions},
+	{"DispositionsListAndCount", testDispositionList},
+	{"DispositionsOnTimelineAndErased", testDispositionErase},
 }
 
 func TestSQLite(t *testing.T) { runSuite(t, sqliteDB) }

@@ -16,24 +16,29 @@ const (
 	// EntryRecording is a conversation recording (kind call), dated by its start; voicemails
 	// are on the timeline as their tickets.
 	EntryRecording EntryKind = "recording"
+	// EntryDisposition is an agent's wrap-up of one of the contacts (code and note), dated by
+	// its first submission.
+	EntryDisposition EntryKind = "disposition"
 )
 
-// Entry is one thing on a customer's timeline; exactly one of Contact, Ticket, Callback and
-// Recording is set.
+// Entry is one thing on a customer's timeline; exactly one of Contact, Ticket, Callback,
+// Recording and Disposition is set.
 type Entry struct {
-	At        time.Time
-	Kind      EntryKind
-	ID        string
-	Contact   *Contact
-	Ticket    *Ticket
-	Callback  *Callback
-	Recording *RecordingInfo
+	At          time.Time
+	Kind        EntryKind
+	ID          string
+	Contact     *Contact
+	Ticket      *Ticket
+	Callback    *Callback
+	Recording   *RecordingInfo
+	Disposition *Disposition
 }
 
 // Timeline is everything that happened with a customer, oldest first: every contact
-// (including each callback attempt), ticket, callback and conversation recording, of this
-// record and of every record merged into it. Contacts are dated by their start, tickets and
-// callbacks by their creation, recordings by their start.
+// (including each callback attempt), ticket, callback, conversation recording and wrap-up
+// disposition, of this record and of every record merged into it. Contacts are dated by
+// their start, tickets and callbacks by their creation, recordings by their start,
+// dispositions by their first submission.
 func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error) {
 	r := s.r()
 	id, err := s.resolve(ctx, r, customerID)
@@ -79,6 +84,14 @@ func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	disps, err := scanDispositions(r.query(ctx, "SELECT "+dispositionCols+" FROM dispositions WHERE contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)", id))
+	if err != nil {
+		return nil, err
+	}
+	for i := range disps {
+		d := &disps[i]
+		out = append(out, Entry{At: d.CreatedAt, Kind: EntryDisposition, ID: d.ID, Disposition: d})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].At.Equal(out[j].At) {

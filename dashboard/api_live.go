@@ -16,6 +16,9 @@ type Me struct {
 	TokenID string   `json:"token_id"`
 	Name    string   `json:"name,omitempty"`
 	Queues  []string `json:"queues,omitempty"` // an agent's configured queues
+	// Dispositions are the wrap-up codes of an agent's queues, by queue (queues without codes
+	// are left out: their wrap-up form takes a note only).
+	Dispositions map[string][]string `json:"dispositions,omitempty"`
 	// Supervisors are the configured supervisors, who may monitor calls (supervisor tokens).
 	Supervisors []string `json:"supervisors,omitempty"`
 	Session     bool     `json:"session"` // a browser session (send X-CSRF-Token on changes)
@@ -31,6 +34,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	if p.Role == RoleAgent {
 		me.Queues = s.members[p.Agent]
+		me.Dispositions = s.agentDispositions(p.Agent)
 	}
 	if p.session != nil {
 		me.NewToken = s.takeReveal(p.session)

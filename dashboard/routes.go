@@ -42,11 +42,7 @@ var (
 func withPage(ps ...param) []param { return append(ps, pageQuery...) }
 
 func (s *Server) apiRoutes() []route {
-	return append(s.baseRoutes(), s.deskRoutes()...)
-}
-
-func (s *Server) baseRoutes() []route {
-	return []route{
+	routes := []route{
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This API, described in OpenAPI 3.1", Public: true, Resp: map[string]any{}, handle: s.handleOpenAPI},
 		{Method: "GET", Path: "/api/v1/me", Summary: "Who the token or session is", Roles: all, Resp: Me{}, handle: s.handleMe},
 
@@ -162,6 +158,8 @@ func (s *Server) baseRoutes() []route {
 				param{Name: "target", Type: "string"}, param{Name: "shrinkage", Type: "string"}, param{Name: "tz", Type: "string"}),
 			Resp: List[HourPlanView]{}, handle: s.handleStaffingHistory},
 	}
+	routes = append(routes, s.wrapupRoutes()...)
+	return append(routes, s.deskRoutes()...)
 }
 
 func joinComma(s []string) string {

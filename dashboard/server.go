@@ -50,8 +50,11 @@ type Options struct {
 	// monitor field of a live call). By default they see it.
 	HideMonitorFromAgents bool
 	// Dispositions are each queue's wrap-up codes (queue → codes), shown in the agent's
-	// wrap-up form and checked when it is submitted.
+	// wrap-up form and checked when it is submitted; a queue without any takes notes only.
 	Dispositions map[string][]string
+	// WrapUp ends an agent's wrap-up when they submit the wrap-up form; nil = the form only
+	// saves the disposition (the wrap-up timer ends the wrap-up).
+	WrapUp WrapUpEnder
 	// ICEServers are the STUN/TURN servers the browser phone is told to use.
 	ICEServers []ICEServer
 }
@@ -75,9 +78,10 @@ type Server struct {
 	// supervisors who may monitor calls; hideMonitor hides who does from agent tokens
 	supervisors []string
 	hideMonitor bool
-	// the agent desktop: wrap-up codes by queue, the browser phone's ICE servers, and the
-	// browser phones registered now (agent → line)
+	// the agent desktop: wrap-up codes by queue and what ends a wrap-up (nil-safe), the
+	// browser phone's ICE servers, and the browser phones registered now (agent → line)
 	dispositions map[string][]string
+	wrapUp       WrapUpEnder
 	iceServers   []ICEServer
 	lines        map[string]PhoneLine
 
@@ -126,7 +130,7 @@ func New(opts Options) (*Server, error) {
 		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
 		rules: reports.QueueRules(opts.Rules), members: map[string][]string{},
 		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents,
-		dispositions: map[string][]string{}, iceServers: slices.Clone(opts.ICEServers), lines: map[string]PhoneLine{}}
+		dispositions: map[string][]string{}, wrapUp: opts.WrapUp, iceServers: slices.Clone(opts.ICEServers), lines: map[string]PhoneLine{}}
 	for q, codes := range opts.Dispositions {
 		s.dispositions[q] = slices.Clone(codes)
 	}

@@ -371,12 +371,14 @@ func callbackView(c customers.Callback) CallbackView {
 // recording is set.
 type TimelineEntryView struct {
 	At        time.Time      `json:"at"`
-	Kind      string         `json:"kind"` // contact | ticket | callback | recording
+	Kind      string         `json:"kind"` // contact | ticket | callback | recording | disposition
 	ID        string         `json:"id"`
 	Contact   *ContactView   `json:"contact,omitempty"`
 	Ticket    *TicketView    `json:"ticket,omitempty"`
 	Callback  *CallbackView  `json:"callback,omitempty"`
 	Recording *RecordingView `json:"recording,omitempty"` // a conversation recording
+	// Disposition is an agent's wrap-up of one of the contacts: code, note, agent, when.
+	Disposition *DispositionView `json:"disposition,omitempty"`
 }
 
 func timelineView(e customers.Entry) TimelineEntryView {
@@ -393,6 +395,9 @@ func timelineView(e customers.Entry) TimelineEntryView {
 		v.Callback = &c
 	case e.Recording != nil:
 		v.Recording = recordingView(e.Recording)
+	case e.Disposition != nil:
+		d := dispositionView(*e.Disposition)
+		v.Disposition = &d
 	}
 	return v
 }

@@ -3,8 +3,11 @@ package reports
 import (
 	"encoding/csv"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -58,6 +61,9 @@ type RowJSON struct {
 	RepeatBase        int64    `json:"repeat_base"`
 	Repeats           int64    `json:"repeats"`
 	RepeatContactRate *float64 `json:"repeat_contact_rate"`
+
+	// Dispositions: wrap-up dispositions by code ("none": a note only); {} when none.
+	Dispositions map[string]int `json:"dispositions"`
 }
 
 func num(v float64) *float64 {
@@ -70,7 +76,7 @@ func num(v float64) *float64 {
 // JSON is the row as written by the API; interval is its name (or "total").
 func (r Row) JSON(interval string) RowJSON {
 	c, k := r.Counters, r.KPIs
-	return RowJSON{
+	j := RowJSON{
 		Queue: r.Queue, Interval: interval, Start: r.Start, End: r.End,
 		Offered: c.Offered, Answered: c.Answered, AnsweredInTarget: c.AnsweredInTarget, Abandoned: c.Abandoned,
 		ShortAbandoned: c.ShortAbandoned, AbandonedInTarget: c.AbandonedInTarget, TimedOut: c.TimedOut,
@@ -83,7 +89,23 @@ func (r Row) JSON(interval string) RowJSON {
 		CallbacksBooked: r.CallbacksBooked, CallbacksCompleted: r.CallbacksCompleted, CallbacksFailed: r.CallbacksFailed,
 		CallbacksAnswered: c.CallbacksAnswered, CallbacksCancelled: c.CallbacksCancelled, Voicemails: r.Voicemails,
 		RepeatBase: r.RepeatBase, Repeats: r.Repeats, RepeatContactRate: num(r.RepeatRate),
+		Dispositions: maps.Clone(r.Dispositions),
 	}
+	if j.Dispositions == nil {
+		j.Dispositions = map[string]int{}
+	}
+	return j
+}
+
+// DispositionsField writes dispositions by code as one CSV field, codes in order:
+// "escalated=1;resolved=3" ("" when none).
+func DispositionsField(m map[string]int) string {
+	codes := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(codes))
+	for _, c := range codes {
+		parts = append(parts, c+"="+strconv.Itoa(m[c]))
+	}
+	return strings.Join(parts, ";")
 }
 
 // JSONRows are the report's rows followed by its totals (interval "total").
@@ -106,7 +128,7 @@ var CSVHeader = []string{
 	"service_level", "service_level_answered", "service_level_with_abandons", "service_level_left",
 	"asa_seconds", "aht_seconds", "abandon_rate", "short_abandon_rate",
 	"callbacks_booked", "callbacks_completed", "callbacks_failed", "voicemails",
-	"repeat_base", "repeats", "repeat_contact_rate",
+	"repeat_base", "repeats", "repeat_contact_rate", "dispositions",
 }
 
 // CSVRecord is a row as CSV fields, in CSVHeader order; undefined indicators are empty, times
@@ -129,7 +151,7 @@ func (j RowJSON) CSVRecord(loc *time.Location) []string {
 		f(j.ServiceLevel, 4), f(j.ServiceLevelAnswered, 4), f(j.ServiceLevelWithAbandons, 4), f(j.ServiceLevelLeft, 4),
 		f(j.ASA, 1), f(j.AHT, 1), f(j.AbandonRate, 4), f(j.ShortAbandonRate, 4),
 		i(j.CallbacksBooked), i(j.CallbacksCompleted), i(j.CallbacksFailed), i(j.Voicemails),
-		i(j.RepeatBase), i(j.Repeats), f(j.RepeatContactRate, 4),
+		i(j.RepeatBase), i(j.Repeats), f(j.RepeatContactRate, 4), DispositionsField(j.Dispositions),
 	}
 }
 

@@ -23,6 +23,12 @@ type Source interface {
 	ListTickets(ctx context.Context, f customers.TicketFilter, p customers.Page) ([]customers.Ticket, string, error)
 }
 
+// DispositionSource is what a report reads the wrap-up dispositions from; *customers.Store
+// satisfies it. A Source without it reports no dispositions.
+type DispositionSource interface {
+	ListDispositions(ctx context.Context, f customers.DispositionFilter, p customers.Page) ([]customers.Disposition, string, error)
+}
+
 // Rules are the thresholds of a queue that decide how a contact counts, as in the ACD.
 type Rules struct {
 	ServiceLevel time.Duration // T: a wait ≤ T is within target (default 20 s)
@@ -118,6 +124,18 @@ type Row struct {
 	// RepeatBase (NaN when empty).
 	RepeatBase, Repeats int64
 	RepeatRate          float64
+	// Dispositions counts the agents' wrap-up dispositions of the queue's contacts first
+	// submitted in the interval, by code ("none" for a note without a code); nil when none.
+	Dispositions map[string]int
+}
+
+// AgentDispositions is one agent's wrap-up dispositions in one queue over the report's range,
+// by code ("none" for a note without a code).
+type AgentDispositions struct {
+	Queue        string         `json:"queue"`
+	Agent        string         `json:"agent"`
+	Dispositions map[string]int `json:"dispositions"`
+	Total        int            `json:"total"`
 }
 
 // Report is the answer to a Query.
@@ -125,6 +143,9 @@ type Report struct {
 	Query
 	Rows   []Row // by queue (query order, then name), then start time
 	Totals []Row // one per queue over the whole range
+	// Agents is the agent breakdown of the dispositions: one entry per queue (in the order of
+	// Totals) and agent (by ID) who gave any in the range.
+	Agents []AgentDispositions
 }
 
 // Compute builds the report from the store.
@@ -154,12 +175,17 @@ func Compute(ctx context.Context, src Source, rules map[string]Rules, q Query) (
 		return Report{}, fmt.Errorf("%w: %d intervals of %s for %d queue(s) is more than %d rows; shorten the range or use a longer interval",
 			ErrInvalid, nb, IntervalName(q.Interval), nq, MaxRows)
 	}
-	t := &tally{q: q, bounds: bounds, rules: rules, rows: map[string][]Row{}}
+	t := &tally{q: q, bounds: bounds, rules: rules, rows: map[string][]Row{}, agents: map[[2]string]map[string]int{}}
 	if err := t.contacts(ctx, src); err != nil {
 		return Report{}, err
 	}
 	if err := t.store(ctx, src); err != nil {
 		return Report{}, err
+	}
+	if ds, ok := src.(DispositionSource); ok {
+		if err := t.dispositions(ctx, ds); err != nil {
+			return Report{}, err
+		}
 	}
 	return t.report()
 }
@@ -200,7 +226,8 @@ type tally struct {
 	q      Query
 	bounds []time.Time
 	rules  map[string]Rules
-	rows   map[string][]Row // queue → one row per bucket
+	rows   map[string][]Row             // queue → one row per bucket
+	agents map[[2]string]map[string]int // (queue, agent) → code → dispositions in the range
 }
 
 func (t *tally) rule(queue string) Rules { return t.rules[queue].withDefaults() }
@@ -416,6 +443,46 @@ func (t *tally) store(ctx context.Context, src Source) error {
 	return nil
 }
 
+// dispositionCode is a disposition's code as reports count it.
+func dispositionCode(code string) string {
+	if code == "" {
+		return "none"
+	}
+	return code
+}
+
+// dispositions counts the wrap-up dispositions first submitted in the range, per queue row
+// and per agent.
+func (t *tally) dispositions(ctx context.Context, src DispositionSource) error {
+	return each(ctx, func(p customers.Page) ([]customers.Disposition, string, error) {
+		return src.ListDispositions(ctx, customers.DispositionFilter{From: t.q.From, To: t.q.To}, p)
+	}, func(d customers.Disposition) {
+		row := t.at(d.Queue, d.CreatedAt)
+		if row == nil {
+			return
+		}
+		code := dispositionCode(d.Code)
+		if row.Dispositions == nil {
+			row.Dispositions = map[string]int{}
+		}
+		row.Dispositions[code]++
+		k := [2]string{d.Queue, d.Agent}
+		if t.agents[k] == nil {
+			t.agents[k] = map[string]int{}
+		}
+		t.agents[k][code]++
+	})
+}
+
+func addCounts(dst *map[string]int, src map[string]int) {
+	for code, n := range src {
+		if *dst == nil {
+			*dst = map[string]int{}
+		}
+		(*dst)[code] += n
+	}
+}
+
 func (t *tally) report() (Report, error) {
 	queues := slices.Clone(t.q.Queues)
 	if len(queues) == 0 {
@@ -446,10 +513,24 @@ func (t *tally) report() (Report, error) {
 			total.Voicemails += rows[i].Voicemails
 			total.RepeatBase += rows[i].RepeatBase
 			total.Repeats += rows[i].Repeats
+			addCounts(&total.Dispositions, rows[i].Dispositions)
 		}
 		total.finish()
 		r.Rows = append(r.Rows, rows...)
 		r.Totals = append(r.Totals, total)
+		var agents []AgentDispositions
+		for k, codes := range t.agents {
+			if k[0] != name {
+				continue
+			}
+			a := AgentDispositions{Queue: name, Agent: k[1], Dispositions: codes}
+			for _, n := range codes {
+				a.Total += n
+			}
+			agents = append(agents, a)
+		}
+		sort.Slice(agents, func(i, j int) bool { return agents[i].Agent < agents[j].Agent })
+		r.Agents = append(r.Agents, agents...)
 	}
 	return r, nil
 }

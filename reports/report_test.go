@@ -534,7 +534,7 @@ func TestCSVAndJSON(t *testing.T) {
 	if lines[0] != strings.Join(CSVHeader, ",") {
 		t.Errorf("header %q", lines[0])
 	}
-	want := "support,1h,2026-05-11T09:00:00+08:00,2026-05-11T10:00:00+08:00,7,2,1,3,1,2,1,0,1,3,0.1667,0.5000,0.6000,0.5714,20.0,80.0,0.3333,0.1429,1,1,0,1,7,2,0.2857"
+	want := "support,1h,2026-05-11T09:00:00+08:00,2026-05-11T10:00:00+08:00,7,2,1,3,1,2,1,0,1,3,0.1667,0.5000,0.6000,0.5714,20.0,80.0,0.3333,0.1429,1,1,0,1,7,2,0.2857,"
 	if lines[1] != want {
 		t.Errorf("CSV row\n got %s\nwant %s", lines[1], want)
 	}
@@ -583,5 +583,68 @@ func TestTrafficByHourOfWeek(t *testing.T) {
 	}
 	if h := hw[10]; h.Offered != 0 || h.AHT != 76*time.Second {
 		t.Errorf("Monday 10:00: %+v, want none offered and the week's AHT 76s", h)
+	}
+}
+
+func TestDispositionsPerQueueAndAgent(t *testing.T) {
+	d := newDay(t, true)
+	save := func(hms, callID, queue, agent, code string) {
+		t.Helper()
+		d.clk.Set(at(hms))
+		c, err := d.st.AddContact(d.ctx, customers.Contact{Address: "+8613800138000", CallID: callID, Queue: queue, Agent: agent, Outcome: customers.OutcomeAnswered})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.st.SaveDisposition(d.ctx, customers.Disposition{ContactID: c.ID, Agent: agent, Code: code}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("09:10:00", "c1", "support", "a1", "resolved")
+	save("09:20:00", "c2", "support", "a1", "resolved")
+	save("09:30:00", "c3", "support", "a2", "escalated")
+	save("10:05:00", "c4", "support", "a2", "resolved")
+	save("10:10:00", "c5", "support", "a2", "")
+	save("10:15:00", "c6", "sales", "b1", "wrong-number")
+	save("11:00:00", "c7", "support", "a1", "resolved") // outside the range
+	rep, err := Compute(d.ctx, d.st, rules, Query{Queues: []string{"support", "sales"}, From: at("09:00:00"), To: at("11:00:00"), Interval: Hour, Location: shanghai})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rep.Rows {
+		got[r.Queue+" "+r.Start.In(shanghai).Format("15:04")] = DispositionsField(r.Dispositions)
+	}
+	for k, want := range map[string]string{
+		"support 09:00": "escalated=1;resolved=2", "support 10:00": "none=1;resolved=1",
+		"sales 09:00": "", "sales 10:00": "wrong-number=1",
+	} {
+		if got[k] != want {
+			t.Errorf("%s: dispositions %q, want %q", k, got[k], want)
+		}
+	}
+	if f := DispositionsField(rep.Totals[0].Dispositions); rep.Totals[0].Queue != "support" || f != "escalated=1;none=1;resolved=3" {
+		t.Errorf("support total %q", f)
+	}
+	var agents []string
+	for _, a := range rep.Agents {
+		agents = append(agents, a.Queue+"/"+a.Agent+":"+DispositionsField(a.Dispositions))
+		if a.Agent == "a2" && a.Total != 3 {
+			t.Errorf("a2 total %d, want 3", a.Total)
+		}
+	}
+	if strings.Join(agents, " ") != "support/a1:resolved=2 support/a2:escalated=1;none=1;resolved=1 sales/b1:wrong-number=1" {
+		t.Errorf("agent breakdown %v", agents)
+	}
+	j := rep.JSONRows()
+	if j[0].Dispositions["resolved"] != 2 || j[2].Dispositions == nil {
+		t.Errorf("JSON dispositions %v and %v (want {} rather than null when none)", j[0].Dispositions, j[2].Dispositions)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if !strings.HasSuffix(lines[0], ",dispositions") || !strings.HasSuffix(lines[1], ",\"escalated=1;resolved=2\"") && !strings.HasSuffix(lines[1], ",escalated=1;resolved=2") {
+		t.Errorf("CSV header %s\nrow %s", lines[0], lines[1])
 	}
 }
