@@ -300,8 +300,14 @@ func TestAgentDesktopWithBrowserPhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(fmt.Sprintf("%+v", tl), "follow-up") || !strings.Contains(fmt.Sprintf("%+v", tl), "sends the invoice again") {
-		t.Errorf("the customer's timeline has no follow-up disposition with its note: %+v", tl)
+	var disp *customers.Disposition
+	for _, e := range tl {
+		if e.Disposition != nil {
+			disp = e.Disposition
+		}
+	}
+	if disp == nil || disp.Code != "follow-up" || disp.Note != "sends the invoice again" || disp.Agent != "1001" || disp.Queue != "support" {
+		t.Errorf("the customer's timeline disposition %+v, want 1001's follow-up with its note", disp)
 	}
 	if m := h.metrics(t); !strings.Contains(m, `hotline_wrapup_dispositions_total{agent="1001",code="follow-up",queue="support"} 1`) {
 		t.Errorf("/metrics does not count the disposition")
