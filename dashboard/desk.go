@@ -165,6 +165,22 @@ func (s *Server) codesOf(queue string) []string {
 	return out
 }
 
+// connectedCall is a call connected to an agent that p may act on, and the desk to act with.
+func (s *Server) connectedCall(p *principal, id string) (Desk, LiveCall, error) {
+	d, err := s.desk()
+	if err != nil {
+		return nil, LiveCall{}, err
+	}
+	c, err := s.liveCall(p, id)
+	if err != nil {
+		return nil, LiveCall{}, err
+	}
+	if c.State != CallConnected {
+		return nil, LiveCall{}, apiErr(http.StatusConflict, "not_connected", "", "call %s is not connected to an agent", id)
+	}
+	return d, c, nil
+}
+
 func (s *Server) handleDigits(w http.ResponseWriter, r *http.Request, p *principal) error {
 	id := r.PathValue("id")
 	var req DigitsRequest
@@ -179,16 +195,9 @@ func (s *Server) handleDigits(w http.ResponseWriter, r *http.Request, p *princip
 	case strings.Trim(req.Digits, "0123456789*#ABCDabcd") != "":
 		return invalid("digits", "only 0-9 * # A-D, got %q", req.Digits)
 	}
-	d, err := s.desk()
+	d, c, err := s.connectedCall(p, id)
 	if err != nil {
 		return err
-	}
-	c, err := s.liveCall(p, id)
-	if err != nil {
-		return err
-	}
-	if c.State != CallConnected {
-		return apiErr(http.StatusConflict, "not_connected", "", "call %s is not connected to an agent", id)
 	}
 	if err := d.SendDigits(r.Context(), id, strings.ToUpper(req.Digits)); err != nil {
 		return callControlError(id, err)
@@ -200,16 +209,9 @@ func (s *Server) handleDigits(w http.ResponseWriter, r *http.Request, p *princip
 
 func (s *Server) handleHangup(w http.ResponseWriter, r *http.Request, p *principal) error {
 	id := r.PathValue("id")
-	d, err := s.desk()
+	d, _, err := s.connectedCall(p, id)
 	if err != nil {
 		return err
-	}
-	c, err := s.liveCall(p, id)
-	if err != nil {
-		return err
-	}
-	if c.State != CallConnected {
-		return apiErr(http.StatusConflict, "not_connected", "", "call %s is not connected to an agent", id)
 	}
 	if err := d.HangupAgent(r.Context(), id); err != nil {
 		return callControlError(id, err)
