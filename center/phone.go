@@ -26,13 +26,10 @@ func (c *Center) newPhones() (*webphone.Phones, error) {
 		ice = append(ice, webrtc.ICEServer{URLs: cfg.TURN.URLs, Username: cfg.TURN.Username, Credential: cfg.TURN.Credential})
 	}
 	wc := webphone.Config{ICE: ice, RTPAddr: netip.MustParseAddr("127.0.0.1"), RingTimeout: c.cfg.SIP.RingTimeout.D(),
-		ConnectTimeout: cfg.Connect(), Log: c.log,
+		ConnectTimeout: cfg.Connect(), PublicIP: cfg.PublicIP, Log: c.log,
 		OnRegistration: func(agent string, online bool) {
 			c.agents.Registered(agent, c.sipContacts(agent)+boolInt(online), c.room.Apply)
 		}}
-	if cfg.PublicIP != "" {
-		wc.PublicIP = cfg.PublicIP
-	}
 	return webphone.New(wc)
 }
 

@@ -476,7 +476,10 @@ func (r *run) render(t *template, lang string, mode renderMode) (text, shown str
 	return b.String(), s.String(), secret, nil
 }
 
-const redacted = "[redacted]"
+// Redacted is what a sensitive value, and every value computed from one, shows as.
+const Redacted = "[redacted]"
+
+const redacted = Redacted
 
 func (r *run) readsSensitive(e *expression) bool {
 	for _, ref := range e.refs {

@@ -50,4 +50,4 @@ func (j *Journey) Trail() ([]Step, map[string]string) {
 	return append([]Step(nil), j.steps...), vars
 }
 
-func redacted(v string) bool { return strings.Contains(v, "[redacted]") }
+func redacted(v string) bool { return strings.Contains(v, ivr.Redacted) }

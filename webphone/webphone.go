@@ -364,7 +364,6 @@ type Leg struct {
 	bridge                            *net.UDPConn
 	digits                            *call.Digits
 	wg                                sync.WaitGroup
-	sessionStarted                    bool
 }
 
 func (p *Phones) newLeg(l *Line, agent string, opts call.OriginateOptions) (*Leg, error) {
@@ -584,7 +583,6 @@ func (g *Leg) startMedia() error {
 			}
 		}
 	}()
-	g.sessionStarted = true
 	return nil
 }
 

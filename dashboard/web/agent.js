@@ -9,15 +9,8 @@
 
   // ---- helpers ----
   function $(sel) { return document.querySelector(sel); }
-  var el = hotlineWeb.el, cookie = hotlineWeb.cookie, api = hotlineWeb.api;
+  var el = hotlineWeb.el, cookie = hotlineWeb.cookie, api = hotlineWeb.api, toast = hotlineWeb.toast, fail = hotlineWeb.fail;
   function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
-  var toastTimer;
-  function toast(msg, isError) {
-    var b = $("#toast");
-    b.textContent = msg; b.className = "toast" + (isError ? " error" : ""); b.hidden = false;
-    clearTimeout(toastTimer); toastTimer = setTimeout(function () { b.hidden = true; }, 5000);
-  }
-  function fail(e) { toast(e.message || String(e), true); }
   function now() { return Date.now() + S.offset; }
   function since(iso) { return iso ? (now() - Date.parse(iso)) / 1000 : null; }
   function dur(sec) {

@@ -9,14 +9,7 @@
 
   // ---- helpers ----
   function $(sel, root) { return (root || document).querySelector(sel); }
-  var el = hotlineWeb.el, cookie = hotlineWeb.cookie, api = hotlineWeb.api;
-  var toastTimer;
-  function toast(msg, isError) {
-    var b = $("#toast");
-    b.textContent = msg; b.className = "toast" + (isError ? " error" : ""); b.hidden = false;
-    clearTimeout(toastTimer); toastTimer = setTimeout(function () { b.hidden = true; }, 5000);
-  }
-  function fail(e) { toast(e.message || String(e), true); }
+  var el = hotlineWeb.el, cookie = hotlineWeb.cookie, api = hotlineWeb.api, toast = hotlineWeb.toast, fail = hotlineWeb.fail;
   function now() { return Date.now() + S.offset; } // server time
   function dur(sec) {
     if (sec == null || isNaN(sec)) return "–";

@@ -1,5 +1,6 @@
 // Helpers shared by the dashboard (app.js) and the agent desktop (agent.js): building
-// elements from text (never HTML), the CSRF cookie, and API calls that throw the API's error.
+// elements from text (never HTML), the CSRF cookie, API calls that throw the API's error, and
+// the toast that shows what happened.
 "use strict";
 var hotlineWeb = (function () {
   function el(tag, attrs, kids) {
@@ -29,5 +30,13 @@ var hotlineWeb = (function () {
       });
     });
   }
-  return { el: el, cookie: cookie, api: api };
+  // toast shows a message in the page's #toast for 5 s; fail shows an error there.
+  var toastTimer;
+  function toast(msg, isError) {
+    var b = document.querySelector("#toast");
+    b.textContent = msg; b.className = "toast" + (isError ? " error" : ""); b.hidden = false;
+    clearTimeout(toastTimer); toastTimer = setTimeout(function () { b.hidden = true; }, 5000);
+  }
+  function fail(e) { toast(e.message || String(e), true); }
+  return { el: el, cookie: cookie, api: api, toast: toast, fail: fail };
 })();
