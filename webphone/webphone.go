@@ -359,7 +359,7 @@ type Leg struct {
 	answered, lost                    atomic.Bool
 	ctx                               context.Context
 	cancel                            context.CancelFunc
-	endOnce                           sync.Once
+	ending                            atomic.Bool // end has begun
 	sess                              *media.Session
 	bridge                            *net.UDPConn
 	digits                            *call.Digits
@@ -592,6 +592,9 @@ func (g *Leg) lose(why string) {
 		g.fail(errors.New(why))
 		return
 	}
+	if g.ending.Load() { // hotline or the agent is ending it already: not lost
+		return
+	}
 	if g.lost.CompareAndSwap(false, true) {
 		metricLost.Inc()
 		g.log.Warn("browser phone lost mid-call", "why", why)
@@ -600,14 +603,17 @@ func (g *Leg) lose(why string) {
 }
 
 // end finishes the call; lost says whether the page vanished.
+// Closing the PeerConnection fires its state handler, which may call lose and so end again:
+// a flag, not a sync.Once, so that call returns at once instead of waiting on this one.
 func (g *Leg) end(lost bool) {
-	g.endOnce.Do(func() {
-		if !lost {
-			g.line.send(Event{Kind: "hangup", Call: g.id})
-		}
-		g.line.release(g)
-		g.close()
-	})
+	if !g.ending.CompareAndSwap(false, true) {
+		return
+	}
+	if !lost {
+		g.line.send(Event{Kind: "hangup", Call: g.id})
+	}
+	g.line.release(g)
+	g.close()
 }
 
 func (g *Leg) close() {
