@@ -47,6 +47,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 	}
 	srv, err := sip.NewServer(sip.Config{
 		Addr: cfg.SIP.Addr, Transports: cfg.SIP.Transports, PublicIP: cfg.SIP.PublicAddr,
+		TLS:   sip.TLSConfig{Addr: cfg.SIP.TLS.Addr, CertFile: cfg.SIP.TLS.CertFile, KeyFile: cfg.SIP.TLS.KeyFile, CAFile: cfg.SIP.TLS.CAFile},
 		Realm: cfg.SIP.Realm, UserAgent: cfg.SIP.UserAgent,
 		RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax,
 		RTPTimeout: cfg.SIP.RTPTimeout.D(), RingTimeout: cfg.SIP.RingTimeout.D(),

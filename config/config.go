@@ -34,6 +34,7 @@ type Config struct {
 	Webhooks    Webhooks                     `yaml:"webhooks"`
 	Transfer    Transfer                     `yaml:"transfer"`
 	Desk        Desk                         `yaml:"desk"`
+	Media       Media                        `yaml:"media"`
 }
 
 type Log struct {
@@ -43,7 +44,8 @@ type Log struct {
 
 type SIP struct {
 	Addr         string   `yaml:"addr"`          // host:port for UDP and TCP
-	Transports   []string `yaml:"transports"`    // udp, tcp
+	Transports   []string `yaml:"transports"`    // udp, tcp, tls
+	TLS          SIPTLS   `yaml:"tls"`           // SIP over TLS: certificate and listener
 	PublicAddr   string   `yaml:"public_addr"`   // IP advertised in Contact and SDP; default: the listen IP
 	Realm        string   `yaml:"realm"`         // digest realm
 	UserAgent    string   `yaml:"user_agent"`    // User-Agent / Server header
@@ -180,6 +182,7 @@ type Agent struct {
 	Skills    map[string]int `yaml:"skills"`   // skill -> proficiency 1..5
 	Queues    []string       `yaml:"queues"`
 	AutoLogin bool           `yaml:"auto_login"`
+	SRTP      string         `yaml:"srtp"` // this agent's calls: off | optional | required; "" = media.srtp
 }
 
 type ACD struct {
@@ -232,6 +235,7 @@ func Default() Config {
 			NonceTTL: Duration(5 * time.Minute), MinExpires: 60, MaxExpires: 3600,
 			NAT: "auto", SymmetricRTP: true,
 		},
+		Media:   Media{SRTP: "optional"},
 		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
 		ARI:     ARI{App: "hotline", Endpoint: "PJSIP/%s", Reconnect: Duration(30 * time.Second)},
 		Prompts: Prompts{Espeak: "espeak-ng", Voices: map[string]string{"en": "en-us", "zh": "cmn-latn-pinyin"}},

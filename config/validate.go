@@ -40,10 +40,11 @@ func (c *Config) Validate() error {
 	}
 	checkHostPort(bad, "sip.addr", c.SIP.Addr)
 	for i, t := range c.SIP.Transports {
-		if t != "udp" && t != "tcp" {
-			bad(fmt.Sprintf("sip.transports[%d]", i), "%q is not a transport; use udp or tcp", t)
+		if t != "udp" && t != "tcp" && t != "tls" {
+			bad(fmt.Sprintf("sip.transports[%d]", i), "%q is not a transport; use udp, tcp or tls", t)
 		}
 	}
+	c.validateTLS(bad)
 	if c.SIP.PublicAddr != "" {
 		if _, err := netip.ParseAddr(c.SIP.PublicAddr); err != nil {
 			bad("sip.public_addr", "%q is not an IP address", c.SIP.PublicAddr)

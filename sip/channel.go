@@ -28,6 +28,7 @@ type Channel struct {
 	caller call.Party
 	dialed string
 	agent  string // agent authenticated by digest on this INVITE ("" if none)
+	tls    bool   // the dialog's signalling is on TLS
 
 	server *sipgo.DialogServerSession // inbound
 	client *sipgo.DialogClientSession // outbound
@@ -70,6 +71,9 @@ func (s *Server) newChannel(dir string, sess *media.Session, neg media.Negotiati
 	mActiveCalls.Inc()
 	return c
 }
+
+// contact is hotline's Contact in this call's dialog (transport=tls on TLS).
+func (c *Channel) contact() *sip.ContactHeader { return &c.s.dialogUA(false, c.tls).ContactHDR }
 
 func (c *Channel) ID() string               { return c.id }
 func (c *Channel) Caller() call.Party       { return c.caller }

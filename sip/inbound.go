@@ -129,7 +129,7 @@ func (s *Server) acceptInvite(req *sip.Request, tx inviteTx) (*Channel, error) {
 	if c := req.Contact(); c != nil {
 		nat = s.behindNAT(c.Address, req.Source())
 	}
-	dlg, err := s.dialogUA(nat).ReadInvite(req, dialogTx(tx))
+	dlg, err := s.dialogUA(nat, isTLS(req)).ReadInvite(req, dialogTx(tx))
 	if err != nil {
 		return nil, errBadRequest(err)
 	}
@@ -143,7 +143,7 @@ func (s *Server) acceptInvite(req *sip.Request, tx inviteTx) (*Channel, error) {
 
 	dialed := req.Recipient.User
 	c := s.newChannel("inbound", sess, a.neg)
-	c.id, c.server, c.dialed, c.agent = dlg.ID, dlg, dialed, a.agent
+	c.id, c.server, c.dialed, c.agent, c.tls = dlg.ID, dlg, dialed, a.agent, isTLS(req)
 	if a.lateOffer {
 		c.lateAnswer = make(chan []byte, 1)
 	}
@@ -215,7 +215,7 @@ func (s *Server) onReInvite(req *sip.Request, tx responder) {
 		c.log.Info("re-INVITE", "hold", neg.Hold, "direction", neg.Direction, "remote_rtp", neg.Remote)
 	}
 	res := sip.NewSDPResponseFromRequest(req, media.AnswerSDP(s.mediaAddr(c.sess), s.sessionID(c), ver, neg))
-	res.AppendHeader(&s.dua.ContactHDR)
+	res.AppendHeader(c.contact())
 	countRequest("INVITE", 200)
 	if err := tx.Respond(res); err != nil {
 		c.log.Debug("re-INVITE respond failed", "error", err)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -82,9 +81,7 @@ func newUnitServer(t testing.TB, opts ...Option) unitServer {
 		t.Fatal(err)
 	}
 	s.ctx = context.Background()
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "hotline", Host: "127.0.0.1", Port: 5060}}
-	s.dua = &sipgo.DialogUA{ContactHDR: contact}
-	s.duaNAT = &sipgo.DialogUA{ContactHDR: contact, RewriteContact: true}
+	s.dua = s.newDialogUAs()
 	s.openMedia = func() (*media.Session, error) { return nil, errPortsInUse }
 	return unitServer{s, clock}
 }

@@ -58,12 +58,15 @@ func (s *Server) behindNAT(contact sip.Uri, source string) bool {
 
 // dialogUA is the dialog user agent for a peer: one that sends in-dialog requests (ACK,
 // BYE, re-INVITE) to the address the peer's messages come from, or one that follows the
-// Contact.
-func (s *Server) dialogUA(nat bool) *sipgo.DialogUA {
-	if nat {
-		return s.duaNAT
+// Contact; for a peer on TLS, always back over its connection.
+func (s *Server) dialogUA(nat, tls bool) *sipgo.DialogUA {
+	switch {
+	case tls:
+		return s.dua.tls
+	case nat:
+		return s.dua.nat
 	}
-	return s.dua
+	return s.dua.plain
 }
 
 // hostPort formats a contact's address for logs.

@@ -101,7 +101,9 @@ func (s *Server) resolve(to call.Target) ([]destination, error) {
 		out := make([]destination, 0, len(bs))
 		for _, b := range bs {
 			d := destination{uri: b.Contact, transport: b.Transport}
-			if s.behindNAT(b.Contact, b.Source) {
+			// A phone on TLS is reached over the connection it registered on: it has no
+			// certificate to accept one, and its Contact port is often not listening.
+			if b.Transport == "tls" || s.behindNAT(b.Contact, b.Source) {
 				d.via = b.Source
 			}
 			out = append(out, d)
@@ -164,7 +166,7 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 		s.log.Debug("agent phone behind NAT: INVITE sent where it registered from", "contact", hostPort(d.uri), "source", d.via)
 	}
 
-	dlg, err := s.dialogUA(d.via != "").WriteInvite(ctx, req)
+	dlg, err := s.dialogUA(d.via != "", d.transport == "tls").WriteInvite(ctx, req)
 	if err != nil {
 		_ = sess.Close()
 		return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)
@@ -246,7 +248,7 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 	sess.SetRemote(neg.Remote)
 	sess.SetCodec(neg.Codec, neg.DTMFPayloadType)
 	c := s.newChannel("outbound", sess, neg)
-	c.id, c.client, c.dialed = dlg.ID, dlg, d.uri.User
+	c.id, c.client, c.dialed, c.tls = dlg.ID, dlg, d.uri.User, d.transport == "tls"
 	c.caller = opts.CallerID
 	c.answered = true
 	c.log = s.log.With("call", c.id, "to", to.String())

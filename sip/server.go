@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,9 +22,10 @@ import (
 
 // Config is what the SIP engine needs to know; config.SIP maps onto it.
 type Config struct {
-	Addr        string   // host:port to listen on
-	Transports  []string // udp, tcp
-	PublicIP    string   // advertised in Contact and SDP; default the listen IP
+	Addr        string   // host:port to listen on (UDP and TCP)
+	Transports  []string // udp, tcp, tls
+	TLS         TLSConfig
+	PublicIP    string // advertised in Contact and SDP; default the listen IP
 	Realm       string
 	UserAgent   string
 	RTPPortMin  int
@@ -53,8 +55,7 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
-	dua    *sipgo.DialogUA // in-dialog requests follow the peer's Contact
-	duaNAT *sipgo.DialogUA // in-dialog requests go where the peer's messages come from
+	dua    dialogUAs
 	auth   *Authenticator
 	reg    *Registrar
 	ip     netip.Addr // media and Contact address
@@ -159,10 +160,20 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // waits for them to finish.
 func (s *Server) Serve(ctx context.Context) error {
 	stack := slog.New(newThrottle(s.log.Handler(), 10, time.Minute)).With("component", "sipgo")
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.cfg.UserAgent), sipgo.WithUserAgentHostname(s.ip.String()),
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(s.cfg.UserAgent), sipgo.WithUserAgentHostname(s.ip.String()),
 		sipgo.WithUserAgentParser(newParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack))}
+	var serverTLS *tls.Config
+	if s.cfg.hasTransport("tls") {
+		var dialTLS *tls.Config
+		var err error
+		if serverTLS, dialTLS, err = s.tlsSetup(); err != nil {
+			return err
+		}
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(dialTLS))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return err
 	}
@@ -173,9 +184,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(s.ip.String()), sipgo.WithClientLogger(stack)); err != nil {
 		return err
 	}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "hotline", Host: s.ip.String(), Port: s.port}}
-	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
-	s.duaNAT = &sipgo.DialogUA{Client: s.client, ContactHDR: contact, RewriteContact: true}
+	s.dua = s.newDialogUAs()
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
@@ -196,9 +205,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		listening.Add(1)
 		go func() {
 			lctx := context.WithValue(s.ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(string, string) { listening.Done() }))
-			err := s.srv.ListenAndServe(lctx, tr, s.cfg.Addr)
+			addr := s.cfg.Addr
+			var err error
+			if tr == "tls" {
+				addr = s.cfg.tlsAddr()
+				err = s.srv.ListenAndServeTLS(lctx, tr, addr, serverTLS)
+			} else {
+				err = s.srv.ListenAndServe(lctx, tr, addr)
+			}
 			if err != nil && s.ctx.Err() == nil {
-				errc <- fmt.Errorf("sip: listen %s %s: %w", tr, s.cfg.Addr, err)
+				errc <- fmt.Errorf("sip: listen %s %s: %w", tr, addr, err)
 				listening.Done()
 				return
 			}
@@ -216,7 +232,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	default:
 	}
 	close(s.ready)
-	s.log.Info("SIP listening", "addr", s.cfg.Addr, "transports", s.cfg.Transports, "media_ip", s.ip)
+	if s.cfg.hasTransport("tls") {
+		s.log.Info("SIP listening", "addr", s.cfg.Addr, "tls_addr", s.cfg.tlsAddr(), "transports", s.cfg.Transports, "media_ip", s.ip)
+	} else {
+		s.log.Info("SIP listening", "addr", s.cfg.Addr, "transports", s.cfg.Transports, "media_ip", s.ip)
+	}
 
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()

@@ -140,7 +140,7 @@ func (s *Server) handleRefer(req *sip.Request, tx responder) {
 		return
 	}
 	res := sip.NewResponseFromRequest(req, 202, "Accepted", nil)
-	res.AppendHeader(&s.dua.ContactHDR)
+	res.AppendHeader(c.contact())
 	if !t.sub {
 		res.AppendHeader(sip.NewHeader("Refer-Sub", "false")) // RFC 4488 §4
 	}
