@@ -31,6 +31,10 @@ type baresipPhone struct {
 	Registrar, User, Password string // registers as User (digest) unless Password is ""
 	Tone                      int    // the sine it speaks, Hz
 	Dial                      string // a URI it calls at start; "" answers incoming calls by itself
+	// TLS puts its signalling on TLS to Registrar (a TLS listener), trusting the CA in CAFile.
+	TLS    bool
+	CAFile string
+	Menc   string // media encryption (srtp: SDES-keyed SRTP, offered as RTP/AVP with keys)
 }
 
 // runBaresip runs a baresip softphone that speaks its own tone and dumps what it hears
@@ -58,7 +62,20 @@ sip_listen 127.0.0.1:%d
 sip_transports udp
 rtp_ports %d-%d
 `, ph.Tone, heard, port, rtp, rtp+3)
-	account := fmt.Sprintf("<sip:%s@%s>;answermode=auto;audio_codecs=PCMU,PCMA", ph.User, ph.Registrar)
+	if ph.TLS {
+		cfg += "sip_cafile " + ph.CAFile + "\n"
+		if ph.Menc != "" {
+			cfg += "module srtp.so\n"
+		}
+	}
+	aor := fmt.Sprintf("sip:%s@%s", ph.User, ph.Registrar)
+	if ph.TLS {
+		aor += ";transport=tls"
+	}
+	account := fmt.Sprintf("<%s>;answermode=auto;audio_codecs=PCMU,PCMA", aor)
+	if ph.Menc != "" {
+		account += ";mediaenc=" + ph.Menc
+	}
 	if ph.Password != "" {
 		account += fmt.Sprintf(";auth_pass=%s;regint=300", ph.Password)
 	} else {
