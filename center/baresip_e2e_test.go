@@ -35,6 +35,8 @@ type baresipPhone struct {
 	TLS    bool
 	CAFile string
 	Menc   string // media encryption (srtp: SDES-keyed SRTP, offered as RTP/AVP with keys)
+	// RTPPort is the first of the four ports its RTP and RTCP may use; 0 picks free ones.
+	RTPPort int
 }
 
 // runBaresip runs a baresip softphone that speaks its own tone and dumps what it hears
@@ -45,7 +47,10 @@ func runBaresip(t *testing.T, ph baresipPhone) (heard string) {
 	dir := t.TempDir()
 	heard = filepath.Join(dir, "dumps")
 	os.Mkdir(heard, 0o755)
-	port, rtp := sipptest.FreeUDPPort(t), sipptest.FreeUDPPort(t) // four ports each: SIP, and RTP+RTCP
+	port, rtp := sipptest.FreeUDPPort(t), ph.RTPPort // four ports each: SIP, and RTP+RTCP
+	if rtp == 0 {
+		rtp = sipptest.FreeUDPPort(t)
+	}
 	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
 module g711.so
 module ausine.so

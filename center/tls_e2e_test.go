@@ -73,8 +73,10 @@ func TestBaresipAgentAndCallerOverTLS(t *testing.T) {
 	if bs := h.sip.Registrar().Contacts("1001"); len(bs) != 1 || bs[0].Transport != "tls" {
 		t.Fatalf("agent 1001's registration: %+v, want one binding over tls", bs)
 	}
+	callerRTP := sipptest.FreeUDPPort(t)
+	capture := captureUDP(t, callerRTP, callerRTP+1, callerRTP+2, callerRTP+3)
 	callerHeard := runBaresip(t, baresipPhone{Registrar: tlsAddr, User: "+447700900123", Tone: 660, TLS: true, CAFile: ca,
-		Dial: "sip:support@" + tlsAddr + ";transport=tls"})
+		Dial: "sip:support@" + tlsAddr + ";transport=tls", RTPPort: callerRTP})
 	waitJournal(t, h, "answered 1001", 20*time.Second)
 	time.Sleep(4 * time.Second)
 	for _, l := range h.calls.Calls() { // the agent hangs up: BYE to baresip over its TLS connection
@@ -88,6 +90,13 @@ func TestBaresipAgentAndCallerOverTLS(t *testing.T) {
 	if rec.Outcome != "answered" || m == nil || atoi(m[1]) < 150 || atoi(m[2]) < 150 {
 		t.Fatalf("call over TLS: outcome %s, want answered with ≥ 150 packets each way: %s", rec.Outcome, j)
 	}
+	// TLS alone protects the signalling: the audio is plain RTP, and the capture hears the
+	// tones in it (which is what the SRTP test must not find).
+	seen := summarizeRTP(capture.payloads(), 440, 660)
+	if seen.packets < 300 || seen.plainTone < seen.packets/2 {
+		t.Errorf("captured %d RTP packets of the caller, %d with a tone in the clear: want ≥ 300, most of them plain", seen.packets, seen.plainTone)
+	}
+	t.Logf("captured on the wire: %d RTP packets of the caller's leg, %d carry a tone in the clear; payload sizes %v", seen.packets, seen.plainTone, seen.sizes)
 	agentShare, agentSecs := heardTone(t, agentHeard, 660)
 	callerShare, callerSecs := heardTone(t, callerHeard, 440)
 	if agentShare < 0.5 || callerShare < 0.5 {
