@@ -3,6 +3,7 @@ package center
 import (
 	"context"
 	"fmt"
+	"slices"
 	"net/http"
 
 	"github.com/hotline-cc/hotline/ari"
@@ -77,6 +78,9 @@ func (c *Center) newSIPEngine() (engine, error) {
 	}
 	e := engine{dialer: dialer, run: srv.Serve, ready: srv.Ready,
 		banner: []string{fmt.Sprintf("Call the hotline:   sip:hotline@%s (%v)", cfg.SIP.Addr, cfg.SIP.Transports)}}
+	if slices.Contains(cfg.SIP.Transports, "tls") {
+		e.banner = append(e.banner, fmt.Sprintf("Over TLS:           sip:hotline@%s;transport=tls (SRTP %s; phones register with ;transport=tls)", cfg.SIP.TLS.ListenAddr(cfg.SIP.Addr), cfg.Media.SRTP))
+	}
 	for _, a := range cfg.Agents {
 		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, a.Password, cfg.SIP.Addr, a.Name))
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"os"
 )
 
@@ -68,4 +69,13 @@ func (c *Config) validateTLS(bad func(key, format string, args ...any)) {
 			bad(fmt.Sprintf("agents[%d].srtp", i), "%q is not an SRTP policy; use off, optional or required", a.SRTP)
 		}
 	}
+}
+
+// ListenAddr is where the TLS listener binds: Addr, or the sip.addr host on port 5061.
+func (t SIPTLS) ListenAddr(sipAddr string) string {
+	if t.Addr != "" {
+		return t.Addr
+	}
+	host, _, _ := net.SplitHostPort(sipAddr)
+	return net.JoinHostPort(host, "5061")
 }
