@@ -3,8 +3,8 @@ package center
 import (
 	"context"
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 
 	"github.com/hotline-cc/hotline/ari"
 	"github.com/hotline-cc/hotline/call"
