@@ -394,3 +394,41 @@ func TestIsReplay(t *testing.T) {
 		t.Errorf("a bad tag gives %v, taken for a replay", err)
 	}
 }
+
+// Sending and receiving SRTP does not allocate, like plain RTP (BenchmarkSRTPSend and
+// BenchmarkSRTPReceive measure the same paths).
+func TestSRTPHotPathsDoNotAllocate(t *testing.T) {
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	s := newTestSession(t, WithCodec(PCMU, 101))
+	s.SetRemote(sink.LocalAddr().(*net.UDPAddr).AddrPort())
+	hotline, phone := keyPair(t, SuiteAES128SHA1_80)
+	mustSetSRTP(t, s, hotline)
+	frame := tone(1000, 8000, 8000, FrameSamples)
+	if n := testing.AllocsPerRun(200, func() { s.sendAudio(frame, false) }); n != 0 {
+		t.Errorf("sending an SRTP frame: %.1f allocations", n)
+	}
+
+	enc, _ := newContext(phone.Local, false)
+	plain, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 5}, Payload: PCMU.Encode(nil, frame)}).Marshal()
+	pkts := make([][]byte, 202) // AllocsPerRun runs once more than asked, to warm up
+	for i := range pkts {
+		plain[3] = byte(i)
+		plain[2] = byte(i >> 8)
+		pkts[i], _ = enc.EncryptRTP(nil, plain, nil)
+	}
+	var sum int
+	defer s.AddTap(func(pcm []int16) { sum += len(pcm) })()
+	r := newReceiver()
+	r.from = s.Remote()
+	i := 0
+	if n := testing.AllocsPerRun(200, func() { s.handlePacket(r, pkts[i]); i++ }); n != 0 {
+		t.Errorf("receiving an SRTP packet: %.1f allocations", n)
+	}
+	if sum == 0 || s.Stats().SRTPRejected != 0 {
+		t.Errorf("tap got %d samples, %d packets rejected", sum, s.Stats().SRTPRejected)
+	}
+}
