@@ -29,7 +29,11 @@ import (
 // and RR are read on the RTCP socket and, multiplexed, on the RTP port (RFC 5761); what they
 // say about this session's stream (loss, jitter, round-trip time) is in Stats.
 //
-// Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
+// SRTP (srtp.go): after SetSRTP every RTP and RTCP packet is encrypted as it leaves and
+// authenticated and decrypted as it arrives, before anything else looks at it; a packet that
+// fails is dropped and counted in Stats.SRTPRejected.
+//
+// Its lifetime: NewSession, SetRemote/SetCodec (and SetSRTP), Start, then Play, SendDigit, Digits,
 // AddTap, Relay, Conference/Mix and RecordCall as the call needs; Close when the call ends. Done is closed when the
 // session ends, by Close or by the inactivity timeout (Err tells which). After Close
 // returns no goroutine of the session remains and both sockets are closed.
