@@ -83,7 +83,8 @@ type Session struct {
 	wg      sync.WaitGroup
 
 	packetsIn, packetsOut atomic.Uint64
-	srtpRejects           atomic.Uint64 // SRTP and SRTCP packets dropped (srtp.go)
+	srtpRejects           atomic.Uint64 // SRTP packets dropped (srtp.go)
+	srtcpRejects          atomic.Uint64 // SRTCP packets dropped
 	srtpLogged            atomic.Bool   // the first rejected SRTP packet was logged
 	srtcpLogged           atomic.Bool
 	octetsOut             atomic.Uint64 // RTP payload octets sent, for the SR
@@ -347,7 +348,8 @@ type Stats struct {
 	PacketsSent     uint64        // RTP packets sent
 	PacketsExpected uint64        // received packets' sequence numbers span this many
 	PacketsLost     uint64        // expected and never received (late ones count as received)
-	SRTPRejected    uint64        // SRTP and SRTCP packets dropped: failed authentication or replayed
+	SRTPRejected    uint64        // SRTP packets dropped: failed authentication or replayed
+	SRTCPRejected   uint64        // SRTCP packets dropped likewise (plain RTCP included)
 	Jitter          time.Duration // interarrival jitter of the received audio (RFC 3550 A.8)
 
 	// From the peer's RTCP (RFC 3550 §6.4): zero until it reports.
@@ -369,7 +371,7 @@ func (st Stats) LossRatio() float64 {
 
 // Stats returns this session's packet counts and receive quality.
 func (s *Session) Stats() Stats {
-	st := Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(), SRTPRejected: s.srtpRejects.Load(),
+	st := Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(), SRTPRejected: s.srtpRejects.Load(), SRTCPRejected: s.srtcpRejects.Load(),
 		Jitter: tsDuration(s.rxJitter.Load(), SampleRate)}
 	st.PacketsExpected, st.PacketsLost = rxTotals(s.rxDone.Load(), s.rxCounts.Load())
 	s.rtcp.mu.Lock()

@@ -20,7 +20,7 @@ import (
 // relays, conferences, statistics and source learning only ever see plain RTP; a relay
 // between two legs with different keys decrypts with one and encrypts with the other. A
 // packet that fails authentication or is replayed is dropped and counted
-// (Stats.SRTPRejected, hotline_rtp_packets_dropped_total{reason="srtp_auth"|"srtp_replay"})
+// (Stats.SRTPRejected and SRTCPRejected, hotline_rtp_packets_dropped_total{reason="srtp_auth"|"srtp_replay"})
 // before anything reads it: it cannot move where the session sends, nor inject a digit.
 
 // replayWindow is the replay window of received SRTP and SRTCP, in packets (RFC 3711 §3.3.2
@@ -120,7 +120,7 @@ func (s *Session) protect(st *srtpState, b []byte) ([]byte, error) {
 func (s *Session) unprotect(r *receiver, st *srtpState, b []byte) ([]byte, bool) {
 	out, err := st.rxRTP.DecryptRTP(r.plain[:0], b, &r.srtpHdr)
 	if err != nil {
-		s.srtpRejected(&s.srtpLogged, r.from, "SRTP", err)
+		s.srtpRejected(&s.srtpRejects, &s.srtpLogged, r.from, "SRTP", err)
 		return nil, false
 	}
 	return out, true
@@ -141,7 +141,7 @@ func (s *Session) unprotectRTCP(st *srtpState, b []byte, from netip.AddrPort) ([
 	out, err := st.rxRTCP.DecryptRTCP(nil, b, &h)
 	st.rtcpMu.Unlock()
 	if err != nil {
-		s.srtpRejected(&s.srtcpLogged, from, "SRTCP", err)
+		s.srtpRejected(&s.srtcpRejects, &s.srtcpLogged, from, "SRTCP", err)
 		return nil, false
 	}
 	return out, true
@@ -149,8 +149,8 @@ func (s *Session) unprotectRTCP(st *srtpState, b []byte, from netip.AddrPort) ([
 
 // srtpRejected counts a packet that failed SRTP or SRTCP and logs the first of each kind per
 // session: a peer with the wrong key, or someone injecting, would otherwise flood the log.
-func (s *Session) srtpRejected(logged *atomic.Bool, from netip.AddrPort, proto string, err error) {
-	s.srtpRejects.Add(1)
+func (s *Session) srtpRejected(count *atomic.Uint64, logged *atomic.Bool, from netip.AddrPort, proto string, err error) {
+	count.Add(1)
 	reason := "srtp_auth"
 	if isReplay(err) {
 		reason = "srtp_replay"

@@ -6,14 +6,21 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
 	"github.com/hotline-cc/hotline/audio"
+	"github.com/hotline-cc/hotline/internal/testenv"
 )
 
 // keyPair returns the keys of the two ends of an SRTP call: a's, and b's (a's mirrored).
@@ -158,8 +165,8 @@ func TestSRTPCallThroughWiretap(t *testing.T) {
 	}) {
 		t.Fatalf("SRTCP reports not understood: a %+v, b %+v", a.Stats(), b.Stats())
 	}
-	if sa, sb := a.Stats(), b.Stats(); sa.SRTPRejected != 0 || sb.SRTPRejected != 0 || sa.RemoteLost != 0 {
-		t.Errorf("a clean SRTP call rejected %d/%d packets, lost %d", sa.SRTPRejected, sb.SRTPRejected, sa.RemoteLost)
+	if sa, sb := a.Stats(), b.Stats(); sa.SRTPRejected+sb.SRTPRejected+sa.SRTCPRejected+sb.SRTCPRejected != 0 || sa.RemoteLost != 0 {
+		t.Errorf("a clean SRTP call rejected %+v / %+v, lost %d", sa, sb, sa.RemoteLost)
 	}
 
 	// What the wire saw.
@@ -288,6 +295,18 @@ func TestSRTPRejectsForgeriesAndReplays(t *testing.T) {
 	}
 	if d := counterValue(dropSRTPReplay) - replayBefore; d < 1 {
 		t.Errorf("packets_dropped_total{reason=srtp_replay} grew by %v, want 1", d)
+	}
+	// A plain RTCP report on the RTCP port claiming total loss of hotline's stream: dropped,
+	// and the session's view of its stream stays untouched.
+	rr, _ := (&rtcp.ReceiverReport{SSRC: 0xABCD, Reports: []rtcp.ReceptionReport{{SSRC: s.SSRC(), FractionLost: 255, TotalLost: 1000}}}).Marshal()
+	if _, err := forger.conn.WriteToUDPAddrPort(rr, rtcpAddr(s)); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(time.Second, func() bool { return s.Stats().SRTCPRejected == 1 }) {
+		t.Fatal("plain RTCP was not rejected")
+	}
+	if st := s.Stats(); st.ReportsReceived != 0 || st.RemoteReported {
+		t.Errorf("a forged RTCP report was read: %+v", st)
 	}
 	if got := s.Stats().PacketsReceived; got != LearnPackets {
 		t.Errorf("received %d packets, want the phone's %d", got, LearnPackets)
@@ -431,4 +450,208 @@ func TestSRTPHotPathsDoNotAllocate(t *testing.T) {
 	if sum == 0 || s.Stats().SRTPRejected != 0 {
 		t.Errorf("tap got %d samples, %d packets rejected", sum, s.Stats().SRTPRejected)
 	}
+}
+
+// A real SDES peer: baresip (libre/libsrtp) calls hotline's media layer with SRTP, as
+// RTP/SAVP (mediaenc=srtp-mand, policy required) and as best-effort RTP/AVP with a=crypto
+// (mediaenc=srtp, policy optional). A minimal UAS answers with AnswerSDP; then each side
+// hears the other's tone through the encryption: hotline decrypts baresip's 440 Hz with the
+// offered key and rejects nothing, and baresip's recording of the call holds hotline's
+// 1 kHz, which it can only have decrypted with the key of hotline's answer.
+func TestSRTPWithBaresip(t *testing.T) {
+	bin := testenv.Tool(t, "baresip")
+	for _, tc := range []struct {
+		mediaenc string
+		policy   SRTPPolicy
+		profile  string
+		seconds  int // long enough for baresip's first RTCP report (about every 5 s) where it is awaited
+	}{
+		{"srtp-mand", SRTPRequired, ProfileSAVP, 7},
+		{"srtp", SRTPOptional, ProfileAVP, 3},
+	} {
+		t.Run(tc.mediaenc, func(t *testing.T) {
+			uas, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer uas.Close()
+			dir := t.TempDir()
+			heardDir := filepath.Join(dir, "dumps")
+			if err := os.Mkdir(heardDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cfg := "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule srtp.so\nmodule ausine.so\nmodule sndfile.so\n" +
+				"module aubridge.so\nmodule account.so\nmodule menu.so\naudio_source ausine,440\nausrc_srate 48000\nausrc_channels 2\n" +
+				"audio_player aubridge,sink\nsnd_path " + heardDir + "\nsip_listen 127.0.0.1:0\nsip_transports udp\n"
+			account := "<sip:phone@127.0.0.1>;regint=0;audio_codecs=PCMU;mediaenc=" + tc.mediaenc + "\n"
+			if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out lockedBuffer
+			cmd := exec.Command(bin, "-f", dir, "-t", "20", "-e", "/dial sip:hotline@"+uas.LocalAddr().String())
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				if t.Failed() {
+					t.Logf("baresip output:\n%s", out.String())
+				}
+			}()
+
+			invite, from := readSIP(t, uas, "INVITE")
+			d, err := ParseSDP(sipBody(invite))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := NegotiateSRTP(d, SupportedCodecs, tc.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Profile != tc.profile || n.SRTP == nil || n.Profile != tc.profile {
+				t.Fatalf("offer on %s, negotiated %s with keys %v", d.Profile, n.Profile, n.SRTP)
+			}
+			s := newTestSession(t, WithRTCPInterval(500*time.Millisecond))
+			s.SetRemote(n.Remote)
+			s.SetCodec(n.Codec, n.DTMFPayloadType)
+			mustSetSRTP(t, s, n.SRTP)
+			var heard tapRecorder
+			defer s.AddTap(heard.tap)()
+			s.Start()
+			ok := sipResponse(invite, "200 OK", uas.LocalAddr().String(),
+				"Content-Type: application/sdp\r\n", AnswerSDP(s.LocalAddr(), 1, 1, n))
+			if _, err := uas.WriteToUDPAddrPort(ok, from); err != nil {
+				t.Fatal(err)
+			}
+			readSIP(t, uas, "ACK")
+
+			if err := s.Play(context.Background(), tone(1000, 8000, 10000, tc.seconds*8000)); err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			bye := sipBye(invite, uas.LocalAddr().String())
+			if _, err := uas.WriteToUDPAddrPort(bye, from); err != nil {
+				t.Fatal(err)
+			}
+			readSIP(t, uas, "SIP/2.0 200")
+
+			// baresip sends a plain RTCP APP "PING" to open NAT pinholes as the call starts,
+			// before its SRTCP is up: SRTCP rightly drops that one.
+			t.Logf("hotline: %d packets received from baresip, %d sent, %d SRTP and %d SRTCP rejected, %d RTCP reports",
+				st.PacketsReceived, st.PacketsSent, st.SRTPRejected, st.SRTCPRejected, st.ReportsReceived)
+			if st.PacketsReceived < 100 || st.SRTPRejected != 0 {
+				t.Errorf("hotline received %d SRTP packets from baresip and rejected %d; want ≥ 100 and 0", st.PacketsReceived, st.SRTPRejected)
+			}
+			if tc.seconds > 5 && (st.ReportsReceived == 0 || !st.RemoteReported) {
+				t.Errorf("no SRTCP report from baresip understood in %d s (reports %d, about hotline's stream %v)", tc.seconds, st.ReportsReceived, st.RemoteReported)
+			}
+			_, pcm := heard.get()
+			if f := frequency(pcm, 8000); !within(f, 440, 0.02) {
+				t.Errorf("hotline hears %.1f Hz from baresip, want 440", f)
+			}
+			time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
+			dumps, _ := filepath.Glob(filepath.Join(heardDir, "*-dec.wav"))
+			if len(dumps) == 0 {
+				t.Fatalf("baresip recorded nothing in %s", heardDir)
+			}
+			got, err := audio.LoadWAVFile(dumps[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := frequency(got, 8000); !within(f, 1000, 0.02) || audio.RMS(got) < 1000 {
+				t.Errorf("baresip heard %.1f Hz at RMS %.0f, want hotline's 1000 Hz tone", f, audio.RMS(got))
+			}
+		})
+	}
+}
+
+// lockedBuffer is a process's output, written by exec's copying goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// readSIP reads SIP messages on conn until one starts with start (skipping retransmissions
+// and provisional responses), for up to 10 s.
+func readSIP(t *testing.T, conn *net.UDPConn, start string) ([]byte, netip.AddrPort) {
+	t.Helper()
+	buf := make([]byte, 65535)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_ = conn.SetReadDeadline(deadline)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", start, err)
+		}
+		if bytes.HasPrefix(buf[:n], []byte(start)) {
+			return append([]byte(nil), buf[:n]...), from
+		}
+	}
+}
+
+func sipBody(msg []byte) []byte {
+	_, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	return body
+}
+
+// sipHeaders returns the values of the headers named name (full form) in msg.
+func sipHeaders(msg []byte, name string) []string {
+	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	var vals []string
+	for _, line := range strings.Split(string(head), "\r\n")[1:] {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			vals = append(vals, strings.TrimSpace(v))
+		}
+	}
+	return vals
+}
+
+// sipResponse answers the request req with status, the dialog's headers and body.
+func sipResponse(req []byte, status, contact, extra string, body []byte) []byte {
+	var b strings.Builder
+	b.WriteString("SIP/2.0 " + status + "\r\n")
+	for _, v := range sipHeaders(req, "Via") {
+		b.WriteString("Via: " + v + "\r\n")
+	}
+	b.WriteString("From: " + sipHeaders(req, "From")[0] + "\r\n")
+	b.WriteString("To: " + sipHeaders(req, "To")[0] + ";tag=hotline\r\n")
+	b.WriteString("Call-ID: " + sipHeaders(req, "Call-ID")[0] + "\r\n")
+	b.WriteString("CSeq: " + sipHeaders(req, "CSeq")[0] + "\r\n")
+	b.WriteString("Contact: <sip:hotline@" + contact + ">\r\n" + extra)
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	b.Write(body)
+	return []byte(b.String())
+}
+
+// sipBye ends the dialog the INVITE invite opened (hotline is the UAS).
+func sipBye(invite []byte, local string) []byte {
+	contact := sipHeaders(invite, "Contact")[0]
+	target := contact
+	if i, j := strings.Index(contact, "<"), strings.Index(contact, ">"); i >= 0 && j > i {
+		target = contact[i+1 : j]
+	}
+	return []byte("BYE " + target + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-hotline-bye\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"From: " + sipHeaders(invite, "To")[0] + ";tag=hotline\r\n" +
+		"To: " + sipHeaders(invite, "From")[0] + "\r\n" +
+		"Call-ID: " + sipHeaders(invite, "Call-ID")[0] + "\r\n" +
+		"CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n")
 }
