@@ -547,6 +547,9 @@ func TestSRTPWithBaresip(t *testing.T) {
 			if st.PacketsReceived < 100 || st.SRTPRejected != 0 {
 				t.Errorf("hotline received %d SRTP packets from baresip and rejected %d; want ≥ 100 and 0", st.PacketsReceived, st.SRTPRejected)
 			}
+			if st.SRTCPRejected > 1 {
+				t.Errorf("hotline rejected %d of baresip's SRTCP packets; want at most its plain pinhole PING", st.SRTCPRejected)
+			}
 			if tc.seconds > 5 && (st.ReportsReceived == 0 || !st.RemoteReported) {
 				t.Errorf("no SRTCP report from baresip understood in %d s (reports %d, about hotline's stream %v)", tc.seconds, st.ReportsReceived, st.RemoteReported)
 			}
