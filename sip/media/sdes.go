@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -295,6 +296,22 @@ func suiteList() string {
 type SRTPKeys struct {
 	Local  Crypto
 	Remote Crypto
+}
+
+// Keep returns the keys for a re-offer received during a call: k, as NegotiateSRTP made it,
+// unless the peer kept its key (same tag, suite and key as prev.Remote); then hotline keeps
+// its own too (prev.Local), so the answer repeats it, Session.SetSRTP changes nothing and no
+// packet is lost to a key change. RFC 4568 §7.1.4 allows either. Set n.SRTP =
+// n.SRTP.Keep(prev) before AnswerSDP.
+func (k *SRTPKeys) Keep(prev *SRTPKeys) *SRTPKeys {
+	if k == nil || prev == nil || !sameCrypto(k.Remote, prev.Remote) {
+		return k
+	}
+	return &SRTPKeys{Local: prev.Local, Remote: prev.Remote}
+}
+
+func sameCrypto(a, b Crypto) bool {
+	return a.Tag == b.Tag && a.Suite == b.Suite && bytes.Equal(a.Key, b.Key) && bytes.Equal(a.MKI, b.MKI)
 }
 
 // negotiateSRTP applies policy to a received offer: it returns nil keys for plain RTP, or

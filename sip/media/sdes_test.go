@@ -292,3 +292,25 @@ func TestSRTPOfferAndAnswer(t *testing.T) {
 		t.Errorf("hold re-offer: %+v", hold)
 	}
 }
+
+// A re-INVITE that keeps the peer's key keeps hotline's too; one with a new key gets a new one.
+func TestSRTPKeysKeep(t *testing.T) {
+	d, _ := ParseSDP(offerSDP("RTP/SAVP", "1 AES_CM_128_HMAC_SHA1_80 inline:"+key30))
+	first, err := NegotiateSRTP(d, SupportedCodecs, SRTPRequired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := NegotiateSRTP(d, SupportedCodecs, SRTPRequired)
+	if k := again.SRTP.Keep(first.SRTP); !bytes.Equal(k.Local.Key, first.SRTP.Local.Key) {
+		t.Error("same remote key, but hotline's key changed")
+	}
+	k2, _ := NewCrypto(1, SuiteAES128SHA1_80)
+	d.Crypto[0] = k2
+	changed, _ := NegotiateSRTP(d, SupportedCodecs, SRTPRequired)
+	if k := changed.SRTP.Keep(first.SRTP); k != changed.SRTP || bytes.Equal(k.Local.Key, first.SRTP.Local.Key) {
+		t.Error("new remote key, but hotline kept its old one")
+	}
+	if k := (*SRTPKeys)(nil).Keep(first.SRTP); k != nil {
+		t.Error("a plain re-offer kept SRTP keys")
+	}
+}

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -79,10 +78,7 @@ func newContext(c Crypto, receive bool) (*srtp.Context, error) {
 }
 
 func (st *srtpState) same(k SRTPKeys) bool {
-	eq := func(a, b Crypto) bool {
-		return a.Tag == b.Tag && a.Suite == b.Suite && bytes.Equal(a.Key, b.Key) && bytes.Equal(a.MKI, b.MKI)
-	}
-	return eq(st.keys.Local, k.Local) && eq(st.keys.Remote, k.Remote)
+	return sameCrypto(st.keys.Local, k.Local) && sameCrypto(st.keys.Remote, k.Remote)
 }
 
 // SetSRTP encrypts what the session sends with k.Local and decrypts what it receives with

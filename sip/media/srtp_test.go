@@ -104,12 +104,29 @@ func (w *wiretap) captured() []datagram {
 // An SRTP call between two sessions through a wiretap: voice and RFC 4733 digits cross both
 // ways and are heard as sent, RTCP reports are exchanged and understood (loss, RTT), and what
 // the wiretap captured is not the audio: every RTP payload differs from the plain G.711
-// frames, carries the 10-byte HMAC-SHA1-80 tag, and the RTCP's CNAME is encrypted.
+// frames and carries the suite's tag, and the RTCP's CNAME is encrypted. Every suite.
 func TestSRTPCallThroughWiretap(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		suite Suite
+		tag   int // bytes SRTP adds to an RTP packet
+		index int // where the SRTCP E flag and index start, from the end (RFC 3711 §3.4, RFC 7714 §9)
+	}{
+		{SuiteAES128SHA1_80, 10, 14},
+		{SuiteAES128SHA1_32, 4, 14}, // SRTCP keeps the 80-bit tag (RFC 4568 §6.2.2)
+		{SuiteAES128GCM, 16, 4},
+	} {
+		t.Run(tc.suite.String(), func(t *testing.T) {
+			t.Parallel()
+			testSRTPCallThroughWiretap(t, tc.suite, tc.tag, tc.index)
+		})
+	}
+}
+
+func testSRTPCallThroughWiretap(t *testing.T, suite Suite, tag, index int) {
 	a := newTestSession(t, WithRTCPInterval(testRTCPInterval))
 	b := newTestSession(t, WithRTCPInterval(testRTCPInterval))
-	ka, kb := keyPair(t, SuiteAES128SHA1_80)
+	ka, kb := keyPair(t, suite)
 	mustSetSRTP(t, a, ka)
 	mustSetSRTP(t, b, kb)
 	w := newWiretap(t, a, b)
@@ -182,8 +199,8 @@ func TestSRTPCallThroughWiretap(t *testing.T) {
 			if bytes.Contains(d.b, []byte(a.cname)) {
 				t.Errorf("captured RTCP shows the CNAME %q in the clear", a.cname)
 			}
-			if e := d.b[len(d.b)-14]; e&0x80 == 0 { // RFC 3711 §3.4: E flag of the SRTCP index
-				t.Errorf("captured RTCP has no SRTCP E flag: % x", d.b[len(d.b)-14:])
+			if e := d.b[len(d.b)-index]; e&0x80 == 0 {
+				t.Errorf("captured RTCP has no SRTCP E flag: % x", d.b[len(d.b)-index:])
 			}
 			continue
 		}
@@ -196,8 +213,8 @@ func TestSRTPCallThroughWiretap(t *testing.T) {
 		switch h.PayloadType {
 		case 0:
 			audioPkts++
-			if len(payload) != FrameSamples+10 {
-				t.Errorf("captured audio payload %d bytes, want 160 + 10-byte tag", len(payload))
+			if len(payload) != FrameSamples+tag {
+				t.Errorf("captured audio payload %d bytes, want 160 + %d-byte tag", len(payload), tag)
 			}
 			if plain[string(payload[:FrameSamples])] {
 				t.Error("captured audio payload is a plain G.711 frame of the tone")
@@ -205,8 +222,8 @@ func TestSRTPCallThroughWiretap(t *testing.T) {
 			wirePCM = PCMU.Decode(wirePCM, payload[:FrameSamples])
 		case 101:
 			eventPkts++
-			if len(payload) != 4+10 {
-				t.Errorf("captured telephone-event payload %d bytes, want 4 + 10-byte tag", len(payload))
+			if len(payload) != 4+tag {
+				t.Errorf("captured telephone-event payload %d bytes, want 4 + %d-byte tag", len(payload), tag)
 			}
 		}
 	}
