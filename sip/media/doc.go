@@ -32,6 +32,7 @@
 //	                 n, err := NegotiateAnswer(d, codecs, o)     // matches the answer's tag to o's keys
 //	                 err = sess.SetSRTP(n.SRTP)
 //
-// A re-offer hotline makes during the call (hold) keeps its key:
-// HoldOfferSDP(..., WithCrypto(n.Profile, n.SRTP.Local)).
+// A re-offer received during the call: n.SRTP = n.SRTP.Keep(previous.SRTP) before SetSRTP and
+// AnswerSDP keeps hotline's key when the peer kept its own. A re-offer hotline makes (hold)
+// keeps its key: HoldOfferSDP(..., WithCrypto(n.Profile, n.SRTP.Local)).
 package media

@@ -320,7 +320,7 @@ func negotiateSRTP(d *Description, policy SRTPPolicy) (*SRTPKeys, error) {
 	secure := d.Profile == ProfileSAVP
 	switch {
 	case policy == SRTPOff && secure:
-		return nil, fmt.Errorf("%w: the offer is RTP/SAVP and media.srtp is off", ErrSRTPRefused)
+		return nil, fmt.Errorf("%w: the offer is RTP/SAVP and the SRTP policy is off", ErrSRTPRefused)
 	case policy == SRTPOff:
 		return nil, nil // a=crypto on RTP/AVP is best effort: ignoring it is answering in kind
 	case len(d.Crypto) == 0 && (secure || policy == SRTPRequired):
@@ -343,7 +343,7 @@ func noCryptoError(d *Description, policy SRTPPolicy) error {
 		why = strings.ReplaceAll(why, "\n", "; ")
 	}
 	if d.Profile != ProfileSAVP {
-		return fmt.Errorf("%w: media.srtp is %v and the offer is plain %s with %s", ErrSRTPRequired, policy, d.Profile, why)
+		return fmt.Errorf("%w: the SRTP policy is %v and the offer is plain %s with %s", ErrSRTPRequired, policy, d.Profile, why)
 	}
 	return fmt.Errorf("%w: RTP/SAVP offer with %s", ErrSRTPRefused, why)
 }
