@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -79,6 +80,14 @@ func TestCryptoRoundTrip(t *testing.T) {
 		d, _ := NewCrypto(3, s)
 		if bytes.Equal(c.Key, d.Key) {
 			t.Errorf("%v: two fresh keys are equal", s)
+		}
+	}
+	// Nor does a description or negotiation printed whole into a log line or an error.
+	c, _ := NewCrypto(1, SuiteAES128SHA1_80)
+	keys := &SRTPKeys{Local: c, Remote: c}
+	for _, v := range []any{Description{Crypto: []Crypto{c}}, keys, *keys} {
+		if out := fmt.Sprintf("%+v %v", v, v); strings.Contains(out, base64.StdEncoding.EncodeToString(c.Key)) || strings.Contains(out, "Key:") || !strings.Contains(out, "<redacted>") {
+			t.Errorf("%T prints the key: %s", v, out)
 		}
 	}
 	mki := Crypto{Tag: 1, Suite: SuiteAES128SHA1_80, Key: make([]byte, 30), MKI: []byte{1, 2}}
