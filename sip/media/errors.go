@@ -8,11 +8,21 @@ var (
 	ErrMalformedSDP         = errors.New("sdp: malformed")
 	ErrNoAudio              = errors.New("sdp: no audio media line")
 	ErrAudioRejected        = errors.New("sdp: audio media line rejected (port 0)")
-	ErrUnsupportedTransport = errors.New("sdp: unsupported audio transport (want RTP/AVP)")
+	ErrUnsupportedTransport = errors.New("sdp: unsupported audio transport (want RTP/AVP or RTP/SAVP)")
 	ErrNoConnection         = errors.New("sdp: no connection address (c=) for audio")
 	ErrBadConnection        = errors.New("sdp: bad connection address")
 	ErrBadPayloadType       = errors.New("sdp: bad payload type")
 	ErrNoCommonCodec        = errors.New("sdp: no common codec")
+
+	// SRTP with SDES keys (sdes.go, srtp.go). ErrSRTPRequired and ErrSRTPRefused answer an
+	// offer with 488 Not Acceptable Here; the others describe an a=crypto line skipped.
+	ErrBadSRTPPolicy     = errors.New("srtp: bad policy")
+	ErrUnknownSuite      = errors.New("sdp: unknown SRTP crypto suite")
+	ErrBadCrypto         = errors.New("sdp: malformed a=crypto")
+	ErrUnsupportedCrypto = errors.New("sdp: a=crypto asks for what hotline cannot honour")
+	ErrSRTPRequired      = errors.New("srtp: SRTP required, the peer offers or answers plain RTP")
+	ErrSRTPRefused       = errors.New("srtp: the peer wants SRTP hotline cannot give")
+	ErrBadSRTPKeys       = errors.New("srtp: bad keys")
 
 	// RFC 4733 DTMF (dtmf.go)
 	ErrShortDTMFPayload = errors.New("dtmf: payload shorter than 4 bytes")

@@ -18,7 +18,7 @@ var (
 	})
 	metricPacketsDropped = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "packets_dropped_total",
-		Help: "Datagrams received and not used, by reason: malformed, malformed_rtcp (on the RTP or RTCP port), unknown_payload_type, stranger (not from the peer's source).",
+		Help: "Datagrams received and not used, by reason: malformed, malformed_rtcp (on the RTP or RTCP port), unknown_payload_type, stranger (not from the peer's source), srtp_auth (SRTP/SRTCP failing authentication: wrong key or forged), srtp_replay (SRTP/SRTCP already received).",
 	}, []string{"reason"})
 	metricDTMFDigits = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "dtmf_digits_total",
@@ -66,10 +66,12 @@ var (
 	})
 
 	// Children resolved once, so the packet path does no label lookups.
-	dropMalformed = metricPacketsDropped.WithLabelValues("malformed")
-	dropRTCP      = metricPacketsDropped.WithLabelValues("malformed_rtcp")
-	dropUnknownPT = metricPacketsDropped.WithLabelValues("unknown_payload_type")
-	dropStranger  = metricPacketsDropped.WithLabelValues("stranger")
-	metricDTMFIn  = metricDTMFDigits.WithLabelValues("in")
-	metricDTMFOut = metricDTMFDigits.WithLabelValues("out")
+	dropMalformed  = metricPacketsDropped.WithLabelValues("malformed")
+	dropRTCP       = metricPacketsDropped.WithLabelValues("malformed_rtcp")
+	dropUnknownPT  = metricPacketsDropped.WithLabelValues("unknown_payload_type")
+	dropStranger   = metricPacketsDropped.WithLabelValues("stranger")
+	dropSRTPAuth   = metricPacketsDropped.WithLabelValues("srtp_auth")
+	dropSRTPReplay = metricPacketsDropped.WithLabelValues("srtp_replay")
+	metricDTMFIn   = metricDTMFDigits.WithLabelValues("in")
+	metricDTMFOut  = metricDTMFDigits.WithLabelValues("out")
 )

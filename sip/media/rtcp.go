@@ -181,6 +181,12 @@ func (s *Session) sendReport(now time.Time, bye bool) {
 		s.log.Debug("RTCP report not built", "err", err)
 		return
 	}
+	if st := s.params.Load().srtp; st != nil {
+		if b, err = st.protectRTCP(b); err != nil {
+			s.log.Debug("SRTCP encryption failed; report not sent", "err", err)
+			return
+		}
+	}
 	if _, err := conn.WriteToUDPAddrPort(b, to); err != nil {
 		if !errors.Is(err, net.ErrClosed) {
 			s.log.Debug("RTCP send failed", "remote", to.String(), "err", err)
@@ -245,8 +251,16 @@ func (o *outStream) timestampAt(now time.Time) uint32 {
 }
 
 // handleRTCP reads one RTCP compound packet from `from`, received at now on the RTCP socket
-// or, if mux, on the RTP socket. Malformed packets are counted and ignored.
+// or, if mux, on the RTP socket; with SRTP on it is decrypted first. Malformed and
+// unauthenticated packets are counted and ignored.
 func (s *Session) handleRTCP(b []byte, from netip.AddrPort, mux bool, now time.Time) {
+	p := s.params.Load()
+	if p.srtp != nil {
+		var ok bool
+		if b, ok = s.unprotectRTCP(p.srtp, b, from); !ok {
+			return
+		}
+	}
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
 		dropRTCP.Inc()
@@ -254,7 +268,6 @@ func (s *Session) handleRTCP(b []byte, from netip.AddrPort, mux bool, now time.T
 		return
 	}
 	metricRTCPReceived.Inc()
-	p := s.params.Load()
 	st := &s.rtcp
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -40,6 +40,14 @@ type Description struct {
 	Direction string
 	// Ptime is a=ptime in milliseconds, 0 if absent.
 	Ptime int
+	// Profile is the audio m-line's transport: ProfileAVP, ProfileAVPF or ProfileSAVP.
+	Profile string
+	// Crypto are the a=crypto lines of the audio m-line hotline could use (RFC 4568), in
+	// the offerer's order of preference; they may come with RTP/AVP too (best-effort SRTP).
+	Crypto []Crypto
+	// CryptoErrors says why each other a=crypto line was skipped (unknown suite, bad key,
+	// a lifetime, MKI or session parameter hotline cannot honour).
+	CryptoErrors []error
 }
 
 // Hold reports whether the remote has put the stream on hold: it will not receive
@@ -49,7 +57,7 @@ func (d *Description) Hold() bool {
 }
 
 // ParseSDP parses a remote session description and extracts its first audio stream that
-// uses RTP/AVP (or RTP/AVPF) on a non-zero port.
+// uses RTP/AVP, RTP/AVPF or RTP/SAVP on a non-zero port, with its a=crypto lines.
 func ParseSDP(b []byte) (*Description, error) {
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(b); err != nil {
@@ -63,6 +71,7 @@ func ParseSDP(b []byte) (*Description, error) {
 		SessionID:      sd.Origin.SessionID,
 		SessionVersion: sd.Origin.SessionVersion,
 		Direction:      SendRecv,
+		Profile:        strings.Join(md.MediaName.Protos, "/"),
 	}
 
 	ci := md.ConnectionInformation
@@ -81,12 +90,22 @@ func ParseSDP(b []byte) (*Description, error) {
 
 	rtpmap := map[uint8]Codec{}
 	for _, a := range md.Attributes {
-		if a.Key != "rtpmap" {
-			continue
-		}
-		if c, ok := parseRTPMap(a.Value); ok {
-			if _, dup := rtpmap[c.PayloadType]; !dup {
-				rtpmap[c.PayloadType] = c
+		switch a.Key {
+		case "rtpmap":
+			if c, ok := parseRTPMap(a.Value); ok {
+				if _, dup := rtpmap[c.PayloadType]; !dup {
+					rtpmap[c.PayloadType] = c
+				}
+			}
+		case "crypto":
+			c, err := parseCrypto(a.Value)
+			switch {
+			case err != nil:
+				d.CryptoErrors = append(d.CryptoErrors, err)
+			case d.hasTag(c.Tag):
+				d.CryptoErrors = append(d.CryptoErrors, fmt.Errorf("%w: tag %d used twice", ErrBadCrypto, c.Tag))
+			default:
+				d.Crypto = append(d.Crypto, c)
 			}
 		}
 	}
@@ -125,6 +144,15 @@ func ParseSDP(b []byte) (*Description, error) {
 	return d, nil
 }
 
+func (d *Description) hasTag(tag uint32) bool {
+	for _, c := range d.Crypto {
+		if c.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
 // audioMedia picks the first audio m-line we can use and explains why there is none.
 func audioMedia(sd *sdp.SessionDescription) (*sdp.MediaDescription, error) {
 	var rejected, wrongProto *sdp.MediaDescription
@@ -134,7 +162,7 @@ func audioMedia(sd *sdp.SessionDescription) (*sdp.MediaDescription, error) {
 		}
 		proto := strings.Join(md.MediaName.Protos, "/")
 		switch {
-		case proto != "RTP/AVP" && proto != "RTP/AVPF":
+		case proto != ProfileAVP && proto != ProfileAVPF && proto != ProfileSAVP:
 			if wrongProto == nil {
 				wrongProto = md
 			}
@@ -198,6 +226,12 @@ type Negotiation struct {
 	Direction string
 	// Hold is true when the remote has put hotline on hold (see Description.Hold).
 	Hold bool
+	// Profile is the m-line profile of hotline's answer: the offer's (RTP/SAVP, or RTP/AVP
+	// for plain and best-effort SRTP offers).
+	Profile string
+	// SRTP holds the keys when the stream is encrypted, nil for plain RTP: pass them to
+	// Session.SetSRTP. AnswerSDP puts SRTP.Local in the answer.
+	SRTP *SRTPKeys
 }
 
 // Sends reports whether hotline should send RTP.
@@ -207,10 +241,49 @@ func (n Negotiation) Sends() bool { return n.Direction == SendRecv || n.Directio
 func (n Negotiation) Receives() bool { return n.Direction == SendRecv || n.Direction == RecvOnly }
 
 // Negotiate picks the first of the remote's codecs that is in supported (the remote's
-// preference wins, RFC 3264 §6.1) and works out the media direction. It applies to an
-// offer received and to the answer to an offer hotline made.
+// preference wins, RFC 3264 §6.1) and works out the media direction, for plain RTP: it is
+// NegotiateSRTP with SRTPOff. It applies to an offer received and to the answer to a plain
+// offer hotline made.
 func Negotiate(d *Description, supported []Codec) (Negotiation, error) {
+	return NegotiateSRTP(d, supported, SRTPOff)
+}
+
+// NegotiateSRTP negotiates a received offer like Negotiate and applies policy to its
+// profile and a=crypto lines (RFC 4568 §7.1.2): under SRTPOff an RTP/SAVP offer fails with
+// ErrSRTPRefused; under SRTPRequired a plain offer fails with ErrSRTPRequired; otherwise the
+// first usable crypto line is taken and n.SRTP holds it with a fresh local key of the same
+// tag and suite, and n.Profile is the offer's profile. Both errors mean 488.
+func NegotiateSRTP(d *Description, supported []Codec, policy SRTPPolicy) (Negotiation, error) {
+	n, err := negotiateCodec(d, supported)
+	if err != nil {
+		return n, err
+	}
+	if n.SRTP, err = negotiateSRTP(d, policy); err != nil {
+		return n, err
+	}
+	if n.SRTP != nil && d.Profile == ProfileSAVP {
+		n.Profile = ProfileSAVP
+	}
+	return n, nil
+}
+
+// NegotiateAnswer negotiates the answer to an offer hotline made with OfferSDP and the
+// SRTP offer o (nil: a plain offer), and takes the keys from o.Accept.
+func NegotiateAnswer(d *Description, supported []Codec, o *SRTPOffer) (Negotiation, error) {
+	n, err := negotiateCodec(d, supported)
+	if err != nil {
+		return n, err
+	}
+	if n.SRTP, err = o.Accept(d); err != nil {
+		return n, err
+	}
+	n.Profile = o.Profile()
+	return n, nil
+}
+
+func negotiateCodec(d *Description, supported []Codec) (Negotiation, error) {
 	n := Negotiation{
+		Profile:         ProfileAVP,
 		DTMFPayloadType: d.DTMFPayloadType,
 		Remote:          d.Remote,
 		Hold:            d.Hold(),
@@ -264,28 +337,71 @@ func codecList(cs []Codec) string {
 // codec, telephone-event with the offerer's payload type if it offered one, a=ptime:20 and
 // n.Direction. local is the address and port the RTP session listens on; it must be a
 // concrete address the remote can reach, not 0.0.0.0.
+//
+// With n.SRTP set the m-line has n.Profile and the a=crypto line of n.SRTP.Local.
 func AnswerSDP(local netip.AddrPort, sessID, sessVersion uint64, n Negotiation) []byte {
 	dir := n.Direction
 	if dir == "" {
 		dir = SendRecv
 	}
-	return buildSDP(local, sessID, sessVersion, []Codec{n.Codec}, n.DTMFPayloadType, dir)
+	o := sdpOptions{profile: n.Profile}
+	if n.SRTP != nil {
+		o.crypto = []Crypto{n.SRTP.Local}
+	}
+	return buildSDP(local, sessID, sessVersion, []Codec{n.Codec}, n.DTMFPayloadType, dir, o)
+}
+
+// SDPOption adds to an offer made by OfferSDP or HoldOfferSDP.
+type SDPOption func(*sdpOptions)
+
+type sdpOptions struct {
+	profile string
+	crypto  []Crypto
+}
+
+// WithSRTP offers SRTP: o's profile and one a=crypto line per key (nil o: plain RTP).
+func WithSRTP(o *SRTPOffer) SDPOption {
+	return func(so *sdpOptions) {
+		if o != nil {
+			so.profile, so.crypto = o.Profile(), o.Keys
+		}
+	}
+}
+
+// WithCrypto offers the keys in use again, e.g. in a hold re-offer during an SRTP call:
+// profile is the negotiated one (Negotiation.Profile) and keys hotline's own
+// (Negotiation.SRTP.Local); RFC 4568 §7.1.4 lets an offer keep its keys.
+func WithCrypto(profile string, keys ...Crypto) SDPOption {
+	return func(so *sdpOptions) { so.profile, so.crypto = profile, keys }
 }
 
 // OfferSDP returns an offer for an outbound call: codecs in hotline's order of preference
 // and, if dtmfPT is not 0, telephone-event/8000 on that (dynamic, 96–127) payload type.
-// Parse the answer with ParseSDP and Negotiate.
-func OfferSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, dtmfPT uint8) []byte {
-	return buildSDP(local, sessID, sessVersion, codecs, dtmfPT, SendRecv)
+// Parse the answer with ParseSDP and Negotiate, or NegotiateAnswer for an SRTP offer
+// (WithSRTP).
+func OfferSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, dtmfPT uint8, opts ...SDPOption) []byte {
+	return buildSDP(local, sessID, sessVersion, codecs, dtmfPT, SendRecv, collect(opts))
 }
 
 // HoldOfferSDP returns an offer like OfferSDP with the given direction: SendOnly to put the
 // remote on hold (RFC 3264 §8.4), SendRecv to take it off.
-func HoldOfferSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, dtmfPT uint8, dir string) []byte {
-	return buildSDP(local, sessID, sessVersion, codecs, dtmfPT, dir)
+func HoldOfferSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, dtmfPT uint8, dir string, opts ...SDPOption) []byte {
+	return buildSDP(local, sessID, sessVersion, codecs, dtmfPT, dir, collect(opts))
 }
 
-func buildSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, dtmfPT uint8, dir string) []byte {
+func collect(opts []SDPOption) sdpOptions {
+	var o sdpOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+func buildSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, dtmfPT uint8, dir string, o sdpOptions) []byte {
+	profile := o.profile
+	if profile == "" {
+		profile = ProfileAVP
+	}
 	addr := local.Addr().Unmap()
 	addrType := "IP4"
 	if addr.Is6() {
@@ -296,7 +412,7 @@ func buildSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, 
 		MediaName: sdp.MediaName{
 			Media:  "audio",
 			Port:   sdp.RangedPort{Value: int(local.Port())},
-			Protos: []string{"RTP", "AVP"},
+			Protos: strings.Split(profile, "/"),
 		},
 	}
 	for _, c := range codecs {
@@ -310,6 +426,9 @@ func buildSDP(local netip.AddrPort, sessID, sessVersion uint64, codecs []Codec, 
 			sdp.NewAttribute("rtpmap", pt+" "+TelephoneEvent+"/8000"),
 			sdp.NewAttribute("fmtp", pt+" 0-16"), // RFC 4733 §2.4.1: DTMF digits and flash
 		)
+	}
+	for _, c := range o.crypto {
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", c.Attribute()))
 	}
 	md.Attributes = append(md.Attributes,
 		sdp.NewAttribute("ptime", "20"),

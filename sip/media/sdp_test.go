@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"os"
@@ -241,23 +242,50 @@ func FuzzParseSDP(f *testing.F) {
 		}
 	}
 	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP4 1.2.3.4/127\r\n"))
+	// SDES: every suite, lifetimes, MKIs, session parameters, broken keys, duplicate tags.
+	for _, c := range []string{
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + "|2^31|1:1",
+		"2 AES_CM_128_HMAC_SHA1_32 inline:" + key30 + "|2^20",
+		"3 AEAD_AES_128_GCM inline:" + key28 + " WSH=64",
+		"4 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + " UNENCRYPTED_SRTP",
+		"5 AES_CM_128_HMAC_SHA1_80 inline:QUJD|9999999999999999999999|0:0",
+		"5 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + ";inline:" + key30,
+	} {
+		f.Add(offerSDP("RTP/SAVP", c))
+		f.Add(offerSDP("RTP/AVP", c, "1 AES_CM_128_HMAC_SHA1_80 inline:"+key30))
+	}
 	local := netip.MustParseAddrPort("192.0.2.1:10000")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := ParseSDP(b)
 		if err != nil {
 			return
 		}
-		n, err := Negotiate(d, SupportedCodecs)
-		if err != nil {
-			return
-		}
-		ans := AnswerSDP(local, 1, 1, n)
-		back, err := ParseSDP(ans)
-		if err != nil {
-			t.Fatalf("own answer does not parse: %v\n%s", err, ans)
-		}
-		if back.Remote != local || len(back.Codecs) != 1 || back.Codecs[0] != n.Codec || back.DTMFPayloadType != n.DTMFPayloadType {
-			t.Fatalf("answer %+v does not carry negotiation %+v", back, n)
+		for _, policy := range []SRTPPolicy{SRTPOff, SRTPOptional, SRTPRequired} {
+			n, err := NegotiateSRTP(d, SupportedCodecs, policy)
+			if err != nil {
+				continue
+			}
+			ans := AnswerSDP(local, 1, 1, n)
+			back, err := ParseSDP(ans)
+			if err != nil {
+				t.Fatalf("own answer does not parse: %v\n%s", err, ans)
+			}
+			if back.Remote != local || len(back.Codecs) != 1 || back.Codecs[0] != n.Codec || back.DTMFPayloadType != n.DTMFPayloadType {
+				t.Fatalf("answer %+v does not carry negotiation %+v", back, n)
+			}
+			if n.SRTP == nil {
+				if back.Profile != ProfileAVP || len(back.Crypto) != 0 || policy == SRTPRequired {
+					t.Fatalf("plain answer under %v on %s with %d a=crypto", policy, back.Profile, len(back.Crypto))
+				}
+				continue
+			}
+			if policy == SRTPOff || back.Profile != n.Profile || len(back.Crypto) != 1 || !bytes.Equal(back.Crypto[0].Key, n.SRTP.Local.Key) ||
+				back.Crypto[0].Tag != n.SRTP.Remote.Tag || back.Crypto[0].Suite != n.SRTP.Remote.Suite {
+				t.Fatalf("SRTP answer under %v %+v does not carry keys %v", policy, back, n.SRTP)
+			}
+			if _, err := newSRTPState(*n.SRTP); err != nil {
+				t.Fatalf("negotiated keys make no SRTP context: %v", err)
+			}
 		}
 	})
 }

@@ -29,7 +29,11 @@ import (
 // and RR are read on the RTCP socket and, multiplexed, on the RTP port (RFC 5761); what they
 // say about this session's stream (loss, jitter, round-trip time) is in Stats.
 //
-// Its lifetime: NewSession, SetRemote/SetCodec, Start, then Play, SendDigit, Digits,
+// SRTP (srtp.go): after SetSRTP every RTP and RTCP packet is encrypted as it leaves and
+// authenticated and decrypted as it arrives, before anything else looks at it; a packet that
+// fails is dropped and counted in Stats.SRTPRejected.
+//
+// Its lifetime: NewSession, SetRemote/SetCodec (and SetSRTP), Start, then Play, SendDigit, Digits,
 // AddTap, Relay, Conference/Mix and RecordCall as the call needs; Close when the call ends. Done is closed when the
 // session ends, by Close or by the inactivity timeout (Err tells which). After Close
 // returns no goroutine of the session remains and both sockets are closed.
@@ -79,6 +83,10 @@ type Session struct {
 	wg      sync.WaitGroup
 
 	packetsIn, packetsOut atomic.Uint64
+	srtpRejects           atomic.Uint64 // SRTP packets dropped (srtp.go)
+	srtcpRejects          atomic.Uint64 // SRTCP packets dropped
+	srtpLogged            atomic.Bool   // the first rejected SRTP packet was logged
+	srtcpLogged           atomic.Bool
 	octetsOut             atomic.Uint64 // RTP payload octets sent, for the SR
 	// The receive quality, published by the read goroutine (quality.go).
 	rxDone   atomic.Uint64 // earlier inbound streams: expected<<32 | received
@@ -97,6 +105,7 @@ type sessionParams struct {
 	latched   bool   // remote is a learned source, not the SDP address
 	codec     Codec
 	dtmfPT    uint8
+	srtp      *srtpState // nil: plain RTP (SetSRTP)
 }
 
 // canSend reports whether there is somewhere to send to: not unset, not 0.0.0.0 (hold).
@@ -114,6 +123,8 @@ type outStream struct {
 	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
 	lastTS   uint32    // media time of the last packet at lastSend, for the SR
 	buf      [1500]byte
+	enc      [1500 + maxAuthTag]byte // the SRTP packet of buf (srtp.go)
+	encHdr   rtp.Header              // pion parses the header into it: no allocation
 }
 
 type tap struct{ fn func(pcm []int16) }
@@ -337,6 +348,8 @@ type Stats struct {
 	PacketsSent     uint64        // RTP packets sent
 	PacketsExpected uint64        // received packets' sequence numbers span this many
 	PacketsLost     uint64        // expected and never received (late ones count as received)
+	SRTPRejected    uint64        // SRTP packets dropped: failed authentication or replayed
+	SRTCPRejected   uint64        // SRTCP packets dropped likewise (plain RTCP included)
 	Jitter          time.Duration // interarrival jitter of the received audio (RFC 3550 A.8)
 
 	// From the peer's RTCP (RFC 3550 §6.4): zero until it reports.
@@ -358,7 +371,7 @@ func (st Stats) LossRatio() float64 {
 
 // Stats returns this session's packet counts and receive quality.
 func (s *Session) Stats() Stats {
-	st := Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(),
+	st := Stats{PacketsReceived: s.packetsIn.Load(), PacketsSent: s.packetsOut.Load(), SRTPRejected: s.srtpRejects.Load(), SRTCPRejected: s.srtcpRejects.Load(),
 		Jitter: tsDuration(s.rxJitter.Load(), SampleRate)}
 	st.PacketsExpected, st.PacketsLost = rxTotals(s.rxDone.Load(), s.rxCounts.Load())
 	s.rtcp.mu.Lock()
@@ -496,10 +509,19 @@ func (o *outStream) skipIdleTime(now time.Time) {
 	}
 }
 
-// write sends one RTP packet whose header is hdr bytes long.
+// write sends one RTP packet whose header is hdr bytes long, encrypted if SRTP is on. It is
+// the one place RTP leaves the session, and runs with s.out.mu held.
 func (s *Session) write(p *sessionParams, b []byte, hdr int) {
 	if !p.canSend() {
 		return
+	}
+	plainLen := len(b)
+	if p.srtp != nil {
+		var err error
+		if b, err = s.protect(p.srtp, b); err != nil {
+			s.log.Debug("SRTP encryption failed; packet not sent", "err", err)
+			return
+		}
 	}
 	if _, err := s.conn.WriteToUDPAddrPort(b, p.remote); err != nil {
 		if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
@@ -508,7 +530,7 @@ func (s *Session) write(p *sessionParams, b []byte, hdr int) {
 		return
 	}
 	s.packetsOut.Add(1)
-	s.octetsOut.Add(uint64(len(b) - hdr))
+	s.octetsOut.Add(uint64(plainLen - hdr))
 	metricPacketsSent.Inc()
 }
 
@@ -640,6 +662,8 @@ type receiver struct {
 	loggedPT  [2]uint64 // payload types already logged as unknown
 	readFails int
 	from      netip.AddrPort // source of the packet being handled (invalid: not known)
+	plain     []byte         // the decrypted packet, when SRTP is on
+	srtpHdr   rtp.Header     // pion parses the SRTP header into it: no allocation
 	learn     learner
 	quality   quality
 }
@@ -689,7 +713,7 @@ func (l *learner) admit(p *sessionParams, from netip.AddrPort, seq uint16, now i
 }
 
 func newReceiver() *receiver {
-	return &receiver{buf: make([]byte, 1500)} // pcm grows on the first tapped packet
+	return &receiver{buf: make([]byte, 1500), plain: make([]byte, 1500)} // pcm grows on the first tapped packet
 }
 
 func (s *Session) readLoop() {
@@ -737,8 +761,8 @@ func (s *Session) readFailed(r *receiver, err error) bool {
 	return false
 }
 
-// handlePacket processes one datagram: DTMF, taps, relay or conference. It does not allocate (RTCP
-// multiplexed on the RTP port is handed to handleRTCP, which may).
+// handlePacket processes one datagram: SRTP, DTMF, taps, relay or conference. It does not
+// allocate (RTCP multiplexed on the RTP port is handed to handleRTCP, which may).
 func (s *Session) handlePacket(r *receiver, b []byte) {
 	if len(b) < 2 || b[0]>>6 != 2 {
 		dropMalformed.Inc()
@@ -752,12 +776,18 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 		dropMalformed.Inc()
 		return
 	}
+	p := s.params.Load()
+	if p.srtp != nil { // before anything reads the packet: a forgery must not be learned from
+		var ok bool
+		if b, ok = s.unprotect(r, p.srtp, b); !ok {
+			return
+		}
+	}
 	pkt := &r.pkt
 	if err := pkt.Unmarshal(b); err != nil {
 		dropMalformed.Inc()
 		return
 	}
-	p := s.params.Load()
 	now := time.Now().UnixNano()
 	if r.from.IsValid() {
 		ok, learned := r.learn.admit(p, r.from, pkt.SequenceNumber, now)
