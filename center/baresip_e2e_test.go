@@ -53,6 +53,7 @@ func runBaresip(t *testing.T, ph baresipPhone) (heard string) {
 	}
 	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
 module g711.so
+module srtp.so
 module ausine.so
 module sndfile.so
 module aubridge.so
@@ -69,9 +70,6 @@ rtp_ports %d-%d
 `, ph.Tone, heard, port, rtp, rtp+3)
 	if ph.TLS {
 		cfg += "sip_cafile " + ph.CAFile + "\n"
-		if ph.Menc != "" {
-			cfg += "module srtp.so\n"
-		}
 	}
 	aor := fmt.Sprintf("sip:%s@%s", ph.User, ph.Registrar)
 	if ph.TLS {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotline-cc/hotline/ari"
 	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/sip/media"
 )
@@ -55,6 +56,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 		Codecs: codecs, NonceTTL: cfg.SIP.NonceTTL.D(),
 		MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires, Trunk: cfg.SIP.Trunk,
 		NAT: cfg.SIP.NAT, SymmetricRTP: cfg.SIP.SymmetricRTP,
+		SRTP: cfg.Media.SRTP, AgentSRTP: agentSRTP(cfg.Agents),
 	},
 		sip.WithLogger(c.log),
 		sip.WithHandler(c.handleCall),
@@ -136,4 +138,15 @@ func WithARIHTTPClient(h *http.Client) Option { return func(c *Center) { c.ariHT
 func resolver(d call.Dialer) call.DialogResolver {
 	r, _ := d.(call.DialogResolver)
 	return r
+}
+
+// agentSRTP is the agents' own SRTP policies (agents[].srtp), by agent id.
+func agentSRTP(agents []config.Agent) map[string]string {
+	m := map[string]string{}
+	for _, a := range agents {
+		if a.SRTP != "" {
+			m[a.ID] = a.SRTP
+		}
+	}
+	return m
 }

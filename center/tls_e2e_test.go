@@ -56,27 +56,46 @@ func heardTone(t *testing.T, dir string, hz float64) (share float64, seconds flo
 	return toneShare(pcm, float64(f.SampleRate), hz), float64(len(chans[0])) / float64(f.SampleRate)
 }
 
-// Issue 14: baresip registers as an agent over TLS and a baresip caller calls over TLS; the
-// call is queued to the agent and each hears the other's tone.
-func TestBaresipAgentAndCallerOverTLS(t *testing.T) {
+// tlsCall is a call between two baresip softphones over TLS: agent 1001 registered over TLS
+// speaking 440 Hz, and a caller calling over TLS speaking 660 Hz, queued to the agent; each
+// with its media encryption (baresip's mediaenc, "" for none). The loopback capture holds
+// both phones' RTP as it crossed the wire.
+type tlsCall struct {
+	journey                 string
+	toAgent, fromAgent      int
+	agentHeard, callerHeard float64 // share of the other's tone in what each heard
+	agentSecs, callerSecs   float64
+	caller, agent           rtpSeen
+}
+
+func runTLSCall(t *testing.T, srtp, agentSRTP, agentMenc, callerMenc string) tlsCall {
+	t.Helper()
 	fast := fastSupport(t)
 	var tlsAddr, ca string
 	h := startHotline(t, func(c *config.Config) {
 		fast(c)
 		tlsAddr, ca = withTLS(t, c)
+		c.Media.SRTP = srtp
+		for i := range c.Agents {
+			if c.Agents[i].ID == "1001" {
+				c.Agents[i].SRTP = agentSRTP
+			}
+		}
 		for i := range c.Queues {
 			c.Queues[i].RingTimeout = config.Duration(10 * time.Second)
 		}
 	})
-	agentHeard := runBaresip(t, baresipPhone{Registrar: tlsAddr, User: "1001", Password: "1001-demo", Tone: 440, TLS: true, CAFile: ca})
+	agentRTP, callerRTP := sipptest.FreeUDPPort(t), sipptest.FreeUDPPort(t)
+	agentCap := captureUDP(t, agentRTP, agentRTP+1, agentRTP+2, agentRTP+3)
+	callerCap := captureUDP(t, callerRTP, callerRTP+1, callerRTP+2, callerRTP+3)
+	agentDump := runBaresip(t, baresipPhone{Registrar: tlsAddr, User: "1001", Password: "1001-demo", Tone: 440,
+		TLS: true, CAFile: ca, Menc: agentMenc, RTPPort: agentRTP})
 	waitAvailable(t, h, "1001")
 	if bs := h.sip.Registrar().Contacts("1001"); len(bs) != 1 || bs[0].Transport != "tls" {
 		t.Fatalf("agent 1001's registration: %+v, want one binding over tls", bs)
 	}
-	callerRTP := sipptest.FreeUDPPort(t)
-	capture := captureUDP(t, callerRTP, callerRTP+1, callerRTP+2, callerRTP+3)
-	callerHeard := runBaresip(t, baresipPhone{Registrar: tlsAddr, User: "+447700900123", Tone: 660, TLS: true, CAFile: ca,
-		Dial: "sip:support@" + tlsAddr + ";transport=tls", RTPPort: callerRTP})
+	callerDump := runBaresip(t, baresipPhone{Registrar: tlsAddr, User: "+447700900123", Tone: 660, TLS: true, CAFile: ca,
+		Menc: callerMenc, RTPPort: callerRTP, Dial: "sip:support@" + tlsAddr + ";transport=tls"})
 	waitJournal(t, h, "answered 1001", 20*time.Second)
 	time.Sleep(4 * time.Second)
 	for _, l := range h.calls.Calls() { // the agent hangs up: BYE to baresip over its TLS connection
@@ -85,24 +104,60 @@ func TestBaresipAgentAndCallerOverTLS(t *testing.T) {
 		}
 	}
 	rec := h.waitCalls(t, 1, 10*time.Second)[0]
-	j := strings.Join(rec.Queued, "; ")
-	m := regexp.MustCompile(`(\d+) packets to the agent, (\d+) from the agent`).FindStringSubmatch(j)
-	if rec.Outcome != "answered" || m == nil || atoi(m[1]) < 150 || atoi(m[2]) < 150 {
-		t.Fatalf("call over TLS: outcome %s, want answered with ≥ 150 packets each way: %s", rec.Outcome, j)
+	r := tlsCall{journey: strings.Join(rec.Queued, "; ")}
+	m := regexp.MustCompile(`(\d+) packets to the agent, (\d+) from the agent`).FindStringSubmatch(r.journey)
+	if rec.Outcome != "answered" || m == nil {
+		t.Fatalf("call over TLS: outcome %s, want answered: %s", rec.Outcome, r.journey)
 	}
-	// TLS alone protects the signalling: the audio is plain RTP, and the capture hears the
-	// tones in it (which is what the SRTP test must not find).
-	seen := summarizeRTP(capture.payloads(), 440, 660)
-	if seen.packets < 300 || seen.plainTone < seen.packets/2 {
-		t.Errorf("captured %d RTP packets of the caller, %d with a tone in the clear: want ≥ 300, most of them plain", seen.packets, seen.plainTone)
+	r.toAgent, r.fromAgent = atoi(m[1]), atoi(m[2])
+	r.agentHeard, r.agentSecs = heardTone(t, agentDump, 660)
+	r.callerHeard, r.callerSecs = heardTone(t, callerDump, 440)
+	r.caller = summarizeRTP(callerCap.payloads(), 440, 660)
+	r.agent = summarizeRTP(agentCap.payloads(), 440, 660)
+	t.Logf("%s; agent heard 660 Hz share %.2f over %.1f s, caller heard 440 Hz share %.2f over %.1f s", r.journey, r.agentHeard, r.agentSecs, r.callerHeard, r.callerSecs)
+	t.Logf("on the wire: caller's leg %d RTP packets, %d with a tone in the clear, payload sizes %v; agent's leg %d, %d in the clear, sizes %v",
+		r.caller.packets, r.caller.plainTone, r.caller.sizes, r.agent.packets, r.agent.plainTone, r.agent.sizes)
+	return r
+}
+
+func (r tlsCall) checkAudio(t *testing.T) {
+	t.Helper()
+	if r.toAgent < 150 || r.fromAgent < 150 {
+		t.Errorf("too little RTP across the bridge: %d packets to the agent, %d from; want ≥ 150 each", r.toAgent, r.fromAgent)
 	}
-	t.Logf("captured on the wire: %d RTP packets of the caller's leg, %d carry a tone in the clear; payload sizes %v", seen.packets, seen.plainTone, seen.sizes)
-	agentShare, agentSecs := heardTone(t, agentHeard, 660)
-	callerShare, callerSecs := heardTone(t, callerHeard, 440)
-	if agentShare < 0.5 || callerShare < 0.5 {
-		t.Errorf("tones across the TLS call: the agent heard the caller's 660 Hz at %.2f, the caller the agent's 440 Hz at %.2f; want ≥ 0.5", agentShare, callerShare)
+	if r.agentHeard < 0.5 || r.callerHeard < 0.5 {
+		t.Errorf("tones across the call: the agent heard the caller's 660 Hz at %.2f, the caller the agent's 440 Hz at %.2f; want ≥ 0.5", r.agentHeard, r.callerHeard)
 	}
-	t.Logf("%s; agent heard 660 Hz share %.2f over %.1f s, caller heard 440 Hz share %.2f over %.1f s", j, agentShare, agentSecs, callerShare, callerSecs)
+}
+
+// Issue 14: baresip registers as an agent over TLS and a baresip caller calls over TLS, both
+// without SRTP; each hears the other's tone. TLS alone protects the signalling: the audio is
+// plain RTP and the capture hears the tones in it, the baseline the SRTP test is held to.
+func TestBaresipAgentAndCallerOverTLS(t *testing.T) {
+	r := runTLSCall(t, "optional", "", "", "")
+	r.checkAudio(t)
+	for leg, seen := range map[string]rtpSeen{"caller": r.caller, "agent": r.agent} {
+		if seen.packets < 300 || seen.plainTone < seen.packets/2 {
+			t.Errorf("the %s's leg: %d RTP packets captured, %d with a tone in the clear; want ≥ 300, most of them plain", leg, seen.packets, seen.plainTone)
+		}
+	}
+}
+
+// Issue 14: the same call with SRTP: the agent's phone insists on it (baresip's srtp-mand:
+// RTP/SAVP only), so the agent is configured srtp: required and hotline offers it RTP/SAVP;
+// the caller offers SRTP best effort (RTP/AVP with a=crypto, baresip's srtp) and hotline
+// (media.srtp: optional) answers with a key. Each hears the other's tone through
+// two SRTP legs and hotline's relay; on the wire no RTP packet carries a tone in the clear,
+// and each carries the 10-byte tag of AES_CM_128_HMAC_SHA1_80.
+func TestBaresipAgentAndCallerOverTLSWithSRTP(t *testing.T) {
+	r := runTLSCall(t, "optional", "required", "srtp-mand", "srtp")
+	r.checkAudio(t)
+	for leg, seen := range map[string]rtpSeen{"caller": r.caller, "agent": r.agent} {
+		if seen.packets < 300 || seen.plainTone != 0 || seen.sizes[170] < seen.packets*9/10 {
+			t.Errorf("the %s's leg: %d RTP packets captured, %d with a tone in the clear, payload sizes %v; want ≥ 300, none plain, 160 bytes of audio + 10 of tag",
+				leg, seen.packets, seen.plainTone, seen.sizes)
+		}
+	}
 }
 
 // waitAvailable waits for an agent's phone to register and the agent to be available.

@@ -29,6 +29,10 @@ type Channel struct {
 	dialed string
 	agent  string // agent authenticated by digest on this INVITE ("" if none)
 	tls    bool   // the dialog's signalling is on TLS
+	// srtpPolicy is the call's media protection policy (off on udp and tcp), and srtpOffer
+	// the keys hotline offered in a late-offer call's 200, until the ACK answers.
+	srtpPolicy media.SRTPPolicy
+	srtpOffer  *media.SRTPOffer
 
 	server *sipgo.DialogServerSession // inbound
 	client *sipgo.DialogClientSession // outbound
@@ -152,7 +156,12 @@ func (c *Channel) Answer(ctx context.Context) error {
 	c.mu.Unlock()
 	sdp := media.AnswerSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.neg)
 	if c.lateAnswer != nil {
-		sdp = media.OfferSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.s.cfg.Codecs, lateOfferDTMF)
+		o, err := media.NewSRTPOffer(c.srtpPolicy)
+		if err != nil {
+			return fmt.Errorf("sip: answer: %w", err)
+		}
+		c.srtpOffer = o
+		sdp = media.OfferSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.s.cfg.Codecs, lateOfferDTMF, media.WithSRTP(o))
 	}
 	res := sip.NewSDPResponseFromRequest(c.server.InviteRequest, sdp)
 	c.mu.Lock()
@@ -196,7 +205,10 @@ func (c *Channel) awaitLateAnswer(ctx context.Context) error {
 		_ = c.Hangup(call.CauseNoResponse)
 		return fmt.Errorf("sip: answer: no ACK in %v", lateAnswerWait)
 	}
-	neg, err := c.s.negotiateAnswer(body)
+	neg, err := c.s.negotiateAnswer(body, c.srtpOffer)
+	if err == nil {
+		err = c.sess.SetSRTP(neg.SRTP)
+	}
 	if err != nil {
 		c.log.Warn("late-offer call: unusable answer in the ACK", "error", err)
 		_ = c.Hangup(call.CauseIncompatible)
@@ -207,7 +219,7 @@ func (c *Channel) awaitLateAnswer(ctx context.Context) error {
 	c.mu.Lock()
 	c.neg = neg
 	c.mu.Unlock()
-	c.log.Info("late-offer call answered", "codec", neg.Codec.Name, "dtmf_pt", neg.DTMFPayloadType, "remote_rtp", neg.Remote)
+	c.log.Info("late-offer call answered", "codec", neg.Codec.Name, "dtmf_pt", neg.DTMFPayloadType, "remote_rtp", neg.Remote, "srtp", neg.SRTP != nil)
 	return nil
 }
 

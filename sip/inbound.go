@@ -46,7 +46,7 @@ func (s *Server) handleInvite(req *sip.Request, tx inviteTx) {
 	if c.lateAnswer != nil {
 		c.log.Info("incoming call without SDP: hotline will offer in its answer")
 	} else {
-		c.log.Info("incoming call", "codec", c.neg.Codec.Name, "dtmf_pt", c.neg.DTMFPayloadType, "remote_rtp", c.neg.Remote)
+		c.log.Info("incoming call", "codec", c.neg.Codec.Name, "dtmf_pt", c.neg.DTMFPayloadType, "remote_rtp", c.neg.Remote, "srtp", c.neg.SRTP != nil)
 	}
 	_ = c.server.Respond(100, "Trying", nil)
 	if err := c.server.Respond(180, "Ringing", nil); err != nil { // CANCEL may already have come
@@ -69,6 +69,7 @@ func (s *Server) handleInvite(req *sip.Request, tx inviteTx) {
 // admission is what an INVITE hotline will take asks for.
 type admission struct {
 	neg       media.Negotiation
+	srtp      media.SRTPPolicy // the call's (off on udp and tcp)
 	lateOffer bool   // no SDP in the INVITE: hotline offers in its 200
 	agent     string // the agent a feature code's digest authenticated
 }
@@ -88,13 +89,21 @@ func (s *Server) admitInvite(req *sip.Request) (admission, error) {
 		lateOffer: len(req.Body()) == 0,
 		neg:       media.Negotiation{Codec: s.cfg.Codecs[0], DTMFPayloadType: lateOfferDTMF, Direction: "sendrecv"},
 	}
+	var err error
+	if a.srtp, err = s.srtp.forCall("", isTLS(req)); err != nil {
+		s.log.Info("INVITE refused: SRTP required and the call is not on TLS", "source", req.Source())
+		return admission{}, errSRTP(err)
+	}
 	if !a.lateOffer {
 		desc, err := media.ParseSDP(req.Body())
 		if err != nil {
 			s.log.Warn("INVITE with malformed SDP", "source", req.Source(), "error", err)
 			return admission{}, errMalformedSDP(err)
 		}
-		if a.neg, err = media.Negotiate(desc, s.cfg.Codecs); err != nil {
+		if a.neg, err = media.NegotiateSRTP(desc, s.cfg.Codecs, a.srtp); isSRTPError(err) {
+			s.log.Info("INVITE refused: media protection", "source", req.Source(), "tls", isTLS(req), "error", err)
+			return admission{}, errSRTP(err)
+		} else if err != nil {
 			s.log.Info("INVITE refused: no common codec", "source", req.Source(), "error", err)
 			return admission{}, errNoCommonCodec(err)
 		}
@@ -140,10 +149,14 @@ func (s *Server) acceptInvite(req *sip.Request, tx inviteTx) (*Channel, error) {
 	}
 	sess.SetRemote(a.neg.Remote)
 	sess.SetCodec(a.neg.Codec, a.neg.DTMFPayloadType)
+	if err := sess.SetSRTP(a.neg.SRTP); err != nil {
+		_ = sess.Close()
+		return nil, errSRTP(err)
+	}
 
 	dialed := req.Recipient.User
 	c := s.newChannel("inbound", sess, a.neg)
-	c.id, c.server, c.dialed, c.agent, c.tls = dlg.ID, dlg, dialed, a.agent, isTLS(req)
+	c.id, c.server, c.dialed, c.agent, c.tls, c.srtpPolicy = dlg.ID, dlg, dialed, a.agent, isTLS(req), a.srtp
 	if a.lateOffer {
 		c.lateAnswer = make(chan []byte, 1)
 	}
@@ -183,7 +196,7 @@ func (s *Server) onReInvite(req *sip.Request, tx responder) {
 		return
 	}
 	c.mu.Lock()
-	neg, ver := c.neg, c.sdpVer
+	neg, ver, policy := c.neg, c.sdpVer, c.srtpPolicy
 	c.mu.Unlock()
 	held := neg.Hold
 	if len(req.Body()) > 0 {
@@ -192,13 +205,22 @@ func (s *Server) onReInvite(req *sip.Request, tx responder) {
 			s.reject(tx, req, errMalformedSDP(err))
 			return
 		}
-		if neg, err = media.Negotiate(desc, s.cfg.Codecs); err != nil {
+		prev := neg.SRTP
+		if neg, err = media.NegotiateSRTP(desc, s.cfg.Codecs, policy); isSRTPError(err) {
+			s.reject(tx, req, errSRTP(err))
+			return
+		} else if err != nil {
 			rej := errNoCommonCodec(err)
 			rej.WarnCode = 0 // a re-INVITE's 488 has never carried a Warning: kept so
 			s.reject(tx, req, rej)
 			return
 		}
 		// RFC 3264 §8.4: c=0.0.0.0 (old-style hold) means send nothing; SetRemote stops sending.
+		neg.SRTP = neg.SRTP.Keep(prev) // the peer kept its key: hotline keeps its own
+		if err := c.sess.SetSRTP(neg.SRTP); err != nil {
+			s.reject(tx, req, errSRTP(err))
+			return
+		}
 		c.sess.SetRemote(neg.Remote)
 		c.sess.SetCodec(neg.Codec, neg.DTMFPayloadType)
 		if neg.Receives() { // a held call sends us nothing: do not hang it up for silence

@@ -90,6 +90,9 @@ const (
 	sdpPCMU = "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
 	sdpG729 = "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
 	sdpJunk = "v=0\r\nthis is not sdp\r\n"
+	// sdpSAVP is baresip's RTP/SAVP offer (menc=srtp-mand), its key replaced.
+	sdpSAVP = "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
 )
 
 // invite is the text of an INVITE to user; extra is header lines ("Name: value\r\n") added,
@@ -119,6 +122,11 @@ func invite(user, extra, body string, drop ...string) string {
 	}
 	fmt.Fprintf(&b, "%sContent-Length: %d\r\n\r\n%s", extra, len(body), body)
 	return b.String()
+}
+
+// overTLS is an INVITE as it arrives on TLS (its Via says so).
+func overTLS(raw string) string {
+	return strings.Replace(raw, "Via: SIP/2.0/UDP", "Via: SIP/2.0/TLS", 1)
 }
 
 func parseRequest(t testing.TB, raw string) *sip.Request {
@@ -221,6 +229,31 @@ func TestUnitInviteRejects(t *testing.T) {
 			later:  6 * time.Minute, // the nonce lives 5
 			status: 401, reason: "Unauthorized", label: "challenged",
 			challenge: `Digest realm="hotline", nonce="`, stale: true,
+		},
+		{
+			name:   "SRTP keys over udp are refused",
+			req:    func(*Server) string { return invite("hotline", "", sdpSAVP) },
+			status: 488, reason: "Not Acceptable Here", label: "srtp",
+			warning: `399 hotline "SRTP keys are accepted only over TLS, or SRTP is off"`,
+		},
+		{
+			name:   "SRTP required refuses a call on udp",
+			server: func(t *testing.T) unitServer { s := newUnitServer(t); s.srtp.all = media.SRTPRequired; return s },
+			req:    func(*Server) string { return invite("hotline", "", sdpPCMU) },
+			status: 488, reason: "Not Acceptable Here", label: "srtp",
+			warning: `399 hotline "SRTP required: call over TLS (sips: or ;transport=tls)"`,
+		},
+		{
+			name:   "SRTP required refuses a plain offer on TLS",
+			server: func(t *testing.T) unitServer { s := newUnitServer(t); s.srtp.all = media.SRTPRequired; return s },
+			req:    func(*Server) string { return overTLS(invite("hotline", "", sdpPCMU)) },
+			status: 488, reason: "Not Acceptable Here", label: "srtp",
+			warning: `399 hotline "SRTP required: offer RTP/SAVP or a=crypto"`,
+		},
+		{
+			name:   "an SRTP offer on TLS is admitted, then finds no RTP port",
+			req:    func(*Server) string { return overTLS(invite("hotline", "", sdpSAVP)) },
+			status: 503, reason: "Service Unavailable", label: "no_rtp_port",
 		},
 		{
 			name:   "no Contact: the dialog layer refuses",

@@ -23,7 +23,7 @@ var (
 	}, []string{"direction", "cause"})
 	mRejected = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "invites_rejected_total",
-		Help: "INVITEs (new calls and re-INVITEs) refused at the SIP edge, by reason: shutting_down, bad_sdp, no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog.",
+		Help: "INVITEs (new calls and re-INVITEs) refused at the SIP edge, by reason: shutting_down, bad_sdp, no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog, srtp.",
 	}, []string{"reason"})
 	mReferRejected = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "refers_rejected_total",

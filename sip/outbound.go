@@ -117,6 +117,9 @@ func (s *Server) resolve(to call.Target) ([]destination, error) {
 			return nil, fmt.Errorf("bad SIP URI %q: %v", target, err)
 		}
 		tr := "udp"
+		if u.Scheme == "sips" { // RFC 3261 §26.2.2: TLS all the way
+			tr = "tls"
+		}
 		if v, ok := u.UriParams.Get("transport"); ok {
 			tr = strings.ToLower(v)
 		}
@@ -140,12 +143,20 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 		}
 		return &call.DialError{Target: to, Cause: cause, Status: status, Err: err}
 	}
+	policy, err := s.srtp.forCall(to.Agent, d.transport == "tls")
+	if err != nil { // SRTP required, and this phone is on udp or tcp
+		return nil, fail(call.CauseIncompatible, call.ErrUnreachable, 0, err)
+	}
+	srtpOffer, err := media.NewSRTPOffer(policy)
+	if err != nil {
+		return nil, fail(call.CauseTempFailure, call.ErrUnreachable, 0, err)
+	}
 	sess, err := s.newMediaSession()
 	if err != nil {
 		return nil, fail(call.CauseTempFailure, call.ErrUnreachable, 0, err)
 	}
 	started := time.Now()
-	offer := media.OfferSDP(s.mediaAddr(sess), uint64(started.UnixNano()), 1, s.cfg.Codecs, 101)
+	offer := media.OfferSDP(s.mediaAddr(sess), uint64(started.UnixNano()), 1, s.cfg.Codecs, 101, media.WithSRTP(srtpOffer))
 
 	req := sip.NewRequest(sip.INVITE, d.uri)
 	req.SetBody(offer)
@@ -232,7 +243,10 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 			return nil, fail(call.CauseNoResponse, call.ErrUnreachable, 0, err)
 		}
 	}
-	neg, err := s.negotiateAnswer(dlg.InviteResponse.Body())
+	neg, err := s.negotiateAnswer(dlg.InviteResponse.Body(), srtpOffer)
+	if err == nil {
+		err = sess.SetSRTP(neg.SRTP)
+	}
 	if err != nil {
 		_ = dlg.Ack(context.Background())
 		bctx, bcancel := context.WithTimeout(context.Background(), 4*time.Second)
@@ -248,7 +262,7 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 	sess.SetRemote(neg.Remote)
 	sess.SetCodec(neg.Codec, neg.DTMFPayloadType)
 	c := s.newChannel("outbound", sess, neg)
-	c.id, c.client, c.dialed, c.tls = dlg.ID, dlg, d.uri.User, d.transport == "tls"
+	c.id, c.client, c.dialed, c.tls, c.srtpPolicy = dlg.ID, dlg, d.uri.User, d.transport == "tls", policy
 	c.caller = opts.CallerID
 	c.answered = true
 	c.log = s.log.With("call", c.id, "to", to.String())
@@ -259,13 +273,13 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 	}
 	sess.Start()
 	go c.watch()
-	c.log.Info("outbound call answered", "codec", neg.Codec.Name, "ring_time", time.Since(started).Round(time.Millisecond))
+	c.log.Info("outbound call answered", "codec", neg.Codec.Name, "srtp", neg.SRTP != nil, "ring_time", time.Since(started).Round(time.Millisecond))
 	return c, nil
 }
 
 // negotiateAnswer reads the SDP answer to an offer of hotline's: a 200's to an INVITE, or an
 // ACK's in a late-offer call.
-func (s *Server) negotiateAnswer(body []byte) (media.Negotiation, error) {
+func (s *Server) negotiateAnswer(body []byte, o *media.SRTPOffer) (media.Negotiation, error) {
 	if len(body) == 0 {
 		return media.Negotiation{}, errors.New("no SDP answer")
 	}
@@ -273,7 +287,7 @@ func (s *Server) negotiateAnswer(body []byte) (media.Negotiation, error) {
 	if err != nil {
 		return media.Negotiation{}, err
 	}
-	return media.Negotiate(answer, s.cfg.Codecs)
+	return media.NegotiateAnswer(answer, s.cfg.Codecs, o)
 }
 
 func splitHostPort(hp string) (string, int, error) {

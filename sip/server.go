@@ -25,6 +25,10 @@ type Config struct {
 	Addr        string   // host:port to listen on (UDP and TCP)
 	Transports  []string // udp, tcp, tls
 	TLS         TLSConfig
+	// SRTP is the policy (off, optional, required; "" optional) for calls signalled over TLS,
+	// and AgentSRTP an agent's own for the calls hotline places to them: see srtp.go.
+	SRTP      string
+	AgentSRTP map[string]string
 	PublicIP    string // advertised in Contact and SDP; default the listen IP
 	Realm       string
 	UserAgent   string
@@ -58,6 +62,7 @@ type Server struct {
 	dua    dialogUAs
 	auth   *Authenticator
 	reg    *Registrar
+	srtp   srtpPolicies
 	ip     netip.Addr // media and Contact address
 	port   int
 	prompt *promptCache
@@ -144,6 +149,9 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	if s.ip, err = netip.ParseAddr(ipStr); err != nil {
 		return nil, fmt.Errorf("sip: %q is not an IP address to advertise (set sip.public_addr)", ipStr)
+	}
+	if s.srtp, err = parseSRTPPolicies(cfg.SRTP, cfg.AgentSRTP); err != nil {
+		return nil, err
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
