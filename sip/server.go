@@ -32,6 +32,7 @@ type Config struct {
 	RingTimeout time.Duration
 	Codecs      []media.Codec
 	NonceTTL    time.Duration
+	Auth        AuthGuard // digest brute-force lockout (guard.go)
 	MinExpires  int
 	MaxExpires  int
 	Trunk       string // host:port for calls to plain numbers
@@ -57,6 +58,7 @@ type Server struct {
 	duaNAT *sipgo.DialogUA // in-dialog requests go where the peer's messages come from
 	auth   *Authenticator
 	reg    *Registrar
+	gate   *authGate  // digest through the brute-force guard, and security events
 	ip     netip.Addr // media and Contact address
 	port   int
 	prompt *promptCache
@@ -146,6 +148,8 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
+	s.gate = newAuthGate(s.auth, s.password, s.cfg.Auth, s.now, s.log)
+	s.reg.gate = s.gate
 	return s, nil
 }
 
@@ -179,7 +183,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {}) // answered by the transaction layer
+	s.srv.OnCancel(s.onCancel) // those matching an INVITE are answered by the transaction layer
 	s.srv.OnRegister(s.onRegister)
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnInfo(s.onInfo)
@@ -316,6 +320,9 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseMalformed(tx, req) {
+		return
+	}
 	s.respond(tx, req, 200, "OK",
 		sip.NewHeader("Allow", allowedMethods),
 		sip.NewHeader("Accept", "application/sdp"))
