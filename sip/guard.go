@@ -272,16 +272,17 @@ func (g *authGate) authenticate(req *sip.Request) (string, error) {
 	}
 	ip := sourceIP(req)
 	cr, err := parseCredentials(header)
-	if errors.Is(err, ErrNoCredentials) {
-		return "", err
-	}
 	var user string
 	if cr != nil {
 		user = cr.Username
 	}
+	// A locked source is refused even without credentials: no nonce for it to work with.
 	if scope, until := g.guard.locked(ip, user); scope != "" {
 		g.events.report(req, EventFailedACL, user, fmt.Sprintf("%s locked out until %s after failed authentications", scope, until.UTC().Format(time.RFC3339)))
 		return user, ErrLockedOut
+	}
+	if errors.Is(err, ErrNoCredentials) {
+		return "", err
 	}
 	if err != nil {
 		g.events.report(req, EventRequestBadFormat, "", "unreadable Authorization: "+err.Error())
