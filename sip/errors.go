@@ -25,6 +25,7 @@ var (
 	ErrCSeqMismatch    = errors.New("sip: CSeq method differs from the request method")
 	ErrTooManyHops     = errors.New("sip: Max-Forwards is 0")
 	ErrMissingHeader   = errors.New("sip: mandatory header missing")
+	ErrDuplicateHeader = errors.New("sip: header that may appear once appears twice")
 	ErrUnsupported     = errors.New("sip: Require names an extension hotline does not support")
 	ErrNoDialog        = errors.New("sip: no call with this dialog")
 	ErrNoRTPPort       = errors.New("sip: no RTP port for the call")
@@ -207,4 +208,16 @@ func errBadExtension(tags []string) *StatusError {
 func errNoTransaction() *StatusError {
 	return &StatusError{Status: 481, Reason: "Call/Transaction Does Not Exist", Label: "no_transaction",
 		Err: errors.New("sip: CANCEL for no transaction in progress")}
+}
+
+// errDuplicateHeader: a header that may appear once, twice (RFC 3261 §7.3.1).
+func errDuplicateHeader(name string) *StatusError {
+	return &StatusError{Status: 400, Reason: "Bad Request: more than one " + name + " header", Label: "bad_request",
+		Err: fmt.Errorf("%w: %s", ErrDuplicateHeader, name)}
+}
+
+// errUnsupportedScheme: a Request-URI hotline cannot serve (RFC 3261 §8.2.2.1).
+func errUnsupportedScheme(scheme string) *StatusError {
+	return &StatusError{Status: 416, Reason: "Unsupported URI Scheme", Label: "bad_request",
+		Err: fmt.Errorf("sip: Request-URI scheme %q", scheme)}
 }

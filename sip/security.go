@@ -122,8 +122,13 @@ func ipString(ip netip.Addr) string {
 // naming any other gets 420. None today: no 100rel, no timer, no replaces.
 var supportedExtensions = map[string]bool{}
 
+// singleHeaders may appear once in a request (RFC 3261 §7.3.1: not comma lists); two are
+// two answers to one question (RFC 4475 §3.1.2.11 mcl01, §3.1.2.19 multi01).
+var singleHeaders = []string{"To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length"}
+
 // checkRequest is the sanity check every request hotline handles passes first (RFC 3261
-// §8.2, RFC 4475's semantic tests): the mandatory headers, a CSeq whose method is the
+// §8.2, RFC 4475's semantic tests): the mandatory headers, once each, a sip: or sips:
+// Request-URI (unkscm), a CSeq whose method is the
 // request's (mismatch01), Max-Forwards above 0 (zeromf), and no Require hotline cannot honour.
 // nil if req is fit to handle.
 func checkRequest(req *sip.Request) *StatusError {
@@ -139,6 +144,14 @@ func checkRequest(req *sip.Request) *StatusError {
 		return missing("Call-ID")
 	case req.CSeq() == nil:
 		return missing("CSeq")
+	}
+	for _, name := range singleHeaders {
+		if len(req.GetHeaders(name)) > 1 {
+			return errDuplicateHeader(name)
+		}
+	}
+	if sc := strings.ToLower(req.Recipient.Scheme); sc != "sip" && sc != "sips" {
+		return errUnsupportedScheme(req.Recipient.Scheme)
 	}
 	if m := req.CSeq().MethodName; m != req.Method {
 		return errCSeqMismatch(m, req.Method)

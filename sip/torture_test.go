@@ -1,0 +1,304 @@
+package sip
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/internal/sipptest"
+)
+
+// The RFC 4475 torture messages (testdata/torture, as sipgo keeps them: valid/ are §3.1.1,
+// invalid/ are §3.1.2 and §3.3), each sent to a running server, and what hotline answers.
+// "" means no answer: the message is a response (nothing answers a stray response), or so
+// broken that the parser cannot tell where to answer (RFC 4475 §3.1.2: an element may drop
+// what it cannot parse). Several codes: any of them is right (noted why).
+var tortureWant = map[string][]string{
+	// §3.1.1 valid messages.
+	"valid/dblreq":  {"401"}, // REGISTER, the second (spurious) copy ignored: challenged
+	"valid/esc01":   {"404"}, // INVITE to a user with escapes: reaches the call handler (404)
+	"valid/esc02":   {"405"}, // RE%47IST%45R is not REGISTER (§3.1.1.4): a method hotline lacks
+	"valid/escnull": {"401"}, // REGISTER with %00 in the To user: challenged
+	"valid/intmeth": {"405"}, // an unknown method that parses: 405 with Allow
+	// A long INVITE: parsed and routed to the call handler, but its answers, which echo the
+	// long headers, exceed sipgo's UDP MTU (RFC 3261 §18.1.1 wants TCP for those): none over
+	// UDP, 404 from the handler over TCP.
+	"valid/longreq":    {"", "404"},
+	"valid/lwsdisp":    {"200"}, // OPTIONS
+	"valid/mpart01":    {"405"}, // MESSAGE: not a method hotline handles
+	"valid/noreason":   {""},    // a response
+	"valid/semiuri":    {"200"}, // OPTIONS
+	"valid/transports": {"200"}, // OPTIONS with Vias of many transports
+	"valid/unreason":   {""},    // a response
+	// INVITE with odd whitespace: sipgo cannot find the From tag in "tag = 98asjd8" and its
+	// transaction layer answers a stateless 400 (a sipgo limit, RFC-wise a valid message).
+	"valid/wsinv": {"400", "404"},
+
+	// §3.1.2 invalid messages.
+	"invalid/badaspec":   {"400", ""}, // bad addr-spec in To
+	"invalid/badbranch":  {"200"},     // OPTIONS, branch without magic cookie: RFC 2543-style, accepted
+	"invalid/baddate":    {"400", "404"},
+	"invalid/baddn":      {"400", ""},
+	"invalid/badinv01":   {"400", ""},
+	"invalid/badvers":    {"505", ""}, // SIP/7.0: 505 or dropped
+	"invalid/bcast":      {""},        // a response
+	"invalid/bext01":     {"420"},     // Require with bad extension: 420 + Unsupported
+	"invalid/bigcode":    {""},        // a response
+	"invalid/clerr":      {"400", ""},
+	"invalid/cparam01":   {"400", "401"}, // REGISTER with Contact params: challenged or refused
+	"invalid/cparam02":   {"400", "401"},
+	"invalid/escruri":    {"400", "404"},
+	"invalid/insuf":      {"400", ""}, // no Call-ID, From, To
+	"invalid/inv2543":    {"400", ""},
+	"invalid/invut":      {"400", "415", "404"},
+	"invalid/lwsruri":    {"400", "404", ""},
+	"invalid/lwsstart":   {"400", "404", ""},
+	"invalid/ltgtruri":   {"400", ""},
+	"invalid/mcl01":      {"400"},               // two Content-Length values
+	"invalid/mismatch01": {"400"},               // OPTIONS with CSeq INVITE
+	"invalid/mismatch02": {"400", "405", "501"}, // NEWMETHOD with CSeq INVITE
+	"invalid/multi01":    {"400"},               // two To and two From
+	"invalid/ncl":        {"400", ""},
+	"invalid/novelsc":    {"400", "416", "200", ""},
+	"invalid/quotbal":    {"400", ""},
+	"invalid/regaut01":   {"400", "401", "403"},
+	"invalid/regbadct":   {"400", "401", ""},
+	"invalid/regescrt":   {"400", "401"},
+	"invalid/scalar02":   {"400", "401", ""},
+	"invalid/scalarlg":   {""}, // a response
+	"invalid/sdp01":      {"400", "415", "488", "404"},
+	"invalid/test":       {"400", ""},
+	"invalid/trws":       {"400", ""}, // trailing space after SIP/2.0: unparseable, dropped
+	"invalid/unkscm":     {"416"},     // Request-URI of an unknown scheme (RFC 3261 §8.2.2.1)
+	"invalid/unksm2":     {"400", "416"},
+	"invalid/zeromf":     {"483"}, // OPTIONS with Max-Forwards 0
+}
+
+// tortureMessages reads the corpus: name ("valid/dblreq") -> bytes as the RFC has them.
+func tortureMessages(t testing.TB) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "torture", "*", "*.dat"))
+	if err != nil || len(files) < 40 {
+		t.Fatalf("torture corpus: %d files, %v", len(files), err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(filepath.Dir(f))+"/"+strings.TrimSuffix(filepath.Base(f), ".dat")] = b
+	}
+	return out
+}
+
+var (
+	topVia = regexp.MustCompile(`(?i)(?:^|\r\n)(?:via|v)\s*:\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+[^;,\s]+`)
+	branch = regexp.MustCompile(`(?i)branch\s*=\s*[^;,\s]+`)
+)
+
+// answerable makes a request's answer come back to the test's socket rather than to the
+// RFC's example hosts (RFC 3261 §18.2.2): its top Via gets rport (RFC 3581) and the
+// transport it is sent over, and its branch a suffix, since many of the messages share one
+// branch and sent-by (the server would take them for retransmissions of each other). The
+// rest of the message is left as the RFC has it.
+func answerable(msg []byte, network, name string) []byte {
+	loc := topVia.FindSubmatchIndex(msg)
+	if loc == nil || bytes.HasPrefix(msg, []byte("SIP/2.0 ")) {
+		return msg
+	}
+	var out []byte
+	out = append(out, msg[:loc[2]]...)
+	out = append(out, strings.ToUpper(network)...)
+	out = append(out, msg[loc[3]:loc[1]]...)
+	out = append(out, ";rport"...)
+	rest := msg[loc[1]:]
+	// The branch of the same Via: before the next line that is not a continuation.
+	end := len(rest)
+	for i := 0; i+2 < len(rest); i++ {
+		if rest[i] == '\r' && rest[i+1] == '\n' && rest[i+2] != ' ' && rest[i+2] != '\t' {
+			end = i
+			break
+		}
+	}
+	if b := branch.FindIndex(rest[:end]); b != nil {
+		out = append(out, rest[:b[1]]...)
+		out = append(out, "."+strings.ReplaceAll(name, "/", "-")...)
+		rest = rest[b[1]:]
+	}
+	return append(out, rest...)
+}
+
+// sendRaw sends msg over network to addr and returns the status code of the first final
+// response, "" if none came within wait. A refused INVITE is acknowledged (RFC 3261
+// §17.1.1.3), so that its transaction ends now rather than at Timer H.
+func sendRaw(t *testing.T, network, addr string, msg []byte, wait time.Duration) string {
+	t.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	var res string
+	if network == "udp" {
+		buf := make([]byte, 65535)
+		for res == "" {
+			n, err := c.Read(buf)
+			if err != nil {
+				return ""
+			}
+			if finalCode(string(buf[:n])) != "" {
+				res = string(buf[:n])
+			}
+		}
+	} else {
+		r := bufio.NewReader(c)
+		for res == "" {
+			var head strings.Builder
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return ""
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			if finalCode(head.String()) != "" {
+				res = head.String()
+			}
+		}
+	}
+	t.Logf("%s", strings.SplitN(res, "\r\n", 2)[0])
+	if ack := ackFor(msg, []byte(res)); ack != nil {
+		_, _ = c.Write(ack)
+	}
+	return finalCode(res)
+}
+
+// ackFor is the ACK for a non-2xx final response res to the INVITE raw, nil if raw is no
+// INVITE hotline could parse.
+func ackFor(raw, res []byte) []byte {
+	m, err := newParser().ParseSIP(raw)
+	req, ok := m.(*sip.Request)
+	if err != nil || !ok || req.Method != sip.INVITE || req.Via() == nil || req.CSeq() == nil || req.From() == nil || req.CallID() == nil {
+		return nil
+	}
+	mr, err := newParser().ParseSIP(res)
+	r, ok := mr.(*sip.Response)
+	if err != nil || !ok || r.To() == nil {
+		return nil
+	}
+	return []byte(fmt.Sprintf("ACK %s SIP/2.0\r\nVia: %s\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		req.Recipient.String(), req.Via().Value(), req.From().Value(), r.To().Value(), req.CallID().Value(), req.CSeq().SeqNo))
+}
+
+// finalCode is the status code of a final response's status line at the start of s.
+func finalCode(s string) string {
+	line, _, _ := strings.Cut(s, "\r\n")
+	f := strings.Fields(line)
+	if len(f) < 2 || f[0] != "SIP/2.0" || strings.HasPrefix(f[1], "1") {
+		return ""
+	}
+	return f[1]
+}
+
+// Every RFC 4475 torture message over UDP gets the answer tortureWant allows, and after all
+// of them the server still answers OPTIONS and still takes a registered agent's call.
+func TestTortureMessagesUDP(t *testing.T) {
+	srv := startServer(t, func(ch call.Channel) { _ = ch.Hangup(call.CauseUnallocated) })
+	msgs := tortureMessages(t)
+	for name := range tortureWant {
+		if _, ok := msgs[name]; !ok {
+			t.Errorf("%s expected but not in testdata/torture", name)
+		}
+	}
+	t.Run("corpus", func(t *testing.T) {
+		for name, msg := range msgs {
+			want, ok := tortureWant[name]
+			if !ok {
+				t.Errorf("%s: no expectation in tortureWant", name)
+				continue
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel() // distinct branches (answerable): no message is another's retransmission
+				tortureOne(t, srv.addr, name, msg, want)
+			})
+		}
+	})
+	stillServing(t, srv)
+}
+
+func tortureOne(t *testing.T, addr, name string, msg []byte, want []string) {
+	{
+		{
+			wait := 2 * time.Second
+			if len(want) == 1 && want[0] == "" {
+				wait = 300 * time.Millisecond // a response: nothing comes back
+			}
+			got := sendRaw(t, "udp", addr, answerable(msg, "udp", name), wait)
+			for _, w := range want {
+				if got == w {
+					return
+				}
+			}
+			t.Errorf("answered %q, want one of %q", got, want)
+		}
+	}
+}
+
+// Over TCP the framing (Content-Length) matters: the messages that lie about it, then a
+// well-formed OPTIONS on a new connection.
+func TestTortureMessagesTCP(t *testing.T) {
+	srv := startServer(t, func(ch call.Channel) { _ = ch.Hangup(call.CauseUnallocated) })
+	msgs := tortureMessages(t)
+	for _, name := range []string{"invalid/clerr", "invalid/ncl", "invalid/mcl01", "invalid/scalar02", "invalid/zeromf", "invalid/mismatch01", "valid/lwsdisp", "valid/longreq"} {
+		t.Run(name, func(t *testing.T) {
+			got := sendRaw(t, "tcp", srv.addr, answerable(msgs[name], "tcp", name), 2*time.Second)
+			want := tortureWant[name]
+			switch name {
+			case "valid/longreq":
+				want = []string{"404"} // fits a stream
+			case "invalid/mcl01":
+				want = []string{""} // a stream cannot be framed: the connection is dropped
+			}
+			for _, w := range want {
+				if got == w {
+					return
+				}
+			}
+			t.Errorf("answered %q over TCP, want one of %q", got, want)
+		})
+	}
+	if got := sendRaw(t, "tcp", srv.addr, []byte(strings.ReplaceAll(strings.TrimLeft(strings.ReplaceAll(request("OPTIONS", "", ""), "SIP/2.0/UDP", "SIP/2.0/TCP"), "\n"), "\n", "\r\n")), 2*time.Second); got != "200" {
+		t.Fatalf("OPTIONS over TCP after the torture: %q", got)
+	}
+}
+
+// stillServing: OPTIONS gets 200, and an agent registered with sipp can be called.
+func stillServing(t *testing.T, srv *testServer) {
+	t.Helper()
+	if got := rawExchange(t, srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 200") {
+		t.Fatalf("OPTIONS after the torture: %s", got)
+	}
+	sipptest.Start(t, sipptest.Options{Scenario: "register.xml", Target: srv.addr,
+		Auth: [2]string{"1001", "s3cret-1001"}, Inject: [][]string{{"1001", "s3cret-1001", "5990", "60"}}}).MustSucceed(t)
+	if got := srv.Registrar().Contacts("1001"); len(got) != 1 {
+		t.Fatalf("agent not registered after the torture: %+v", got)
+	}
+}
