@@ -463,6 +463,9 @@ func FuzzInvite(f *testing.F) {
 	for _, raw := range seeds {
 		f.Add(raw)
 	}
+	for _, raw := range tortureMessages(f) { // RFC 4475, INVITEs and all
+		f.Add(raw)
+	}
 	f.Add([]byte(invite("hotline", "", sdpJunk)))
 	f.Add([]byte(invite("hotline", "", sdpG729)))
 	f.Add([]byte(invite("hotline", "", "", "Content-Type")))

@@ -3,11 +3,14 @@ package sip
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -245,21 +248,17 @@ func TestTortureMessagesUDP(t *testing.T) {
 }
 
 func tortureOne(t *testing.T, addr, name string, msg []byte, want []string) {
-	{
-		{
-			wait := 2 * time.Second
-			if len(want) == 1 && want[0] == "" {
-				wait = 300 * time.Millisecond // a response: nothing comes back
-			}
-			got := sendRaw(t, "udp", addr, answerable(msg, "udp", name), wait)
-			for _, w := range want {
-				if got == w {
-					return
-				}
-			}
-			t.Errorf("answered %q, want one of %q", got, want)
+	wait := 2 * time.Second
+	if len(want) == 1 && want[0] == "" {
+		wait = 300 * time.Millisecond // a response: nothing comes back
+	}
+	got := sendRaw(t, "udp", addr, answerable(msg, "udp", name), wait)
+	for _, w := range want {
+		if got == w {
+			return
 		}
 	}
+	t.Errorf("answered %q, want one of %q", got, want)
 }
 
 // Over TCP the framing (Content-Length) matters: the messages that lie about it, then a
@@ -290,15 +289,97 @@ func TestTortureMessagesTCP(t *testing.T) {
 	}
 }
 
-// stillServing: OPTIONS gets 200, and an agent registered with sipp can be called.
+// stillServing: OPTIONS gets 200, and an agent who registers (sipp) is called on its phone
+// (a sipp UAS that answers busy: the INVITE got there).
 func stillServing(t *testing.T, srv *testServer) {
 	t.Helper()
 	if got := rawExchange(t, srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 200") {
 		t.Fatalf("OPTIONS after the torture: %s", got)
 	}
+	phone := sipptest.Start(t, sipptest.Options{Scenario: "uas_busy.xml"})
 	sipptest.Start(t, sipptest.Options{Scenario: "register.xml", Target: srv.addr,
-		Auth: [2]string{"1001", "s3cret-1001"}, Inject: [][]string{{"1001", "s3cret-1001", "5990", "60"}}}).MustSucceed(t)
+		Auth: [2]string{"1001", "s3cret-1001"}, Inject: [][]string{{"1001", "s3cret-1001", strconv.Itoa(phone.Port), "60"}}}).MustSucceed(t)
 	if got := srv.Registrar().Contacts("1001"); len(got) != 1 {
 		t.Fatalf("agent not registered after the torture: %+v", got)
+	}
+	if _, err := srv.Originate(context.Background(), call.Target{Agent: "1001"}, call.OriginateOptions{}); !errors.Is(err, call.ErrBusy) {
+		t.Fatalf("calling the registered agent after the torture: %v, want its phone's busy", err)
+	}
+	phone.MustSucceed(t)
+}
+
+// exchangeAll sends one datagram and returns every response's status line that comes back
+// within wait, provisional ones too.
+func exchangeAll(t *testing.T, addr, msg string, wait time.Duration) []string {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg = strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String())
+	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	var lines []string
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return lines
+		}
+		line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+		head, _, _ := strings.Cut(string(buf[:n]), "\r\n\r\n")
+		lines = append(lines, line)
+		if !strings.HasPrefix(line, "SIP/2.0 1") {
+			for _, h := range strings.Split(head, "\r\n")[1:] {
+				if strings.HasPrefix(h, "Unsupported:") || strings.HasPrefix(h, "Warning:") {
+					lines = append(lines, h)
+				}
+			}
+			return lines
+		}
+	}
+}
+
+// The hostile-message blast's findings and RFC 3261's request checks, each one answer.
+func TestHostileRequestsGetTheRightRefusal(t *testing.T) {
+	srv := startServer(t, func(ch call.Channel) { t.Error("no call should reach the handler") })
+	sdp := "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n"
+	cases := []struct {
+		name, msg string
+		want      []string // status lines (and Unsupported/Warning headers) in order
+	}{
+		{"CANCEL for no transaction gets 481 (RFC 3261 §9.2)", request("CANCEL", "", ""),
+			[]string{"SIP/2.0 481 Call/Transaction Does Not Exist"}},
+		{"INVITE whose CSeq says BYE gets 400, no 100 Trying first",
+			strings.Replace(request("INVITE", "", sdp), "CSeq: 1 INVITE", "CSeq: 1 BYE", 1),
+			[]string{"SIP/2.0 400 Bad Request: CSeq method does not match", `Warning: 399 hotline "CSeq method BYE in a INVITE request"`}},
+		{"REGISTER whose CSeq says INVITE gets 400",
+			strings.Replace(request("REGISTER", "", ""), "CSeq: 1 REGISTER", "CSeq: 1 INVITE", 1),
+			[]string{"SIP/2.0 400 Bad Request: CSeq method does not match", `Warning: 399 hotline "CSeq method INVITE in a REGISTER request"`}},
+		{"INVITE with Max-Forwards 0 gets 483", strings.Replace(request("INVITE", "", sdp), "Max-Forwards: 70", "Max-Forwards: 0", 1),
+			[]string{"SIP/2.0 483 Too Many Hops"}},
+		{"INVITE without From gets 400 naming it", strings.Replace(request("INVITE", "", sdp), "From: <sip:tester@127.0.0.1>;tag=t", "X-From: t", 1),
+			[]string{"SIP/2.0 400 Bad Request: missing From header"}},
+		{"INVITE without Call-ID gets 400 naming it", strings.Replace(request("INVITE", "", sdp), "Call-ID: raw-", "X-Call-ID: raw-", 1),
+			[]string{"SIP/2.0 400 Bad Request: missing Call-ID header"}},
+		{"INVITE requiring 100rel gets 420 with Unsupported", strings.Replace(request("INVITE", "", sdp), "Max-Forwards: 70", "Max-Forwards: 70\nRequire: 100rel, foo", 1),
+			[]string{"SIP/2.0 420 Bad Extension", "Unsupported: 100rel, foo"}},
+		{"OPTIONS with two To headers gets 400", strings.Replace(request("OPTIONS", "", ""), "Max-Forwards: 70", "Max-Forwards: 70\nTo: <sip:other@127.0.0.1>", 1),
+			[]string{"SIP/2.0 400 Bad Request: more than one To header"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := exchangeAll(t, srv.addr, c.msg, 2*time.Second)
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(c.want, "\n  "))
+			}
+		})
+	}
+	if got := rawExchange(t, srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 200") {
+		t.Errorf("after the hostile requests: %s", got)
 	}
 }
