@@ -2,10 +2,15 @@ package sip
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +18,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
 var (
@@ -207,7 +215,7 @@ func registerFrom(ip netip.Addr, agent, authz string, seq int) string {
 		extra = "Authorization: " + authz + "\r\n"
 	}
 	return fmt.Sprintf("REGISTER sip:127.0.0.1 SIP/2.0\r\n"+
-		"Via: SIP/2.0/UDP %[1]s:5070;branch=z9hG4bK-reg-%[3]d\r\n"+
+		"Via: SIP/2.0/UDP %[1]s:5070;branch=z9hG4bK-reg-%[3]d;rport\r\n"+
 		"From: <sip:%[2]s@127.0.0.1>;tag=reg-%[3]d\r\n"+
 		"To: <sip:%[2]s@127.0.0.1>\r\n"+
 		"Call-ID: reg-%[1]s@test\r\n"+
@@ -415,5 +423,151 @@ func TestSecurityEventsThrottledPerSource(t *testing.T) {
 	}
 	if n := len(logs.events(t)); n != eventBurst+2 {
 		t.Fatalf("next window's first event not written (%d records)", n)
+	}
+}
+
+// fanout is a slog.Handler writing every record to several handlers (text and JSON at once).
+type fanout []slog.Handler
+
+func (f fanout) Enabled(context.Context, slog.Level) bool { return true }
+
+func (f fanout) Handle(ctx context.Context, r slog.Record) error {
+	for _, h := range f {
+		if h.Enabled(ctx, r.Level) {
+			_ = h.Handle(ctx, r.Clone())
+		}
+	}
+	return nil
+}
+
+func (f fanout) WithAttrs(as []slog.Attr) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithAttrs(as)
+	}
+	return out
+}
+
+func (f fanout) WithGroup(name string) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithGroup(name)
+	}
+	return out
+}
+
+// udpPeer is a SIP client on its own loopback address, speaking raw datagrams.
+type udpPeer struct {
+	t    *testing.T
+	conn *net.UDPConn
+	to   *net.UDPAddr
+}
+
+func newUDPPeer(t *testing.T, ip, server string) *udpPeer {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Fatalf("listen on %s: %v", ip, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	to, err := net.ResolveUDPAddr("udp", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &udpPeer{t: t, conn: conn, to: to}
+}
+
+// exchange sends msg and returns the final response's head (status line and headers).
+func (p *udpPeer) exchange(msg string) string {
+	p.t.Helper()
+	if _, err := p.conn.WriteTo([]byte(msg), p.to); err != nil {
+		p.t.Fatal(err)
+	}
+	_ = p.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 8192)
+	for {
+		n, _, err := p.conn.ReadFrom(buf)
+		if err != nil {
+			p.t.Fatalf("no answer to\n%s: %v", msg, err)
+		}
+		if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 1") {
+			head, _, _ := strings.Cut(string(buf[:n]), "\r\n\r\n")
+			return head
+		}
+	}
+}
+
+// End to end, on real sockets: a source guessing an agent's password is locked out after
+// five guesses, while the agent's phone on another address registers (sipp); the security
+// events are in the log in both formats, and deploy/fail2ban's filter, run by fail2ban-regex
+// itself, finds the guessing address in them and no other.
+func TestBruteForceLockedOutWhileAgentRegistersE2E(t *testing.T) {
+	f2b, err := exec.LookPath("fail2ban-regex")
+	if err != nil {
+		t.Fatal("fail2ban-regex is not installed (scripts/deps.sh test installs fail2ban)")
+	}
+	dir := t.TempDir()
+	textLog, err := os.Create(filepath.Join(dir, "hotline.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonLog, err := os.Create(filepath.Join(dir, "hotline.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(fanout{slog.NewTextHandler(textLog, nil), slog.NewJSONHandler(jsonLog, nil)})
+	srv := startServer(t, func(call.Channel) {}, WithLogger(log))
+	lockouts := counterValue(mLockouts.WithLabelValues(scopeSource))
+
+	bot := newUDPPeer(t, "127.0.0.2", srv.addr)
+	local := bot.conn.LocalAddr().(*net.UDPAddr)
+	botIP := netip.MustParseAddr("127.0.0.2")
+	for i := 1; i <= 5; i++ {
+		head := bot.exchange(strings.Replace(registerFrom(botIP, "1001", "", 2*i), ":5070", fmt.Sprintf(":%d", local.Port), -1))
+		challenge := regexp.MustCompile(`(?m)^WWW-Authenticate: (.*)$`).FindStringSubmatch(head)
+		if !strings.HasPrefix(head, "SIP/2.0 401") || challenge == nil {
+			t.Fatalf("guess %d: no challenge:\n%s", i, head)
+		}
+		authz := digestFor(strings.TrimSpace(challenge[1]), "REGISTER", "1001", fmt.Sprintf("guess%d", i), "sip:127.0.0.1", 1)
+		if head := bot.exchange(strings.Replace(registerFrom(botIP, "1001", authz, 2*i+1), ":5070", fmt.Sprintf(":%d", local.Port), -1)); !strings.HasPrefix(head, "SIP/2.0 403") {
+			t.Fatalf("guess %d: %s", i, head)
+		}
+	}
+	head := bot.exchange(strings.Replace(registerFrom(botIP, "1001", "", 20), ":5070", fmt.Sprintf(":%d", local.Port), -1))
+	if !strings.HasPrefix(head, "SIP/2.0 403") || strings.Contains(head, "WWW-Authenticate") {
+		t.Fatalf("the locked source was answered:\n%s", head)
+	}
+	if got := counterValue(mLockouts.WithLabelValues(scopeSource)) - lockouts; got != 1 {
+		t.Errorf("lockouts counted %v, want 1", got)
+	}
+
+	sipptest.Start(t, sipptest.Options{Scenario: "register.xml", Target: srv.addr,
+		Auth: [2]string{"1001", "s3cret-1001"}, Inject: [][]string{{"1001", "s3cret-1001", "5990", "60"}}}).MustSucceed(t)
+	if got := srv.Registrar().Contacts("1001"); len(got) != 1 || got[0].Source == "" || !strings.HasPrefix(got[0].Source, "127.0.0.1:") {
+		t.Fatalf("the agent did not register from 127.0.0.1 during the lockout: %+v", got)
+	}
+
+	// 5 InvalidPassword, the FailedACL that locks, the FailedACL that refuses.
+	for _, file := range []string{textLog.Name(), jsonLog.Name()} {
+		out, err := exec.Command(f2b, "-o", "ip", file, filepath.Join("..", "deploy", "fail2ban", "filter.d", "hotline.conf")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("fail2ban-regex %s: %v\n%s", filepath.Base(file), err, out)
+		}
+		ips := strings.Fields(string(out))
+		if len(ips) != 7 {
+			t.Errorf("%s: fail2ban-regex found %d failures %v, want 7 (5 wrong passwords, lock, refusal)", filepath.Base(file), len(ips), ips)
+		}
+		for _, ip := range ips {
+			if ip != "127.0.0.2" {
+				t.Errorf("%s: the filter matched %s, want the guessing 127.0.0.2 only", filepath.Base(file), ip)
+			}
+		}
+		b, _ := os.ReadFile(file)
+		if os.Getenv("GUARD_DUMP") != "" {
+			t.Logf("%s", b)
+		}
+		if n := strings.Count(string(b), "security event"); n != 7 {
+			t.Errorf("%s holds %d security events, want 7:\n%s", filepath.Base(file), n, b)
+		}
 	}
 }
