@@ -123,9 +123,12 @@ func (r *Registrar) handle(req *sip.Request) *sip.Response {
 	case errors.Is(err, ErrLockedOut):
 		mRegisters.WithLabelValues("locked_out").Inc()
 		return errLockedOut().Response(req)
-	case err != nil || user != agent:
+	case err != nil: // a security event already (authenticate), throttled: no second line
 		mRegisters.WithLabelValues("forbidden").Inc()
-		r.log.Warn("REGISTER refused: wrong credentials", "agent", agent, "user", user, "source", req.Source())
+		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	case user != agent:
+		mRegisters.WithLabelValues("forbidden").Inc()
+		r.log.Warn("REGISTER refused: credentials of another agent", "agent", agent, "user", user, "source", req.Source())
 		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
 	}
 
