@@ -266,20 +266,23 @@ func newAuthGate(auth *Authenticator, password func(string) (string, bool), cfg 
 // for a new challenge (401); ErrLockedOut and ErrBadCredentials (ErrUnknownUser among them)
 // refuse (403).
 func (g *authGate) authenticate(req *sip.Request) (string, error) {
+	ip := sourceIP(req)
+	// A locked source is refused first, credentials unread, even without them (no nonce for
+	// it to work with): the cheapest answer hotline has, for the address that sends the most.
+	if scope, until := g.guard.locked(ip, ""); scope != "" {
+		g.events.reportLazy(req, EventFailedACL, "", func() string { return lockedReason(scope, until) })
+		return "", ErrLockedOut
+	}
 	var header string
 	if h := req.GetHeader("Authorization"); h != nil {
 		header = h.Value()
 	}
-	ip := sourceIP(req)
 	cr, err := parseCredentials(header)
-	var user string
 	if cr != nil {
-		user = cr.Username
-	}
-	// A locked source is refused even without credentials: no nonce for it to work with.
-	if scope, until := g.guard.locked(ip, user); scope != "" {
-		g.events.report(req, EventFailedACL, user, fmt.Sprintf("%s locked out until %s after failed authentications", scope, until.UTC().Format(time.RFC3339)))
-		return user, ErrLockedOut
+		if scope, until := g.guard.locked(ip, cr.Username); scope != "" {
+			g.events.reportLazy(req, EventFailedACL, cr.Username, func() string { return lockedReason(scope, until) })
+			return cr.Username, ErrLockedOut
+		}
 	}
 	if errors.Is(err, ErrNoCredentials) {
 		return "", err
@@ -288,7 +291,7 @@ func (g *authGate) authenticate(req *sip.Request) (string, error) {
 		g.events.report(req, EventRequestBadFormat, "", "unreadable Authorization: "+err.Error())
 		return "", err
 	}
-	user, err = g.auth.verify(cr, string(req.Method), ip, g.password)
+	user, err := g.auth.verify(cr, string(req.Method), ip, g.password)
 	switch {
 	case err == nil:
 		g.guard.succeed(ip, user)
@@ -317,6 +320,10 @@ func (g *authGate) authenticate(req *sip.Request) (string, error) {
 		g.lockedNow(req, ip, cr.Username, g.guard.fail(ip, cr.Username, known))
 		return cr.Username, err
 	}
+}
+
+func lockedReason(scope string, until time.Time) string {
+	return scope + " locked out until " + until.UTC().Format(time.RFC3339) + " after failed authentications"
 }
 
 // lockedNow reports the locks a failure started.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -569,5 +570,44 @@ func TestBruteForceLockedOutWhileAgentRegistersE2E(t *testing.T) {
 		if n := strings.Count(string(b), "security event"); n != 7 {
 			t.Errorf("%s holds %d security events, want 7:\n%s", filepath.Base(file), n, b)
 		}
+	}
+}
+
+// The event throttle's table stays bounded under events from more addresses than it tracks.
+func TestSecurityLogBoundedUnderManySources(t *testing.T) {
+	l := newSecurityLog(slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
+	for i := range 3 * eventMaxSources {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		l.report(parseRequest(t, registerFrom(ip, "1001", "", 1)), EventInvalidAccountID, "x", "x")
+		if n := len(l.per); n > eventMaxSources {
+			t.Fatalf("%d sources tracked after %d, cap %d", n, i+1, eventMaxSources)
+		}
+	}
+}
+
+// What a guess costs hotline: a wrong password (nonce check, MD5, bookkeeping, an event),
+// and a locked source (a map lookup and a throttled event; no MD5, no challenge).
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		locked bool
+	}{{"wrong_password", false}, {"locked_source", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := newUnitServer(b, WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+			ip := netip.MustParseAddr("203.0.113.77")
+			if !tc.locked {
+				s.gate.guard.cfg.MaxFailures = -1
+			}
+			authz := digestFor(s.auth.Challenge(ip, false), "REGISTER", "1001", "guess", "sip:127.0.0.1", 1)
+			req := parseRequest(b, registerFrom(ip, "1001", authz, 1))
+			for range 5 {
+				_, _ = s.gate.authenticate(req)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				_, _ = s.gate.authenticate(req)
+			}
+		})
 	}
 }

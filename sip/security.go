@@ -52,6 +52,12 @@ func newSecurityLog(log *slog.Logger, now func() time.Time) *securityLog {
 
 // report writes (or, past the burst, counts) one security event about req.
 func (l *securityLog) report(req *sip.Request, event, user, reason string) {
+	l.reportLazy(req, event, user, func() string { return reason })
+}
+
+// reportLazy is report with a reason made only if the record is written (a flood of
+// refusals costs a count, not a formatted string each).
+func (l *securityLog) reportLazy(req *sip.Request, event, user string, reason func() string) {
 	mSecurityEvents.WithLabelValues(event).Inc()
 	ip := sourceIP(req)
 	now := l.now()
@@ -95,7 +101,7 @@ func (l *securityLog) report(req *sip.Request, event, user, reason string) {
 		slog.String("method", string(req.Method)),
 		slog.String("user", user),
 		slog.String("session_id", callID),
-		slog.String("reason", reason))
+		slog.String("reason", reason()))
 }
 
 // sweep forgets the sources whose window has ended; if none has, all of them (the first
