@@ -308,7 +308,7 @@ func (g *authGate) authenticate(req *sip.Request) (string, error) {
 		return cr.Username, err
 	case errors.Is(err, ErrUnknownUser):
 		g.events.report(req, EventInvalidAccountID, cr.Username, "no account with this user name")
-		g.lockedNow(req, ip, cr.Username, g.guard.fail(ip, cr.Username, false))
+		g.lockedNow(req, cr.Username, g.guard.fail(ip, cr.Username, false))
 		return cr.Username, err
 	default:
 		reason := "digest response does not match the password"
@@ -317,7 +317,7 @@ func (g *authGate) authenticate(req *sip.Request) (string, error) {
 		}
 		g.events.report(req, EventInvalidPassword, cr.Username, reason)
 		_, known := g.password(cr.Username)
-		g.lockedNow(req, ip, cr.Username, g.guard.fail(ip, cr.Username, known))
+		g.lockedNow(req, cr.Username, g.guard.fail(ip, cr.Username, known))
 		return cr.Username, err
 	}
 }
@@ -327,15 +327,12 @@ func lockedReason(scope string, until time.Time) string {
 }
 
 // lockedNow reports the locks a failure started.
-func (g *authGate) lockedNow(req *sip.Request, ip netip.Addr, user string, scopes []string) {
+func (g *authGate) lockedNow(req *sip.Request, user string, scopes []string) {
+	c := g.guard.cfg
 	for _, scope := range scopes {
 		mLockouts.WithLabelValues(scope).Inc()
-		var reason string
-		if scope == scopeSource {
-			c := g.guard.cfg
-			reason = fmt.Sprintf("source locked out for %v after %d failed authentications within %v", c.Lockout, c.MaxFailures, c.Window)
-		} else {
-			c := g.guard.cfg
+		reason := fmt.Sprintf("source locked out for %v after %d failed authentications within %v", c.Lockout, c.MaxFailures, c.Window)
+		if scope == scopeUser {
 			reason = fmt.Sprintf("account locked for %v against new sources after %d failed authentications within %v", c.UserLockout, c.UserMaxFailures, c.Window)
 		}
 		g.events.report(req, EventFailedACL, user, reason)

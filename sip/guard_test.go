@@ -611,3 +611,46 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 }
+
+// A botnet guessing 1001's password from 20 addresses (four guesses each, under the source
+// lock) locks the account against new addresses; the agent's phone, registered before from
+// its own address, keeps registering; another agent is untouched.
+func TestRegisterAccountLockSparesTheAgentsPhone(t *testing.T) {
+	s, logs := unitRegistrar(t)
+	if res := s.register(t, agentIP, "1001", "s3cret-1001", 1); res.StatusCode != 200 {
+		t.Fatalf("agent: %d", res.StatusCode)
+	}
+	userLocks := counterValue(mLockouts.WithLabelValues(scopeUser))
+	for i := range 20 {
+		bot := netip.AddrFrom4([4]byte{192, 0, 2, byte(i/4 + 1)})
+		if res := s.register(t, bot, "1001", "guess", 10+i); res.StatusCode != 403 {
+			t.Fatalf("guess %d: %d", i, res.StatusCode)
+		}
+	}
+	if got := counterValue(mLockouts.WithLabelValues(scopeUser)) - userLocks; got != 1 {
+		t.Fatalf("account locks %v, want 1", got)
+	}
+	stranger := netip.MustParseAddr("192.0.2.99")
+	if res := s.register(t, stranger, "1001", "s3cret-1001", 40); res.StatusCode != 403 {
+		t.Errorf("right password from a new address during the account lock: %d, want 403", res.StatusCode)
+	}
+	if res := s.register(t, agentIP, "1001", "s3cret-1001", 41); res.StatusCode != 200 {
+		t.Errorf("the agent's own phone during the account lock: %d, want 200", res.StatusCode)
+	}
+	if res := s.register(t, stranger, "1002", "s3cret-1002", 42); res.StatusCode != 200 {
+		t.Errorf("another agent from the new address: %d, want 200", res.StatusCode)
+	}
+	s.clock.Add(5 * time.Minute)
+	if res := s.register(t, stranger, "1001", "s3cret-1001", 43); res.StatusCode != 200 {
+		t.Errorf("after user_lockout: %d, want 200", res.StatusCode)
+	}
+	var sawLock bool
+	for _, e := range logs.events(t) {
+		if e["event"] == EventFailedACL && strings.HasPrefix(e["reason"].(string), "account locked for 5m0s against new sources after 20") {
+			sawLock = true
+		}
+	}
+	if !sawLock {
+		t.Error("no FailedACL event for the account lock")
+	}
+}
