@@ -57,6 +57,11 @@ func (c *Center) newSIPEngine() (engine, error) {
 		MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires, Trunk: cfg.SIP.Trunk,
 		NAT: cfg.SIP.NAT, SymmetricRTP: cfg.SIP.SymmetricRTP,
 		SRTP: cfg.Media.SRTP, AgentSRTP: agentSRTP(cfg.Agents),
+		Auth: sip.AuthGuard{
+			MaxFailures: cfg.SIP.Auth.MaxFailures, Window: cfg.SIP.Auth.Window.D(), Lockout: cfg.SIP.Auth.Lockout.D(),
+			UserMaxFailures: cfg.SIP.Auth.UserMaxFailures, UserLockout: cfg.SIP.Auth.UserLockout.D(),
+			MaxSources: cfg.SIP.Auth.MaxSources, Exempt: cfg.SIP.Auth.ExemptPrefixes(),
+		},
 	},
 		sip.WithLogger(c.log),
 		sip.WithHandler(c.handleCall),

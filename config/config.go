@@ -61,6 +61,7 @@ type SIP struct {
 	NAT          string   `yaml:"nat"`           // auto, force, off: how requests reach phones behind NAT
 	SymmetricRTP bool     `yaml:"symmetric_rtp"` // send RTP to where the peer's RTP comes from
 	DefaultEntry string   `yaml:"default_entry"` // flow for calls whose dialed number matches no flow
+	Auth         SIPAuth  `yaml:"auth"`          // digest brute-force lockout (security.go)
 }
 
 type HTTP struct {

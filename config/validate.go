@@ -56,6 +56,7 @@ func (c *Config) Validate() error {
 		bad("sip.rtp_port_max", "port range %d-%d holds no even port pair", c.SIP.RTPPortMin, c.SIP.RTPPortMax)
 	}
 	c.Desk.validate(bad)
+	c.SIP.Auth.validate(bad)
 	if len(c.SIP.Codecs) == 0 {
 		bad("sip.codecs", "needs at least one of PCMU, PCMA")
 	}

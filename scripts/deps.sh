@@ -5,6 +5,7 @@ set -euo pipefail
 want=(espeak-ng:espeak-ng sox:sox)
 if [ "${1:-run}" = test ]; then
   want+=(sipp:sip-tester baresip:baresip promtool:prometheus chromium:chromium gcc:gcc kamailio:kamailio systemd-analyze:systemd) # gcc: the race detector (cgo); kamailio, systemd-analyze: deploy/ checks its configs
+  want+=(fail2ban-regex:fail2ban) # deploy/fail2ban/filter.d/hotline.conf is checked against the server's real log lines
 fi
 missing=()
 for pair in "${want[@]}"; do

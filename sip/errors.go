@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -18,6 +19,14 @@ var (
 	ErrStaleNonce      = errors.New("sip: nonce expired")
 	ErrReplay          = errors.New("sip: nonce count replayed")
 	ErrNoCredentials   = errors.New("sip: no credentials")
+	ErrUnknownUser     = errors.New("sip: no account with this user name")
+	ErrForeignNonce    = errors.New("sip: nonce not issued by hotline to this address")
+	ErrLockedOut       = errors.New("sip: too many failed authentications; locked out")
+	ErrCSeqMismatch    = errors.New("sip: CSeq method differs from the request method")
+	ErrTooManyHops     = errors.New("sip: Max-Forwards is 0")
+	ErrMissingHeader   = errors.New("sip: mandatory header missing")
+	ErrDuplicateHeader = errors.New("sip: header that may appear once appears twice")
+	ErrUnsupported     = errors.New("sip: Require names an extension hotline does not support")
 	ErrNoDialog        = errors.New("sip: no call with this dialog")
 	ErrNoRTPPort       = errors.New("sip: no RTP port for the call")
 	ErrTransferPending = errors.New("sip: a transfer on this call is still under way")
@@ -32,8 +41,8 @@ type StatusError struct {
 	Status int    // SIP status code, 4xx-6xx
 	Reason string // reason phrase, as sent
 	// Label is the reason in hotline_sip_invites_rejected_total: shutting_down, bad_sdp,
-	// no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog,
-	// method_not_allowed; for a REFER (hotline_sip_refers_rejected_total) bad_refer_to,
+	// no_common_codec, forbidden, locked_out, challenged, bad_request, missing_header,
+	// cseq_mismatch, too_many_hops, bad_extension, no_rtp_port, no_dialog, method_not_allowed; for a REFER (hotline_sip_refers_rejected_total) bad_refer_to,
 	// transfer_pending, too_many_refers, no_consumer, no_dialog (and internal, for an error reject was given that is no StatusError).
 	Label string
 	// WarnCode and WarnText make the Warning header `<code> hotline "<text>"`; 0 sends none.
@@ -45,7 +54,9 @@ type StatusError struct {
 	Allow string
 	// RetryAfter, in seconds, says when to try again (RFC 3261 §20.33); 0 sends none.
 	RetryAfter int
-	Err        error
+	// Unsupported lists the Require option tags hotline lacks (420, RFC 3261 §20.40).
+	Unsupported string
+	Err         error
 }
 
 func (e *StatusError) Error() string {
@@ -65,6 +76,9 @@ func (e *StatusError) Response(req *sip.Request) *sip.Response {
 	}
 	if e.Allow != "" {
 		res.AppendHeader(sip.NewHeader("Allow", e.Allow))
+	}
+	if e.Unsupported != "" {
+		res.AppendHeader(sip.NewHeader("Unsupported", e.Unsupported))
 	}
 	if e.RetryAfter > 0 {
 		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(e.RetryAfter)))
@@ -153,4 +167,57 @@ func errTooManyRefers(retry time.Duration) *StatusError {
 func errNoConsumer() *StatusError {
 	return &StatusError{Status: 603, Reason: "Decline", Label: "no_consumer", WarnCode: 399,
 		WarnText: "transfers are not taken on this call", Err: ErrNoConsumer}
+}
+
+// errLockedOut: digest from a source (or for an account) the guard has locked out after
+// failed authentications: refused at once, credentials unread, no new challenge.
+func errLockedOut() *StatusError {
+	return &StatusError{Status: 403, Reason: "Forbidden", Label: "locked_out", WarnCode: 399,
+		WarnText: "too many failed authentications; try again later", Err: ErrLockedOut}
+}
+
+// errMissingHeader: a request without a header RFC 3261 §8.1.1 makes mandatory; the reason
+// phrase names it.
+func errMissingHeader(name string) *StatusError {
+	return &StatusError{Status: 400, Reason: "Bad Request: missing " + name + " header", Label: "missing_header",
+		Err: fmt.Errorf("%w: %s", ErrMissingHeader, name)}
+}
+
+// errCSeqMismatch: a request whose CSeq names another method (RFC 3261 §8.1.1.5; RFC 4475
+// §3.1.2.15 mismatch01).
+func errCSeqMismatch(cseq, method sip.RequestMethod) *StatusError {
+	return &StatusError{Status: 400, Reason: "Bad Request: CSeq method does not match", Label: "cseq_mismatch",
+		WarnCode: 399, WarnText: fmt.Sprintf("CSeq method %s in a %s request", cseq, method),
+		Err: fmt.Errorf("%w: CSeq %s, request %s", ErrCSeqMismatch, cseq, method)}
+}
+
+// errTooManyHops: Max-Forwards 0 (RFC 3261 §16.3 step 3, §20.22; RFC 4475 §3.1.2.4 zeromf).
+func errTooManyHops() *StatusError {
+	return &StatusError{Status: 483, Reason: "Too Many Hops", Label: "too_many_hops", Err: ErrTooManyHops}
+}
+
+// errBadExtension: a Require naming extensions hotline does not implement (RFC 3261
+// §8.2.2.3); Unsupported lists them.
+func errBadExtension(tags []string) *StatusError {
+	list := strings.Join(tags, ", ")
+	return &StatusError{Status: 420, Reason: "Bad Extension", Label: "bad_extension", Unsupported: list,
+		Err: fmt.Errorf("%w: %s", ErrUnsupported, list)}
+}
+
+// errNoTransaction: a CANCEL matching no INVITE in progress (RFC 3261 §9.2).
+func errNoTransaction() *StatusError {
+	return &StatusError{Status: 481, Reason: "Call/Transaction Does Not Exist", Label: "no_transaction",
+		Err: errors.New("sip: CANCEL for no transaction in progress")}
+}
+
+// errDuplicateHeader: a header that may appear once, twice (RFC 3261 §7.3.1).
+func errDuplicateHeader(name string) *StatusError {
+	return &StatusError{Status: 400, Reason: "Bad Request: more than one " + name + " header", Label: "bad_request",
+		Err: fmt.Errorf("%w: %s", ErrDuplicateHeader, name)}
+}
+
+// errUnsupportedScheme: a Request-URI hotline cannot serve (RFC 3261 §8.2.2.1).
+func errUnsupportedScheme(scheme string) *StatusError {
+	return &StatusError{Status: 416, Reason: "Unsupported URI Scheme", Label: "bad_request",
+		Err: fmt.Errorf("sip: Request-URI scheme %q", scheme)}
 }

@@ -27,6 +27,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) { s.handle
 // handleInvite answers a new INVITE (or a re-INVITE within a dialog). The goroutine running it
 // owns the call: the handler runs here, and when it returns the call is hung up.
 func (s *Server) handleInvite(req *sip.Request, tx inviteTx) {
+	if s.refuseMalformed(tx, req) {
+		return
+	}
 	if to := req.To(); to != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
 			s.onReInvite(req, tx)
@@ -70,8 +73,8 @@ func (s *Server) handleInvite(req *sip.Request, tx inviteTx) {
 type admission struct {
 	neg       media.Negotiation
 	srtp      media.SRTPPolicy // the call's (off on udp and tcp)
-	lateOffer bool   // no SDP in the INVITE: hotline offers in its 200
-	agent     string // the agent a feature code's digest authenticated
+	lateOffer bool             // no SDP in the INVITE: hotline offers in its 200
+	agent     string           // the agent a feature code's digest authenticated
 }
 
 // admitInvite decides whether hotline takes a new INVITE, from the request alone: a
@@ -111,16 +114,14 @@ func (s *Server) admitInvite(req *sip.Request) (admission, error) {
 	// Feature codes, and calls to an agent's extension (an agent consulting a colleague), are
 	// for agents only: digest as the agent.
 	if strings.HasPrefix(req.Recipient.User, "*") || s.isAgent(req.Recipient.User) {
-		var authz string
-		if h := req.GetHeader("Authorization"); h != nil {
-			authz = h.Value()
-		}
-		user, err := s.auth.Verify(authz, string(sip.INVITE), s.password)
-		if err != nil {
-			if errors.Is(err, ErrBadCredentials) {
-				return admission{}, errForbidden(err)
-			}
-			return admission{}, errChallenge(err, s.auth.Challenge(errors.Is(err, ErrStaleNonce)))
+		user, err := s.gate.authenticate(req)
+		switch {
+		case errors.Is(err, ErrLockedOut):
+			return admission{}, errLockedOut()
+		case errors.Is(err, ErrBadCredentials):
+			return admission{}, errForbidden(err)
+		case err != nil:
+			return admission{}, errChallenge(err, s.gate.challenge(req, err))
 		}
 		a.agent = user
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -209,7 +210,7 @@ func TestUnitInviteRejects(t *testing.T) {
 		{
 			name: "feature code with a wrong password",
 			req: func(s *Server) string {
-				authz := digestAuthorization(s.auth.Challenge(false), "1001", "guess", featureURI)
+				authz := digestAuthorization(s.auth.Challenge(netip.MustParseAddr("127.0.0.1"), false), "1001", "guess", featureURI)
 				return invite("*52", "Authorization: "+authz+"\r\n", sdpPCMU)
 			},
 			status: 403, reason: "Forbidden", label: "forbidden",
@@ -223,7 +224,7 @@ func TestUnitInviteRejects(t *testing.T) {
 		{
 			name: "feature code with an expired nonce is challenged as stale",
 			req: func(s *Server) string {
-				authz := digestAuthorization(s.auth.Challenge(false), "1001", "s3cret-1001", featureURI)
+				authz := digestAuthorization(s.auth.Challenge(netip.MustParseAddr("127.0.0.1"), false), "1001", "s3cret-1001", featureURI)
 				return invite("*52", "Authorization: "+authz+"\r\n", sdpPCMU)
 			},
 			later:  6 * time.Minute, // the nonce lives 5
@@ -268,7 +269,7 @@ func TestUnitInviteRejects(t *testing.T) {
 		{
 			name: "an agent's feature code passes digest, then finds no RTP port",
 			req: func(s *Server) string {
-				authz := digestAuthorization(s.auth.Challenge(false), "1001", "s3cret-1001", featureURI)
+				authz := digestAuthorization(s.auth.Challenge(netip.MustParseAddr("127.0.0.1"), false), "1001", "s3cret-1001", featureURI)
 				return invite("*52", "Authorization: "+authz+"\r\n", sdpPCMU)
 			},
 			status: 503, reason: "Service Unavailable", label: "no_rtp_port",
@@ -490,6 +491,9 @@ func FuzzInvite(f *testing.F) {
 		f.Fatalf("only %d INVITEs in the sipp scenarios", len(seeds))
 	}
 	for _, raw := range seeds {
+		f.Add(raw)
+	}
+	for _, raw := range tortureMessages(f) { // RFC 4475, INVITEs and all
 		f.Add(raw)
 	}
 	f.Add([]byte(invite("hotline", "", sdpJunk)))

@@ -23,7 +23,7 @@ var (
 	}, []string{"direction", "cause"})
 	mRejected = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "invites_rejected_total",
-		Help: "INVITEs (new calls and re-INVITEs) refused at the SIP edge, by reason: shutting_down, bad_sdp, no_common_codec, forbidden, challenged, bad_request, no_rtp_port, no_dialog, srtp.",
+		Help: "INVITEs (new calls and re-INVITEs) refused at the SIP edge, by reason: shutting_down, bad_sdp, no_common_codec, forbidden, locked_out, challenged, bad_request, missing_header, cseq_mismatch, too_many_hops, bad_extension, no_rtp_port, no_dialog, srtp.",
 	}, []string{"reason"})
 	mReferRejected = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "refers_rejected_total",
@@ -39,8 +39,16 @@ var (
 	})
 	mRegisters = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "registrations_total",
-		Help: "REGISTER requests by result: ok, unregistered, challenged, forbidden, stale, replay, bad_request.",
+		Help: "REGISTER requests by result: ok, unregistered, challenged, forbidden, locked_out, stale, replay, bad_request.",
 	}, []string{"result"})
+	mSecurityEvents = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Name: "security_events_total",
+		Help: "Security events (the \"security event\" log records, counted also when the log throttles them), by event: InvalidAccountID, InvalidPassword, ChallengeResponseFailed, FailedACL, RequestBadFormat.",
+	}, []string{"event"})
+	mLockouts = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "sip", Name: "auth_lockouts_total",
+		Help: "Digest brute-force locks begun, by scope: source (an IP address) or user (an account, against addresses it was not seen at).",
+	}, []string{"scope"})
 )
 
 func countRequest(method string, status int) {

@@ -27,6 +27,7 @@ type Binding struct {
 // Registrar keeps agents' registered contacts. It authenticates every REGISTER with digest.
 type Registrar struct {
 	auth       *Authenticator
+	gate       *authGate // digest through the brute-force guard (set by NewServer)
 	password   func(agent string) (string, bool)
 	minExpires int
 	maxExpires int
@@ -94,31 +95,40 @@ func (r *Registrar) Expire() {
 
 // handle processes a REGISTER and returns the response to send.
 func (r *Registrar) handle(req *sip.Request) *sip.Response {
+	if rej := checkRequest(req); rej != nil {
+		r.gate.events.report(req, EventRequestBadFormat, userOf(req), rej.Err.Error())
+		mRegisters.WithLabelValues("bad_request").Inc()
+		return rej.Response(req)
+	}
 	to := req.To()
-	if to == nil || to.Address.User == "" {
+	if to.Address.User == "" {
 		mRegisters.WithLabelValues("bad_request").Inc()
 		return sip.NewResponseFromRequest(req, 400, "Bad Request: To header has no user", nil)
 	}
 	agent := to.Address.User
-	var authz string
-	if h := req.GetHeader("Authorization"); h != nil {
-		authz = h.Value()
-	}
-	user, err := r.auth.Verify(authz, string(sip.REGISTER), r.password)
+	user, err := r.gate.authenticate(req)
 	switch {
-	case errors.Is(err, ErrNoCredentials), errors.Is(err, ErrStaleNonce), errors.Is(err, ErrReplay):
-		label := map[bool]string{true: "stale", false: "challenged"}[errors.Is(err, ErrStaleNonce)]
-		if errors.Is(err, ErrReplay) {
+	case errors.Is(err, ErrNoCredentials), errors.Is(err, ErrStaleNonce), errors.Is(err, ErrReplay), errors.Is(err, ErrForeignNonce):
+		label := "challenged"
+		switch {
+		case errors.Is(err, ErrStaleNonce):
+			label = "stale"
+		case errors.Is(err, ErrReplay):
 			label = "replay"
-			r.log.Warn("REGISTER replayed a nonce count", "agent", agent, "source", req.Source())
 		}
 		mRegisters.WithLabelValues(label).Inc()
 		res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
-		res.AppendHeader(sip.NewHeader("WWW-Authenticate", r.auth.Challenge(errors.Is(err, ErrStaleNonce))))
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", r.gate.challenge(req, err)))
 		return res
-	case err != nil || user != agent:
+	case errors.Is(err, ErrLockedOut):
+		mRegisters.WithLabelValues("locked_out").Inc()
+		return errLockedOut().Response(req)
+	case err != nil: // a security event already (authenticate), throttled: no second line
 		mRegisters.WithLabelValues("forbidden").Inc()
-		r.log.Warn("REGISTER refused: wrong credentials", "agent", agent, "user", user, "source", req.Source())
+		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	case user != agent:
+		mRegisters.WithLabelValues("forbidden").Inc()
+		r.log.Warn("REGISTER refused: credentials of another agent", "agent", agent, "user", user, "source", req.Source())
 		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
 	}
 

@@ -22,13 +22,13 @@ import (
 
 // Config is what the SIP engine needs to know; config.SIP maps onto it.
 type Config struct {
-	Addr        string   // host:port to listen on (UDP and TCP)
-	Transports  []string // udp, tcp, tls
-	TLS         TLSConfig
+	Addr       string   // host:port to listen on (UDP and TCP)
+	Transports []string // udp, tcp, tls
+	TLS        TLSConfig
 	// SRTP is the policy (off, optional, required; "" optional) for calls signalled over TLS,
 	// and AgentSRTP an agent's own for the calls hotline places to them: see srtp.go.
-	SRTP      string
-	AgentSRTP map[string]string
+	SRTP        string
+	AgentSRTP   map[string]string
 	PublicIP    string // advertised in Contact and SDP; default the listen IP
 	Realm       string
 	UserAgent   string
@@ -38,6 +38,7 @@ type Config struct {
 	RingTimeout time.Duration
 	Codecs      []media.Codec
 	NonceTTL    time.Duration
+	Auth        AuthGuard // digest brute-force lockout (guard.go)
 	MinExpires  int
 	MaxExpires  int
 	Trunk       string // host:port for calls to plain numbers
@@ -63,6 +64,7 @@ type Server struct {
 	auth   *Authenticator
 	reg    *Registrar
 	srtp   srtpPolicies
+	gate   *authGate  // digest through the brute-force guard, and security events
 	ip     netip.Addr // media and Contact address
 	port   int
 	prompt *promptCache
@@ -155,6 +157,8 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
+	s.gate = newAuthGate(s.auth, s.password, s.cfg.Auth, s.now, s.log)
+	s.reg.gate = s.gate
 	return s, nil
 }
 
@@ -196,7 +200,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {}) // answered by the transaction layer
+	s.srv.OnCancel(s.onCancel) // those matching an INVITE are answered by the transaction layer
 	s.srv.OnRegister(s.onRegister)
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnInfo(s.onInfo)
@@ -344,6 +348,9 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseMalformed(tx, req) {
+		return
+	}
 	s.respond(tx, req, 200, "OK",
 		sip.NewHeader("Allow", allowedMethods),
 		sip.NewHeader("Accept", "application/sdp"))
