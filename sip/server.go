@@ -206,7 +206,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnRefer(s.onRefer)
 	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
-		s.reject(tx, req, errMethodNotAllowed(req.Method))
+		if !s.refuseMalformed(tx, req) {
+			s.reject(tx, req, errMethodNotAllowed(req.Method))
+		}
 	})
 
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -369,6 +371,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseMalformed(tx, req) {
+		return
+	}
 	c, err := s.dialogOf(req)
 	if err != nil {
 		s.reject(tx, req, err)
@@ -389,6 +394,9 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 
 // onInfo accepts SIP INFO DTMF (application/dtmf-relay) from phones that do not send RFC 4733.
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseMalformed(tx, req) {
+		return
+	}
 	c, err := s.dialogOf(req)
 	if err != nil {
 		s.reject(tx, req, err)

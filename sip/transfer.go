@@ -119,7 +119,11 @@ func (f *farEnd) admitRefer(now time.Time) (retry time.Duration, ok bool) {
 	return 0, true
 }
 
-func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) { s.handleRefer(req, tx) }
+func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	if !s.refuseMalformed(tx, req) {
+		s.handleRefer(req, tx)
+	}
+}
 
 // handleRefer answers a REFER: 202 and a TransferRequest to the leg's call path, or a
 // refusal through reject (481, 400, 491, 503, 603).
