@@ -52,6 +52,45 @@ var idKeys = map[string]bool{
 	"channel": true, "call_id": true, "callid": true, "id": true,
 }
 
+// class is what a key says about its value.
+type class uint8
+
+const (
+	plain class = iota
+	numberKey
+	emailKey
+	secretKey
+	digitKey
+	idKey
+)
+
+// classes is every key above in one map: one lookup per attribute.
+var classes = func() map[string]class {
+	m := map[string]class{}
+	for _, c := range []struct {
+		keys map[string]bool
+		c    class
+	}{{numberKeys, numberKey}, {emailKeys, emailKey}, {secretKeys, secretKey}, {digitKeys, digitKey}, {idKeys, idKey}} {
+		for k := range c.keys {
+			m[k] = c.c
+		}
+	}
+	return m
+}()
+
+// keyClass looks a key up as it is, and in lower case only when it has upper-case letters.
+func keyClass(key string) class {
+	if c, ok := classes[key]; ok {
+		return c
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c >= 'A' && c <= 'Z' {
+			return classes[strings.ToLower(key)]
+		}
+	}
+	return plain
+}
+
 // Handler masks every record before the next handler writes it: attributes by key (numbers,
 // e-mail addresses, secrets, digits) and every string, error and Stringer by a scan of the
 // text (numbers that stand alone, e-mail addresses, credentials in URLs, configured secrets),
@@ -64,15 +103,7 @@ type Handler struct {
 
 // NewHandler wraps next.
 func NewHandler(next slog.Handler, opts Options) *Handler {
-	m := &masker{fullNumbers: opts.FullNumbers}
-	seen := map[string]bool{}
-	for _, s := range opts.Secrets {
-		if len(s) >= MinSecret && !seen[s] {
-			seen[s] = true
-			m.secrets = append(m.secrets, s)
-		}
-	}
-	return &Handler{next: next, m: m}
+	return &Handler{next: next, m: newMasker(opts.FullNumbers, opts.Secrets)}
 }
 
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
@@ -113,7 +144,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 
 // attr is a with its value masked, and whether anything was.
 func (m *masker) attr(a slog.Attr) (slog.Attr, bool) {
-	key := strings.ToLower(a.Key)
+	key := keyClass(a.Key)
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindGroup:
@@ -140,7 +171,7 @@ func (m *masker) attr(a slog.Attr) (slog.Attr, bool) {
 		}
 		return slog.String(a.Key, t), true
 	case slog.KindInt64, slog.KindUint64:
-		if secretKeys[key] || digitKeys[key] || numberKeys[key] && !m.fullNumbers {
+		if key == secretKey || key == digitKey || key == numberKey && !m.fullNumbers {
 			var s string
 			if v.Kind() == slog.KindInt64 {
 				s = strconv.FormatInt(v.Int64(), 10)
@@ -191,19 +222,19 @@ func (m *masker) attr(a slog.Attr) (slog.Attr, bool) {
 }
 
 // value masks the string value of key.
-func (m *masker) value(key, s string) string {
+func (m *masker) value(key class, s string) string {
 	switch {
 	case s == "":
 		return s
-	case secretKeys[key]:
+	case key == secretKey:
 		return Secret
-	case digitKeys[key]:
+	case key == digitKey:
 		return Hidden
-	case emailKeys[key]:
+	case key == emailKey:
 		return Email(m.text(s, false))
-	case numberKeys[key]:
+	case key == numberKey:
 		return m.text(s, true)
-	case idKeys[key]:
+	case key == idKey:
 		return m.scrub(s)
 	}
 	return m.text(s, false)
@@ -211,12 +242,11 @@ func (m *masker) value(key, s string) string {
 
 // scrub removes secrets and credentials only.
 func (m *masker) scrub(s string) string {
-	for _, sec := range m.secrets {
-		if strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, Secret)
-		}
+	f := m.inspect(s)
+	if f&fSecret != 0 {
+		s = m.scrubSecrets(s)
 	}
-	if needsCredentialScan(s) {
+	if f&fCred != 0 && needsCredentialScan(s) {
 		s = maskCredentials(s)
 	}
 	return s

@@ -104,39 +104,109 @@ func Text(s string) string {
 	return defaultMasker.text(s, false)
 }
 
-var defaultMasker = &masker{}
+var defaultMasker = newMasker(false, nil)
 
 // masker is the configured masking: the switch for full numbers and the configured secrets
 // that are scrubbed wherever they appear.
 type masker struct {
 	fullNumbers bool
 	secrets     []string
+	first       [256]bool // bytes a secret starts with
+	shortest    int       // length of the shortest secret
 }
 
-// text masks free text; keyed says whether the key says the value is a number (lenient scan).
-func (m *masker) text(s string, number bool) string {
-	out := s
-	for _, sec := range m.secrets {
-		if strings.Contains(out, sec) {
-			out = strings.ReplaceAll(out, sec, Secret)
+func newMasker(fullNumbers bool, secrets []string) *masker {
+	m := &masker{fullNumbers: fullNumbers}
+	seen := map[string]bool{}
+	for _, s := range secrets {
+		if len(s) < MinSecret || seen[s] {
+			continue
+		}
+		seen[s] = true
+		m.secrets = append(m.secrets, s)
+		m.first[s[0]] = true
+		if m.shortest == 0 || len(s) < m.shortest {
+			m.shortest = len(s)
 		}
 	}
-	if needsCredentialScan(out) {
+	return m
+}
+
+// Flags of inspect, the one pass over a string that decides which scans it needs.
+const (
+	fSecret = 1 << iota // a byte a secret starts with, in a string long enough to hold one
+	fAt                 // @: an e-mail address?
+	fCred               // :// or =: credentials?
+	fRun5               // five digits in a row
+	fRun7               // seven digits in a row
+)
+
+func (m *masker) inspect(s string) int {
+	f, run := 0, 0
+	secrets := len(m.secrets) > 0 && len(s) >= m.shortest
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isDigit(c) {
+			run++
+			if run == 5 {
+				f |= fRun5
+			} else if run == 7 {
+				f |= fRun7
+			}
+		} else {
+			run = 0
+			switch c {
+			case '@':
+				f |= fAt
+			case '=', '/':
+				f |= fCred
+			}
+		}
+		if secrets && m.first[c] {
+			f |= fSecret
+		}
+	}
+	return f
+}
+
+// text masks free text; number says the key says the value is a number (lenient scan).
+func (m *masker) text(s string, number bool) string {
+	f := m.inspect(s)
+	if f == 0 {
+		return s
+	}
+	out := s
+	if f&fSecret != 0 {
+		out = m.scrubSecrets(out)
+	}
+	if f&fCred != 0 && needsCredentialScan(out) {
 		out = maskCredentials(out)
 	}
-	if strings.IndexByte(out, '@') >= 0 {
+	if f&fAt != 0 {
 		out = maskEmails(out)
 	}
 	if m.fullNumbers {
 		return out
 	}
 	if number {
-		return Number(out)
+		if f&fRun5 != 0 || strings.ContainsAny(out, " -.()") {
+			return Number(out)
+		}
+		return out
 	}
-	if hasRun(out, 7) {
+	if f&fRun7 != 0 {
 		out = maskRuns(out, 7, 15, true)
 	}
 	return out
+}
+
+func (m *masker) scrubSecrets(s string) string {
+	for _, sec := range m.secrets {
+		if strings.Contains(s, sec) {
+			s = strings.ReplaceAll(s, sec, Secret)
+		}
+	}
+	return s
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
