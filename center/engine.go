@@ -76,11 +76,17 @@ func (c *Center) newSIPEngine() (engine, error) {
 	}
 	e := engine{dialer: dialer, run: srv.Serve, ready: srv.Ready,
 		banner: []string{fmt.Sprintf("Call the hotline:   sip:hotline@%s (%v)", cfg.SIP.Addr, cfg.SIP.Transports)}}
+	password := func(p string) string {
+		if c.bannerPasswords {
+			return p
+		}
+		return "(as configured)"
+	}
 	for _, a := range cfg.Agents {
-		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, a.Password, cfg.SIP.Addr, a.Name))
+		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, password(a.Password), cfg.SIP.Addr, a.Name))
 	}
 	for _, s := range cfg.Supervisors {
-		e.banner = append(e.banner, fmt.Sprintf("Supervisor phone:   user %s, password %s, registrar %s (%s): dial *81<agent> to listen", s.ID, s.Password, cfg.SIP.Addr, s.Name))
+		e.banner = append(e.banner, fmt.Sprintf("Supervisor phone:   user %s, password %s, registrar %s (%s): dial *81<agent> to listen", s.ID, password(s.Password), cfg.SIP.Addr, s.Name))
 	}
 	return e, nil
 }
