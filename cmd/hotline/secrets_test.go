@@ -51,17 +51,74 @@ func leaks(text string, extra ...string) []string {
 	return found
 }
 
-// voicemailFlows is a flows directory with the voicemail flow as the entry.
+// cardFlow takes a card number as sensitive input: it must never show, digit by digit or whole.
+const cardFlow = `description: a card number
+language: en
+start: card
+nodes:
+  card:
+    input:
+      prompt: Card number.
+      into: card
+      max: 8
+      timeout: 4s
+      retries: 0
+      sensitive: true
+    on: {next: bye, timeout: missed, invalid: missed, retries_exhausted: missed, error: missed}
+  bye:
+    hangup: {}
+  missed:
+    hangup: {}
+`
+
+// cardDigits is what the caller keys in (RFC 2833, sipp's pcaps).
+const cardDigits = "42429731"
+
+// voicemailFlows is a flows directory with the voicemail flow as the entry and the card
+// flow for calls to "card".
 func voicemailFlows(t *testing.T, dir string) string {
 	t.Helper()
 	flows := filepath.Join(dir, "flows")
 	if err := os.Mkdir(flows, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(flows, "hotline.yaml"), []byte(voicemailFlow), 0o644); err != nil {
-		t.Fatal(err)
+	for name, text := range map[string]string{"hotline.yaml": voicemailFlow, "card.yaml": cardFlow} {
+		if err := os.WriteFile(filepath.Join(flows, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return flows
+}
+
+// cardScenario is uac_dtmf_pcmu.xml keying cardDigits after a pause for the prompt,
+// written to dir; the name it returns is relative to sipptest.Dir(), as Options.Scenario is.
+func cardScenario(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sipptest.Dir(), "uac_dtmf_pcmu.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`(?s)  <nop><action><exec play_pcap_audio=.*dtmf_2833_pound.pcap"/></action></nop>\n`)
+	var play strings.Builder
+	play.WriteString("  <pause milliseconds=\"2500\"/>\n")
+	for i, d := range cardDigits { // the eighth digit ends the input: hotline hangs up at once
+		if i > 0 {
+			play.WriteString("  <pause milliseconds=\"400\"/>\n")
+		}
+		fmt.Fprintf(&play, "  <nop><action><exec play_pcap_audio=\"%s/dtmf_2833_%c.pcap\"/></action></nop>\n", sipptest.PcapDir, d)
+	}
+	if !keys.Match(b) {
+		t.Fatal("uac_dtmf_pcmu.xml no longer keys digits the way this test rewrites")
+	}
+	path := filepath.Join(dir, "uac_card.xml")
+	if err := os.WriteFile(path, keys.ReplaceAll(b, []byte(play.String())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(sipptest.Dir(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
 }
 
 // serveProc is a running `hotline serve` whose whole output is kept.
@@ -136,7 +193,7 @@ func TestNoSecretInLogsMetricsOrErrors(t *testing.T) {
 log: {level: debug}
 sip: {addr: %q}
 http: {addr: %q}
-flows: {dir: %s}
+flows: {dir: %s, routes: {card: card}}
 queues: [{name: support}]
 agents:
   - {id: "1001", name: Alice, password: %q, queues: [support]}
@@ -172,6 +229,10 @@ ari: {password: %q}
 	p.waitFor(t, "voicemail saved", 30*time.Second)
 	p.waitFor(t, "webhook delivery failed", 15*time.Second)
 	caller.Wait()
+
+	// A caller keys a card number into a sensitive input.
+	sipptest.Start(t, sipptest.Options{Scenario: cardScenario(t, dir), Target: sipAddr, Service: "card",
+		Keys: map[string]string{"caller": callerNumber}}).MustSucceed(t)
 
 	// The API: a good token, a bad one, a secret tried as a token, a missing call.
 	var bodies strings.Builder
@@ -212,7 +273,7 @@ ari: {password: %q}
 
 	logged := p.out.String()
 	// The lines this test is about were written, masked.
-	for _, want := range []string{"***3456", "webhook delivery failed", "1002"} {
+	for _, want := range []string{"***3456", "webhook delivery failed", "1002", `flow=card outcome=completed path="card > bye"`} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("the log lacks %q:\n%s", want, logged)
 		}
@@ -220,8 +281,11 @@ ari: {password: %q}
 	if refused.Load() == 0 {
 		t.Error("the helpdesk never got the webhook")
 	}
+	if regexp.MustCompile(`digits?="?[0-9#*]`).MatchString(logged) {
+		t.Errorf("a DTMF digit is in the log:\n%s", logged)
+	}
 	for what, text := range map[string]string{"output": logged, "/metrics": string(metrics), "API error bodies": bodies.String()} {
-		if found := leaks(text, token); len(found) > 0 {
+		if found := leaks(text, token, cardDigits); len(found) > 0 {
 			t.Errorf("%s of hotline serve holds %q:\n%s", what, found, text)
 		}
 	}
@@ -244,7 +308,7 @@ data_dir: %s
 log: {level: debug, format: json}
 http: {addr: "127.0.0.1:%d"}
 ari: {url: "http://hotline:%s@%s/ari", username: hotline, password: %q, sounds_dir: %s, reconnect: 200ms}
-flows: {dir: %s}
+flows: {dir: %s, routes: {card: card}}
 queues: [{name: support}]
 agents: [{id: "1001", password: %q, queues: [support]}]
 `, filepath.Join(dir, "data"), sipptest.FreeUDPPort(t), ariPassword, ariAddr, ariPassword, dir, voicemailFlows(t, dir), agentPassword1)), 0o644)
