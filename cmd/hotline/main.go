@@ -101,6 +101,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(cfg, stderr)
+	slog.SetDefault(log) // libraries that log to slog.Default() are masked too
 	if cfg.Log.FullNumbers {
 		log.Warn("log.full_numbers is on: callers' and customers' phone numbers are logged in full; turn it off once debugging is done")
 	}
