@@ -289,7 +289,9 @@ func before(s string, start int, strict bool) bool {
 		case "sip", "sips", "tel":
 			return true
 		}
-		return strict // 7 digits and more are no port
+		// 7 digits and more are no port; digits:digits (a time, a ratio, an ID pair) are left
+		// whole, as the run before the colon is.
+		return strict && !(w == start-1 && w > 0 && (isDigit(s[w-1]) || s[w-1] == '*'))
 	}
 	if strict && s[start] != '+' && (c == '.' || c == '-' || c == '/' || c == '\\' || c == '#') {
 		return false
