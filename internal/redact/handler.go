@@ -122,24 +122,40 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	msg := h.m.text(r.Message, false)
-	changed := msg != r.Message
-	if !changed {
-		r.Attrs(func(a slog.Attr) bool {
-			_, c := h.m.attr(a)
-			changed = c
-			return !c
-		})
-	}
-	if !changed {
-		return h.next.Handle(ctx, r)
-	}
-	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	// One pass: attributes are kept as they come until the first that changes; only then is
+	// a new record started, with the ones before it copied.
+	var out *slog.Record
+	i := 0
 	r.Attrs(func(a slog.Attr) bool {
-		m, _ := h.m.attr(a)
-		out.AddAttrs(m)
+		m, c := h.m.attr(a)
+		if c && out == nil {
+			nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+			out = &nr
+			j := 0
+			r.Attrs(func(b slog.Attr) bool {
+				if j == i {
+					return false
+				}
+				out.AddAttrs(b)
+				j++
+				return true
+			})
+		}
+		if out != nil {
+			out.AddAttrs(m)
+		}
+		i++
 		return true
 	})
-	return h.next.Handle(ctx, out)
+	if out != nil {
+		return h.next.Handle(ctx, *out)
+	}
+	if msg != r.Message {
+		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+		r.Attrs(func(a slog.Attr) bool { nr.AddAttrs(a); return true })
+		return h.next.Handle(ctx, nr)
+	}
+	return h.next.Handle(ctx, r)
 }
 
 // attr is a with its value masked, and whether anything was.

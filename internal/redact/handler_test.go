@@ -142,5 +142,12 @@ func BenchmarkHandler(b *testing.B) {
 				_ = h.Handle(context.Background(), r)
 			}
 		})
+		b.Run(bc.name+"/masking-only", func(b *testing.B) { // wrapping a handler that writes nothing
+			b.ReportAllocs()
+			h := NewHandler(nopHandler{}, Options{Secrets: secrets})
+			for b.Loop() {
+				_ = h.Handle(context.Background(), r)
+			}
+		})
 	}
 }

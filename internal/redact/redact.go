@@ -111,7 +111,7 @@ var defaultMasker = newMasker(false, nil)
 type masker struct {
 	fullNumbers bool
 	secrets     []string
-	first       [256]bool // bytes a secret starts with
+	pairs       []uint64 // bit set of the first two bytes of every secret (65536 bits)
 	shortest    int       // length of the shortest secret
 }
 
@@ -124,7 +124,11 @@ func newMasker(fullNumbers bool, secrets []string) *masker {
 		}
 		seen[s] = true
 		m.secrets = append(m.secrets, s)
-		m.first[s[0]] = true
+		if m.pairs == nil {
+			m.pairs = make([]uint64, 1<<16/64)
+		}
+		p := uint16(s[0])<<8 | uint16(s[1])
+		m.pairs[p/64] |= 1 << (p % 64)
 		if m.shortest == 0 || len(s) < m.shortest {
 			m.shortest = len(s)
 		}
@@ -134,7 +138,7 @@ func newMasker(fullNumbers bool, secrets []string) *masker {
 
 // Flags of inspect, the one pass over a string that decides which scans it needs.
 const (
-	fSecret = 1 << iota // a byte a secret starts with, in a string long enough to hold one
+	fSecret = 1 << iota // two bytes a secret starts with, in a string long enough to hold one
 	fAt                 // @: an e-mail address?
 	fCred               // :// or =: credentials?
 	fRun5               // five digits in a row
@@ -162,8 +166,11 @@ func (m *masker) inspect(s string) int {
 				f |= fCred
 			}
 		}
-		if secrets && m.first[c] {
-			f |= fSecret
+		if secrets && i+1 < len(s) {
+			p := uint16(c)<<8 | uint16(s[i+1])
+			if m.pairs[p/64]&(1<<(p%64)) != 0 {
+				f |= fSecret
+			}
 		}
 	}
 	return f
