@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hotline-cc/hotline/internal/redact"
 )
 
 // Config says how to reach Asterisk's REST interface (ari.conf user, http.conf address).
@@ -64,7 +66,7 @@ type Client struct {
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("ari: url %q: want http://host:port or http://host:port/ari", redactURL(cfg.URL))
+		return nil, fmt.Errorf("ari: url %q: want http://host:port or http://host:port/ari", redact.URL(cfg.URL))
 	}
 	if cfg.App == "" {
 		return nil, errors.New("ari: app: the Stasis application name must not be empty")
@@ -218,13 +220,3 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// redactURL is a URL fit for an error message: its password, if it has one, masked.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		return "…" + s[at:]
-	}
-	return s
-}

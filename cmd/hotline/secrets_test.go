@@ -333,6 +333,13 @@ func TestNoDSNPasswordInErrors(t *testing.T) {
 	os.WriteFile(bad, []byte(fmt.Sprintf("store: {dsn: \"mysql://hotline:%s@db/hotline\"}\n", pgPassword)), 0o644)
 	out, code := hotlineCmd(t, "serve", "--config", bad, "--check-config")
 	checkErr := out
+	badARI := filepath.Join(dir, "bad-ari.yaml")
+	os.WriteFile(badARI, []byte(fmt.Sprintf("driver: ari\nari: {url: \"ws://hotline:%s@pbx:8088/ari\", sounds_dir: /tmp}\n", ariPassword)), 0o644)
+	ariOut, ariCode := hotlineCmd(t, "serve", "--config", badARI, "--check-config")
+	if ariCode != 1 || !strings.Contains(ariOut, "ari.url") || !strings.Contains(ariOut, "ws://hotline:***@pbx:8088/ari") {
+		t.Errorf("an ari.url of the wrong scheme: exit %d, want 1 naming ari.url with the password masked:\n%s", ariCode, ariOut)
+	}
+	checkErr += ariOut
 	if code != 1 || !strings.Contains(out, "store.dsn") || !strings.Contains(out, "mysql://hotline:***@db/hotline") {
 		t.Errorf("a DSN of the wrong kind: exit %d, want 1 naming store.dsn with the password masked:\n%s", code, out)
 	}
