@@ -219,4 +219,3 @@ func ignoreNotFound(err error) error {
 	}
 	return err
 }
-

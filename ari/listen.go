@@ -241,4 +241,3 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 		c.subs.dispatch(ev)
 	}
 }
-
