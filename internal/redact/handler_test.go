@@ -95,12 +95,12 @@ type nopHandler struct{}
 
 func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
 func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
-func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h nopHandler) WithGroup(string) slog.Handler            { return h }
+func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h nopHandler) WithGroup(string) slog.Handler           { return h }
 
 var typical = []slog.Attr{
 	slog.String("call", "a84b4c76e66710@10.0.0.1"), slog.String("agent", "1001"), slog.String("queue", "support"),
-	slog.Duration("wait", 1500 * time.Millisecond), slog.Int("attempt", 2), slog.Any("error", errors.New("486 Busy Here")),
+	slog.Duration("wait", 1500*time.Millisecond), slog.Int("attempt", 2), slog.Any("error", errors.New("486 Busy Here")),
 }
 
 func TestHandlerNoAllocationWhenClean(t *testing.T) {

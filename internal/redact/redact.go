@@ -112,7 +112,7 @@ type masker struct {
 	fullNumbers bool
 	secrets     []string
 	pairs       []uint64 // bit set of the first two bytes of every secret (65536 bits)
-	shortest    int       // length of the shortest secret
+	shortest    int      // length of the shortest secret
 }
 
 func newMasker(fullNumbers bool, secrets []string) *masker {
