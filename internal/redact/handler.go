@@ -124,13 +124,13 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	msg := h.m.text(r.Message, false)
 	// One pass: attributes are kept as they come until the first that changes; only then is
 	// a new record started, with the ones before it copied.
-	var out *slog.Record
-	i := 0
+	var out slog.Record
+	started, i := false, 0
 	r.Attrs(func(a slog.Attr) bool {
 		m, c := h.m.attr(a)
-		if c && out == nil {
-			nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
-			out = &nr
+		if c && !started {
+			started = true
+			out = slog.NewRecord(r.Time, r.Level, msg, r.PC)
 			j := 0
 			r.Attrs(func(b slog.Attr) bool {
 				if j == i {
@@ -141,14 +141,14 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 				return true
 			})
 		}
-		if out != nil {
+		if started {
 			out.AddAttrs(m)
 		}
 		i++
 		return true
 	})
-	if out != nil {
-		return h.next.Handle(ctx, *out)
+	if started {
+		return h.next.Handle(ctx, out)
 	}
 	if msg != r.Message {
 		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)

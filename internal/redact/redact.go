@@ -42,10 +42,7 @@ func Number(s string) string {
 	if digits < 5 {
 		return s
 	}
-	if _, err := netip.ParseAddr(s); err == nil {
-		return s
-	}
-	if _, err := netip.ParseAddrPort(s); err == nil {
+	if looksLikeAddr(s) {
 		return s
 	}
 	if !other {
@@ -63,6 +60,25 @@ func Number(s string) string {
 		return s
 	}
 	return maskRuns(s, 5, 0, false)
+}
+
+// looksLikeAddr: an IP address or IP:port. netip is asked only when the characters allow one
+// (its errors allocate, and most values are not addresses).
+func looksLikeAddr(s string) bool {
+	if strings.IndexByte(s, '.') < 0 && strings.IndexByte(s, ':') < 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isDigit(c) && !(c|0x20 >= 'a' && c|0x20 <= 'f') && c != '.' && c != ':' && c != '[' && c != ']' && c != '%' {
+			return false
+		}
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddrPort(s)
+	return err == nil
 }
 
 // Email masks a value known to be an e-mail address: "jane@example.com" → "j***@example.com".
