@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hotline-cc/hotline/internal/redact"
 )
 
 // Config says how to reach Asterisk's REST interface (ari.conf user, http.conf address).
@@ -64,7 +66,7 @@ type Client struct {
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("ari: url %q: want http://host:port or http://host:port/ari", cfg.URL)
+		return nil, fmt.Errorf("ari: url %q: want http://host:port or http://host:port/ari", redact.URL(cfg.URL))
 	}
 	if cfg.App == "" {
 		return nil, errors.New("ari: app: the Stasis application name must not be empty")
@@ -83,6 +85,15 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if u.User != nil { // http://user:pass@host: the credentials go in headers, never in a URL that errors repeat
+		if cfg.Username == "" {
+			cfg.Username = u.User.Username()
+		}
+		if p, ok := u.User.Password(); ok && cfg.Password == "" {
+			cfg.Password = p
+		}
+		u.User = nil
 	}
 	base := strings.TrimRight(u.String(), "/")
 	if !strings.HasSuffix(base, "/ari") {

@@ -103,9 +103,10 @@ func TestNewClientConfig(t *testing.T) {
 		}
 	}
 	for url, want := range map[string]string{
-		"http://127.0.0.1:8088":     "ws://127.0.0.1:8088/ari/events?api_key=hotline%3Asecret&app=hotline&subscribeAll=false",
-		"https://pbx.example/ari/":  "wss://pbx.example/ari/events?api_key=hotline%3Asecret&app=hotline&subscribeAll=false",
-		"http://127.0.0.1:8088/ari": "ws://127.0.0.1:8088/ari/events?api_key=hotline%3Asecret&app=hotline&subscribeAll=false",
+		"http://127.0.0.1:8088":                "ws://127.0.0.1:8088/ari/events?app=hotline&subscribeAll=false",
+		"https://pbx.example/ari/":             "wss://pbx.example/ari/events?app=hotline&subscribeAll=false",
+		"http://127.0.0.1:8088/ari":            "ws://127.0.0.1:8088/ari/events?app=hotline&subscribeAll=false",
+		"http://hotline:secret@127.0.0.1:8088": "ws://127.0.0.1:8088/ari/events?app=hotline&subscribeAll=false",
 	} {
 		c, err := NewClient(Config{URL: url, Username: "hotline", Password: "secret", App: "hotline"})
 		if err != nil {

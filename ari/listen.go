@@ -41,13 +41,24 @@ func (c *Client) reconnected() <-chan struct{} {
 	return c.gen
 }
 
-// eventsURL is /ari/events?app=...&api_key=user:pass&subscribeAll=false on ws:// or wss://.
+// eventsURL is /ari/events?app=...&subscribeAll=false on ws:// or wss://. It carries no
+// credentials: they go in the upgrade's Authorization header (eventsHeader), so the URL is
+// safe in any error or log line. Asterisk's res_ari authenticates every /ari request, the
+// WebSocket upgrade included, by HTTP basic auth first and ?api_key= only when there is no
+// Authorization header (authenticate_user in res/res_ari.c).
 func (c *Client) eventsURL() string {
 	u, _ := url.Parse(c.base + "/events") // base was checked by NewClient
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	q := url.Values{"app": {c.cfg.App}, "api_key": {c.cfg.Username + ":" + c.cfg.Password}, "subscribeAll": {"false"}}
+	q := url.Values{"app": {c.cfg.App}, "subscribeAll": {"false"}}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// eventsHeader is the upgrade request's Authorization: Basic header.
+func (c *Client) eventsHeader() http.Header {
+	r := http.Request{Header: http.Header{}}
+	r.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	return r.Header
 }
 
 // backoff is the wait before reconnect attempt n (0-based): ReconnectMin doubled n times,
@@ -124,8 +135,7 @@ func (c *Client) Listen(ctx context.Context) error {
 		c.connected = false
 		c.mu.Unlock()
 		if ctx.Err() != nil {
-			_ = conn.CloseNow()
-			return nil
+			return nil // read closed the WebSocket with a close frame
 		}
 		c.log.Warn("event WebSocket lost", "error", err)
 	}
@@ -134,7 +144,7 @@ func (c *Client) Listen(ctx context.Context) error {
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	conn, res, err := websocket.Dial(dctx, c.eventsURL(), &websocket.DialOptions{HTTPClient: c.http})
+	conn, res, err := websocket.Dial(dctx, c.eventsURL(), &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: c.eventsHeader()})
 	if res != nil && res.Body != nil {
 		_ = res.Body.Close()
 	}
@@ -150,11 +160,43 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	return conn, nil
 }
 
-// read dispatches events until the connection fails or ctx ends.
+// closeWait bounds the close handshake at shutdown: Asterisk answers a close frame at once,
+// one that does not is not waited for longer.
+const closeWait = 2 * time.Second
+
+// read dispatches events until the connection fails or ctx ends. When ctx ends it closes
+// the WebSocket with a close frame (1000, normal closure) and waits for Asterisk's, so
+// Asterisk deactivates the application cleanly instead of logging "Web socket closed
+// abruptly". The reads themselves never see ctx: coder/websocket drops the TCP connection
+// without a close frame when a Read's context is cancelled.
 func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
-	rctx, cancel := context.WithCancel(ctx)
-	var pinger sync.WaitGroup
-	defer func() { cancel(); pinger.Wait() }()
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var pinger, closer sync.WaitGroup
+	defer func() { cancel(); pinger.Wait(); closer.Wait() }()
+	closer.Add(1)
+	go func() {
+		defer closer.Done()
+		select {
+		case <-rctx.Done(): // the connection failed first
+			return
+		case <-ctx.Done():
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := conn.Close(websocket.StatusNormalClosure, "hotline is shutting down"); err != nil {
+				c.log.Debug("event WebSocket: close handshake", "error", err)
+			}
+		}()
+		t := time.NewTimer(closeWait)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			_ = conn.CloseNow()
+			<-done
+		}
+	}()
 	if c.cfg.PingInterval > 0 {
 		pinger.Add(1)
 		go func() {
@@ -181,7 +223,9 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 	for {
 		typ, data, err := conn.Read(rctx)
 		if err != nil {
-			_ = conn.CloseNow()
+			if ctx.Err() == nil {
+				_ = conn.CloseNow()
+			}
 			return err
 		}
 		if typ != websocket.MessageText {

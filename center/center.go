@@ -82,6 +82,8 @@ type Center struct {
 	deliveryOpts []customers.DelivererOption
 	ariHTTP      *http.Client
 	afterStart   []func() // run once the engine is ready
+	// bannerPasswords shows SIP passwords in the banner (the demo configuration only).
+	bannerPasswords bool
 }
 
 // Option configures a Center.
@@ -89,6 +91,11 @@ type Option func(*Center)
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(c *Center) { c.log = l } }
+
+// WithBannerPasswords prints the agents' and supervisors' SIP passwords in the start-up
+// banner: for the embedded demo configuration, whose passwords are no secret; with a real
+// configuration file they are (off by default).
+func WithBannerPasswords(on bool) Option { return func(c *Center) { c.bannerPasswords = on } }
 
 // WithBanner sets where the start-up banner is printed (default stdout).
 func WithBanner(w io.Writer) Option { return func(c *Center) { c.out = w } }

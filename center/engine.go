@@ -88,11 +88,17 @@ func (c *Center) newSIPEngine() (engine, error) {
 	if slices.Contains(cfg.SIP.Transports, "tls") {
 		e.banner = append(e.banner, fmt.Sprintf("Over TLS:           sip:hotline@%s;transport=tls (SRTP %s; phones register with ;transport=tls)", cfg.SIP.TLS.ListenAddr(cfg.SIP.Addr), cfg.Media.SRTP))
 	}
+	password := func(p string) string {
+		if c.bannerPasswords {
+			return p
+		}
+		return "(as configured)"
+	}
 	for _, a := range cfg.Agents {
-		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, a.Password, cfg.SIP.Addr, a.Name))
+		e.banner = append(e.banner, fmt.Sprintf("Agent softphone:    user %s, password %s, registrar %s (%s)", a.ID, password(a.Password), cfg.SIP.Addr, a.Name))
 	}
 	for _, s := range cfg.Supervisors {
-		e.banner = append(e.banner, fmt.Sprintf("Supervisor phone:   user %s, password %s, registrar %s (%s): dial *81<agent> to listen", s.ID, s.Password, cfg.SIP.Addr, s.Name))
+		e.banner = append(e.banner, fmt.Sprintf("Supervisor phone:   user %s, password %s, registrar %s (%s): dial *81<agent> to listen", s.ID, password(s.Password), cfg.SIP.Addr, s.Name))
 	}
 	return e, nil
 }

@@ -40,6 +40,10 @@ type Config struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // text | json
+	// FullNumbers logs callers' and customers' phone numbers in full, for debugging; off,
+	// they show as their last four digits (***3456). E-mail addresses, secrets and DTMF digits
+	// stay masked either way. hotline warns at start-up while it is on.
+	FullNumbers bool `yaml:"full_numbers"`
 }
 
 type SIP struct {

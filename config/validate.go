@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/redact"
 )
 
 var strategies = map[string]bool{
@@ -82,7 +84,7 @@ func (c *Config) Validate() error {
 	checkHostPort(bad, "http.addr", c.HTTP.Addr)
 	if c.Driver == "ari" {
 		if !strings.HasPrefix(c.ARI.URL, "http://") && !strings.HasPrefix(c.ARI.URL, "https://") {
-			bad("ari.url", "%q must be an http:// or https:// URL when driver is ari", c.ARI.URL)
+			bad("ari.url", "%q must be an http:// or https:// URL when driver is ari", redact.URL(c.ARI.URL))
 		}
 		if c.ARI.App == "" {
 			bad("ari.app", "must not be empty when driver is ari")
@@ -212,7 +214,7 @@ func (c *Config) Validate() error {
 		bad("acd.max_misses", "must be at least 1")
 	}
 	if c.Store.DSN != "" && !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") && !strings.HasPrefix(c.Store.DSN, "sqlite:") {
-		bad("store.dsn", "%q: use postgres://... or sqlite:PATH", c.Store.DSN)
+		bad("store.dsn", "%q: use postgres://... or sqlite:PATH", redact.DSN(c.Store.DSN))
 	}
 	if c.Redis.Addr != "" {
 		checkHostPort(bad, "redis.addr", c.Redis.Addr)

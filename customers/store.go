@@ -23,6 +23,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/hotline-cc/hotline/internal/redact"
 	"github.com/hotline-cc/hotline/recordings"
 	"github.com/hotline-cc/hotline/schedule"
 )
@@ -227,16 +228,9 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+// redactDSN masks the DSN's password, also where the URL does not parse (a password with an
+// unescaped # or %), which url.Parse-based masking gave back whole.
+func redactDSN(dsn string) string { return redact.DSN(dsn) }
 
 // dialect is what differs between the two databases.
 type dialect string

@@ -95,6 +95,8 @@ type Server struct {
 	drop      chan struct{} // closed to end the current WebSocket handler
 	refuse    int
 	attempts  []time.Time
+	auths     []Handshake
+	closes    []websocket.StatusCode
 	connects  int
 	lost      []string
 	requests  []Request
@@ -110,6 +112,13 @@ type Server struct {
 	subs      []string            // eventSources the application subscribed to
 	progress  map[string][]string // channel -> transfer_progress states, in order
 	timers    map[*time.Timer]struct{}
+}
+
+// Handshake is how an event WebSocket handshake authenticated.
+type Handshake struct {
+	Basic  bool   // with an Authorization: Basic header
+	APIKey bool   // with ?api_key=user:password in the URL
+	Query  string // the raw query string, as Asterisk would log it
 }
 
 type failure struct {
@@ -374,17 +383,27 @@ func (s *Server) emit(ev map[string]any) {
 
 const timeLayout = "2006-01-02T15:04:05.000-0700"
 
-// events is the WebSocket endpoint: /ari/events?app=...&api_key=user:pass&subscribeAll=false.
+// events is the WebSocket endpoint: /ari/events?app=...&subscribeAll=false. As in Asterisk's
+// res_ari (authenticate_user), an Authorization: Basic header is checked first and decides
+// alone; only a request without one may authenticate with ?api_key=user:password, which the
+// traces show Asterisk accepting.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	user, pass, basic := r.BasicAuth()
+	hs := Handshake{Basic: basic, APIKey: q.Has("api_key"), Query: r.URL.RawQuery}
 	s.mu.Lock()
 	s.attempts = append(s.attempts, time.Now())
+	s.auths = append(s.auths, hs)
 	refuse := s.refuse > 0
 	if refuse {
 		s.refuse--
 	}
 	s.mu.Unlock()
-	if q.Get("api_key") != s.opts.Username+":"+s.opts.Password {
+	ok := q.Get("api_key") == s.opts.Username+":"+s.opts.Password
+	if _, set := r.Header["Authorization"]; set {
+		ok = basic && user == s.opts.Username && pass == s.opts.Password
+	}
+	if !ok {
 		s.replyFixture(w, "unauthorized")
 		return
 	}
@@ -418,9 +437,23 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.conn, s.drop = conn, drop
 	s.connects++
 	s.mu.Unlock()
-	ctx := conn.CloseRead(context.Background()) // answers pings and notices the client leaving
+	// Read answers pings and notices the client leaving: with a close frame (which
+	// coder/websocket answers with one of its own, as Asterisk does) or without one, which
+	// Asterisk logs as "Web socket closed abruptly".
+	left := make(chan websocket.StatusCode, 1)
+	go func() {
+		for {
+			if _, _, err := conn.Read(context.Background()); err != nil {
+				left <- websocket.CloseStatus(err)
+				return
+			}
+		}
+	}()
 	select {
-	case <-ctx.Done():
+	case code := <-left:
+		s.mu.Lock()
+		s.closes = append(s.closes, code)
+		s.mu.Unlock()
 	case <-drop:
 	}
 	s.mu.Lock()
@@ -429,6 +462,22 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	_ = conn.CloseNow()
+}
+
+// Handshakes lists how every event WebSocket handshake authenticated, refused ones included.
+func (s *Server) Handshakes() []Handshake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Handshake(nil), s.auths...)
+}
+
+// Closes lists how each event WebSocket the client ended was ended: the status of its close
+// frame (websocket.StatusNormalClosure, 1000, for a clean shutdown), or -1 when the client
+// dropped the connection without one. Connections the fake dropped are not listed.
+func (s *Server) Closes() []websocket.StatusCode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]websocket.StatusCode(nil), s.closes...)
 }
 
 // handle wraps a REST handler: basic auth, the request log, injected failures and the lock.

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/redact"
 )
 
 var version = "dev"
@@ -98,8 +100,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "configuration ok")
 		return 0
 	}
-	log := newLogger(cfg.Log, stderr)
-	c, err := center.New(cfg, center.WithLogger(log), center.WithBanner(stdout))
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log) // libraries that log to slog.Default() are masked too
+	if cfg.Log.FullNumbers {
+		log.Warn("log.full_numbers is on: callers' and customers' phone numbers are logged in full; turn it off once debugging is done")
+	}
+	c, err := center.New(cfg, center.WithLogger(log), center.WithBanner(stdout), center.WithBannerPasswords(*cfgPath == ""))
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline: %v\n", err)
 		return 1
@@ -113,12 +119,35 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+// newLogger writes cfg.Log's level and format through the masking of internal/redact: phone
+// numbers (unless log.full_numbers), e-mail addresses, DTMF digits, credentials in URLs and
+// every secret of the configuration, whatever logs them.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.Log.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redact.NewHandler(h, redact.Options{FullNumbers: cfg.Log.FullNumbers, Secrets: configSecrets(cfg)}))
+}
+
+// configSecrets are the configuration's passwords and keys: the log handler scrubs them from
+// any line, so a call site that logs a URL, a request or an error holding one leaks nothing.
+// API tokens are not in the configuration (only their SHA-256 is stored), and nothing logs them.
+func configSecrets(cfg config.Config) []string {
+	out := []string{cfg.ARI.Password, cfg.Webhooks.Secret}
+	for _, a := range cfg.Agents {
+		out = append(out, a.Password)
+	}
+	for _, s := range cfg.Supervisors {
+		out = append(out, s.Password)
+	}
+	if u, err := url.Parse(cfg.Store.DSN); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	return out
 }
