@@ -59,6 +59,8 @@ type SIP struct {
 	NAT          string   `yaml:"nat"`           // auto, force, off: how requests reach phones behind NAT
 	SymmetricRTP bool     `yaml:"symmetric_rtp"` // send RTP to where the peer's RTP comes from
 	DefaultEntry string   `yaml:"default_entry"` // flow for calls whose dialed number matches no flow
+
+	Limits SIPLimits `yaml:"limits"` // admission control: config/limits.go
 }
 
 type HTTP struct {

@@ -39,6 +39,8 @@ type Config struct {
 	// SymmetricRTP sends each call's RTP to where the peer's RTP comes from, once learned,
 	// rather than to its SDP address (phones behind NAT).
 	SymmetricRTP bool
+	// Limits are the admission limits (see Limits): 0 fields take the machine's defaults.
+	Limits Limits
 }
 
 // Server is the native SIP engine: listeners, registrar, inbound and outbound calls.
@@ -64,6 +66,7 @@ type Server struct {
 	openMedia func() (*media.Session, error)
 	// takeWait is how long the call path has to take a leg's request (see Requests).
 	takeWait time.Duration
+	gate     *gate // admission control
 
 	mu      sync.Mutex
 	dialogs map[string]*Channel // dialog ID -> channel, both directions
@@ -145,6 +148,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("sip: %q is not an IP address to advertise (set sip.public_addr)", ipStr)
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
+	s.gate = newGate(s.cfg.Limits, s.now, s.ActiveCalls, slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
 	return s, nil
 }
@@ -161,7 +165,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stack := slog.New(newThrottle(s.log.Handler(), 10, time.Minute)).With("component", "sipgo")
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.cfg.UserAgent), sipgo.WithUserAgentHostname(s.ip.String()),
 		sipgo.WithUserAgentParser(newParser()),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack), sip.WithTransportLayerReadFilter(s.gate.filter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack)))
 	if err != nil {
 		return err
@@ -176,12 +180,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "hotline", Host: s.ip.String(), Port: s.port}}
 	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
 	s.duaNAT = &sipgo.DialogUA{Client: s.client, ContactHDR: contact, RewriteContact: true}
-	s.srv.OnInvite(s.onInvite)
+	s.srv.OnInvite(s.gate.invite(s.onInvite))
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
 	s.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {}) // answered by the transaction layer
-	s.srv.OnRegister(s.onRegister)
-	s.srv.OnOptions(s.onOptions)
+	s.srv.OnRegister(s.gate.request(kindRegister, s.onRegister))
+	s.srv.OnOptions(s.gate.request(kindOptions, s.onOptions))
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnRefer(s.onRefer)
 	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -196,7 +200,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		listening.Add(1)
 		go func() {
 			lctx := context.WithValue(s.ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(string, string) { listening.Done() }))
-			err := s.srv.ListenAndServe(lctx, tr, s.cfg.Addr)
+			err := s.listenAndServe(lctx, tr)
 			if err != nil && s.ctx.Err() == nil {
 				errc <- fmt.Errorf("sip: listen %s %s: %w", tr, s.cfg.Addr, err)
 				listening.Done()
