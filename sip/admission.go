@@ -208,13 +208,13 @@ func newRateLimit(rate, burst int) rateLimit {
 	return rateLimit{rate: float64(rate), burst: float64(max(burst, 1))}
 }
 
-// source is what admission remembers of one source IP: a bucket per kind, whether it is being
-// refused (so that the warning is logged when refusals start, not for each one), and its place
-// in the table's recency list.
+// source is what admission remembers of one source IP: a bucket per kind, when it was last
+// refused (the warning is logged when refusals start after a quiet spell, not for each one, nor
+// each time a refilled token lets one request through), and its place in the recency list.
 type source struct {
 	addr       netip.Addr
 	b          [kinds]bucket
-	refusing   [kinds]bool
+	refused    [kinds]int64 // when it was last refused, unix nanoseconds
 	prev, next *source
 }
 
@@ -295,10 +295,10 @@ type gate struct {
 	log     *slog.Logger
 	tag     string // the To tag of stateless refusals; their ACKs carry it back
 
-	mu       sync.Mutex
-	buckets  [kinds]bucket
-	sources  sourceTable
-	limiting [reasons]bool // an overall limit is refusing: logged when it starts
+	mu      sync.Mutex
+	buckets [kinds]bucket
+	sources sourceTable
+	limited [reasons]int64 // when an overall limit last refused, unix nanoseconds
 
 	pending atomic.Int64
 	conn    atomic.Pointer[net.UDPConn] // the UDP listener, for stateless refusals
@@ -328,13 +328,12 @@ func newGate(l Limits, now func() time.Time, calls func() int, log *slog.Logger)
 // overall one, so one flooding source cannot use up everyone's rate.
 func (g *gate) admit(k kind, src netip.Addr, rates bool) reason {
 	if k == kindInvite && g.lim.MaxCalls != Unlimited && g.calls() >= g.lim.MaxCalls {
-		return g.limited(reasonCalls)
+		return g.limit(reasonCalls)
 	}
 	if g.lim.MaxPending != Unlimited && g.pending.Load() >= int64(g.lim.MaxPending) {
-		return g.limited(reasonPending)
+		return g.limit(reasonPending)
 	}
 	if !rates {
-		g.relieved()
 		return admitted
 	}
 	now := g.now().UnixNano()
@@ -347,44 +346,40 @@ func (g *gate) admit(k kind, src netip.Addr, rates bool) reason {
 			}
 		}
 		if !e.b[k].take(now, each.rate, each.burst) {
-			first := !e.refusing[k]
-			e.refusing[k] = true
+			warn := now-e.refused[k] > int64(quietSpell)
+			e.refused[k] = now
 			g.mu.Unlock()
-			if first {
+			if warn {
 				g.log.Warn("SIP source refused: over its rate", "source", src, "method", kindMethod[k],
 					"rate", each.rate, "burst", each.burst)
 			}
 			return reasonSourceRate
 		}
-		e.refusing[k] = false
 	}
 	if all := g.overall[k]; !all.off && !g.buckets[k].take(now, all.rate, all.burst) {
 		g.mu.Unlock()
-		return g.limited(reasonRate)
+		return g.limit(reasonRate)
 	}
-	g.limiting = [reasons]bool{}
 	g.mu.Unlock()
 	return admitted
 }
 
-// limited notes that an overall limit refuses, and warns when it starts to.
-func (g *gate) limited(r reason) reason {
+// quietSpell is how long a source (or an overall limit) goes without refusals before its next
+// refusal is logged again.
+const quietSpell = time.Minute
+
+// limit notes that an overall limit refuses, and warns when it starts to.
+func (g *gate) limit(r reason) reason {
+	now := g.now().UnixNano()
 	g.mu.Lock()
-	first := !g.limiting[r]
-	g.limiting[r] = true
+	warn := now-g.limited[r] > int64(quietSpell)
+	g.limited[r] = now
 	g.mu.Unlock()
-	if first {
+	if warn {
 		g.log.Warn("SIP admission limit reached: refusing new requests", "reason", reasonLabel[r],
 			"max_calls", g.lim.MaxCalls, "max_pending", g.lim.MaxPending, "invite_rate", g.lim.InviteRate)
 	}
 	return r
-}
-
-// relieved clears the overall-limit warnings once a request gets through again.
-func (g *gate) relieved() {
-	g.mu.Lock()
-	g.limiting[reasonCalls], g.limiting[reasonPending] = false, false
-	g.mu.Unlock()
 }
 
 func countRefused(k kind, r reason) {
@@ -664,7 +659,7 @@ func (g *gate) invite(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		if !g.enter() {
-			g.refuse(tx, req, kindInvite, g.limited(reasonPending))
+			g.refuse(tx, req, kindInvite, g.limit(reasonPending))
 			return
 		}
 		ptx := &pendingTx{ServerTransaction: tx, g: g}
@@ -681,7 +676,7 @@ func (g *gate) request(k kind, next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		if !g.enter() {
-			g.refuse(tx, req, k, g.limited(reasonPending))
+			g.refuse(tx, req, k, g.limit(reasonPending))
 			return
 		}
 		defer g.pending.Add(-1)

@@ -310,7 +310,7 @@ func BenchmarkRefuseInvite(b *testing.B) {
 	go func() { // drain, so the socket buffer never fills
 		buf := make([]byte, 2048)
 		for {
-			if _, _, err := sink.ReadFrom(buf); err != nil {
+			if _, _, err := sink.ReadFromUDPAddrPort(buf); err != nil {
 				return
 			}
 		}
