@@ -600,6 +600,10 @@ func appendRefusal(dst, req []byte, tag string, retryAfter int) ([]byte, bool) {
 	return dst, true
 }
 
+// udpReadBuffer is the SIP socket's receive buffer: about 8000 requests, five seconds of a
+// 1500/s flood.
+const udpReadBuffer = 4 << 20
+
 // listenAndServe is sipgo's ListenAndServe, except that for UDP hotline opens the socket
 // itself and keeps it, so that the read filter can answer refusals statelessly on it.
 func (s *Server) listenAndServe(ctx context.Context, network string) error {
@@ -613,6 +617,12 @@ func (s *Server) listenAndServe(ctx context.Context, network string) error {
 	conn, err := net.ListenUDP("udp", laddr)
 	if err != nil {
 		return err
+	}
+	// A deep receive buffer rides out the moments the server is not reading (GC, another
+	// process on its core): refusals drain it at microseconds a request, while a shallow one
+	// would drop legitimate requests with the flood's. The kernel caps it at net.core.rmem_max.
+	if err := conn.SetReadBuffer(udpReadBuffer); err != nil {
+		s.log.Debug("UDP receive buffer not enlarged", "error", err)
 	}
 	s.gate.conn.Store(conn)
 	go func() { <-ctx.Done(); conn.Close() }()
