@@ -139,7 +139,7 @@ func (f *floodProc) wait(t *testing.T) int {
 
 // sippCounter is a cumulative counter of sipp's final statistics screen.
 func sippCounter(out, name string) int {
-	m := regexp.MustCompile(regexp.QuoteMeta(name) + `\s*\|\s*\d+\s*\|\s*(\d+)`).FindAllStringSubmatch(out, -1)
+	m := regexp.MustCompile(regexp.QuoteMeta(name)+`\s*\|\s*\d+\s*\|\s*(\d+)`).FindAllStringSubmatch(out, -1)
 	if len(m) == 0 {
 		return 0
 	}
