@@ -7,11 +7,21 @@
 # baseline. Each run gets a fresh server, so its peak RSS is its own.
 # Prints per run: legit answered %, INVITE->200 p50/p99, flood refused %, peak RSS.
 # Usage: scripts/flood.sh [SECONDS] [FLOOD_RATE] [HOLD_MS]
+#        scripts/flood.sh capacity [SECONDS] [RATES...]
+# capacity measures the clean call rate instead, for sizing sip.limits: admission control off,
+# no flood, legitimate calls at each rate in turn (default 50 100 150 200 300 400 calls/s).
 set -euo pipefail
+capacity=
+if [ "${1:-}" = capacity ]; then capacity=1; shift; fi
 cd "$(dirname "$0")/.."
 root=$PWD
 secs=${1:-15} flood_rate=${2:-1500} hold=${3:-1000}
 legit_rate=10
+if [ -n "$capacity" ]; then
+  secs=${1:-10}; shift || true
+  rates=("$@"); [ ${#rates[@]} -gt 0 ] || rates=(50 100 150 200 300 400)
+  hold=1000
+fi
 command -v sipp >/dev/null || { echo "flood: sipp is not installed (make deps-test)"; exit 1; }
 [ -x bin/hotline ] || make build >/dev/null
 pin_srv=() pin_sipp=()
@@ -29,6 +39,9 @@ flows: {dir: $work/flows, entry: load}
 queues: [{name: support}]
 agents: [{id: "1001", name: Flood Target, password: not-guessed-9f2c, queues: [support]}]
 YAML
+if [ -n "$capacity" ]; then
+  sed -i 's/^sip: {\(.*\)}$/sip: {\1, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off}}/' "$work/hotline.yaml"
+fi
 cat > "$work/flows/load.yaml" <<'YAML'
 description: flood test - music until the caller hangs up
 language: en
@@ -103,6 +116,12 @@ run() {
   if [ "${ok:-0}" -lt $((total * 99 / 100)) ]; then tail -20 "$d/legit.log" | sed 's/^/    legit: /'; fi
 }
 
+if [ -n "$capacity" ]; then
+  echo "capacity: ${secs}s per rate; admission control off; calls hold ${hold} ms; server pinned: ${pin_srv[*]:-no} GOMAXPROCS=1"
+  printf "  %-16s %8s %9s %9s %11s %12s %11s %9s\n" "calls/s" answered p50 p99 "" "" "" "peak RSS"
+  for legit_rate in "${rates[@]}"; do run "$legit_rate"; done
+  exit 0
+fi
 echo "flood: ${secs}s per run; legit 127.0.0.3 at ${legit_rate} calls/s holding ${hold} ms; flood 127.0.0.2 at ${flood_rate}/s"
 echo "       server pinned: ${pin_srv[*]:-no} GOMAXPROCS=1; sipp: ${pin_sipp[*]:-no}"
 printf "  %-16s %8s %9s %9s %11s %12s %11s %9s\n" run answered p50 p99 "flood sent" "503 refused" "refused %" "peak RSS"

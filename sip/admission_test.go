@@ -36,7 +36,7 @@ func admitN(g *gate, k kind, src string, n int) (ok int) {
 
 func TestDefaultLimitsScaleWithCores(t *testing.T) {
 	one, four := DefaultLimits(1), DefaultLimits(4)
-	if one.InviteRate != 100 || four.InviteRate != 400 || four.MaxCalls != 2000 || four.MaxPending != 800 {
+	if one.InviteRate != 80 || four.InviteRate != 320 || four.MaxCalls != 2000 || four.MaxPending != 800 {
 		t.Errorf("overall limits do not scale with cores: 1 core %+v, 4 cores %+v", one, four)
 	}
 	if one.SourceInviteRate != four.SourceInviteRate || one.SourceInviteBurst != 40 {
