@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,9 @@ type SIPLimits struct {
 	SourceOptionsRate  Limit `yaml:"source_options_rate"`  // OPTIONS per second from one IP (burst twice that)
 	Sources            Limit `yaml:"sources"`              // source IPs remembered for per-source limits
 	RetryAfter         Limit `yaml:"retry_after"`          // seconds, sent in Retry-After (off: no header)
+	// Exempt lists addresses or CIDR prefixes spared the per-source rates (a trunk, a proxy in
+	// front of hotline); left out, the host itself (127.0.0.1, ::1); [] for none.
+	Exempt []string `yaml:"exempt"`
 }
 
 // Limit is one limit's value: a whole number, 0 for the default, or off (also -1) for none.
@@ -61,6 +65,7 @@ type LimitValues struct {
 	RegisterRate, SourceRegisterRate    int
 	OptionsRate, SourceOptionsRate      int
 	Sources, RetryAfter                 int
+	Exempt                              []netip.Prefix // nil: the default
 }
 
 // Values is l as plain numbers.
@@ -72,7 +77,35 @@ func (l SIPLimits) Values() LimitValues {
 		RegisterRate: int(l.RegisterRate), SourceRegisterRate: int(l.SourceRegisterRate),
 		OptionsRate: int(l.OptionsRate), SourceOptionsRate: int(l.SourceOptionsRate),
 		Sources: int(l.Sources), RetryAfter: int(l.RetryAfter),
+		Exempt: exemptPrefixes(l.Exempt),
 	}
+}
+
+// exemptPrefixes parses the exempt list (validate has reported what does not parse): an
+// address is a prefix of its full length.
+func exemptPrefixes(list []string) []netip.Prefix {
+	if list == nil {
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // validate reports each limit that is neither a count, 0 nor off, and the ones that cannot
@@ -95,6 +128,11 @@ func (l SIPLimits) validate(bad func(key, format string, a ...any)) {
 	}
 	if l.Sources == LimitOff {
 		bad("sip.limits.sources", "cannot be off: the table of sources must stay bounded under a flood from many addresses; give a number of entries (default 10000, about 2 MiB)")
+	}
+	for i, e := range l.Exempt {
+		if _, err := parsePrefix(e); err != nil {
+			bad(fmt.Sprintf("sip.limits.exempt[%d]", i), "%q is not an IP address or CIDR prefix (e.g. 203.0.113.10 or 203.0.113.0/24)", e)
+		}
 	}
 	if l.RetryAfter > 86400 {
 		bad("sip.limits.retry_after", "%d seconds is more than a day; phones and proxies would give up on hotline (use 1-10)", l.RetryAfter)

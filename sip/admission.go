@@ -51,7 +51,15 @@ type Limits struct {
 	SourceOptionsRate  int // OPTIONS per second from one source IP (burst: twice the rate)
 	Sources            int // source IPs remembered at most; the longest idle is forgotten first
 	RetryAfter         int // seconds, in the 503's Retry-After
+	// Exempt sources are not held to the per-source rates (the overall ones still apply): a
+	// trunk, or a proxy in front of hotline. nil means DefaultExempt; empty means none.
+	Exempt []netip.Prefix
 }
+
+// DefaultExempt is the host itself (127.0.0.1, ::1), where a local proxy or the host's own
+// tools connect from; nobody outside can send from it (the kernel drops such packets off the
+// wire). The rest of 127/8 is not exempt, so tests can flood from 127.0.0.2.
+var DefaultExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
 
 // Unlimited switches a limit off.
 const Unlimited = -1
@@ -84,6 +92,7 @@ func DefaultLimits(procs int) Limits {
 		OptionsRate: perCoreOptionsRate * procs, SourceOptionsRate: 10,
 		Sources:    10000,
 		RetryAfter: 2,
+		Exempt:     DefaultExempt,
 	}
 }
 
@@ -107,6 +116,10 @@ func (l Limits) resolved(procs int) Limits {
 		SourceOptionsRate:  pick(l.SourceOptionsRate, d.SourceOptionsRate),
 		Sources:            pick(l.Sources, d.Sources),
 		RetryAfter:         pick(l.RetryAfter, d.RetryAfter),
+		Exempt:             l.Exempt,
+	}
+	if r.Exempt == nil {
+		r.Exempt = d.Exempt
 	}
 	// A burst left at 0 follows its rate: the default's ratio when the rate is the default,
 	// one second's worth when the rate was set.
@@ -340,7 +353,7 @@ func (g *gate) admit(k kind, src netip.Addr, rates bool) reason {
 	}
 	now := g.now().UnixNano()
 	g.mu.Lock()
-	if each := g.each[k]; !each.off {
+	if each := g.each[k]; !each.off && !g.exempt(src) {
 		e, fresh := g.sources.get(src)
 		if fresh {
 			for i := range kinds {
@@ -364,6 +377,16 @@ func (g *gate) admit(k kind, src netip.Addr, rates bool) reason {
 	}
 	g.mu.Unlock()
 	return admitted
+}
+
+// exempt says whether src is spared the per-source rates.
+func (g *gate) exempt(src netip.Addr) bool {
+	for _, p := range g.lim.Exempt {
+		if p.Contains(src) {
+			return true
+		}
+	}
+	return false
 }
 
 // quietSpell is how long a source (or an overall limit) goes without refusals before its next

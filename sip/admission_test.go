@@ -72,6 +72,27 @@ func TestSourceRateIsPerSource(t *testing.T) {
 	}
 }
 
+// The host itself (a local proxy) is exempt from per-source rates by default, not from the
+// overall ones; the rest of 127/8 is not exempt.
+func TestExemptSources(t *testing.T) {
+	clk := newTestClock()
+	g := testGate(Limits{SourceInviteRate: 1, SourceInviteBurst: 1, InviteRate: 50, InviteBurst: 50}, clk)
+	if got := admitN(g, kindInvite, "127.0.0.1", 100); got != 50 {
+		t.Errorf("127.0.0.1: %d of 100 admitted, want the overall burst of 50 (exempt from the per-source 1)", got)
+	}
+	clk.add(time.Second)
+	if got := admitN(g, kindInvite, "127.0.0.2", 10); got != 1 {
+		t.Errorf("127.0.0.2: %d of 10 admitted, want its own burst of 1", got)
+	}
+	g = testGate(Limits{SourceInviteRate: 1, SourceInviteBurst: 1, Exempt: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}}, clk)
+	if got := admitN(g, kindInvite, "203.0.113.7", 10); got != 10 {
+		t.Errorf("a configured trunk: %d of 10 admitted, want all", got)
+	}
+	if got := admitN(g, kindInvite, "127.0.0.1", 10); got != 1 {
+		t.Errorf("127.0.0.1 with exempt set to a trunk only: %d of 10 admitted, want 1", got)
+	}
+}
+
 func TestOverallRate(t *testing.T) {
 	clk := newTestClock()
 	g := testGate(Limits{SourceInviteRate: Unlimited, InviteRate: 100, InviteBurst: 100}, clk)
@@ -234,7 +255,8 @@ const badOffer = "v=0\nthis is not sdp\n"
 // from the refused source are not refused; OPTIONS have their own limit.
 func TestServerRefusesOverLimit(t *testing.T) {
 	srv := startServerWith(t, func(ch call.Channel) { t.Error("no call expected") }, func(c *Config) {
-		c.Limits = Limits{SourceInviteRate: 1, SourceInviteBurst: 1, SourceOptionsRate: 1}
+		// Exempt none: the TCP part below comes from 127.0.0.1, exempt by default.
+		c.Limits = Limits{SourceInviteRate: 1, SourceInviteBurst: 1, SourceOptionsRate: 1, Exempt: []netip.Prefix{}}
 	})
 	before := counterValue(refusedCounters[kindInvite][reasonSourceRate])
 	if got := sendFrom(t, "127.0.0.2", srv.addr, request("INVITE", "", badOffer)); !strings.HasPrefix(got, "SIP/2.0 400") {
