@@ -363,3 +363,15 @@ func BenchmarkRefuseDecision(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuildRefusal is the stateless 503 built from the raw INVITE, without the write.
+func BenchmarkBuildRefusal(b *testing.B) {
+	data, buf := []byte(rawInvite), make([]byte, 0, 2048)
+	b.ReportAllocs()
+	for b.Loop() {
+		out, ok := appendRefusal(buf[:0], data, "hl503-x", 2)
+		if !ok || len(out) == 0 {
+			b.Fatal("no refusal")
+		}
+	}
+}
