@@ -58,6 +58,7 @@ fuzz:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./audio ./sip/media ./acd ./sip
 	scripts/load.sh
+	scripts/flood.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -55,7 +55,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 		RTPTimeout: cfg.SIP.RTPTimeout.D(), RingTimeout: cfg.SIP.RingTimeout.D(),
 		Codecs: codecs, NonceTTL: cfg.SIP.NonceTTL.D(),
 		MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires, Trunk: cfg.SIP.Trunk,
-		NAT: cfg.SIP.NAT, SymmetricRTP: cfg.SIP.SymmetricRTP,
+		NAT: cfg.SIP.NAT, SymmetricRTP: cfg.SIP.SymmetricRTP, Limits: sip.Limits(cfg.SIP.Limits.Values()),
 		SRTP: cfg.Media.SRTP, AgentSRTP: agentSRTP(cfg.Agents),
 		Auth: sip.AuthGuard{
 			MaxFailures: cfg.SIP.Auth.MaxFailures, Window: cfg.SIP.Auth.Window.D(), Lockout: cfg.SIP.Auth.Lockout.D(),

@@ -48,6 +48,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	ip = ip.Unmap()
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
 

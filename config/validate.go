@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("sip.nat", "%q is not a NAT mode; use auto, force or off", c.SIP.NAT)
 	}
+	c.SIP.Limits.validate(bad)
 	checkHostPort(bad, "http.addr", c.HTTP.Addr)
 	if c.Driver == "ari" {
 		if !strings.HasPrefix(c.ARI.URL, "http://") && !strings.HasPrefix(c.ARI.URL, "https://") {

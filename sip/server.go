@@ -46,6 +46,8 @@ type Config struct {
 	// SymmetricRTP sends each call's RTP to where the peer's RTP comes from, once learned,
 	// rather than to its SDP address (phones behind NAT).
 	SymmetricRTP bool
+	// Limits are the admission limits (see Limits): 0 fields take the machine's defaults.
+	Limits Limits
 }
 
 // Server is the native SIP engine: listeners, registrar, inbound and outbound calls.
@@ -72,6 +74,7 @@ type Server struct {
 	openMedia func() (*media.Session, error)
 	// takeWait is how long the call path has to take a leg's request (see Requests).
 	takeWait time.Duration
+	admit    *gate // admission control (admission.go)
 
 	mu      sync.Mutex
 	dialogs map[string]*Channel // dialog ID -> channel, both directions
@@ -156,6 +159,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
+	s.admit = newGate(s.cfg.Limits, s.now, s.ActiveCalls, slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
 	s.gate = newAuthGate(s.auth, s.password, s.cfg.Auth, s.now, s.log)
 	s.reg.gate = s.gate
@@ -174,7 +178,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stack := slog.New(newThrottle(s.log.Handler(), 10, time.Minute)).With("component", "sipgo")
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(s.cfg.UserAgent), sipgo.WithUserAgentHostname(s.ip.String()),
 		sipgo.WithUserAgentParser(newParser()),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack), sip.WithTransportLayerReadFilter(s.admit.filter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack))}
 	var serverTLS *tls.Config
 	if s.cfg.hasTransport("tls") {
@@ -197,12 +201,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	s.dua = s.newDialogUAs()
-	s.srv.OnInvite(s.onInvite)
+	s.srv.OnInvite(s.admit.invite(s.onInvite))
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
 	s.srv.OnCancel(s.onCancel) // those matching an INVITE are answered by the transaction layer
-	s.srv.OnRegister(s.onRegister)
-	s.srv.OnOptions(s.onOptions)
+	s.srv.OnRegister(s.admit.request(kindRegister, s.onRegister))
+	s.srv.OnOptions(s.admit.request(kindOptions, s.onOptions))
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnRefer(s.onRefer)
 	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -225,7 +229,7 @@ func (s *Server) Serve(ctx context.Context) error {
 				addr = s.cfg.tlsAddr()
 				err = s.srv.ListenAndServeTLS(lctx, tr, addr, serverTLS)
 			} else {
-				err = s.srv.ListenAndServe(lctx, tr, addr)
+				err = s.listenAndServe(lctx, tr)
 			}
 			if err != nil && s.ctx.Err() == nil {
 				errc <- fmt.Errorf("sip: listen %s %s: %w", tr, addr, err)

@@ -181,6 +181,9 @@ func (p *Proc) Log() string {
 	return b.String()
 }
 
+// Dir is the folder sipp runs in: its -trace_rtt and -trace_stat files land there.
+func (p *Proc) Dir() string { return p.dir }
+
 // Messages is the SIP message trace.
 func (p *Proc) Messages() string {
 	data, _ := os.ReadFile(filepath.Join(p.dir, "messages.log"))
