@@ -148,7 +148,8 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("sip: %q is not an IP address to advertise (set sip.public_addr)", ipStr)
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
-	s.gate = newGate(s.cfg.Limits, s.now, s.ActiveCalls, slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
+	s.gate = newGate(s.cfg.Limits, time.Now, s.ActiveCalls, // real time: rates are about real traffic, whatever clock the registrar is given
+		slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
 	return s, nil
 }
