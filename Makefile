@@ -45,6 +45,7 @@ fuzz:
 	$(FUZZ) '^FuzzReadWAV$$' ./audio
 	$(FUZZ) '^FuzzInvite$$' ./sip
 	$(FUZZ) '^FuzzReferTo$$' ./sip
+	$(FUZZ) '^FuzzRawRefusal$$' ./sip
 	$(FUZZ) '^FuzzLoadFlow$$' ./ivr
 	$(FUZZ) '^FuzzNormalizeNumber$$' ./customers
 	$(FUZZ) '^FuzzParseWebhook$$' ./customers

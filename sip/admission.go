@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -483,39 +484,52 @@ func rawKind(data []byte) (k kind, ack, ok bool) {
 }
 
 // rawHeaders walks the header lines of a raw message: each line with its continuation lines
-// (RFC 3261 §7.3.1), without the line ending, until the empty line.
+// (RFC 3261 §7.3.1), without the final CRLF, until the empty line. Lines end at CRLF and only
+// there, as sipgo's parser has them (a bare LF is part of a line), so that the filter reads a
+// message as sipgo would.
 type rawHeaders struct {
 	data []byte
 	pos  int
 }
 
 func newRawHeaders(data []byte) rawHeaders {
-	i := bytes.IndexByte(data, '\n')
-	if i < 0 {
+	end, ok := lineEnd(data, 0)
+	if !ok {
 		return rawHeaders{data: data, pos: len(data)}
 	}
-	return rawHeaders{data: data, pos: i + 1}
+	return rawHeaders{data: data, pos: end}
+}
+
+// lineEnd is the index just past the CRLF ending the line that starts at from.
+func lineEnd(data []byte, from int) (int, bool) {
+	i := bytes.IndexByte(data[from:], '\r')
+	if i < 0 || from+i+1 >= len(data) || data[from+i+1] != '\n' {
+		return 0, false
+	}
+	return from + i + 2, true
 }
 
 // next is the next header's name and whole line.
 func (h *rawHeaders) next() (name, line []byte, ok bool) {
 	start := h.pos
-	end := start
-	for {
-		i := bytes.IndexByte(h.data[end:], '\n')
-		if i < 0 {
-			return nil, nil, false // no empty line: not a whole message
-		}
-		end += i + 1
-		if end >= len(h.data) || (h.data[end] != ' ' && h.data[end] != '\t') {
-			break
+	if start >= len(h.data) {
+		return nil, nil, false
+	}
+	end, ok := lineEnd(h.data, start)
+	if !ok {
+		return nil, nil, false // no CRLF: not a whole message
+	}
+	if end == start+2 {
+		h.pos = end
+		return nil, nil, false // the empty line: end of the headers
+	}
+	for end < len(h.data) && (h.data[end] == ' ' || h.data[end] == '\t') {
+		if end, ok = lineEnd(h.data, end); !ok {
+			return nil, nil, false
 		}
 	}
 	h.pos = end
-	line = bytes.TrimRight(h.data[start:end], "\r\n")
-	if len(line) == 0 {
-		return nil, nil, false // end of the headers
-	}
+	line = h.data[start : end-2]
 	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
 		return nil, line, true
@@ -542,31 +556,40 @@ func rawToTag(data []byte) (tag []byte, found bool) {
 	}
 }
 
-// toTag finds ;tag= among the header parameters of a To value, after the URI's closing '>'
-// if it has one (a URI's own parameters are not the header's).
+// toTag finds ;tag= among the header parameters of a To value, after the URI's closing '>'.
+// It is deliberately strict (a bracketed URI, ";tag=" exactly, lower case): the filter must
+// never see a tag where sipgo sees none, since a new INVITE taken for a re-INVITE would skip
+// the rate limits; the other way round only holds an odd re-INVITE to its source's rate.
 func toTag(v []byte) []byte {
-	if i := bytes.LastIndexByte(v, '>'); i >= 0 {
-		v = v[i+1:]
+	i := bytes.LastIndexByte(v, '>')
+	if i < 0 {
+		return nil
 	}
+	v = v[i+1:]
 	for {
-		i := bytes.IndexByte(v, ';')
-		if i < 0 {
+		j := bytes.Index(v, []byte(";tag="))
+		if j < 0 {
 			return nil
 		}
-		v = v[i+1:]
-		p := bytes.TrimLeft(v, " \t")
-		if len(p) >= 3 && bytes.EqualFold(p[:3], []byte("tag")) {
-			p = bytes.TrimLeft(p[3:], " \t")
-			if len(p) > 0 && p[0] == '=' {
-				p = bytes.TrimLeft(p[1:], " \t")
-				end := bytes.IndexAny(p, "; \t,")
-				if end < 0 {
-					end = len(p)
-				}
-				return p[:end]
-			}
+		p := v[j+len(";tag="):]
+		end := 0
+		for end < len(p) && isTokenChar(p[end]) {
+			end++
 		}
+		if end > 0 {
+			return p[:end]
+		}
+		v = p
 	}
+}
+
+// isTokenChar says whether c may be part of a token (RFC 3261 §25.1), which a tag is.
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-.!%*_+`'~", c) >= 0
 }
 
 // appendRefusal appends to dst a stateless 503 for the raw request: its Via, From, To (with

@@ -213,7 +213,8 @@ func TestRawToTag(t *testing.T) {
 	for _, c := range []struct{ msg, tag string }{
 		{rawInvite, ""},
 		{strings.Replace(rawInvite, ";tag=uri>", ";tag=uri>;tag=dlg1", 1), "dlg1"},
-		{strings.Replace(rawInvite, "To: \"x;tag=no\" <sip:hotline@127.0.0.1;tag=uri>", "t: sip:hotline@127.0.0.1 ; TAG = z9", 1), "z9"},
+		{strings.Replace(rawInvite, "To: \"x;tag=no\" <sip:hotline@127.0.0.1;tag=uri>", "t: <sip:hotline@127.0.0.1>;x=1;tag=z9", 1), "z9"},
+		{strings.Replace(rawInvite, "To: \"x;tag=no\" <sip:hotline@127.0.0.1;tag=uri>", "t: sip:hotline@127.0.0.1;tag=z9", 1), ""}, // sipgo reads no tag here either
 	} {
 		if tag, found := rawToTag([]byte(c.msg)); !found || string(tag) != c.tag {
 			t.Errorf("tag %q (found %v), want %q in\n%s", tag, found, c.tag, c.msg)
@@ -374,4 +375,55 @@ func BenchmarkBuildRefusal(b *testing.B) {
 			b.Fatal("no refusal")
 		}
 	}
+}
+
+// FuzzRawRefusal feeds the read filter's raw-byte reading (it runs on every datagram before
+// sipgo parses it): no input panics it, and for a request sipgo can parse, the stateless 503
+// built from it parses too and answers the same Call-ID and CSeq.
+func FuzzRawRefusal(f *testing.F) {
+	f.Add([]byte(rawInvite))
+	f.Add([]byte(strings.Replace(rawInvite, ";tag=uri>", ";tag=uri>;tag=dlg1", 1)))
+	f.Add([]byte("REGISTER sip:127.0.0.1 SIP/2.0\r\nv: SIP/2.0/UDP 1.2.3.4\r\nf: <sip:a@b>;tag=1\r\nt: <sip:a@b>\r\ni: x\r\nCSeq: 1 REGISTER\r\n\r\n"))
+	f.Add([]byte("ACK sip:x SIP/2.0\r\nTo: <sip:x>;tag=hl503-x\r\n\r\n"))
+	f.Add([]byte("INVITE \r\n\r\n"))
+	for _, to := range []string{"To: <sip:x@y>; tag = a1", "To: sip:x@y ; tag=a1", "To: <sip:x@y>;tag=a1;x=2", "To: <sip:x@y>;TAG=a1", "To: \"a;tag=b\" <sip:x@y>"} {
+		f.Add([]byte(strings.Replace(rawInvite, "To: \"x;tag=no\" <sip:hotline@127.0.0.1;tag=uri>", to, 1)))
+	}
+	parser := sip.NewParser()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, _ = rawKind(data)
+		_, _ = rawToTag(data)
+		out, ok := appendRefusal(nil, data, "hl503-x", 2)
+		msg, err := parser.ParseSIP(data)
+		if err != nil {
+			return
+		}
+		req, isReq := msg.(*sip.Request)
+		if !isReq || req.To() == nil {
+			return
+		}
+		// A To tag the filter sees, sipgo must see too: a new INVITE the filter took for a
+		// re-INVITE would skip the rate limits. (The other way round is harmless: sipgo reads a
+		// tag in some malformed To values the filter does not, and such a "re-INVITE" is merely
+		// held to its source's rate.)
+		rawTag, _ := rawToTag(data)
+		sipgoTag, _ := req.To().Params.Get("tag")
+		if len(rawTag) > 0 && sipgoTag == "" {
+			t.Fatalf("To tag: the filter reads %q, sipgo %q, in %q", rawTag, sipgoTag, data)
+		}
+		if !ok || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil || req.From() == nil {
+			return
+		}
+		resMsg, err := parser.ParseSIP(out)
+		if err != nil {
+			t.Fatalf("the 503 for a request sipgo parses does not parse: %v\nrequest:\n%q\n503:\n%q", err, data, out)
+		}
+		res, isRes := resMsg.(*sip.Response)
+		if !isRes || res.StatusCode != 503 {
+			t.Fatalf("not a 503: %q", out)
+		}
+		if res.CallID() == nil || res.CallID().Value() != req.CallID().Value() || res.CSeq() == nil || res.CSeq().SeqNo != req.CSeq().SeqNo {
+			t.Fatalf("Call-ID or CSeq differ: request %q, 503 %q", data, out)
+		}
+	})
 }

@@ -159,7 +159,8 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
-	s.admit = newGate(s.cfg.Limits, s.now, s.ActiveCalls, slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
+	s.admit = newGate(s.cfg.Limits, time.Now, s.ActiveCalls, // real time: rates are about real traffic, whatever clock the registrar is given
+		slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
 	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
 	s.gate = newAuthGate(s.auth, s.password, s.cfg.Auth, s.now, s.log)
 	s.reg.gate = s.gate
@@ -209,10 +210,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.srv.OnOptions(s.admit.request(kindOptions, s.onOptions))
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnRefer(s.onRefer)
+	// A method hotline has no handler for gets 405 whatever else is wrong with it (RFC 4475
+	// mismatch02, intmeth): its CSeq is not worth a second look.
 	s.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
-		if !s.refuseMalformed(tx, req) {
-			s.reject(tx, req, errMethodNotAllowed(req.Method))
-		}
+		s.reject(tx, req, errMethodNotAllowed(req.Method))
 	})
 
 	s.ctx, s.cancel = context.WithCancel(ctx)
