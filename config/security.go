@@ -8,7 +8,7 @@ import (
 )
 
 // SIPAuth is the digest brute-force lockout (sip.auth). Zero values take the defaults
-// (docs/security-events.md); -1 turns a lock off.
+// (docs/security.md); -1 turns a lock off.
 type SIPAuth struct {
 	// MaxFailures failed digest authentications from one IP address within Window lock it
 	// out for Lockout: answered 403 at once, credentials unread (default 5, in 5m, for 15m).
