@@ -76,6 +76,12 @@ var metrics = map[string]metricSpec{
 	"hotline_sip_registrations":          {},
 	"hotline_sip_registrations_total":    {labels: []string{"result"}},
 	"hotline_sip_invites_rejected_total": {labels: []string{"reason"}},
+	// sip: TLS, admission control, the digest guard (docs/security.md)
+	"hotline_sip_tls_certificate_expiry_timestamp_seconds": {},
+	"hotline_sip_tls_certificate_reloads_total":            {labels: []string{"result"}},
+	"hotline_sip_admission_refused_total":                  {labels: []string{"method", "reason"}},
+	"hotline_sip_auth_lockouts_total":                      {labels: []string{"scope"}},
+	"hotline_security_events_total":                        {labels: []string{"event"}},
 	// sip/media/metrics.go
 	"hotline_rtp_packets_received_total":      {},
 	"hotline_rtp_packets_sent_total":          {},
