@@ -1,14 +1,12 @@
 package center
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,7 +88,7 @@ rtp_ports %d-%d
 	if ph.Dial != "" {
 		args = append(args, "-e", "d "+ph.Dial)
 	}
-	var out lockedOutput
+	var out testenv.Output
 	cmd := exec.Command("stdbuf", args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -104,25 +102,6 @@ rtp_ports %d-%d
 		}
 	})
 	return heard
-}
-
-// lockedOutput is a process's output, written by exec's copying goroutine while a failing
-// test may read it.
-type lockedOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedOutput) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedOutput) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // A real softphone (baresip) as the agent: it registers with digest, is logged in by

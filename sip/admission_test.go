@@ -222,32 +222,6 @@ func TestRawToTag(t *testing.T) {
 	}
 }
 
-// sendFrom sends msg from a UDP socket bound to ip and returns the first final response.
-func sendFrom(t *testing.T, ip, to, msg string) string {
-	t.Helper()
-	c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr(ip), 0)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	msg = strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String())
-	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
-	if _, err := c.Write([]byte(msg)); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return "no response: " + err.Error()
-		}
-		if !strings.HasPrefix(string(buf[:n]), "SIP/2.0 1") {
-			return string(buf[:n])
-		}
-	}
-}
-
 // badOffer gets an admitted INVITE its 400 from the handler, with no call to wait for.
 const badOffer = "v=0\nthis is not sdp\n"
 
@@ -260,29 +234,29 @@ func TestServerRefusesOverLimit(t *testing.T) {
 		c.Limits = Limits{SourceInviteRate: 1, SourceInviteBurst: 1, SourceOptionsRate: 1, Exempt: []netip.Prefix{}}
 	})
 	before := counterValue(refusedCounters[kindInvite][reasonSourceRate])
-	if got := sendFrom(t, "127.0.0.2", srv.addr, request("INVITE", "", badOffer)); !strings.HasPrefix(got, "SIP/2.0 400") {
+	if got := rawExchangeFrom(t, "127.0.0.2", srv.addr, request("INVITE", "", badOffer)); !strings.HasPrefix(got, "SIP/2.0 400") {
 		t.Fatalf("first INVITE: want the handler's 400, got %s", got)
 	}
-	got := sendFrom(t, "127.0.0.2", srv.addr, request("INVITE", "", badOffer))
+	got := rawExchangeFrom(t, "127.0.0.2", srv.addr, request("INVITE", "", badOffer))
 	if !strings.HasPrefix(got, "SIP/2.0 503") || !strings.Contains(got, "Retry-After: 2\r\n") || !strings.Contains(got, ";tag=hl503-") {
 		t.Fatalf("second INVITE from the same source: want a stateless 503 with Retry-After and a To tag, got\n%s", got)
 	}
 	if d := counterValue(refusedCounters[kindInvite][reasonSourceRate]) - before; d != 1 {
 		t.Errorf("hotline_sip_admission_refused_total{INVITE,source_rate} rose by %v, want 1", d)
 	}
-	if got := sendFrom(t, "127.0.0.3", srv.addr, request("INVITE", "", badOffer)); !strings.HasPrefix(got, "SIP/2.0 400") {
+	if got := rawExchangeFrom(t, "127.0.0.3", srv.addr, request("INVITE", "", badOffer)); !strings.HasPrefix(got, "SIP/2.0 400") {
 		t.Errorf("another source's INVITE: want 400 from the handler, got %s", got)
 	}
 	for _, m := range []string{"INVITE", "BYE"} { // in-dialog: a 481, never a 503
-		if got := sendFrom(t, "127.0.0.2", srv.addr, request(m, ";tag=dlg", "")); !strings.HasPrefix(got, "SIP/2.0 481") {
+		if got := rawExchangeFrom(t, "127.0.0.2", srv.addr, request(m, ";tag=dlg", "")); !strings.HasPrefix(got, "SIP/2.0 481") {
 			t.Errorf("in-dialog %s from the refused source: want 481, got %s", m, got)
 		}
 	}
-	if got := sendFrom(t, "127.0.0.2", srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 200") {
+	if got := rawExchangeFrom(t, "127.0.0.2", srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 200") {
 		t.Errorf("first OPTIONS: %s", got)
 	}
-	sendFrom(t, "127.0.0.2", srv.addr, request("OPTIONS", "", ""))
-	if got := sendFrom(t, "127.0.0.2", srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 503") {
+	rawExchangeFrom(t, "127.0.0.2", srv.addr, request("OPTIONS", "", ""))
+	if got := rawExchangeFrom(t, "127.0.0.2", srv.addr, request("OPTIONS", "", "")); !strings.HasPrefix(got, "SIP/2.0 503") {
 		t.Errorf("third OPTIONS at 1/s, burst 2: want 503, got %s", got)
 	}
 

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/internal/sipptest"
+	"github.com/hotline-cc/hotline/internal/testenv"
 )
 
 var (
@@ -176,18 +175,7 @@ func TestGuardExemptNeverLocked(t *testing.T) {
 }
 
 // logBuffer is a JSON log the tests read records back from.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+type logBuffer struct{ testenv.Output }
 
 // events are the security event records logged so far.
 func (b *logBuffer) events(t testing.TB) []map[string]any {

@@ -10,16 +10,30 @@ import (
 	"github.com/hotline-cc/hotline/call"
 )
 
-// rawExchange sends one datagram and returns the first response's status line.
+// rawExchange sends one datagram and returns the first final response, its status line first.
 func rawExchange(t *testing.T, addr, msg string) string {
 	t.Helper()
-	c, err := net.Dial("udp", addr)
+	return rawExchangeFrom(t, "", addr, msg)
+}
+
+// rawExchangeFrom is rawExchange from a socket bound to ip ("" any): loopback has all of
+// 127/8, so tests can be several sources.
+func rawExchangeFrom(t *testing.T, ip, addr, msg string) string {
+	t.Helper()
+	var local *net.UDPAddr
+	if ip != "" {
+		local = &net.UDPAddr{IP: net.ParseIP(ip)}
+	}
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialUDP("udp", local, raddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	local := c.LocalAddr().String()
-	msg = strings.ReplaceAll(msg, "LOCAL", local)
+	msg = strings.ReplaceAll(msg, "LOCAL", c.LocalAddr().String())
 	msg = strings.ReplaceAll(strings.TrimLeft(msg, "\n"), "\n", "\r\n")
 	if _, err := c.Write([]byte(msg)); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@
 package sipptest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -50,7 +49,7 @@ type Options struct {
 type Proc struct {
 	t        testing.TB
 	cmd      *exec.Cmd
-	out      lockedBuffer
+	out      testenv.Output
 	dir      string
 	done     chan struct{}
 	err      error
@@ -251,23 +250,4 @@ func portFree(port int) bool {
 	}
 	l.Close()
 	return true
-}
-
-// lockedBuffer is sipp's output, written by exec's copying goroutines while a failing test
-// may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

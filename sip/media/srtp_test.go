@@ -507,7 +507,7 @@ func TestSRTPWithBaresip(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var out lockedBuffer
+			var out testenv.Output
 			cmd := exec.Command(bin, "-f", dir, "-t", "20", "-e", "/dial sip:hotline@"+uas.LocalAddr().String())
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
@@ -588,24 +588,6 @@ func TestSRTPWithBaresip(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedBuffer is a process's output, written by exec's copying goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // readSIP reads SIP messages on conn until one starts with start (skipping retransmissions
