@@ -23,6 +23,9 @@ type destination struct {
 	uri       sip.Uri
 	transport string
 	via       string // host:port to send to instead of the URI's (a phone behind NAT), or ""
+	// savp offers SRTP as RTP/SAVP, as under SRTPRequired, where the policy is optional: the
+	// second try at a phone that refused the best-effort offer (RTP/AVP with keys).
+	savp bool
 }
 
 // Originate calls an agent's registered phones (in parallel; the first to answer wins) or a
@@ -135,7 +138,22 @@ func (s *Server) resolve(to call.Target) ([]destination, error) {
 	return []destination{{uri: sip.Uri{Scheme: "sip", User: target, Host: host, Port: port}, transport: "udp"}}, nil
 }
 
+// dial calls one destination. A phone set to SRTP-mandatory refuses hotline's best-effort
+// offer (RTP/AVP with a=crypto) with 488: under an optional policy it is offered RTP/SAVP
+// once more, so such a phone needs no srtp: required of its own.
 func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts call.OriginateOptions) (*Channel, error) {
+	ch, err := s.dialOnce(ctx, to, d, opts)
+	var de *call.DialError
+	if policy, perr := s.srtp.forCall(to.Agent, d.transport == "tls"); perr == nil && policy == media.SRTPOptional &&
+		errors.As(err, &de) && de.Status == 488 && ctx.Err() == nil {
+		s.log.Info("phone refused best-effort SRTP: offering RTP/SAVP", "to", to.String())
+		d.savp = true
+		return s.dialOnce(ctx, to, d, opts)
+	}
+	return ch, err
+}
+
+func (s *Server) dialOnce(ctx context.Context, to call.Target, d destination, opts call.OriginateOptions) (*Channel, error) {
 	fail := func(cause call.Cause, sentinel error, status int, detail error) error {
 		err := sentinel
 		if detail != nil {
@@ -146,6 +164,9 @@ func (s *Server) dial(ctx context.Context, to call.Target, d destination, opts c
 	policy, err := s.srtp.forCall(to.Agent, d.transport == "tls")
 	if err != nil { // SRTP required, and this phone is on udp or tcp
 		return nil, fail(call.CauseIncompatible, call.ErrUnreachable, 0, err)
+	}
+	if d.savp && policy == media.SRTPOptional {
+		policy = media.SRTPRequired
 	}
 	srtpOffer, err := media.NewSRTPOffer(policy)
 	if err != nil {
