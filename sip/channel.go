@@ -164,12 +164,24 @@ func (c *Channel) Answer(ctx context.Context) error {
 		sdp = media.OfferSDP(c.s.mediaAddr(c.sess), c.s.sessionID(c), c.sdpVer, c.s.cfg.Codecs, lateOfferDTMF, media.WithSRTP(o))
 	}
 	res := sip.NewSDPResponseFromRequest(c.server.InviteRequest, sdp)
+	// The 200 goes out under sendMu, which a hangup takes to choose between a BYE and an
+	// error response: a hangup racing the answer (SIGTERM as the flow answers) waits for the
+	// 200 to be written and then sends its BYE, rather than find no 2xx yet, send nothing, and
+	// leave the caller in a call nobody ends.
+	c.sendMu.Lock()
 	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		c.sendMu.Unlock()
+		return call.ErrHangup
+	}
 	c.answered = true // from here a hangup is a BYE, not a final error response
 	c.mu.Unlock()
 	c.sess.Start()
 	countRequest("INVITE", 200)
-	if err := c.server.WriteResponse(res); err != nil {
+	err := c.server.WriteResponse(res) // returns once the ACK has come (or 64*T1)
+	c.sendMu.Unlock()
+	if err != nil {
 		if c.ctx.Err() != nil {
 			return call.ErrHangup
 		}

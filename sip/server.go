@@ -81,8 +81,10 @@ type Server struct {
 	wg      sync.WaitGroup      // calls in progress
 	ctx     context.Context
 	cancel  context.CancelFunc
-	ready   chan struct{}
-	closed  bool
+	// stopListening closes the listeners, after shutdown's hangups.
+	stopListening context.CancelFunc
+	ready         chan struct{}
+	closed        bool
 }
 
 // Option configures a Server.
@@ -217,13 +219,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	// The listeners outlive s.ctx until shutdown has hung up every call: the BYEs go out on
+	// the same sockets (a listener closed with s.ctx raced them: SIGTERM left callers in
+	// calls nobody ended).
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopListening = stopListening
+	defer stopListening()
 	defer s.cancel()
 	errc := make(chan error, len(s.cfg.Transports))
 	var listening sync.WaitGroup
 	for _, tr := range s.cfg.Transports {
 		listening.Add(1)
 		go func() {
-			lctx := context.WithValue(s.ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(string, string) { listening.Done() }))
+			lctx := context.WithValue(listenCtx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(string, string) { listening.Done() }))
 			addr := s.cfg.Addr
 			var err error
 			if tr == "tls" {
@@ -288,6 +296,9 @@ func (s *Server) shutdown() {
 		c.end(call.CauseNormal)
 	}
 	s.wg.Wait()
+	if s.stopListening != nil {
+		s.stopListening()
+	}
 	var errs []error
 	if s.client != nil {
 		errs = append(errs, s.client.Close())

@@ -80,7 +80,7 @@ func TestSIGTERMHangsUpCallsAndExits(t *testing.T) {
 	p.stop(t)
 	took := time.Since(sent)
 	if code := caller.Wait(); code != 0 {
-		t.Errorf("the caller did not get hotline's BYE (sipp exit %d):\n%s", code, caller.Log())
+		t.Errorf("the caller did not get hotline's BYE (sipp exit %d):\n%s\nhotline:\n%s", code, caller.Log(), p.out.String())
 	}
 	if took > 10*time.Second {
 		t.Errorf("hotline took %v to stop, want well within TimeoutStopSec=20", took)
