@@ -146,14 +146,21 @@ func TestBaresipAgentTakesQueuedCall(t *testing.T) {
 // once baresip has closed it after the BYE).
 func baresipHeard(t *testing.T, dir string) []int16 {
 	t.Helper()
-	time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
-	dumps, _ := filepath.Glob(filepath.Join(dir, "*-dec.wav"))
-	if len(dumps) == 0 {
-		t.Fatalf("baresip recorded nothing in %s", dir)
-	}
-	pcm, err := audio.LoadWAVFile(dumps[0])
+	pcm, err := audio.LoadWAVFile(baresipDump(t, dir))
 	if err != nil {
 		t.Fatalf("baresip's recording: %v", err)
 	}
 	return pcm
+}
+
+// baresipDump is the file of what baresip heard in its call (its sndfile *-dec.wav), once
+// baresip has closed it after the BYE.
+func baresipDump(t *testing.T, dir string) string {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	dumps, _ := filepath.Glob(filepath.Join(dir, "*-dec.wav"))
+	if len(dumps) == 0 {
+		t.Fatalf("baresip recorded nothing in %s", dir)
+	}
+	return dumps[0]
 }

@@ -3,7 +3,6 @@ package center
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,12 +39,7 @@ func toneShare(pcm []int16, rate, hz float64) float64 {
 // heardTone loads what a baresip heard and measures its share of the tone at hz.
 func heardTone(t *testing.T, dir string, hz float64) (share float64, seconds float64) {
 	t.Helper()
-	time.Sleep(500 * time.Millisecond) // baresip closes its recording after the BYE
-	dumps, _ := filepath.Glob(filepath.Join(dir, "*-dec.wav"))
-	if len(dumps) == 0 {
-		t.Fatalf("baresip recorded nothing in %s", dir)
-	}
-	chans, f, err := audio.LoadWAVChannels(dumps[0])
+	chans, f, err := audio.LoadWAVChannels(baresipDump(t, dir))
 	if err != nil {
 		t.Fatalf("baresip's recording: %v", err)
 	}

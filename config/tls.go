@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 )
 
 // SIPTLS is SIP over TLS (sips:, RFC 3261 §26.2), on when sip.transports lists tls.
@@ -26,22 +27,12 @@ type Media struct {
 // SRTPPolicies are the values of media.srtp and agents[].srtp.
 var SRTPPolicies = []string{"off", "optional", "required"}
 
-func validSRTP(v string) bool {
-	for _, p := range SRTPPolicies {
-		if v == p {
-			return true
-		}
-	}
-	return false
-}
+func validSRTP(v string) bool { return slices.Contains(SRTPPolicies, v) }
 
 // validateTLS checks the TLS listener and the SRTP policies; the certificate and key are
 // loaded here so that a wrong path or a key that does not match is a config error at start.
 func (c *Config) validateTLS(bad func(key, format string, args ...any)) {
-	tlsOn := false
-	for _, t := range c.SIP.Transports {
-		tlsOn = tlsOn || t == "tls"
-	}
+	tlsOn := slices.Contains(c.SIP.Transports, "tls")
 	t := c.SIP.TLS
 	if t.Addr != "" {
 		checkHostPort(bad, "sip.tls.addr", t.Addr)

@@ -43,23 +43,7 @@ YAML
 if [ -n "$capacity" ] || [ "${ADMISSION:-}" = off ]; then
   sed -i 's/^sip: {\(.*\)}$/sip: {\1, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off, register_rate: off, source_register_rate: off, options_rate: off, source_options_rate: off}}/' "$work/hotline.yaml"
 fi
-cat > "$work/flows/load.yaml" <<'YAML'
-description: flood test - music until the caller hangs up
-language: en
-start: hold
-nodes:
-  hold:
-    menu:
-      prompt:
-        - play: hold-music
-      timeout: 1m
-      retries: 0
-    on:
-      digit:1: bye
-      retries_exhausted: bye
-  bye:
-    hangup: {}
-YAML
+cp testdata/flows/load.yaml "$work/flows/load.yaml"
 
 start_server() {
   "${pin_srv[@]}" env GOMAXPROCS=1 ./bin/hotline serve --config "$work/hotline.yaml" --data-dir "$work/data" >"$work/server.log" 2>&1 &

@@ -18,23 +18,7 @@ flows: {dir: $work/flows, entry: load}
 queues: [{name: support}]
 YAML
 mkdir -p "$work/flows"
-cat > "$work/flows/load.yaml" <<'YAML'
-description: load test - music until the caller hangs up
-language: en
-start: hold
-nodes:
-  hold:
-    menu:
-      prompt:
-        - play: hold-music
-      timeout: 1m
-      retries: 0
-    on:
-      digit:1: bye
-      retries_exhausted: bye
-  bye:
-    hangup: {}
-YAML
+cp testdata/flows/load.yaml "$work/flows/load.yaml"
 ./bin/hotline serve --config "$work/hotline.yaml" --data-dir "$work/data" >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.2; done

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -48,14 +49,7 @@ func (c Config) tlsAddr() string {
 }
 
 // hasTransport says whether tr (udp, tcp, tls) is one of the configured transports.
-func (c Config) hasTransport(tr string) bool {
-	for _, t := range c.Transports {
-		if t == tr {
-			return true
-		}
-	}
-	return false
-}
+func (c Config) hasTransport(tr string) bool { return slices.Contains(c.Transports, tr) }
 
 // certReloader serves the certificate in a pair of PEM files and picks up a new one when the
 // files change (a renewal by certbot or cert-manager), without a restart and without dropping
