@@ -268,7 +268,9 @@ func TestTortureMessagesTCP(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			got := sendRaw(t, "tcp", srv.addr, answerable(msgs[name], "tcp", name), 2*time.Second)
 			want := tortureWant[name]
-			if got != want[len(want)-1] {
+			// mcl01's two Content-Lengths: sipgo frames the stream by the first one or drops
+			// it, depending on how the bytes arrive in reads (CI saw both); either is sound.
+			if got != want[len(want)-1] && !(name == "invalid/mcl01" && got == want[0]) {
 				t.Errorf("answered %q over TCP, want %q", got, want[len(want)-1])
 			}
 		})
