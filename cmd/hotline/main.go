@@ -55,7 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: hotline <command> [flags]
 
-  serve      run the contact center (--config FILE, --sip-addr, --http-addr, --data-dir, --check-config)
+  serve      run the contact center (--config FILE, --sip-addr, --http-addr, --data-dir, --check-config,
+             --pprof 127.0.0.1:6060, --cpuprofile FILE)
   flow       check | sim | test | graph IVR flows
   staffing   agents needed (Erlang C): --calls-per-hour 300 --aht 4m --target 80/20s [--shrinkage 30%]
   token      create | list | revoke API and dashboard tokens
@@ -71,6 +72,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	httpAddr := fs.String("http-addr", "", "HTTP listen address host:port, overrides http.addr")
 	dataDir := fs.String("data-dir", "", "data directory, overrides data_dir")
 	check := fs.Bool("check-config", false, "validate the configuration and flows, then exit")
+	var prof profiling
+	fs.StringVar(&prof.addr, "pprof", "", "serve Go's pprof endpoints on this loopback host:port (off by default)")
+	fs.StringVar(&prof.cpuFile, "cpuprofile", "", "write a CPU profile to this file until hotline stops (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -78,6 +82,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline: configuration is not valid:\n%v\n", err)
 		return 1
+	}
+	if prof.addr != "" {
+		if err := checkPprofAddr(prof.addr); err != nil {
+			fmt.Fprintf(stderr, "hotline: %v\n", err)
+			return 2
+		}
 	}
 	if *sipAddr != "" {
 		cfg.SIP.Addr = *sipAddr
@@ -105,6 +115,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if cfg.Log.FullNumbers {
 		log.Warn("log.full_numbers is on: callers' and customers' phone numbers are logged in full; turn it off once debugging is done")
 	}
+	if err := prof.start(log); err != nil {
+		fmt.Fprintf(stderr, "hotline: %v\n", err)
+		return 1
+	}
+	defer prof.stop()
 	c, err := center.New(cfg, center.WithLogger(log), center.WithBanner(stdout), center.WithBannerPasswords(*cfgPath == ""))
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline: %v\n", err)
