@@ -51,7 +51,16 @@ type hub struct {
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+	// Queue figures touched since the last queue publish (nil: none; all: every queue),
+	// published at most every queueEvery: at a thousand calls a second each call's events
+	// would otherwise re-read and re-encode its queue several times. Owned by run.
+	touched map[string]bool
+	all     bool
 }
+
+// queueEvery is the most often a queue's figures are sent on the stream. Calls and agents
+// are sent as they change; a queue's waiting count a tenth of a second late is not.
+const queueEvery = 100 * time.Millisecond
 
 type client struct {
 	ch    chan []byte // encoded SSE messages
@@ -90,10 +99,16 @@ func (h *hub) run(sampleEvery, refreshEvery time.Duration) {
 	defer sample.Stop()
 	refresh := time.NewTicker(refreshEvery)
 	defer refresh.Stop()
+	flush := time.NewTimer(queueEvery)
+	flush.Stop()
+	flushing := false
 	for {
 		select {
 		case <-h.stop:
 			return
+		case <-flush.C:
+			flushing = false
+			h.flushQueues()
 		case ev, ok := <-events:
 			if !ok {
 				events = nil // the center closed it; keep serving refreshes
@@ -114,6 +129,10 @@ func (h *hub) run(sampleEvery, refreshEvery time.Duration) {
 				}
 			}
 			h.publish(batch)
+			if !flushing && (h.all || len(h.touched) > 0) {
+				flushing = true
+				flush.Reset(queueEvery)
+			}
 		case <-refresh.C:
 			h.mu.Lock()
 			n := len(h.clients)
@@ -127,8 +146,20 @@ func (h *hub) run(sampleEvery, refreshEvery time.Duration) {
 	}
 }
 
-// publish turns the center's events into stream messages, refreshing the queues they touch.
+// watched says whether any event stream is open. With none, the center's events are dropped
+// unread: a stream that opens later starts from a snapshot.
+func (h *hub) watched() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients) > 0
+}
+
+// publish turns the center's events into stream messages, and marks the queues they touch for
+// the next flushQueues.
 func (h *hub) publish(batch []Event) {
+	if !h.watched() {
+		return
+	}
 	var calls []LiveCall
 	var agents []acd.AgentStatus
 	touched := map[string]bool{}
@@ -199,11 +230,27 @@ func (h *hub) publish(batch []Event) {
 		}
 	}
 	if allQueues {
-		touched = nil
+		h.all = true
 	}
-	if allQueues || len(touched) > 0 {
-		h.publishQueues(touched)
+	if h.touched == nil {
+		h.touched = touched
+		return
 	}
+	for q := range touched {
+		h.touched[q] = true
+	}
+}
+
+// flushQueues publishes the queues publish marked since the last flush.
+func (h *hub) flushQueues() {
+	only := h.touched
+	if h.all {
+		only = nil
+	}
+	if h.all || len(h.touched) > 0 {
+		h.publishQueues(only)
+	}
+	h.touched, h.all = nil, false
 }
 
 // publishQueues sends the current figures of the given queues (nil: all).

@@ -31,15 +31,17 @@ type MediaStats struct {
 	Jitter               time.Duration // interarrival jitter of the caller's audio
 }
 
-// Log keeps the last n finished calls in memory.
+// Log keeps the last n finished calls in memory, in a ring: adding a call costs the same
+// whatever n is.
 type Log struct {
 	mu   sync.Mutex
 	n    int
-	recs []Record
+	recs []Record // len(recs) < n until the ring is full
+	next int      // where the next record goes once full
 }
 
-// NewLog keeps the last n calls.
-func NewLog(n int) *Log { return &Log{n: n} }
+// NewLog keeps the last n calls (n >= 1).
+func NewLog(n int) *Log { return &Log{n: max(n, 1)} }
 
 // Add records a finished journey and how its flow ended.
 func (l *Log) Add(j *Journey, r ivr.Result) {
@@ -54,15 +56,18 @@ func (l *Log) Add(j *Journey, r ivr.Result) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.recs = append(l.recs, rec)
-	if len(l.recs) > l.n {
-		l.recs = append([]Record(nil), l.recs[len(l.recs)-l.n:]...)
+	if len(l.recs) < l.n {
+		l.recs = append(l.recs, rec)
+		return
 	}
+	l.recs[l.next] = rec
+	l.next = (l.next + 1) % l.n
 }
 
 // List is the logged calls, newest last.
 func (l *Log) List() []Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]Record(nil), l.recs...)
+	out := make([]Record, 0, len(l.recs))
+	return append(append(out, l.recs[l.next:]...), l.recs[:l.next]...)
 }
