@@ -49,7 +49,7 @@ func (s *Store) FindOrCreateByNumber(ctx context.Context, callerID string) (Cust
 	var id string
 	err := s.inTxRetry(ctx, func(r run) error {
 		var err error
-		id, err = s.customerFor(ctx, r, callerID, false)
+		id, _, err = s.customerFor(ctx, r, callerID, false)
 		return err
 	})
 	if err != nil {
@@ -58,10 +58,10 @@ func (s *Store) FindOrCreateByNumber(ctx context.Context, callerID string) (Cust
 	return s.Customer(ctx, id)
 }
 
-// customerFor finds or creates, inside a transaction, the customer an address belongs to.
-func (s *Store) customerFor(ctx context.Context, r run, address string, email bool) (string, error) {
+// customerFor finds or creates, inside a transaction, the customer an address belongs to;
+// created says it was created.
+func (s *Store) customerFor(ctx context.Context, r run, address string, email bool) (id string, created bool, err error) {
 	var ident Identity
-	var err error
 	if email {
 		var v string
 		v, err = NormalizeEmail(address)
@@ -70,16 +70,18 @@ func (s *Store) customerFor(ctx context.Context, r run, address string, email bo
 		ident, err = CallerIdentity(address, s.policy.Region)
 	}
 	if err != nil {
-		return s.insertCustomer(ctx, r, Customer{Anonymous: true})
+		id, err = s.insertCustomer(ctx, r, Customer{Anonymous: true})
+		return id, err == nil, err
 	}
-	id, err := s.owner(ctx, r, ident)
+	id, err = s.owner(ctx, r, ident)
 	if err == nil {
-		return id, nil
+		return id, false, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return "", err
+		return "", false, err
 	}
-	return s.insertCustomer(ctx, r, Customer{Identities: []Identity{ident}})
+	id, err = s.insertCustomer(ctx, r, Customer{Identities: []Identity{ident}})
+	return id, err == nil, err
 }
 
 func (s *Store) insertCustomer(ctx context.Context, r run, c Customer) (string, error) {
