@@ -23,13 +23,18 @@ const (
 // a SAVEPOINT, so one that fails is rolled back alone and the others commit. Every caller
 // waits for the COMMIT of its own write: what was written is durable and readable when the
 // call returns, as with a transaction of its own.
+//
+// SQLite has one writer (the file's write lock), so one goroutine writes. PostgreSQL takes
+// transactions side by side, and a batch there waits mostly on round trips, so several
+// writers each commit a batch of their own.
 type groupCommit struct {
-	s   *Store
-	ops chan *contactWrite
+	s       *Store
+	ops     chan *contactWrite
+	writers int
 
 	mu     sync.RWMutex // held shared while queueing; Close takes it to stop the queueing
 	closed bool
-	done   chan struct{} // the writer has committed everything and returned
+	done   chan struct{} // the writers have committed everything and returned
 }
 
 // contactWrite is one queued write: fn runs inside the batch's transaction.
@@ -40,9 +45,13 @@ type contactWrite struct {
 	err   chan error
 }
 
-func newGroupCommit(s *Store) *groupCommit {
-	g := &groupCommit{s: s, ops: make(chan *contactWrite, 4*maxBatch), done: make(chan struct{})}
-	go g.run()
+func newGroupCommit(s *Store, writers int) *groupCommit {
+	g := &groupCommit{s: s, ops: make(chan *contactWrite, 4*maxBatch), writers: writers, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(g.run)
+	}
+	go func() { wg.Wait(); close(g.done) }()
 	return g
 }
 
@@ -77,9 +86,8 @@ func (g *groupCommit) close() {
 	<-g.done
 }
 
-// run is the writer: it takes what is queued, up to maxBatch, and commits it.
+// run is a writer: it takes what is queued, up to maxBatch, and commits it.
 func (g *groupCommit) run() {
-	defer close(g.done)
 	batch := make([]*contactWrite, 0, maxBatch)
 	for w := range g.ops {
 		batch = append(batch[:0], w)

@@ -218,7 +218,11 @@ func (s *Store) open(ctx context.Context, dsn, dataDir string) error {
 		return err
 	}
 	s.stmts = newStmtCache(s.db, s.d)
-	s.commits = newGroupCommit(s)
+	writers := 1
+	if s.d == postgres {
+		writers = 4
+	}
+	s.commits = newGroupCommit(s, writers)
 	return nil
 }
 
