@@ -251,9 +251,12 @@ func (s *Store) Dialect() string { return string(s.d) }
 // fsync is paid per batch, not per call. _txlock makes every transaction BEGIN IMMEDIATE, so
 // a writer never fails to upgrade a read lock; writers of this process queue on the store's
 // write mutex (Store.wmu), and busy_timeout is left for another process on the same file.
+// temp_store=MEMORY keeps the sub-journal of a group commit's savepoints in memory: on file it
+// spilled past 64 KiB, and its pwrites were a fifth of a batch's time. It holds the pages one
+// write changed, and is emptied as its savepoint is released.
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
