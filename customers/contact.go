@@ -203,13 +203,15 @@ func (s *Store) OpenContact(ctx context.Context, c Contact) (Contact, bool, erro
 		c.Events = []Event{}
 	}
 	given, created := c.CustomerID, false
+	// Normalized here, not by the writer, which is one for every call (SQLite).
+	ident, identErr := s.addressIdentity(c.Address, c.Channel == ChannelEmail)
 	err := s.commits.do(ctx, true, func(ctx context.Context, r run) error {
 		row, made := c, false // c changes only once this succeeds: the write may run again
 		var err error
 		if given != "" {
 			row.CustomerID, err = s.resolve(ctx, r, given)
 		} else {
-			row.CustomerID, made, err = s.customerFor(ctx, r, c.Address, c.Channel == ChannelEmail)
+			row.CustomerID, made, err = s.customerWith(ctx, r, ident, identErr == nil)
 		}
 		if err != nil {
 			return err

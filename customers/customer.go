@@ -61,15 +61,24 @@ func (s *Store) FindOrCreateByNumber(ctx context.Context, callerID string) (Cust
 // customerFor finds or creates, inside a transaction, the customer an address belongs to;
 // created says it was created.
 func (s *Store) customerFor(ctx context.Context, r run, address string, email bool) (id string, created bool, err error) {
-	var ident Identity
+	ident, err := s.addressIdentity(address, email)
+	return s.customerWith(ctx, r, ident, err == nil)
+}
+
+// addressIdentity is the identity an address is: a caller ID, or an e-mail address. An error
+// is an address that identifies no one (withheld, unreadable).
+func (s *Store) addressIdentity(address string, email bool) (Identity, error) {
 	if email {
-		var v string
-		v, err = NormalizeEmail(address)
-		ident = Identity{KindEmail, v}
-	} else {
-		ident, err = CallerIdentity(address, s.policy.Region)
+		v, err := NormalizeEmail(address)
+		return Identity{KindEmail, v}, err
 	}
-	if err != nil {
+	return CallerIdentity(address, s.policy.Region)
+}
+
+// customerWith finds or creates, inside a transaction, the customer ident belongs to; with no
+// identity (ok false), a new anonymous customer.
+func (s *Store) customerWith(ctx context.Context, r run, ident Identity, ok bool) (id string, created bool, err error) {
+	if !ok {
 		id, err = s.insertCustomer(ctx, r, Customer{Anonymous: true})
 		return id, err == nil, err
 	}
