@@ -7,8 +7,8 @@ import (
 	"sync"
 )
 
-// maxStmts bounds the statement cache: the package's fixed queries are about 200, and the
-// list filters combine into a few hundred more. A query past the bound runs unprepared.
+// maxStmts bounds the statement cache: the package sends about a hundred fixed queries, and
+// the list filters combine into a few hundred more. A query past the bound runs unprepared.
 const maxStmts = 1024
 
 // stmtCache keeps every query of the package prepared, once per pool connection: database/sql
