@@ -148,6 +148,12 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	} else if n > 0 {
 		c.log.Warn("recordings interrupted by a crash were kept, marked incomplete", "recordings", n)
 	}
+	// Calls a crash cut off are closed on their customers' timelines, outcome interrupted.
+	if n, err := store.RecoverContacts(c.ctx); err != nil {
+		return fail(err)
+	} else if n > 0 {
+		c.log.Warn("calls interrupted by a crash were closed on their contacts", "contacts", n)
+	}
 	c.samples = journey.NewSamples(store, 1024, c.log)
 	c.hist = reports.NewQueueHistograms()
 	if c.acd, err = acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c})); err != nil {

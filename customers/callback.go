@@ -178,7 +178,7 @@ func (s *Store) bookCallback(ctx context.Context, r run, req CallbackRequest, nu
 	if cust != "" {
 		cust, err = s.resolve(ctx, r, cust)
 	} else {
-		cust, err = s.customerFor(ctx, r, number, false)
+		cust, _, err = s.customerFor(ctx, r, number, false)
 	}
 	if err != nil {
 		return "", false, err

@@ -46,22 +46,27 @@ const (
 	OutcomeCallbackFailed    Outcome = "callback_failed" // the attempt could not be placed
 	OutcomeSelfService       Outcome = "self_service"    // the flow finished without a queue
 	OutcomeTransferred       Outcome = "transferred"     // the flow sent the call elsewhere
+	// OutcomeInterrupted: hotline stopped (a crash, SIGKILL, a power cut) with the call in
+	// progress; set at the next start by RecoverContacts.
+	OutcomeInterrupted Outcome = "interrupted"
 )
 
 var outcomes = map[Outcome]bool{OutcomeAnswered: true, OutcomeAbandoned: true, OutcomeShortAbandoned: true, OutcomeTimeout: true,
 	OutcomeNoAgent: true, OutcomeAfterHours: true, OutcomeVoicemail: true, OutcomeCallbackRequested: true, OutcomeCallbackAnswered: true,
-	OutcomeCallbackNoAnswer: true, OutcomeCallbackBusy: true, OutcomeCallbackFailed: true, OutcomeSelfService: true, OutcomeTransferred: true}
+	OutcomeCallbackNoAnswer: true, OutcomeCallbackBusy: true, OutcomeCallbackFailed: true, OutcomeSelfService: true, OutcomeTransferred: true,
+	OutcomeInterrupted: true}
 
 // Missed reports whether the outcome is a caller nobody served and who arranged nothing: the
 // missed-contact worklist and webhook. Short abandons (misdials, by the queue's threshold),
-// voicemails and callbacks (they have their own tickets and callbacks) are not missed.
+// voicemails and callbacks (they have their own tickets and callbacks) are not missed, nor
+// are interrupted calls: the crash is hotline's, and a restart must not flood the webhook.
 func (o Outcome) Missed() bool {
 	return o == OutcomeAbandoned || o == OutcomeTimeout || o == OutcomeNoAgent || o == OutcomeAfterHours
 }
 
 func checkOutcome(o Outcome) error {
 	if o != "" && !outcomes[o] {
-		return fmt.Errorf("%w: outcome %q; use one of answered, abandoned, short_abandoned, timeout, no_agent, after_hours, voicemail, callback_requested, callback_answered, callback_no_answer, callback_busy, callback_failed, self_service, transferred", ErrInvalid, o)
+		return fmt.Errorf("%w: outcome %q; use one of answered, abandoned, short_abandoned, timeout, no_agent, after_hours, voicemail, callback_requested, callback_answered, callback_no_answer, callback_busy, callback_failed, self_service, transferred, interrupted", ErrInvalid, o)
 	}
 	return nil
 }
@@ -158,6 +163,17 @@ func (s *Store) scanContacts(rows *sql.Rows, err error) ([]Contact, error) {
 // to voice, Direction to inbound, StartedAt to now. A contact added with a missed outcome
 // queues a contact.missed webhook in the same transaction.
 func (s *Store) AddContact(ctx context.Context, c Contact) (Contact, error) {
+	c, _, err := s.OpenContact(ctx, c)
+	if err != nil {
+		return Contact{}, err
+	}
+	return s.Contact(ctx, c.ID)
+}
+
+// OpenContact is AddContact for the call path: the contact is committed together with the
+// other contact writes of the moment (group commit) and returned as written, not read back,
+// with whether it created its customer (a caller not known before; a withheld caller always).
+func (s *Store) OpenContact(ctx context.Context, c Contact) (Contact, bool, error) {
 	if c.Channel == "" {
 		c.Channel = ChannelVoice
 	}
@@ -167,13 +183,13 @@ func (s *Store) AddContact(ctx context.Context, c Contact) (Contact, error) {
 	switch c.Channel {
 	case ChannelVoice, ChannelChat, ChannelEmail, ChannelSMS:
 	default:
-		return Contact{}, fmt.Errorf("%w: channel %q; use voice, chat, email or sms", ErrInvalid, c.Channel)
+		return Contact{}, false, fmt.Errorf("%w: channel %q; use voice, chat, email or sms", ErrInvalid, c.Channel)
 	}
 	if c.Direction != Inbound && c.Direction != Outbound {
-		return Contact{}, fmt.Errorf("%w: direction %q; use inbound or outbound", ErrInvalid, c.Direction)
+		return Contact{}, false, fmt.Errorf("%w: direction %q; use inbound or outbound", ErrInvalid, c.Direction)
 	}
 	if err := checkOutcome(c.Outcome); err != nil {
-		return Contact{}, err
+		return Contact{}, false, err
 	}
 	if c.StartedAt.IsZero() {
 		c.StartedAt = s.now()
@@ -181,30 +197,40 @@ func (s *Store) AddContact(ctx context.Context, c Contact) (Contact, error) {
 	if c.ID == "" {
 		c.ID = newID()
 	} else if !cursorIDRE.MatchString(c.ID) {
-		return Contact{}, fmt.Errorf("%w: contact ID %q: use up to 100 letters, digits, '.', '_' and '-'", ErrInvalid, c.ID)
+		return Contact{}, false, fmt.Errorf("%w: contact ID %q: use up to 100 letters, digits, '.', '_' and '-'", ErrInvalid, c.ID)
 	}
-	err := s.inTxRetry(ctx, func(r run) error {
+	if c.Events == nil {
+		c.Events = []Event{}
+	}
+	given, created := c.CustomerID, false
+	// Normalized here, not by the writer, which is one for every call (SQLite).
+	ident, identErr := s.addressIdentity(c.Address, c.Channel == ChannelEmail)
+	err := s.commits.do(ctx, true, func(ctx context.Context, r run) error {
+		row, made := c, false // c changes only once this succeeds: the write may run again
 		var err error
-		if c.CustomerID != "" {
-			c.CustomerID, err = s.resolve(ctx, r, c.CustomerID)
+		if given != "" {
+			row.CustomerID, err = s.resolve(ctx, r, given)
 		} else {
-			c.CustomerID, err = s.customerFor(ctx, r, c.Address, c.Channel == ChannelEmail)
+			row.CustomerID, made, err = s.customerWith(ctx, r, ident, identErr == nil)
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.insertContact(ctx, r, c); err != nil {
+		if err := s.insertContact(ctx, r, row); err != nil {
 			return err
 		}
-		if c.Outcome.Missed() {
-			return s.enqueueMissed(ctx, r, c)
+		if row.Outcome.Missed() {
+			if err := s.enqueueMissed(ctx, r, row); err != nil {
+				return err
+			}
 		}
+		c.CustomerID, created = row.CustomerID, made
 		return nil
 	})
 	if err != nil {
-		return Contact{}, err
+		return Contact{}, false, err
 	}
-	return s.Contact(ctx, c.ID)
+	return c, created, nil
 }
 
 func (s *Store) insertContact(ctx context.Context, r run, c Contact) error {
@@ -215,10 +241,10 @@ func (s *Store) insertContact(ctx context.Context, r run, c Contact) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.exec(ctx, `INSERT INTO contacts (`+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = r.exec(ctx, `INSERT INTO contacts (`+contactCols+`, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.CustomerID, c.CallID, c.Channel, c.Direction, c.Address, c.Dialed, c.Flow, c.Queue, c.Agent, c.Language,
 		nullStr(c.CallbackID), ms(c.StartedAt), msOrNil(c.QueuedAt), msOrNil(c.AnsweredAt), msOrNil(c.EndedAt),
-		c.Wait.Milliseconds(), c.Talk.Milliseconds(), c.Outcome, events)
+		c.Wait.Milliseconds(), c.Talk.Milliseconds(), c.Outcome, events, s.node)
 	if err != nil {
 		return fmt.Errorf("customers: adding contact: %w", err)
 	}
@@ -244,13 +270,22 @@ type ContactUpdate struct {
 // UpdateContact changes a contact and returns it. The first time its outcome becomes a missed
 // one, a contact.missed webhook is queued in the same transaction.
 func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate) (Contact, error) {
+	if err := s.ApplyContactUpdate(ctx, id, u); err != nil {
+		return Contact{}, err
+	}
+	return s.Contact(ctx, id)
+}
+
+// ApplyContactUpdate is UpdateContact for the call path: the change is committed together
+// with the other contact writes of the moment (group commit), and the contact is not read
+// back. A contact.missed webhook is committed with the outcome, as by UpdateContact.
+func (s *Store) ApplyContactUpdate(ctx context.Context, id string, u ContactUpdate) error {
 	if u.Outcome != nil {
 		if err := checkOutcome(*u.Outcome); err != nil {
-			return Contact{}, err
+			return err
 		}
 	}
-	var out Contact
-	err := s.inTx(ctx, func(r run) error {
+	return s.commits.do(ctx, false, func(ctx context.Context, r run) error {
 		c, err := scanContact(r.row(ctx, "SELECT "+contactCols+" FROM contacts WHERE id = ?"+s.d.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: contact %s", ErrNotFound, id)
@@ -295,17 +330,10 @@ func (s *Store) UpdateContact(ctx context.Context, id string, u ContactUpdate) (
 			return err
 		}
 		if c.Outcome.Missed() && !was.Missed() {
-			if err := s.enqueueMissed(ctx, r, c); err != nil {
-				return err
-			}
+			return s.enqueueMissed(ctx, r, c)
 		}
-		out = c
 		return nil
 	})
-	if err != nil {
-		return Contact{}, err
-	}
-	return s.Contact(ctx, out.ID)
 }
 
 func (s *Store) writeContact(ctx context.Context, r run, c Contact) error {
@@ -325,8 +353,57 @@ func (s *Store) AppendContactEvents(ctx context.Context, id string, events ...Ev
 	if len(events) == 0 {
 		return nil
 	}
-	_, err := s.UpdateContact(ctx, id, ContactUpdate{Events: events})
-	return err
+	return s.ApplyContactUpdate(ctx, id, ContactUpdate{Events: events})
+}
+
+// RecoverContacts closes the voice contacts a crash of this node left open (no ended_at): each
+// ends at the last time known of it (its start, or the end of its last event) with outcome
+// interrupted, or the outcome it already had (a voicemail left before the crash keeps its
+// own), so the call is on its customer's timeline as cut off, not in progress forever. It
+// returns how many it closed. On PostgreSQL only the contacts of this node (Config.Node) are
+// closed: another node's may be live calls. A SQLite file is one node's, so there every open
+// voice contact is, whatever node name it was opened under (a container's host name changes
+// with each start). Call it at start-up, before calls are taken.
+func (s *Store) RecoverContacts(ctx context.Context) (int, error) {
+	q := "SELECT " + contactCols + " FROM contacts WHERE channel = 'voice' AND ended_at IS NULL"
+	var args []any
+	if s.d == postgres {
+		q += " AND node = ?"
+		args = append(args, s.node)
+	}
+	n := 0
+	err := s.inTx(ctx, func(r run) error {
+		open, err := s.scanContacts(r.query(ctx, q, args...))
+		if err != nil {
+			return err
+		}
+		for _, c := range open {
+			if c.Outcome == "" {
+				c.Outcome = OutcomeInterrupted
+			}
+			if _, err := r.exec(ctx, "UPDATE contacts SET ended_at = ?, outcome = ? WHERE id = ?", ms(lastKnown(c)), c.Outcome, c.ID); err != nil {
+				return fmt.Errorf("closing contact %s: %w", c.ID, err)
+			}
+		}
+		n = len(open)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("customers: recovering interrupted contacts: %w", err)
+	}
+	return n, nil
+}
+
+// lastKnown is the latest time a contact's record knows of: its start, or the end of its
+// last event (a distributor sample, a flow step).
+func lastKnown(c Contact) time.Time {
+	t := c.StartedAt
+	for _, e := range c.Events {
+		if end := e.At.Add(time.Duration(e.DurationMS) * time.Millisecond); end.After(t) {
+			t = end
+		}
+	}
+	return t
 }
 
 // Contact returns one contact with its events.

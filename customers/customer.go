@@ -49,7 +49,7 @@ func (s *Store) FindOrCreateByNumber(ctx context.Context, callerID string) (Cust
 	var id string
 	err := s.inTxRetry(ctx, func(r run) error {
 		var err error
-		id, err = s.customerFor(ctx, r, callerID, false)
+		id, _, err = s.customerFor(ctx, r, callerID, false)
 		return err
 	})
 	if err != nil {
@@ -58,28 +58,39 @@ func (s *Store) FindOrCreateByNumber(ctx context.Context, callerID string) (Cust
 	return s.Customer(ctx, id)
 }
 
-// customerFor finds or creates, inside a transaction, the customer an address belongs to.
-func (s *Store) customerFor(ctx context.Context, r run, address string, email bool) (string, error) {
-	var ident Identity
-	var err error
+// customerFor finds or creates, inside a transaction, the customer an address belongs to;
+// created says it was created.
+func (s *Store) customerFor(ctx context.Context, r run, address string, email bool) (id string, created bool, err error) {
+	ident, err := s.addressIdentity(address, email)
+	return s.customerWith(ctx, r, ident, err == nil)
+}
+
+// addressIdentity is the identity an address is: a caller ID, or an e-mail address. An error
+// is an address that identifies no one (withheld, unreadable).
+func (s *Store) addressIdentity(address string, email bool) (Identity, error) {
 	if email {
-		var v string
-		v, err = NormalizeEmail(address)
-		ident = Identity{KindEmail, v}
-	} else {
-		ident, err = CallerIdentity(address, s.policy.Region)
+		v, err := NormalizeEmail(address)
+		return Identity{KindEmail, v}, err
 	}
-	if err != nil {
-		return s.insertCustomer(ctx, r, Customer{Anonymous: true})
+	return CallerIdentity(address, s.policy.Region)
+}
+
+// customerWith finds or creates, inside a transaction, the customer ident belongs to; with no
+// identity (ok false), a new anonymous customer.
+func (s *Store) customerWith(ctx context.Context, r run, ident Identity, ok bool) (id string, created bool, err error) {
+	if !ok {
+		id, err = s.insertCustomer(ctx, r, Customer{Anonymous: true})
+		return id, err == nil, err
 	}
-	id, err := s.owner(ctx, r, ident)
+	id, err = s.owner(ctx, r, ident)
 	if err == nil {
-		return id, nil
+		return id, false, nil
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return "", err
+		return "", false, err
 	}
-	return s.insertCustomer(ctx, r, Customer{Identities: []Identity{ident}})
+	id, err = s.insertCustomer(ctx, r, Customer{Identities: []Identity{ident}})
+	return id, err == nil, err
 }
 
 func (s *Store) insertCustomer(ctx context.Context, r run, c Customer) (string, error) {

@@ -22,6 +22,8 @@ var (
 	ErrBadCursor = errors.New("customers: bad page cursor")
 	// ErrBadSignature: a webhook body whose signature does not match.
 	ErrBadSignature = errors.New("customers: webhook signature does not match")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("customers: store closed")
 )
 
 // IdentityTakenError: the identity already belongs to another customer. Nothing was moved;

@@ -34,4 +34,9 @@ var (
 		Namespace: "hotline", Subsystem: "wrapup", Name: "dispositions_total",
 		Help: "Wrap-up dispositions saved, by queue, agent and code (none: a note only); a resubmitted form replacing one is not counted again.",
 	}, []string{"queue", "agent", "code"})
+	mBatch = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "hotline", Subsystem: "store", Name: "contact_writes_per_commit",
+		Help:    "Contact writes of the call path committed together in one transaction (group commit).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
 )

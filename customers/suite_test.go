@@ -59,11 +59,14 @@ var conformance = []struct {
 	{"Dispositions", testDispositions},
 	{"DispositionsListAndCount", testDispositionList},
 	{"DispositionsOnTimelineAndErased", testDispositionErase},
+	{"GroupCommit", testGroupCommit},
+	{"GroupCommitClose", testGroupCommitClose},
+	{"RecoverContacts", testRecoverContacts},
 }
 
 func TestSQLite(t *testing.T) { runSuite(t, sqliteDB) }
 
-func TestPostgres(t *testing.T) { runSuite(t, postgresDB) }
+func TestPostgres(t *testing.T) { runSuite(t, func(t *testing.T) string { return postgresDB(t) }) }
 
 func runSuite(t *testing.T, db func(t *testing.T) string) {
 	for _, c := range conformance {
@@ -85,7 +88,7 @@ func pgDSN() string {
 }
 
 // postgresDB makes a schema for one test and returns a DSN whose search_path is it.
-func postgresDB(t *testing.T) string {
+func postgresDB(t testing.TB) string {
 	t.Helper()
 	testenv.Service(t, "postgres", "127.0.0.1:5432")
 	var b [6]byte

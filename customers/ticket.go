@@ -257,7 +257,7 @@ func (s *Store) SaveVoicemail(ctx context.Context, v Voicemail) (Ticket, error) 
 		if cust != "" {
 			cust, err = s.resolve(ctx, r, cust)
 		} else {
-			cust, err = s.customerFor(ctx, r, v.Caller, false)
+			cust, _, err = s.customerFor(ctx, r, v.Caller, false)
 		}
 		if err != nil {
 			return err

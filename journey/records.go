@@ -49,11 +49,11 @@ func NewRecords(store *customers.Store, calls *Registry, cfg RecordsConfig) *Rec
 	return r
 }
 
-// Begin opens the journey's contact as the call arrives.
+// Begin opens the journey's contact as the call arrives (committed with the other calls'
+// contact writes of the moment).
 func (r *Records) Begin(ctx context.Context, j *Journey) {
 	ch := j.Channel()
-	known, _ := r.store.ByNumber(ctx, ch.Caller().Number)
-	ct, err := r.store.AddContact(ctx, customers.Contact{
+	ct, made, err := r.store.OpenContact(ctx, customers.Contact{
 		CallID: ch.ID(), Channel: customers.ChannelVoice, Direction: customers.Inbound,
 		Address: ch.Caller().Number, Dialed: ch.Dialed(), Flow: j.Flow(), StartedAt: time.Now(),
 	})
@@ -62,7 +62,7 @@ func (r *Records) Begin(ctx context.Context, j *Journey) {
 		return
 	}
 	created := ""
-	if known == nil { // this call made the record: to the flow the caller is not (yet) a customer
+	if made { // this call made the record: to the flow the caller is not (yet) a customer
 		created = ct.CustomerID
 	}
 	r.calls.opened(j, ct.ID, ct.CustomerID, created)
@@ -94,7 +94,7 @@ func (r *Records) Finish(ctx context.Context, j *Journey, res ivr.Result) {
 	if out, ok := r.outcome(res, q); ok {
 		u.Outcome = &out
 	}
-	if _, err := r.store.UpdateContact(ctx, id, u); err != nil {
+	if err := r.store.ApplyContactUpdate(ctx, id, u); err != nil {
 		r.log.Error("cannot finish contact", "call", ch.ID(), "error", err)
 	}
 	// A caller who gave up after the short-abandon threshold gets a callback if the queue says so.

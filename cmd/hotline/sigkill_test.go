@@ -154,6 +154,90 @@ webhooks: {url: %q, secret: %q, timeout: 2s}
 	}
 }
 
+// Issue 15: calls in progress when hotline is killed with SIGKILL are on their customers'
+// timelines after the restart, ended, outcome interrupted; none is lost, none stays "in
+// progress" for ever.
+func TestCallsInProgressInterruptedBySIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	flows := filepath.Join(dir, "flows")
+	os.Mkdir(flows, 0o755)
+	hold, err := os.ReadFile(filepath.Join("..", "..", "testdata", "flows", "load.yaml")) // music until the caller hangs up
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(flows, "hotline.yaml"), hold, 0o644)
+	sipAddr := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
+	data := filepath.Join(dir, "data")
+	cfg := filepath.Join(dir, "hotline.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s
+sip: {addr: %q}
+http: {addr: %q}
+flows: {dir: %s}
+queues: [{name: support}]
+`, data, sipAddr, httpAddr, flows)), 0o644)
+
+	srv := startServe(t, "--config", cfg)
+	srv.waitFor(t, "hotline is running", 20*time.Second)
+	callers := []string{"+8613500135001", "+8613500135002", "+8613500135003", "+8613500135004"}
+	var phones []*sipptest.Proc
+	for _, n := range callers {
+		phones = append(phones, sipptest.Start(t, sipptest.Options{Scenario: "uac_hold.xml", Target: sipAddr, Service: "hotline",
+			Pause: time.Minute, Timeout: 90 * time.Second, Keys: map[string]string{"caller": n}}))
+	}
+	// Every caller is answered and on hold music (its contact was committed before the answer).
+	for _, p := range phones {
+		for end := time.Now().Add(20 * time.Second); !strings.Contains(p.Messages(), "SIP/2.0 200 OK"); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("a caller was not answered within 20 s:\n%s\n%s", p.Log(), srv.out.String())
+			}
+		}
+	}
+	ctx := context.Background()
+	live, err := customers.Open(ctx, customers.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := live.ListContacts(ctx, customers.ContactFilter{Channel: customers.ChannelVoice}, customers.Page{})
+	if err != nil || len(list) != len(callers) {
+		t.Fatalf("%d contacts (%v) for %d answered callers", len(list), err, len(callers))
+	}
+	live.Close()
+	killed := time.Now()
+	srv.cmd.Process.Kill()
+	<-srv.done
+
+	restarted := startServe(t, "--config", cfg) // closes the calls the kill cut off
+	restarted.waitFor(t, "hotline is running", 20*time.Second)
+	restarted.stop(t)
+
+	store, err := customers.Open(ctx, customers.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, n := range callers {
+		c, err := store.ByNumber(ctx, n)
+		if err != nil || c == nil {
+			t.Errorf("caller %s: no customer after the restart (%v)", n, err)
+			continue
+		}
+		tl, err := store.Timeline(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tl) != 1 || tl[0].Contact == nil {
+			t.Errorf("caller %s: timeline %+v, want their one call", n, tl)
+			continue
+		}
+		ct := tl[0].Contact
+		if ct.Outcome != customers.OutcomeInterrupted || ct.EndedAt.IsZero() || ct.EndedAt.Before(ct.StartedAt) || ct.EndedAt.After(killed) {
+			t.Errorf("caller %s: contact %s outcome %q started %v ended %v; want interrupted, ended between its start and the kill (%v)",
+				n, ct.ID, ct.Outcome, ct.StartedAt, ct.EndedAt, killed)
+		}
+	}
+}
+
 // drain reads the rest of a server's output so it never blocks on a full pipe.
 func drain(sc *bufio.Scanner) {
 	for sc.Scan() {
