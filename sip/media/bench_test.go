@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 
@@ -326,7 +327,7 @@ func BenchmarkRTPSend(b *testing.B) {
 	frame := tone(1000, 8000, 8000, FrameSamples)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.sendAudio(frame, false)
+		s.sendAudio(frame, false, time.Now())
 	}
 }
 
@@ -339,7 +340,7 @@ func BenchmarkSRTPSend(b *testing.B) {
 			frame := tone(1000, 8000, 8000, FrameSamples)
 			b.ReportAllocs()
 			for b.Loop() {
-				s.sendAudio(frame, false)
+				s.sendAudio(frame, false, time.Now())
 			}
 			if s.Stats().PacketsSent == 0 {
 				b.Fatal("nothing sent")
