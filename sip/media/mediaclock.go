@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -78,8 +79,12 @@ func mediaClockFor(c Clock) *mediaClock {
 // A session has one, reused by every Play (they are serialised).
 type player struct {
 	s      *Session
-	pcm    []int16
-	off    int
+	pcms   [][]int16 // played one after the other, as one stream
+	one    [1][]int16
+	loop   bool // pcms over again until stopped
+	cur    int  // the pcm playing
+	off    int  // the next sample of it
+	first  bool // the next frame starts the stream (RTP marker)
 	slot   int  // its slot while on the clock
 	idx    int  // its index in the slot
 	on     bool // in a slot
@@ -90,17 +95,40 @@ type player struct {
 	pad      [FrameSamples]int16
 }
 
-// play puts p on the clock to send pcm. The first frame goes out in the slot 20 ms after the
+// next returns the next frame, padded with silence if its pcm ends short, or false when
+// everything has been sent.
+func (p *player) next() ([]int16, bool) {
+	for p.off >= len(p.pcms[p.cur]) {
+		p.cur, p.off = p.cur+1, 0
+		if p.cur == len(p.pcms) {
+			if !p.loop {
+				return nil, false
+			}
+			p.cur = 0
+		}
+	}
+	pcm := p.pcms[p.cur]
+	frame := pcm[p.off:min(p.off+FrameSamples, len(pcm))]
+	p.off += FrameSamples
+	if len(frame) < FrameSamples {
+		n := copy(p.pad[:], frame)
+		clear(p.pad[n:])
+		frame = p.pad[:]
+	}
+	return frame, true
+}
+
+// play puts p on the clock to send pcms. The first frame goes out in the slot 20 ms after the
 // session's last frame if that is yet to come, so back-to-back Plays keep the spacing; at
 // the next tick if it has just passed; else in the least loaded of the next spreadSlots.
-func (m *mediaClock) play(p *player, pcm []int16) {
+func (m *mediaClock) play(p *player, pcms [][]int16, loop bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	select { // a token left by a Play that was cancelled as it finished
 	case <-p.done:
 	default:
 	}
-	p.pcm, p.off = pcm, 0
+	p.pcms, p.loop, p.cur, p.off, p.first = pcms, loop, 0, 0, true
 	m.skipIdle(ticksSince(m.epoch, m.clock.Now()))
 	slot := -1
 	if p.played {
@@ -166,7 +194,7 @@ func (m *mediaClock) remove(p *player) {
 	sl[last] = nil
 	m.slots[p.slot] = sl[:last]
 	p.on = false
-	p.pcm = nil
+	p.pcms, p.one[0] = nil, nil
 	m.players--
 }
 
@@ -239,20 +267,15 @@ func (m *mediaClock) runTick(wall time.Time) {
 	sl := m.slots[m.tick%clockSlots]
 	for i := 0; i < len(sl); {
 		p := sl[i]
-		if p.off >= len(p.pcm) {
+		frame, ok := p.next()
+		if !ok {
 			m.remove(p) // moves the slot's last player to i
 			sl = m.slots[m.tick%clockSlots]
 			p.done <- struct{}{}
 			continue
 		}
-		frame := p.pcm[p.off:min(p.off+FrameSamples, len(p.pcm))]
-		if len(frame) < FrameSamples {
-			n := copy(p.pad[:], frame)
-			clear(p.pad[n:])
-			frame = p.pad[:]
-		}
-		p.s.sendAudio(frame, p.off == 0, wall)
-		p.off += FrameSamples
+		p.s.sendAudio(frame, p.first, wall)
+		p.first = false
 		p.lastTick, p.played = m.tick, true
 		i++
 	}
@@ -263,6 +286,19 @@ func (m *mediaClock) runTick(wall time.Time) {
 // when the last frame has played out, ctx.Err() if ctx ends first, or Err() if the session
 // ends (ErrUnsupportedCodec at once if the codec set is not G.711).
 func (s *Session) Play(ctx context.Context, pcm []int16) error {
+	return s.play(ctx, nil, pcm, false)
+}
+
+// PlayAll plays each of pcms in turn as one stream, as Play does, with no gap between them
+// (each one's short last frame is padded); with loop it starts over after the last until
+// ctx or the session ends. It returns at once if pcms hold no audio. pcms must not change
+// while it plays.
+func (s *Session) PlayAll(ctx context.Context, pcms [][]int16, loop bool) error {
+	return s.play(ctx, pcms, nil, loop)
+}
+
+// play plays pcms, or the one pcm if pcms is nil (Play: no slice to allocate).
+func (s *Session) play(ctx context.Context, pcms [][]int16, one []int16, loop bool) error {
 	if c, _ := s.Codec(); !c.Supported() {
 		return fmt.Errorf("%w: %v", ErrUnsupportedCodec, c)
 	}
@@ -270,14 +306,18 @@ func (s *Session) Play(ctx context.Context, pcm []int16) error {
 		return err
 	}
 	defer s.release()
-	if len(pcm) == 0 {
+	p := &s.player
+	if pcms == nil { // the player is ours now that the token is
+		p.one[0], pcms = one, p.one[:]
+	}
+	if !slices.ContainsFunc(pcms, func(pcm []int16) bool { return len(pcm) > 0 }) {
+		p.one[0] = nil
 		return nil
 	}
 	if s.mclock == nil {
 		s.mclock = mediaClockFor(s.clock)
 	}
-	p := &s.player
-	s.mclock.play(p, pcm)
+	s.mclock.play(p, pcms, loop)
 	select {
 	case <-p.done:
 		return nil
