@@ -125,9 +125,7 @@ type outStream struct {
 	gen      uint64    // bumped by every local (Play, SendDigit) send, so relays re-anchor
 	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
 	lastTS   uint32    // media time of the last packet at lastSend, for the SR
-	buf      [1500]byte
-	enc      [1500 + maxAuthTag]byte // the SRTP packet of buf (srtp.go)
-	encHdr   rtp.Header              // pion parses the header into it: no allocation
+	buf      [1500]byte // the packet being sent (SRTP encrypts it into srtpState.tx)
 }
 
 type tap struct{ fn func(pcm []int16) }
@@ -647,8 +645,6 @@ type receiver struct {
 	loggedPT  [2]uint64 // payload types already logged as unknown
 	readFails int
 	from      netip.AddrPort // source of the packet being handled (invalid: not known)
-	plain     []byte         // the decrypted packet, when SRTP is on
-	srtpHdr   rtp.Header     // pion parses the SRTP header into it: no allocation
 	learn     learner
 	quality   quality
 }
@@ -698,7 +694,7 @@ func (l *learner) admit(p *sessionParams, from netip.AddrPort, seq uint16, now i
 }
 
 func newReceiver() *receiver {
-	return &receiver{buf: make([]byte, 1500), plain: make([]byte, 1500)} // pcm grows on the first tapped packet
+	return &receiver{buf: make([]byte, 1500)} // pcm grows on the first tapped packet
 }
 
 func (s *Session) readLoop() {
