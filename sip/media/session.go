@@ -122,9 +122,9 @@ type outStream struct {
 	ssrc     uint32
 	seq      uint16
 	ts       uint32
-	gen      uint64    // bumped by every local (Play, SendDigit) send, so relays re-anchor
-	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
-	lastTS   uint32    // media time of the last packet at lastSend, for the SR
+	gen      uint64     // bumped by every local (Play, SendDigit) send, so relays re-anchor
+	lastSend time.Time  // wall clock of the last packet, to keep timestamps in step with time
+	lastTS   uint32     // media time of the last packet at lastSend, for the SR
 	buf      [1500]byte // the packet being sent (SRTP encrypts it into srtpState.tx)
 }
 
