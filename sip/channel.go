@@ -276,20 +276,7 @@ func (c *Channel) Play(ctx context.Context, prompts []call.Prompt, opts call.Pla
 		}
 	}
 	done := make(chan error, 1)
-	go func() {
-		for {
-			for _, pcm := range pcms {
-				if err := c.sess.Play(octx, pcm); err != nil {
-					done <- err
-					return
-				}
-			}
-			if !opts.Loop || len(pcms) == 0 {
-				done <- nil
-				return
-			}
-		}
-	}()
+	go func() { done <- c.sess.PlayAll(octx, pcms, opts.Loop) }() // one stream: no gap between prompts
 	var digits <-chan rune
 	if opts.Interruptible {
 		digits = c.digits.C()

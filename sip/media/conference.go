@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 )
 
 // Conference sizes: a three-way call is the usual case; more legs cost one decode, one
@@ -155,6 +156,7 @@ type mixer struct {
 
 // mix sends every leg one frame: the sum of this tick's frames of the legs it hears.
 func (m *mixer) mix(first bool) {
+	now := time.Now()
 	for _, l := range m.legs {
 		l.pull()
 	}
@@ -169,7 +171,7 @@ func (m *mixer) mix(first bool) {
 			for i, v := range l.in {
 				l.out[i] = clamp16(m.sum[i] - int32(v))
 			}
-			l.s.sendAudio(l.out[:], first)
+			l.s.sendAudio(l.out[:], first, now)
 		}
 		return
 	}
@@ -186,7 +188,7 @@ func (m *mixer) mix(first bool) {
 		for i, v := range m.sum {
 			l.out[i] = clamp16(v)
 		}
-		l.s.sendAudio(l.out[:], first)
+		l.s.sendAudio(l.out[:], first, now)
 	}
 }
 

@@ -6,7 +6,8 @@
 //
 //	codec.go            RTP payload formats: PCM16 ↔ G.711 µ-law/A-law via package audio
 //	dtmf.go             RFC 4733 telephone-event payloads, decoder and sender
-//	pacer.go            20 ms frame schedule on an injectable Clock
+//	pacer.go            20 ms frame schedule on an injectable Clock (DTMF, mixes, recordings)
+//	mediaclock.go       the shared media clock that paces every Play: one timer per core
 //	session.go          one RTP socket: Play, Digits, SendDigit, taps, Relay, inactivity
 //	conference.go       mixing 2 to 8 sessions: each hears the others, never itself
 //	sdp.go              SDP offer/answer for one audio stream (RFC 3264, RFC 4566)

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,8 @@ type Session struct {
 
 	out      outStream
 	producer chan struct{} // holds a token while a Play or SendDigit runs
+	mclock   *mediaClock   // paces Play (mediaclock.go); set by the first Play
+	player   player        // this session's place on mclock
 
 	fanout sync.RWMutex // taps, relay and mix: the read loop holds it shared while using them
 	taps   []*tap
@@ -119,12 +122,10 @@ type outStream struct {
 	ssrc     uint32
 	seq      uint16
 	ts       uint32
-	gen      uint64    // bumped by every local (Play, SendDigit) send, so relays re-anchor
-	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
-	lastTS   uint32    // media time of the last packet at lastSend, for the SR
-	buf      [1500]byte
-	enc      [1500 + maxAuthTag]byte // the SRTP packet of buf (srtp.go)
-	encHdr   rtp.Header              // pion parses the header into it: no allocation
+	gen      uint64     // bumped by every local (Play, SendDigit) send, so relays re-anchor
+	lastSend time.Time  // wall clock of the last packet, to keep timestamps in step with time
+	lastTS   uint32     // media time of the last packet at lastSend, for the SR
+	buf      [1500]byte // the packet being sent (SRTP encrypts it into srtpState.tx)
 }
 
 type tap struct{ fn func(pcm []int16) }
@@ -178,6 +179,7 @@ func NewSession(conn, rtcpConn *net.UDPConn, opts ...SessionOption) *Session {
 		producer:     make(chan struct{}, 1),
 		digits:       make(chan rune, DigitBuffer),
 	}
+	s.player = player{s: s, done: make(chan struct{}, 1)}
 	s.params.Store(&sessionParams{codec: PCMU})
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		s.local = ua.AddrPort()
@@ -436,43 +438,8 @@ func (s *Session) acquire(ctx context.Context) error {
 
 func (s *Session) release() { <-s.producer }
 
-// Play sends pcm (8 kHz mono) with the current codec, 160 samples per 20 ms packet, paced
-// by the session's clock; a short last frame is padded with silence. It returns nil when
-// the last frame has played out, ctx.Err() if ctx ends first, or Err() if the session ends
-// (ErrUnsupportedCodec at once if the codec set is not G.711).
-func (s *Session) Play(ctx context.Context, pcm []int16) error {
-	if c, _ := s.Codec(); !c.Supported() {
-		return fmt.Errorf("%w: %v", ErrUnsupportedCodec, c)
-	}
-	if err := s.acquire(ctx); err != nil {
-		return err
-	}
-	defer s.release()
-	pctx, stop := s.sessionCtx(ctx)
-	defer stop()
-	p := NewPacer(s.clock, FrameInterval)
-	defer p.Stop()
-	var frame [FrameSamples]int16
-	for off := 0; off < len(pcm); off += FrameSamples {
-		if err := p.Wait(pctx); err != nil {
-			return s.interrupted(ctx)
-		}
-		chunk := pcm[off:min(off+FrameSamples, len(pcm))]
-		if len(chunk) < FrameSamples {
-			n := copy(frame[:], chunk)
-			clear(frame[n:])
-			chunk = frame[:]
-		}
-		s.sendAudio(chunk, off == 0)
-	}
-	if len(pcm) > 0 {
-		_ = p.Wait(pctx) // the last frame plays out; the audio is all sent either way
-	}
-	return nil
-}
-
-// sendAudio sends one frame on the outgoing stream.
-func (s *Session) sendAudio(frame []int16, first bool) {
+// sendAudio sends one frame on the outgoing stream; now is the wall clock of its tick.
+func (s *Session) sendAudio(frame []int16, first bool, now time.Time) {
 	p := s.params.Load()
 	if !p.codec.Supported() {
 		return
@@ -480,21 +447,38 @@ func (s *Session) sendAudio(frame []int16, first bool) {
 	o := &s.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	now := time.Now()
 	if first {
 		o.skipIdleTime(now)
 	}
 	o.gen++
-	h := rtp.Header{Version: 2, Marker: first, PayloadType: p.codec.PayloadType, SequenceNumber: o.seq, Timestamp: o.ts, SSRC: o.ssrc}
-	n, _ := h.MarshalTo(o.buf[:])
+	ts := o.ts
+	n := putHeader(o.buf[:], first, p.codec.PayloadType, o.seq, ts, o.ssrc)
 	payload := p.codec.Encode(o.buf[n:n], frame)
 	o.seq++
 	o.ts += uint32(len(frame))
-	o.lastSend, o.lastTS = now, h.Timestamp
+	o.lastSend, o.lastTS = now, ts
 	if r := s.rec.Load(); r != nil {
-		r.sent(o.ssrc, h.Timestamp, frame)
+		r.sent(o.ssrc, ts, frame)
 	}
 	s.write(p, o.buf[:n+len(payload)], n)
+}
+
+// rtpHeaderLen is the length of the headers this package sends: no CSRC, no extension.
+const rtpHeaderLen = 12
+
+// putHeader writes an RTP header (RFC 3550 §5.1) into b and returns its length: in place,
+// for the packet about to be sent.
+func putHeader(b []byte, marker bool, pt uint8, seq uint16, ts, ssrc uint32) int {
+	_ = b[rtpHeaderLen-1]
+	b[0] = 2 << 6 // version 2, no padding, extension or CSRC
+	b[1] = pt & 0x7F
+	if marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], ssrc)
+	return rtpHeaderLen
 }
 
 // skipIdleTime advances the timestamp by the time nothing was sent, so the far end's
@@ -584,8 +568,7 @@ func (s *Session) sendEvent(pk DTMFPacket, ts uint32) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.gen++
-	h := rtp.Header{Version: 2, Marker: pk.Marker, PayloadType: p.dtmfPT, SequenceNumber: o.seq, Timestamp: ts, SSRC: o.ssrc}
-	n, _ := h.MarshalTo(o.buf[:])
+	n := putHeader(o.buf[:], pk.Marker, p.dtmfPT, o.seq, ts, o.ssrc)
 	m, _ := pk.Event.MarshalTo(o.buf[n:])
 	o.seq++
 	o.lastSend, o.lastTS = time.Now(), ts+uint32(pk.Event.Duration)
@@ -662,8 +645,6 @@ type receiver struct {
 	loggedPT  [2]uint64 // payload types already logged as unknown
 	readFails int
 	from      netip.AddrPort // source of the packet being handled (invalid: not known)
-	plain     []byte         // the decrypted packet, when SRTP is on
-	srtpHdr   rtp.Header     // pion parses the SRTP header into it: no allocation
 	learn     learner
 	quality   quality
 }
@@ -713,7 +694,7 @@ func (l *learner) admit(p *sessionParams, from netip.AddrPort, seq uint16, now i
 }
 
 func newReceiver() *receiver {
-	return &receiver{buf: make([]byte, 1500), plain: make([]byte, 1500)} // pcm grows on the first tapped packet
+	return &receiver{buf: make([]byte, 1500)} // pcm grows on the first tapped packet
 }
 
 func (s *Session) readLoop() {
@@ -926,8 +907,7 @@ func (s *Session) forward(rs *relayState, pkt *rtp.Packet, kind packetKind, from
 		marker = marker || kind == kindAudio
 	}
 	ts := pkt.Timestamp + rs.offset
-	h := rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: o.seq, Timestamp: ts, SSRC: o.ssrc}
-	n, _ := h.MarshalTo(o.buf[:])
+	n := putHeader(o.buf[:], marker, pt, o.seq, ts, o.ssrc)
 	if n+len(pkt.Payload) > len(o.buf) {
 		return
 	}

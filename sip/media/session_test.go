@@ -542,7 +542,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	a.SetRemote(sink.LocalAddr().(*net.UDPAddr).AddrPort())
 	to.SetRemote(sink.LocalAddr().(*net.UDPAddr).AddrPort())
 	frame := tone(1000, 8000, 8000, 160)
-	if n := testing.AllocsPerRun(200, func() { a.sendAudio(frame, false) }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { a.sendAudio(frame, false, time.Now()) }); n != 0 {
 		t.Errorf("sending a frame: %.1f allocations", n)
 	}
 

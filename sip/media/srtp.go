@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 )
 
@@ -42,6 +43,13 @@ type srtpState struct {
 	rtcpMu sync.Mutex
 	txRTCP *srtp.Context
 	rxRTCP *srtp.Context
+
+	// The packet buffers, here rather than in every Session: only a call with SRTP pays
+	// for them. tx is used under the session's out.mu, rx by its read goroutine.
+	tx    [1500 + maxAuthTag]byte // the SRTP packet being sent
+	txHdr rtp.Header              // pion parses the header into it: no allocation
+	rx    [1500]byte              // the packet received, decrypted
+	rxHdr rtp.Header
 }
 
 func newSRTPState(k SRTPKeys) (*srtpState, error) {
@@ -106,15 +114,15 @@ func (s *Session) SetSRTP(k *SRTPKeys) error {
 // SRTP reports whether the session encrypts its media.
 func (s *Session) SRTP() bool { return s.params.Load().srtp != nil }
 
-// protect returns the SRTP packet for the plain RTP packet b, in s.out.enc; s.out.mu is
-// held. It does not allocate.
+// protect returns the SRTP packet for the plain RTP packet b, in st.tx; s.out.mu is held.
+// It does not allocate.
 func (s *Session) protect(st *srtpState, b []byte) ([]byte, error) {
-	return st.txRTP.EncryptRTP(s.out.enc[:0], b, &s.out.encHdr)
+	return st.txRTP.EncryptRTP(st.tx[:0], b, &st.txHdr)
 }
 
-// unprotect decrypts the SRTP packet b into r.plain, or counts and drops it.
+// unprotect decrypts the SRTP packet b into st.rx, or counts and drops it.
 func (s *Session) unprotect(r *receiver, st *srtpState, b []byte) ([]byte, bool) {
-	out, err := st.rxRTP.DecryptRTP(r.plain[:0], b, &r.srtpHdr)
+	out, err := st.rxRTP.DecryptRTP(st.rx[:0], b, &st.rxHdr)
 	if err != nil {
 		s.srtpRejected(&s.srtpRejects, &s.srtpLogged, r.from, "SRTP", err)
 		return nil, false
