@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -44,6 +43,7 @@ type call struct {
 	dtmfTS     uint32
 	rx         Stream
 	packets    uint64 // RTP received
+	lastRx     int64  // wall ns: kernel receive time of the latest RTP packet
 	failure    string
 	hungUpBy   string
 }
@@ -211,8 +211,11 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	e.start = time.Now()
-	rss := rssSampler{pid: e.cfg.ServerPID}
-	e.rep.RSSBase = rss.sample()
+	pid := e.cfg.ServerPID
+	if pid != 0 {
+		e.rep.RSSBase = procRSS(pid)
+	}
+	busy0, srv0 := machineBusy(), procCPU(pid)
 	events := make([]syscall.EpollEvent, 256)
 	started := 0
 	interval := time.Duration(float64(time.Second) / e.cfg.Rate)
@@ -240,7 +243,10 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 			}
 		}
 		if now >= nextRSS {
-			e.rep.RSSPeak = max(e.rep.RSSPeak, rss.sample())
+			if pid != 0 {
+				e.rep.RSSPeak = max(e.rep.RSSPeak, procRSS(pid))
+			}
+			e.rep.PeakStreaming = max(e.rep.PeakStreaming, e.streaming(100*time.Millisecond))
 			nextRSS = now + 100*time.Millisecond
 		}
 		wake := nextTick
@@ -267,6 +273,10 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	e.rep.CPU = time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	if pid != 0 {
+		e.rep.ServerCPU = procCPU(pid) - srv0
+	}
+	e.rep.OtherCPU = max(machineBusy()-busy0-e.rep.CPU-e.rep.ServerCPU, 0)
 	for i := range e.calls {
 		c := &e.calls[i]
 		p := &e.rep.Per[i]
@@ -283,6 +293,19 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 		p.DigitSent, p.Packets = c.dtmf == len(e.digits), c.packets
 	}
 	return &e.rep, ctx.Err()
+}
+
+// streaming counts the answered calls that received RTP within the last window: the
+// streams hotline is really sending, not the calls merely up.
+func (e *engine) streaming(window time.Duration) int {
+	since := time.Now().UnixNano() - int64(window)
+	n := 0
+	for _, a := range e.active {
+		if e.calls[a].lastRx >= since {
+			n++
+		}
+	}
+	return n
 }
 
 // abort ends a cancelled run: calls not yet placed are not counted, calls up are failed.
@@ -631,6 +654,7 @@ func (e *engine) readRTP(fd int) {
 		ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
 		c.rx.Add(ssrc, seq, ts, b[1]&0x80 != 0, at)
 		c.packets++
+		c.lastRx = at
 	}
 }
 
@@ -678,27 +702,4 @@ func (e *engine) rtpHeader(c *call, marker bool, pt byte, ts uint32) []byte {
 		byte(c.ssrc>>24), byte(c.ssrc>>16), byte(c.ssrc>>8), byte(c.ssrc))
 	e.out = b
 	return b
-}
-
-// rssSampler reads a process's resident memory (VmRSS in /proc/PID/status, KiB).
-type rssSampler struct{ pid int }
-
-func (s rssSampler) sample() int64 {
-	if s.pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	_, rest, ok := bytes.Cut(b, []byte("VmRSS:"))
-	if !ok {
-		return 0
-	}
-	f := bytes.Fields(rest)
-	if len(f) == 0 {
-		return 0
-	}
-	n, _ := strconv.ParseInt(string(f[0]), 10, 64)
-	return n
 }

@@ -16,12 +16,15 @@ type Report struct {
 	RX              *Reception     // hotline's RTP, every call
 	DigitsSent      int            // IVR: calls that pressed the digit
 	PeakLive        int            // answered calls up at once, at most
+	PeakStreaming   int            // of them receiving RTP (a packet within 100 ms), at most
 	RTPSent         uint64         // packets callgen sent (audio and DTMF)
 	RTPSendErrors   uint64         // of them refused by the socket (buffer full)
 	SIPSendErrors   int            // SIP datagrams refused by the socket
 	TickLateMax     time.Duration  // how late the shared 20 ms send ticker ran, at most
 	Elapsed         time.Duration
 	CPU             time.Duration // callgen's own user+system time over the run
+	ServerCPU       time.Duration // hotline's, when ServerPID is set
+	OtherCPU        time.Duration // every other process's on the machine: what bent the figures
 	// Server memory (VmRSS, KiB) when ServerPID is set: before the first call and the
 	// highest sampled every 100 ms.
 	RSSBase, RSSPeak int64

@@ -1,6 +1,7 @@
 package callgen
 
 import (
+	"math"
 	"time"
 )
 
@@ -40,11 +41,7 @@ func (h *Histogram) Percentile(p float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
-	rank := uint64(p / 100 * float64(h.n))
-	if float64(rank) < p/100*float64(h.n) {
-		rank++
-	}
-	rank = min(max(rank, 1), h.n)
+	rank := min(max(uint64(math.Ceil(p/100*float64(h.n)-1e-9)), 1), h.n) // 1e-9: 99.9/100·1000 is not 999 in floating point
 	var seen uint64
 	for i, c := range h.buckets {
 		seen += uint64(c)

@@ -134,12 +134,17 @@ func printReport(w io.Writer, cfg *callgen.Config, r *callgen.Report) {
 	if cfg.Mode == callgen.IVR {
 		fmt.Fprintf(w, "  digits sent   %d\n", r.DigitsSent)
 	}
-	fmt.Fprintf(w, "  live calls    %d at the peak\n", r.PeakLive)
+	fmt.Fprintf(w, "  live calls    %d at the peak; %d receiving RTP at once (a packet within 100 ms)\n", r.PeakLive, r.PeakStreaming)
 	if r.RSSBase > 0 {
 		fmt.Fprintf(w, "  server RSS    %d MiB before, %d MiB at the peak: %.1f KiB per live call\n", r.RSSBase/1024, r.RSSPeak/1024, r.KiBPerCall())
 	}
-	fmt.Fprintf(w, "  callgen       %.0f %% of a core over %.1f s; RTP sent %d (%d refused); SIP refused %d; send tick late <= %s ms\n",
-		100*r.CPU.Seconds()/r.Elapsed.Seconds(), r.Elapsed.Seconds(), r.RTPSent, r.RTPSendErrors, r.SIPSendErrors, ms(r.TickLateMax))
+	busy := func(d time.Duration) float64 { return 100 * d.Seconds() / r.Elapsed.Seconds() }
+	if cfg.ServerPID != 0 {
+		fmt.Fprintf(w, "  server CPU    %.0f %% of a core over %.1f s\n", busy(r.ServerCPU), r.Elapsed.Seconds())
+	}
+	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused); SIP refused %d; send tick late <= %s ms\n",
+		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.SIPSendErrors, ms(r.TickLateMax))
+	fmt.Fprintf(w, "  other load    %.0f %% of a core used by other processes during the run\n", busy(r.OtherCPU))
 }
 
 func pct(n, of int) float64 {
@@ -171,8 +176,14 @@ func envVars(r *callgen.Report) string {
 	v("gaps", r.RX.Gaps)
 	v("digits_sent", r.DigitsSent)
 	v("peak_live", r.PeakLive)
+	v("peak_streaming", r.PeakStreaming)
 	v("kib_per_call", strconv.FormatFloat(r.KiBPerCall(), 'f', 1, 64))
-	v("cpu_pct", strconv.FormatFloat(100*r.CPU.Seconds()/r.Elapsed.Seconds(), 'f', 0, 64))
+	busy := func(d time.Duration) string {
+		return strconv.FormatFloat(100*d.Seconds()/r.Elapsed.Seconds(), 'f', 0, 64)
+	}
+	v("callgen_cpu_pct", busy(r.CPU))
+	v("server_cpu_pct", busy(r.ServerCPU))
+	v("other_cpu_pct", busy(r.OtherCPU))
 	return b.String()
 }
 
