@@ -46,6 +46,9 @@ func TestReceiverGetsKernelTimestamps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
+	// The first socket asking for timestamps turns them on machine-wide from a deferred work
+	// item (net_enable_timestamp); until it has run, the kernel stamps at read time.
+	time.Sleep(100 * time.Millisecond)
 	c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(localPort(fd))))
 	if err != nil {
 		t.Fatal(err)

@@ -27,8 +27,9 @@ const (
 
 type call struct {
 	state      callState
-	live       bool // counted in the live calls (answered, not yet hung up)
-	rtp, rtcp  int  // socket fds, -1 when closed
+	live       bool  // counted in the live calls (answered, not yet hung up)
+	slot, pos  int32 // where in slots it is while live
+	rtp, rtcp  int   // socket fds, -1 when closed
 	port       int
 	invitedAt  int64 // wall ns: the first INVITE
 	answeredAt int64 // wall ns: kernel receive time of the 200
@@ -113,8 +114,13 @@ type engine struct {
 	calls  []call
 	byFD   []int32 // fd -> call number + 1
 	timers timers
-	active []int32 // answered calls, which send RTP on each tick
-	ports  []int   // free RTP ports, FIFO: a port is reused as late as possible
+	// slots are the answered calls by the millisecond of each 20 ms in which they send their
+	// frame: a call's phase is its answer's, so the frames of a run are spread out in time as
+	// real phones' are, not sent in one burst every 20 ms.
+	slots  [frameSlots][]int32
+	live   int
+	tickNo int64 // 1 ms ticks since the start
+	ports  []int // free RTP ports, FIFO: a port is reused as late as possible
 	rx     *receiver
 	out    []byte // a message or packet being built
 	vias   [][]byte
@@ -162,6 +168,8 @@ func newEngine(cfg Config) (*engine, error) {
 	if e.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("callgen: epoll: %w", err)
 	}
+	// Opened first: the first socket asking for kernel timestamps turns them on from deferred
+	// work (net_enable_timestamp), done long before the first RTP packet comes.
 	if e.sip, err = openUDP(cfg.Local, cfg.SIPPort); err != nil {
 		e.close()
 		return nil, err
@@ -216,11 +224,11 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 		e.rep.RSSBase = procRSS(pid)
 	}
 	busy0, srv0 := machineBusy(), procCPU(pid)
-	events := make([]syscall.EpollEvent, 256)
+	events := make([]syscall.EpollEvent, 4096)
 	started := 0
 	interval := time.Duration(float64(time.Second) / e.cfg.Rate)
-	const tick = 20 * time.Millisecond
-	nextTick, nextRSS := tick, time.Duration(0)
+	const pollRound = time.Millisecond
+	nextTick, nextRSS, roundStart := slotTick, time.Duration(0), time.Duration(0)
 	for e.done < len(e.calls) {
 		if ctx.Err() != nil {
 			e.abort(started)
@@ -236,10 +244,15 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 		}
 		if now >= nextTick {
 			e.rep.TickLateMax = max(e.rep.TickLateMax, now-nextTick)
-			e.tick(now)
-			nextTick += tick
-			for nextTick <= now { // a stalled loop sends one frame per call, not a burst
-				nextTick += tick
+			// A late loop sends the slots it missed, up to one frame per call: a phone whose
+			// thread was late sends late, it does not send two frames at once.
+			for k := 0; k < frameSlots && nextTick <= now; k++ {
+				e.tick(now)
+				nextTick += slotTick
+			}
+			for nextTick <= now {
+				nextTick += slotTick
+				e.tickNo++
 			}
 		}
 		if now >= nextRSS {
@@ -256,8 +269,18 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 		if len(e.timers) > 0 {
 			wake = min(wake, e.timers[0].at)
 		}
-		wait := max(int((wake-e.mono()+time.Millisecond-1)/time.Millisecond), 0)
+		// Rounds at most every pollRound: the kernel stamps each datagram as it arrives, so
+		// reading it up to a round late changes no figure, and one wake-up serves hundreds of
+		// sockets instead of one.
+		now = e.mono()
+		if rest := roundStart + pollRound - now; rest > 0 && wake > now {
+			ts := syscall.NsecToTimespec(int64(min(rest, wake-now)))
+			_ = syscall.Nanosleep(&ts, nil)
+			now = e.mono()
+		}
+		wait := max(int((wake-now+time.Millisecond-1)/time.Millisecond), 0)
 		n, err := syscall.EpollWait(e.epfd, events, wait)
+		roundStart = e.mono()
 		if err != nil && !errors.Is(err, syscall.EINTR) {
 			return nil, fmt.Errorf("callgen: epoll wait: %w", err)
 		}
@@ -300,9 +323,11 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 func (e *engine) streaming(window time.Duration) int {
 	since := time.Now().UnixNano() - int64(window)
 	n := 0
-	for _, a := range e.active {
-		if e.calls[a].lastRx >= since {
-			n++
+	for _, slot := range e.slots {
+		for _, a := range slot {
+			if e.calls[a].lastRx >= since {
+				n++
+			}
 		}
 	}
 	return n
@@ -486,14 +511,12 @@ func (e *engine) leaveLive(i int) {
 		return
 	}
 	c.live = false
-	for k, a := range e.active {
-		if int(a) == i { // swap-remove; the order of sending within a tick does not matter
-			last := len(e.active) - 1
-			e.active[k] = e.active[last]
-			e.active = e.active[:last]
-			break
-		}
-	}
+	e.live--
+	slot := e.slots[c.slot] // swap-remove: the order of sending within a slot does not matter
+	last := slot[len(slot)-1]
+	slot[c.pos] = last
+	e.calls[last].pos = c.pos
+	e.slots[c.slot] = slot[:len(slot)-1]
 }
 
 func (e *engine) readSIP() {
@@ -575,8 +598,11 @@ func (e *engine) answer(i int, m *Message, at int64, now time.Duration) {
 		return
 	}
 	c.live = true
-	e.active = append(e.active, int32(i))
-	e.rep.PeakLive = max(e.rep.PeakLive, len(e.active))
+	c.slot = int32(e.tickNo % frameSlots)
+	c.pos = int32(len(e.slots[c.slot]))
+	e.slots[c.slot] = append(e.slots[c.slot], int32(i))
+	e.live++
+	e.rep.PeakLive = max(e.rep.PeakLive, e.live)
 	if e.cfg.Mode == Streams {
 		e.timers.push(timer{at: now + e.cfg.Hold, call: int32(i), kind: tHoldEnd})
 	} else {
@@ -630,38 +656,43 @@ func (e *engine) readRTP(fd int) {
 	if fd >= len(e.byFD) || e.byFD[fd] == 0 {
 		return
 	}
-	i := int(e.byFD[fd] - 1)
-	c := &e.calls[i]
-	for {
-		b, at, errno := e.rx.recv(fd)
-		if errno != 0 {
-			return
-		}
-		if len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != 0 { // RTP v2, PCMU: the audio offered
-			continue
-		}
-		if at == 0 {
-			at = time.Now().UnixNano()
-		}
-		if c.firstRx == 0 {
-			c.firstRx = at
-			if e.cfg.Mode == IVR {
-				c.digitAt = e.mono() + e.cfg.DigitAfter
-			}
-		}
-		seq := uint16(b[2])<<8 | uint16(b[3])
-		ts := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
-		ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
-		c.rx.Add(ssrc, seq, ts, b[1]&0x80 != 0, at)
-		c.packets++
-		c.lastRx = at
+	c := &e.calls[e.byFD[fd]-1]
+	// One read, not until EAGAIN: a stream brings one packet a round, and the failing read
+	// would double the system calls. Epoll is level-triggered: a second packet waits a round.
+	b, at, errno := e.rx.recv(fd)
+	if errno != 0 || len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != 0 { // RTP v2, PCMU: the audio offered
+		return
 	}
+	if at == 0 {
+		at = time.Now().UnixNano()
+	}
+	if c.firstRx == 0 {
+		c.firstRx = at
+		if e.cfg.Mode == IVR {
+			c.digitAt = e.mono() + e.cfg.DigitAfter
+		}
+	}
+	seq := uint16(b[2])<<8 | uint16(b[3])
+	ts := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
+	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+	c.rx.Add(ssrc, seq, ts, b[1]&0x80 != 0, at)
+	c.packets++
+	c.lastRx = at
 }
 
-// tick sends every answered call its next 20 ms frame: the tone, or a packet of the digit
-// once it is due (the event's packets replace the audio, RFC 4733 §2.5.1.1).
+// One frame of audio is 20 ms; the shared ticker runs every millisecond and serves one
+// slot of calls each time.
+const (
+	frameSlots = 20
+	slotTick   = time.Millisecond
+)
+
+// tick sends the calls of this millisecond's slot their next 20 ms frame: the tone, or a
+// packet of the digit once it is due (the event's packets replace the audio, RFC 4733 §2.5).
 func (e *engine) tick(now time.Duration) {
-	for _, a := range e.active {
+	slot := e.slots[e.tickNo%frameSlots]
+	e.tickNo++
+	for _, a := range slot {
 		c := &e.calls[a]
 		first := c.seq == 0 && c.ts == 0
 		var pkt []byte

@@ -47,12 +47,12 @@ func TestParseResponse(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	for name, msg := range map[string]string{
-		"no blank line":  "SIP/2.0 200 OK\r\nCall-ID: x\r\n",
-		"bad status":     "SIP/2.0 2x0 OK\r\nVia: a\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n",
-		"no Call-ID":     "SIP/2.0 200 OK\r\nVia: a\r\nCSeq: 1 INVITE\r\n\r\n",
-		"short body":     "SIP/2.0 200 OK\r\nVia: a\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 9\r\n\r\nabc",
-		"bad CSeq":       "BYE sip:a@b SIP/2.0\r\nVia: a\r\nCall-ID: x\r\nCSeq: one BYE\r\n\r\n",
-		"not SIP/2.0":    "BYE sip:a@b HTTP/1.1\r\nVia: a\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n",
+		"no blank line":   "SIP/2.0 200 OK\r\nCall-ID: x\r\n",
+		"bad status":      "SIP/2.0 2x0 OK\r\nVia: a\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n",
+		"no Call-ID":      "SIP/2.0 200 OK\r\nVia: a\r\nCSeq: 1 INVITE\r\n\r\n",
+		"short body":      "SIP/2.0 200 OK\r\nVia: a\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 9\r\n\r\nabc",
+		"bad CSeq":        "BYE sip:a@b SIP/2.0\r\nVia: a\r\nCall-ID: x\r\nCSeq: one BYE\r\n\r\n",
+		"not SIP/2.0":     "BYE sip:a@b HTTP/1.1\r\nVia: a\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n",
 		"header no colon": "BYE sip:a@b SIP/2.0\r\nVia a\r\n\r\n",
 	} {
 		if _, err := Parse([]byte(msg), nil); !errors.Is(err, ErrMalformed) {

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ func run(args []string, stdout io.Writer) error {
 	pid := fs.Int("pid", 0, "hotline's process id: report its RSS growth per live call")
 	envFile := fs.String("env", "", "also write the figures to FILE as shell variables")
 	csvFile := fs.String("csv", "", "write each call's timing to FILE")
+	cpuProfile := fs.String("cpuprofile", "", "write callgen's own CPU profile to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +84,17 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("-rtp-ports %q: want MIN-MAX", *ports)
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep, err := callgen.Run(ctx, cfg)
