@@ -37,13 +37,17 @@ type uasCall struct {
 	once sync.Once
 }
 
-func startUAS(t *testing.T) *fakeUAS {
+// startUAS starts a UAS that setup, if not nil, configures before it serves.
+func startUAS(t *testing.T, setup func(*fakeUAS)) *fakeUAS {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // first registered, so run after u.close
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := &fakeUAS{t: t, sip: c, calls: map[string]*uasCall{}}
+	if setup != nil {
+		setup(u)
+	}
 	u.wg.Add(1)
 	go u.serve()
 	t.Cleanup(u.close)
@@ -193,7 +197,7 @@ func run(t *testing.T, cfg Config) *Report {
 }
 
 func TestStreamsAgainstARealUDPPeer(t *testing.T) {
-	u := startUAS(t)
+	u := startUAS(t, nil)
 	r := run(t, testConfig(u, Streams, 4))
 	if r.OK != 4 || r.Answered != 4 || r.Failed() != 0 || r.Setup.Count() != 4 {
 		t.Fatalf("ok %d answered %d failures %v setups %d, want 4 4 none 4", r.OK, r.Answered, r.Failures, r.Setup.Count())
@@ -216,8 +220,7 @@ func TestStreamsAgainstARealUDPPeer(t *testing.T) {
 }
 
 func TestIVRPressesTheDigitAndAnswersTheBYE(t *testing.T) {
-	u := startUAS(t)
-	u.hangup = true
+	u := startUAS(t, func(u *fakeUAS) { u.hangup = true })
 	r := run(t, testConfig(u, IVR, 3))
 	if r.OK != 3 || r.DigitsSent != 3 || r.Failed() != 0 {
 		t.Fatalf("ok %d digits %d failures %v, want 3 3 none", r.OK, r.DigitsSent, r.Failures)
@@ -236,7 +239,7 @@ func TestIVRPressesTheDigitAndAnswersTheBYE(t *testing.T) {
 }
 
 func TestIVRWithoutAHangupFails(t *testing.T) {
-	u := startUAS(t)
+	u := startUAS(t, nil)
 	cfg := testConfig(u, IVR, 1)
 	cfg.HangupWait = 400 * time.Millisecond
 	r := run(t, cfg)
@@ -246,8 +249,7 @@ func TestIVRWithoutAHangupFails(t *testing.T) {
 }
 
 func TestRefusedCallsAreFailures(t *testing.T) {
-	u := startUAS(t)
-	u.refuse = 486
+	u := startUAS(t, func(u *fakeUAS) { u.refuse = 486 })
 	r := run(t, testConfig(u, Streams, 3))
 	if r.Failures["INVITE 486"] != 3 || r.OK != 0 || r.Answered != 0 {
 		t.Errorf("failures %v ok %d answered %d, want 3 x INVITE 486", r.Failures, r.OK, r.Answered)
@@ -255,8 +257,7 @@ func TestRefusedCallsAreFailures(t *testing.T) {
 }
 
 func TestLostInviteIsRetransmittedByTimerA(t *testing.T) {
-	u := startUAS(t)
-	u.dropN = 1
+	u := startUAS(t, func(u *fakeUAS) { u.dropN = 1 })
 	r := run(t, testConfig(u, Streams, 1))
 	if r.OK != 1 || r.Retransmissions != 1 {
 		t.Fatalf("ok %d retransmissions %d, want the call up after one retransmission", r.OK, r.Retransmissions)
