@@ -604,6 +604,7 @@ func (e *engine) answer(i int, m *Message, at int64, now time.Duration) {
 	e.live++
 	e.rep.PeakLive = max(e.rep.PeakLive, e.live)
 	if e.cfg.Mode == Streams {
+		c.deadline = 0 // the answer ends Timer B; the hold ends the call
 		e.timers.push(timer{at: now + e.cfg.Hold, call: int32(i), kind: tHoldEnd})
 	} else {
 		e.setDeadline(i, now+e.cfg.HangupWait)
