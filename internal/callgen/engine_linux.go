@@ -35,6 +35,7 @@ type call struct {
 	answeredAt int64 // wall ns: kernel receive time of the 200
 	firstRx    int64 // wall ns: kernel receive time of hotline's first RTP packet
 	retransIv  time.Duration
+	txn        uint32        // the client transaction being retransmitted: 1 INVITE, 2 BYE
 	deadline   time.Duration // mono: Timer B/F, or IVR's wait for hotline's BYE
 	to, target []byte        // from the 200: To with its tag, the Contact URI
 	seq        uint16
@@ -61,6 +62,7 @@ type timer struct {
 	at   time.Duration // mono
 	call int32
 	kind timerKind
+	gen  uint32 // tRetransmit: the transaction it is for (call.txn)
 }
 
 // timers is a binary min-heap by at: typed, so a push allocates nothing once grown.
@@ -131,8 +133,8 @@ type engine struct {
 }
 
 // Run places cfg's calls and returns what it measured. It blocks until every call has
-// ended or ctx is done (then the calls up are hung up and counted as failed). It uses the
-// calling goroutine's thread throughout.
+// ended, or ctx is done: then the calls up are sent a BYE, counted as failed, and the report
+// comes with ctx's error. It keeps the calling goroutine busy throughout.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -273,6 +275,7 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 		// reading it up to a round late changes no figure, and one wake-up serves hundreds of
 		// sockets instead of one.
 		now = e.mono()
+		e.rep.RoundMax = max(e.rep.RoundMax, now-roundStart)
 		if rest := roundStart + pollRound - now; rest > 0 && wake > now {
 			ts := syscall.NsecToTimespec(int64(min(rest, wake-now)))
 			_ = syscall.Nanosleep(&ts, nil)
@@ -281,6 +284,9 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 		wait := max(int((wake-now+time.Millisecond-1)/time.Millisecond), 0)
 		n, err := syscall.EpollWait(e.epfd, events, wait)
 		roundStart = e.mono()
+		if n == 0 { // woken by the timeout: anything beyond its millisecond rounding was the kernel's
+			e.rep.WakeLateMax = max(e.rep.WakeLateMax, roundStart-wake-time.Millisecond)
+		}
 		if err != nil && !errors.Is(err, syscall.EINTR) {
 			return nil, fmt.Errorf("callgen: epoll wait: %w", err)
 		}
@@ -333,13 +339,19 @@ func (e *engine) streaming(window time.Duration) int {
 	return n
 }
 
-// abort ends a cancelled run: calls not yet placed are not counted, calls up are failed.
+// abort ends a cancelled run: calls not yet placed are not counted, calls up get one BYE
+// (not retransmitted) and every call not over is failed.
 func (e *engine) abort(started int) {
 	e.rep.Calls = started
 	e.calls = e.calls[:started]
 	e.rep.Per = e.rep.Per[:started]
 	for i := range e.calls {
-		if e.calls[i].state != stDone {
+		c := &e.calls[i]
+		if c.state == stAnswered {
+			e.out = e.d.appendBye(e.out[:0], i, c.to, c.target)
+			e.sendSIP(e.out)
+		}
+		if c.state != stDone {
 			e.fail(i, "run interrupted")
 		}
 	}
@@ -352,12 +364,12 @@ func (e *engine) startCall(i int, now time.Duration) {
 		e.fail(i, "no RTP socket: "+err.Error())
 		return
 	}
-	c.state, c.retransIv = stInviting, timerT1
+	c.state, c.retransIv, c.txn = stInviting, timerT1, 1
 	c.ssrc = uint32(i)*2654435761 + 1 // distinct per call
 	c.rx = NewStream(e.rep.RX, e.cfg.Mode == IVR)
 	c.invitedAt = time.Now().UnixNano()
 	e.sendINVITE(i)
-	e.timers.push(timer{at: now + timerT1, call: int32(i), kind: tRetransmit})
+	e.timers.push(timer{at: now + timerT1, call: int32(i), kind: tRetransmit, gen: c.txn})
 	e.setDeadline(i, now+timerB)
 }
 
@@ -424,10 +436,10 @@ func (e *engine) sendBYE(i int, now time.Duration) {
 	if c.hungUpBy == "" {
 		c.hungUpBy = "callgen"
 	}
-	c.state, c.retransIv = stHangingUp, timerT1
+	c.state, c.retransIv, c.txn = stHangingUp, timerT1, 2
 	e.out = e.d.appendBye(e.out[:0], i, c.to, c.target)
 	e.sendSIP(e.out)
-	e.timers.push(timer{at: now + timerT1, call: int32(i), kind: tRetransmit})
+	e.timers.push(timer{at: now + timerT1, call: int32(i), kind: tRetransmit, gen: c.txn})
 	e.setDeadline(i, now+timerB)
 }
 
@@ -436,6 +448,9 @@ func (e *engine) fire(t timer, now time.Duration) {
 	c := &e.calls[i]
 	switch t.kind {
 	case tRetransmit:
+		if t.gen != c.txn {
+			return // the INVITE's Timer A, outlived by a quick BYE
+		}
 		switch c.state {
 		case stInviting: // Timer A doubles without bound until Timer B (RFC 3261 §17.1.1.2)
 			e.sendINVITE(i)
@@ -451,7 +466,7 @@ func (e *engine) fire(t timer, now time.Duration) {
 		} else {
 			c.retransIv = min(2*c.retransIv, timerT2)
 		}
-		e.timers.push(timer{at: now + c.retransIv, call: t.call, kind: tRetransmit})
+		e.timers.push(timer{at: now + c.retransIv, call: t.call, kind: tRetransmit, gen: c.txn})
 	case tDeadline:
 		if t.at != c.deadline {
 			return // superseded

@@ -19,11 +19,12 @@ import (
 // fakeUAS is the far end of the smoke tests: it answers INVITEs with RTP from a socket of
 // its own, a 20 ms frame at a time, and hangs up when it hears a whole digit (IVR).
 type fakeUAS struct {
-	t      *testing.T
-	sip    *net.UDPConn
-	refuse int  // answer every INVITE with this status instead
-	dropN  int  // ignore the first dropN INVITEs (to see Timer A)
-	hangup bool // BYE after a digit's end packets
+	t       *testing.T
+	sip     *net.UDPConn
+	refuse  int  // answer every INVITE with this status instead
+	dropN   int  // ignore the first dropN INVITEs (to see Timer A)
+	dropBye int  // ignore the first dropBye BYEs (Timer E)
+	hangup  bool // BYE after a digit's end packets
 
 	mu     sync.Mutex
 	calls  map[string]*uasCall
@@ -71,7 +72,7 @@ func (c *uasCall) end() { c.once.Do(func() { close(c.stop); c.rtp.Close() }) }
 func (u *fakeUAS) serve() {
 	defer u.wg.Done()
 	buf := make([]byte, 4096)
-	invites := 0
+	invites, byes := 0, 0
 	for {
 		n, from, err := u.sip.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -93,6 +94,9 @@ func (u *fakeUAS) serve() {
 			}
 			u.answer(&m, from, id)
 		case "BYE":
+			if byes++; byes <= u.dropBye {
+				continue
+			}
 			u.sip.WriteToUDPAddrPort(appendReply(nil, &m, 200, "OK"), from)
 			u.mu.Lock()
 			if c := u.calls[id]; c != nil {
@@ -264,5 +268,16 @@ func TestLostInviteIsRetransmittedByTimerA(t *testing.T) {
 	}
 	if s := r.Setup.Max(); s < timerT1 || s > timerT1+200*time.Millisecond {
 		t.Errorf("setup %v, want about T1 (%v): timed from the first INVITE", s, timerT1)
+	}
+}
+
+// The INVITE's Timer A, still pending when a short hold ends, must not retransmit the BYE.
+func TestLostByeIsRetransmittedByTimerE(t *testing.T) {
+	u := startUAS(t, func(u *fakeUAS) { u.dropBye = 1 })
+	cfg := testConfig(u, Streams, 1)
+	cfg.Hold = 100 * time.Millisecond
+	r := run(t, cfg)
+	if r.OK != 1 || r.Retransmissions != 1 {
+		t.Errorf("ok %d retransmissions %d, want the call over after one BYE retransmission", r.OK, r.Retransmissions)
 	}
 }

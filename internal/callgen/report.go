@@ -20,7 +20,9 @@ type Report struct {
 	RTPSent         uint64         // packets callgen sent (audio and DTMF)
 	RTPSendErrors   uint64         // of them refused by the socket (buffer full)
 	SIPSendErrors   int            // SIP datagrams refused by the socket
-	TickLateMax     time.Duration  // how late the shared 20 ms send ticker ran, at most
+	TickLateMax     time.Duration  // how late the shared 1 ms send ticker ran, at most
+	RoundMax        time.Duration  // the longest round of callgen's own work
+	WakeLateMax     time.Duration  // how much later than asked the kernel woke callgen, at most
 	Elapsed         time.Duration
 	CPU             time.Duration // callgen's own user+system time over the run
 	ServerCPU       time.Duration // hotline's, when ServerPID is set

@@ -155,8 +155,10 @@ func printReport(w io.Writer, cfg *callgen.Config, r *callgen.Report) {
 	if cfg.ServerPID != 0 {
 		fmt.Fprintf(w, "  server CPU    %.0f %% of a core over %.1f s\n", busy(r.ServerCPU), r.Elapsed.Seconds())
 	}
-	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused); SIP refused %d; send tick late <= %s ms\n",
-		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.SIPSendErrors, ms(r.TickLateMax))
+	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused); SIP refused %d\n",
+		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.SIPSendErrors)
+	fmt.Fprintf(w, "                send tick late <= %s ms; longest round of work %s ms; woken late <= %s ms\n",
+		ms(r.TickLateMax), ms(r.RoundMax), ms(r.WakeLateMax))
 	fmt.Fprintf(w, "  other load    %.0f %% of a core used by other processes during the run\n", busy(r.OtherCPU))
 }
 
