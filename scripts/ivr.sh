@@ -27,7 +27,7 @@ mkdir -p "$work/flows"
 cp testdata/flows/ivr-load.yaml "$work/flows/ivr-load.yaml"
 cat > "$work/hotline.yaml" <<YAML
 log: {level: warn}
-sip: {addr: $sip, rtp_port_min: 30000, rtp_port_max: 40000, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off, register_rate: off, source_register_rate: off, options_rate: off, source_options_rate: off}}
+sip: {addr: $sip, rtp_port_min: 30000, rtp_port_max: 39998, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off, register_rate: off, source_register_rate: off, options_rate: off, source_options_rate: off}}
 http: {addr: $http}
 flows: {dir: $work/flows, entry: ivr-load}
 queues: [{name: support}]
