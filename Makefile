@@ -55,9 +55,14 @@ fuzz:
 	$(FUZZ) '^FuzzAgentFromName$$' ./ari
 	$(FUZZ) '^FuzzCompile$$' ./schedule
 
-# Speed and memory targets: Go benchmarks, then a sipp load run against a live server.
+# Speed and memory targets: Go benchmarks, then runs against a live server pinned to one core
+# (docs/benchmarks.md says what each prints and how to read it): the call-rate ramp, IVR calls
+# and held RTP streams measured by callgen, the sipp load run and the flood.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./audio ./sip/media ./acd ./sip
+	scripts/rate.sh
+	scripts/ivr.sh
+	scripts/streams.sh
 	scripts/load.sh
 	scripts/flood.sh
 
