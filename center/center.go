@@ -399,11 +399,14 @@ func (c *Center) handleCall(ch call.Channel) {
 	}
 	j := c.calls.Start(ch, f.Name)
 	defer c.calls.End(j)
-	c.records.Begin(ch.Context(), j)
+	// The contact is written even when the caller hangs up before its commit (a caller who
+	// hangs up at once still called): a context that outlives the call, as for Finish.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ch.Context()), 10*time.Second)
+	c.records.Begin(rctx, j)
+	cancel()
 	res := c.runner.Run(ch.Context(), ch, f)
 	c.recorder.Finish(j) // the caller has hung up: the conversation recording ends and is kept
-	// The record is written even though the caller has gone: a context that outlives the call.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ch.Context()), 10*time.Second)
+	rctx, cancel = context.WithTimeout(context.WithoutCancel(ch.Context()), 10*time.Second)
 	c.records.Finish(rctx, j, res)
 	cancel()
 	c.callLog.Add(j, res)

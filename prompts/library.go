@@ -59,10 +59,22 @@ type Library struct {
 	timeout  time.Duration
 
 	renders singleflight.Group
+	// rendered remembers when a say: file was last seen in the cache, so a thousand calls a
+	// second saying the same greeting do not stat it each time. A file is looked at again
+	// after renderedFor, in case the cache was cleared underneath; the map is emptied when
+	// it reaches renderedMax files (texts with a ticket number in them are each new).
+	renderedMu sync.Mutex
+	rendered   map[string]time.Time
 
 	extractOnce sync.Once
 	extractErr  error
 }
+
+// renderedFor is how long Say trusts that a rendered file it saw is still in the cache.
+const renderedFor = 10 * time.Second
+
+// renderedMax bounds the files Say remembers having seen.
+const renderedMax = 1024
 
 // Option configures a Library.
 type Option func(*Library)
@@ -217,7 +229,11 @@ func (l *Library) Say(ctx context.Context, lang, text string) (call.Prompt, erro
 	}
 	sum := sha256.Sum256([]byte(voice + "\x00" + text))
 	file := filepath.Join(l.cacheDir, "say", safeDir(voice), hex.EncodeToString(sum[:12])+".wav")
+	if l.seen(file) {
+		return call.Prompt{File: file, Text: text}, nil
+	}
 	if st, err := os.Stat(file); err == nil && st.Size() > audio.HeaderSize {
+		l.saw(file)
 		return call.Prompt{File: file, Text: text}, nil
 	}
 	ch := l.renders.DoChan(file, func() (any, error) {
@@ -243,6 +259,24 @@ func (l *Library) Say(ctx context.Context, lang, text string) (call.Prompt, erro
 	case <-ctx.Done():
 		return call.Prompt{}, ctx.Err()
 	}
+}
+
+// seen says whether file was found in the cache less than renderedFor ago.
+func (l *Library) seen(file string) bool {
+	l.renderedMu.Lock()
+	defer l.renderedMu.Unlock()
+	at, ok := l.rendered[file]
+	return ok && time.Since(at) < renderedFor
+}
+
+// saw notes that file is in the cache now.
+func (l *Library) saw(file string) {
+	l.renderedMu.Lock()
+	defer l.renderedMu.Unlock()
+	if l.rendered == nil || len(l.rendered) >= renderedMax {
+		l.rendered = map[string]time.Time{}
+	}
+	l.rendered[file] = time.Now()
 }
 
 // SayUncached renders text that must not be kept on disk (it holds a sensitive value) to a
