@@ -17,6 +17,7 @@ type Report struct {
 	DigitsSent      int            // IVR: calls that pressed the digit
 	PeakLive        int            // answered calls up at once, at most
 	PeakStreaming   int            // of them receiving RTP (a packet within 100 ms), at most
+	SocketDrops     uint64         // RTP dropped by callgen's full socket buffers (counted in RX.Lost too)
 	RTPSent         uint64         // packets callgen sent (audio and DTMF)
 	RTPSendErrors   uint64         // of them refused by the socket (buffer full)
 	SIPSendErrors   int            // SIP datagrams refused by the socket
