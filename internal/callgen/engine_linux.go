@@ -253,7 +253,8 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 				e.tick(now)
 				nextTick += slotTick
 			}
-			for nextTick <= now {
+			for nextTick <= now { // more than a frame late: these slots skip a frame
+				e.rep.FramesSkipped += uint64(len(e.slots[e.tickNo%frameSlots]))
 				nextTick += slotTick
 				e.tickNo++
 			}

@@ -157,8 +157,8 @@ func printReport(w io.Writer, cfg *callgen.Config, r *callgen.Report) {
 	if cfg.ServerPID != 0 {
 		fmt.Fprintf(w, "  server CPU    %.0f %% of a core over %.1f s\n", busy(r.ServerCPU), r.Elapsed.Seconds())
 	}
-	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused); SIP refused %d\n",
-		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.SIPSendErrors)
+	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused, %d frames skipped running late); SIP refused %d\n",
+		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.FramesSkipped, r.SIPSendErrors)
 	fmt.Fprintf(w, "                send tick late <= %s ms; longest round of work %s ms; woken late <= %s ms\n",
 		ms(r.TickLateMax), ms(r.RoundMax), ms(r.WakeLateMax))
 	fmt.Fprintf(w, "  other load    %.0f %% of a core used by other processes during the run\n", busy(r.OtherCPU))
@@ -200,6 +200,7 @@ func envVars(r *callgen.Report) string {
 		return strconv.FormatFloat(100*d.Seconds()/r.Elapsed.Seconds(), 'f', 0, 64)
 	}
 	v("callgen_cpu_pct", busy(r.CPU))
+	v("frames_skipped", r.FramesSkipped)
 	v("server_cpu_pct", busy(r.ServerCPU))
 	v("other_cpu_pct", busy(r.OtherCPU))
 	return b.String()
