@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-${STREAMS:-2000}} ramp=${RAMP:-200}
 hold=${2:-$(( (n + ramp - 1) / ramp + 10 ))s}
+[[ $hold =~ ^[0-9]+s$ ]] || { echo "streams: HOLD $hold: want whole seconds, like 30s"; exit 1; }
 [ -x bin/hotline ] || make build >/dev/null
 ${GO:-go} build -o bin/callgen ./internal/cmd/callgen
 pin_srv=() pin_gen=()

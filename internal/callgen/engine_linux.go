@@ -46,6 +46,7 @@ type call struct {
 	rx         Stream
 	packets    uint64 // RTP received
 	lastRx     int64  // wall ns: kernel receive time of the latest RTP packet
+	dropped    uint32 // by the RTP socket's full buffer (SO_RXQ_OVFL)
 	failure    string
 	hungUpBy   string
 }
@@ -153,7 +154,7 @@ func newEngine(cfg Config) (*engine, error) {
 	for i := range e.calls {
 		e.calls[i].rtp, e.calls[i].rtcp = -1, -1
 	}
-	for p := cfg.RTPPortMin; p+1 <= cfg.RTPPortMax+1; p += 2 {
+	for p := cfg.RTPPortMin; p <= cfg.RTPPortMax; p += 2 {
 		e.ports = append(e.ports, p)
 	}
 	// 400 Hz: 20 samples a period, so every 160-sample frame is the same and is encoded once.
@@ -252,7 +253,8 @@ func (e *engine) run(ctx context.Context) (*Report, error) {
 				e.tick(now)
 				nextTick += slotTick
 			}
-			for nextTick <= now {
+			for nextTick <= now { // more than a frame late: these slots skip a frame
+				e.rep.FramesSkipped += uint64(len(e.slots[e.tickNo%frameSlots]))
 				nextTick += slotTick
 				e.tickNo++
 			}
@@ -408,6 +410,8 @@ func (e *engine) openMedia(i int) error {
 }
 
 func (e *engine) closeMedia(c *call) {
+	e.rep.SocketDrops += uint64(c.dropped)
+	c.dropped = 0
 	if c.rtp >= 0 {
 		syscall.Close(c.rtp) // closing removes it from the epoll set
 		e.byFD[c.rtp] = 0
@@ -536,10 +540,11 @@ func (e *engine) leaveLive(i int) {
 
 func (e *engine) readSIP() {
 	for {
-		b, at, errno := e.rx.recv(e.sip)
+		b, ctl, errno := e.rx.recv(e.sip)
 		if errno != 0 {
 			return // EAGAIN; or ECONNREFUSED from an ICMP error, which retransmissions cover
 		}
+		at := ctl.At
 		if at == 0 {
 			at = time.Now().UnixNano()
 		}
@@ -675,10 +680,17 @@ func (e *engine) readRTP(fd int) {
 	c := &e.calls[e.byFD[fd]-1]
 	// One read, not until EAGAIN: a stream brings one packet a round, and the failing read
 	// would double the system calls. Epoll is level-triggered: a second packet waits a round.
-	b, at, errno := e.rx.recv(fd)
-	if errno != 0 || len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != 0 { // RTP v2, PCMU: the audio offered
+	b, ctl, errno := e.rx.recv(fd)
+	if errno != 0 {
 		return
 	}
+	if ctl.HasDrop {
+		c.dropped = ctl.Drops
+	}
+	if len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != 0 { // RTP v2, PCMU: the audio offered
+		return
+	}
+	at := ctl.At
 	if at == 0 {
 		at = time.Now().UnixNano()
 	}

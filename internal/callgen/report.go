@@ -17,8 +17,10 @@ type Report struct {
 	DigitsSent      int            // IVR: calls that pressed the digit
 	PeakLive        int            // answered calls up at once, at most
 	PeakStreaming   int            // of them receiving RTP (a packet within 100 ms), at most
+	SocketDrops     uint64         // RTP dropped by callgen's full socket buffers (counted in RX.Lost too)
 	RTPSent         uint64         // packets callgen sent (audio and DTMF)
 	RTPSendErrors   uint64         // of them refused by the socket (buffer full)
+	FramesSkipped   uint64         // frames not sent because callgen ran more than 20 ms late
 	SIPSendErrors   int            // SIP datagrams refused by the socket
 	TickLateMax     time.Duration  // how late the shared 1 ms send ticker ran, at most
 	RoundMax        time.Duration  // the longest round of callgen's own work

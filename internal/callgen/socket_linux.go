@@ -12,15 +12,26 @@ import (
 // netpoller wake-ups, no allocation per packet).
 
 // openUDP returns a non-blocking UDP socket bound to ip:port whose datagrams carry their
-// kernel receive time (SO_TIMESTAMPNS).
+// kernel receive time (SO_TIMESTAMPNS) and the socket's drop count (SO_RXQ_OVFL).
 func openUDP(ip netip.Addr, port int) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("callgen: UDP socket: %w", err)
 	}
-	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
-		syscall.Close(fd)
-		return -1, fmt.Errorf("callgen: SO_TIMESTAMPNS: %w", err)
+	for _, o := range []struct {
+		name     string
+		opt, val int
+	}{
+		{"SO_TIMESTAMPNS", syscall.SO_TIMESTAMPNS, 1},
+		{"SO_RXQ_OVFL", syscall.SO_RXQ_OVFL, 1}, // so a drop by callgen's own buffer is told apart from hotline's loss
+		// Room for hotline's bursts after a stall (the kernel doubles it, capped by rmem_max):
+		// what overflows is dropped, and counted by SO_RXQ_OVFL.
+		{"SO_RCVBUF", syscall.SO_RCVBUF, 256 << 10},
+	} {
+		if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, o.opt, o.val); err != nil {
+			syscall.Close(fd)
+			return -1, fmt.Errorf("callgen: %s: %w", o.name, err)
+		}
 	}
 	if err := syscall.Bind(fd, sockaddr(netip.AddrPortFrom(ip, uint16(port)))); err != nil {
 		syscall.Close(fd)
@@ -64,17 +75,16 @@ func newReceiver(size int) *receiver {
 }
 
 // recv reads one datagram from the non-blocking fd: its bytes (valid until the next recv)
-// and kernel receive time (0 if the kernel gave none), or syscall.EAGAIN when none is
-// waiting. RawSyscall is safe here: a non-blocking socket never blocks.
-func (r *receiver) recv(fd int) ([]byte, int64, syscall.Errno) {
+// and control messages, or syscall.EAGAIN when none is waiting. RawSyscall is safe here: a
+// non-blocking socket never blocks.
+func (r *receiver) recv(fd int) ([]byte, Control, syscall.Errno) {
 	r.msg.SetControllen(len(r.oob))
 	r.msg.Flags = 0
 	n, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
 	if errno != 0 {
-		return nil, 0, errno
+		return nil, Control{}, errno
 	}
-	at, _ := ReceiveTime(r.oob[:r.msg.Controllen])
-	return r.buf[:n], at, 0
+	return r.buf[:n], ParseControl(r.oob[:r.msg.Controllen]), 0
 }
 
 // send writes b on the connected, non-blocking fd. A full socket buffer drops the datagram

@@ -36,7 +36,8 @@ func (h *Histogram) Count() uint64 { return h.n }
 func (h *Histogram) Max() time.Duration { return time.Duration(h.max) }
 
 // Percentile returns the nearest-rank p-th percentile (0 < p <= 100): the upper edge of the
-// bucket holding the ceil(p·n/100)-th smallest sample, never above Max; 0 with no samples.
+// bucket holding the ceil(p·n/100)-th smallest sample, never above Max; Max when that sample
+// is beyond the span (an upper bound); 0 with no samples.
 func (h *Histogram) Percentile(p float64) time.Duration {
 	if h.n == 0 {
 		return 0
@@ -46,6 +47,9 @@ func (h *Histogram) Percentile(p float64) time.Duration {
 	for i, c := range h.buckets {
 		seen += uint64(c)
 		if seen >= rank {
+			if i == len(h.buckets)-1 {
+				break
+			}
 			return time.Duration(min(int64(i+1)*h.width, h.max))
 		}
 	}
@@ -69,9 +73,9 @@ type Reception struct {
 	Streams    uint64
 }
 
-// NewReception returns an empty sum with a spacing histogram of 10 µs resolution up to 2 s.
+// NewReception returns an empty sum with a spacing histogram of 10 µs resolution up to 10 s.
 func NewReception() *Reception {
-	return &Reception{Spacing: NewHistogram(10*time.Microsecond, 2*time.Second)}
+	return &Reception{Spacing: NewHistogram(10*time.Microsecond, 10*time.Second)}
 }
 
 // Stream is one received RTP stream (one SSRC). Spacing is the kernel receive time between a

@@ -31,8 +31,13 @@ func TestHistogramPercentilesAreNearestRank(t *testing.T) {
 func TestHistogramPercentileIsNeverAboveMax(t *testing.T) {
 	h := NewHistogram(10*time.Microsecond, 2*time.Second)
 	h.Add(int64(20*time.Millisecond + 3*time.Microsecond))
+	h.Add(int64(20*time.Millisecond + 3*time.Microsecond))
 	if got := h.Percentile(99); got != 20*time.Millisecond+3*time.Microsecond {
 		t.Errorf("p99 of one sample = %v, want the sample", got)
+	}
+	h.Add(int64(5 * time.Second)) // beyond the span: p99 of two is the max, not the span
+	if got := h.Percentile(99); got != 5*time.Second {
+		t.Errorf("p99 beyond the span = %v, want the max, 5s", got)
 	}
 	if got := NewHistogram(time.Millisecond, time.Second).Percentile(50); got != 0 {
 		t.Errorf("p50 of nothing = %v, want 0", got)

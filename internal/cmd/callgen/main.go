@@ -37,6 +37,7 @@ func run(args []string, stdout io.Writer) error {
 	mode := fs.String("mode", "streams", "streams (hold, then BYE) or ivr (prompt, digit, hotline hangs up)")
 	server := fs.String("server", "127.0.0.1:5060", "hotline's SIP address (UDP)")
 	local := fs.String("local", "127.0.0.1", "address callgen binds its SIP and RTP sockets to")
+	sipPort := fs.Int("sip-port", 0, "callgen's SIP port (0: any free one)")
 	service := fs.String("service", "hotline", "Request-URI user: the number dialled")
 	caller := fs.String("caller", "+86139", "caller number prefix; the call number follows it")
 	calls := fs.Int("calls", 100, "calls to place")
@@ -54,7 +55,7 @@ func run(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := callgen.Config{Service: *service, Caller: *caller, Calls: *calls, Rate: *rate, Hold: *hold,
+	cfg := callgen.Config{SIPPort: *sipPort, Service: *service, Caller: *caller, Calls: *calls, Rate: *rate, Hold: *hold,
 		DigitAfter: *digitAfter, HangupWait: *hangupWait, Silent: *silent, ServerPID: *pid}
 	switch *mode {
 	case "streams":
@@ -140,7 +141,8 @@ func printReport(w io.Writer, cfg *callgen.Config, r *callgen.Report) {
 	if cfg.Mode == callgen.IVR {
 		rule = "next frame only: seq+1, timestamp+160, no marker"
 	}
-	fmt.Fprintf(w, "  RTP received  %d packets, %d streams; lost %d, reordered %d, duplicates %d\n", rx.Packets, rx.Streams, rx.Lost, rx.Reordered, rx.Duplicates)
+	fmt.Fprintf(w, "  RTP received  %d packets, %d streams; lost %d (%d of them by callgen's full socket buffers), reordered %d, duplicates %d\n",
+		rx.Packets, rx.Streams, rx.Lost, r.SocketDrops, rx.Reordered, rx.Duplicates)
 	fmt.Fprintf(w, "  spacing       p50 %s ms  p99 %s ms  p99.9 %s ms  max %s ms  (%d spacings; %s)\n",
 		ms(rx.Spacing.Percentile(50)), ms(rx.Spacing.Percentile(99)), ms(rx.Spacing.Percentile(99.9)), ms(rx.Spacing.Max()), rx.Spacing.Count(), rule)
 	fmt.Fprintf(w, "  gaps > 40 ms  %d\n", rx.Gaps)
@@ -155,8 +157,8 @@ func printReport(w io.Writer, cfg *callgen.Config, r *callgen.Report) {
 	if cfg.ServerPID != 0 {
 		fmt.Fprintf(w, "  server CPU    %.0f %% of a core over %.1f s\n", busy(r.ServerCPU), r.Elapsed.Seconds())
 	}
-	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused); SIP refused %d\n",
-		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.SIPSendErrors)
+	fmt.Fprintf(w, "  callgen       %.0f %% of a core; RTP sent %d (%d refused, %d frames skipped running late); SIP refused %d\n",
+		busy(r.CPU), r.RTPSent, r.RTPSendErrors, r.FramesSkipped, r.SIPSendErrors)
 	fmt.Fprintf(w, "                send tick late <= %s ms; longest round of work %s ms; woken late <= %s ms\n",
 		ms(r.TickLateMax), ms(r.RoundMax), ms(r.WakeLateMax))
 	fmt.Fprintf(w, "  other load    %.0f %% of a core used by other processes during the run\n", busy(r.OtherCPU))
@@ -183,6 +185,7 @@ func envVars(r *callgen.Report) string {
 	v("setup_max_ms", ms(r.Setup.Max()))
 	v("packets", r.RX.Packets)
 	v("lost", r.RX.Lost)
+	v("socket_drops", r.SocketDrops)
 	v("reordered", r.RX.Reordered)
 	v("spacing_p50_ms", ms(r.RX.Spacing.Percentile(50)))
 	v("spacing_p99_ms", ms(r.RX.Spacing.Percentile(99)))
@@ -197,6 +200,7 @@ func envVars(r *callgen.Report) string {
 		return strconv.FormatFloat(100*d.Seconds()/r.Elapsed.Seconds(), 'f', 0, 64)
 	}
 	v("callgen_cpu_pct", busy(r.CPU))
+	v("frames_skipped", r.FramesSkipped)
 	v("server_cpu_pct", busy(r.ServerCPU))
 	v("other_cpu_pct", busy(r.OtherCPU))
 	return b.String()
