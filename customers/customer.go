@@ -89,8 +89,14 @@ func (s *Store) customerWith(ctx context.Context, r run, ident Identity, ok bool
 	if !errors.Is(err, ErrNotFound) {
 		return "", false, err
 	}
-	id, err = s.insertCustomer(ctx, r, Customer{Identities: []Identity{ident}})
-	return id, err == nil, err
+	// Nobody has ident (just seen, in this transaction): no second look as link would take.
+	if id, err = s.insertCustomer(ctx, r, Customer{}); err != nil {
+		return "", false, err
+	}
+	if err := s.insertIdentity(ctx, r, id, ident); err != nil {
+		return "", false, err
+	}
+	return id, true, nil
 }
 
 func (s *Store) insertCustomer(ctx context.Context, r run, c Customer) (string, error) {
@@ -339,7 +345,11 @@ func (s *Store) link(ctx context.Context, r run, id string, ident Identity) erro
 	case !errors.Is(err, ErrNotFound):
 		return err
 	}
-	_, err = r.exec(ctx, "INSERT INTO identities (kind, value, customer_id, created_at) VALUES (?, ?, ?, ?)",
+	return s.insertIdentity(ctx, r, id, ident)
+}
+
+func (s *Store) insertIdentity(ctx context.Context, r run, id string, ident Identity) error {
+	_, err := r.exec(ctx, "INSERT INTO identities (kind, value, customer_id, created_at) VALUES (?, ?, ?, ?)",
 		ident.Kind, ident.Value, id, ms(s.now()))
 	return err
 }
