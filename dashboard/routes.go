@@ -36,7 +36,7 @@ var (
 		{Name: "cursor", Type: "string", Desc: "next_cursor of the previous page"},
 	}
 	outcomeNames = []string{"answered", "abandoned", "short_abandoned", "timeout", "no_agent", "after_hours", "voicemail",
-		"callback_requested", "callback_answered", "callback_no_answer", "callback_busy", "callback_failed", "self_service", "transferred"}
+		"callback_requested", "callback_answered", "callback_no_answer", "callback_busy", "callback_failed", "self_service", "transferred", "interrupted"}
 )
 
 func withPage(ps ...param) []param { return append(ps, pageQuery...) }
