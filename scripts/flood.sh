@@ -25,11 +25,7 @@ if [ -n "$capacity" ]; then
 fi
 command -v sipp >/dev/null || { echo "flood: sipp is not installed (make deps-test)"; exit 1; }
 [ -x bin/hotline ] || make build >/dev/null
-pin_srv=() pin_sipp=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_sipp=(taskset -c 1); fi
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. scripts/bench-common.sh
 sip=127.0.0.1:25160 http=127.0.0.1:28180
 mkdir -p "$work/flows"
 cat > "$work/hotline.yaml" <<YAML
@@ -41,7 +37,7 @@ queues: [{name: support}]
 agents: [{id: "1001", name: Flood Target, password: not-guessed-9f2c, queues: [support]}]
 YAML
 if [ -n "$capacity" ] || [ "${ADMISSION:-}" = off ]; then
-  sed -i 's/^sip: {\(.*\)}$/sip: {\1, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off, register_rate: off, source_register_rate: off, options_rate: off, source_options_rate: off}}/' "$work/hotline.yaml"
+  sed -i "s/^sip: {\(.*\)}$/sip: {\1, limits: $limits_off}/" "$work/hotline.yaml"
 fi
 cp testdata/flows/load.yaml "$work/flows/load.yaml"
 
@@ -67,14 +63,14 @@ run() {
       [ "${r:-0}" -gt "$(cat "$d/peak")" ] && echo "$r" >"$d/peak"; sleep 0.2; done ) &
   local sampler=$! fpid=
   if [ -n "$flood" ]; then
-    (cd "$d" && "${pin_sipp[@]}" sipp -sf "$root/testdata/sipp/$flood" \
+    (cd "$d" && "${pin_load[@]}" sipp -sf "$root/testdata/sipp/$flood" \
       -s hotline -key caller 1001 -i 127.0.0.2 -p 25172 -mi 127.0.0.2 -mp 26172 \
       -r "$flood_rate" -m $((flood_rate * secs)) -l 100000 -recv_timeout 5000 -timeout $((secs + 20))s \
       -nostdin "$sip" >"$d/flood.log" 2>&1) &
     fpid=$!
     sleep 1 # the flood is on before the first legitimate call
   fi
-  (cd "$d" && "${pin_sipp[@]}" sipp -sf "$root/testdata/sipp/uac_hold.xml" -s hotline -key caller 1000 \
+  (cd "$d" && "${pin_load[@]}" sipp -sf "$root/testdata/sipp/uac_hold.xml" -s hotline -key caller 1000 \
     -i 127.0.0.3 -p 25174 -mi 127.0.0.3 -mp 26174 -r $legit_rate -m $((legit_rate * secs)) -d "$hold" \
     -recv_timeout 10000 -timeout $((secs + 30))s -nostdin -trace_rtt -rtt_freq 1 \
     -trace_stat -stf stat.csv "$sip" >"$d/legit.log" 2>&1) || true
@@ -117,7 +113,7 @@ if [ -n "$capacity" ]; then
   exit 0
 fi
 echo "flood: ${secs}s per run; legit 127.0.0.3 at ${legit_rate} calls/s holding ${hold} ms; flood 127.0.0.2 at ${flood_rate}/s"
-echo "       server pinned: ${pin_srv[*]:-no} GOMAXPROCS=1; sipp: ${pin_sipp[*]:-no}"
+echo "       server pinned: ${pin_srv[*]:-no} GOMAXPROCS=1; sipp: ${pin_load[*]:-no}"
 printf "  %-16s %8s %9s %9s %11s %12s %11s %9s\n" run answered p50 p99 "flood sent" "503 refused" "refused %" "peak RSS"
 run baseline
 run invite-flood flood_invite.xml

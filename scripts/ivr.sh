@@ -17,17 +17,13 @@ cd "$(dirname "$0")/.."
 rate=${1:-400} secs=${2:-10}
 [ -x bin/hotline ] || make build >/dev/null
 ${GO:-go} build -o bin/callgen ./internal/cmd/callgen
-pin_srv=() pin_gen=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_gen=(taskset -c 1); fi
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. scripts/bench-common.sh
 sip=127.0.0.1:25460 http=127.0.0.1:28480
 mkdir -p "$work/flows"
 cp testdata/flows/ivr-load.yaml "$work/flows/ivr-load.yaml"
 cat > "$work/hotline.yaml" <<YAML
 log: {level: warn}
-sip: {addr: $sip, rtp_port_min: 30000, rtp_port_max: 39998, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off, register_rate: off, source_register_rate: off, options_rate: off, source_options_rate: off}}
+sip: {addr: $sip, rtp_port_min: 30000, rtp_port_max: 39998, limits: $limits_off}
 http: {addr: $http}
 flows: {dir: $work/flows, entry: ivr-load}
 queues: [{name: support}]
@@ -39,7 +35,7 @@ for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && break; sle
 kill -0 $pid 2>/dev/null || { cat "$work/server.log"; exit 1; }
 # One call first, outside the figures: it renders the say: prompts (espeak-ng) into the cache.
 ./bin/callgen -mode ivr -server "$sip" -service ivr-load -calls 1 -rate 1 -rtp-ports 50000-50998 >/dev/null
-"${pin_gen[@]}" ./bin/callgen -mode ivr -server "$sip" -service ivr-load -calls $((rate * secs)) -rate "$rate" \
+"${pin_load[@]}" ./bin/callgen -mode ivr -server "$sip" -service ivr-load -calls $((rate * secs)) -rate "$rate" \
   -rtp-ports 40000-49998 -pid "$pid" -env "$work/result.env" -csv "$work/calls.csv"
 # shellcheck source=/dev/null
 . "$work/result.env"

@@ -20,11 +20,7 @@ read -r -a rates <<<"${RATES:-250 500 750 1000 1250 1500 2000}"
 read -r -a base_rates <<<"${BASE_RATES:-1000 2000 4000 6000 8000}"
 command -v sipp >/dev/null || { echo "rate: sipp is not installed (make deps-test)"; exit 1; }
 [ -x bin/hotline ] || make build >/dev/null
-pin_srv=() pin_sipp=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_sipp=(taskset -c 1); fi
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. scripts/bench-common.sh
 sip=127.0.0.1:25260 http=127.0.0.1:28280 pprof=127.0.0.1:28281
 
 # The embedded sample, admission limits off (this measures capacity, not admission), quiet log.
@@ -48,7 +44,7 @@ cpu() { [ -n "$pid" ] && awk '{print $14+$15}' /proc/$pid/stat || echo 0; }
 step() {
   local name=$1 rate=$2 d="$work/$1-$2" c0 c1
   mkdir -p "$d"; c0=$(cpu)
-  (cd "$d" && "${pin_sipp[@]}" sipp -sf "$root/testdata/sipp/uac_bye.xml" -s hotline -key caller "+86139" \
+  (cd "$d" && "${pin_load[@]}" sipp -sf "$root/testdata/sipp/uac_bye.xml" -s hotline -key caller "+86139" \
     -i 127.0.0.1 -p 25270 -mi 127.0.0.1 -mp 26270 -r "$rate" -m $((rate * secs)) -l 100000 \
     -recv_timeout 8000 -timeout $((secs + 30))s -nostdin -trace_rtt -rtt_freq 1 \
     -trace_stat -fd 1 -stf stat.csv "$sip" >sipp.log 2>&1) || true
@@ -81,7 +77,7 @@ ramp() { # NAME RATES...; prints the clean rate last, to fd 3
   echo "$best" >&3
 }
 
-echo "rate: ${secs}s per rate; server pinned: ${pin_srv[*]:-no} GOMAXPROCS=1; sipp callers: ${pin_sipp[*]:-no}"
+echo "rate: ${secs}s per rate; server pinned: ${pin_srv[*]:-no} GOMAXPROCS=1; sipp callers: ${pin_load[*]:-no}"
 echo "      clean = 0 failed, retransmissions <= 0.1 %, INVITE->200 p99 <= 50 ms; store: ${STORE:-SQLite}"
 printf "  %-9s %7s %8s %7s %8s %9s %9s %9s %10s\n" server rate answered failed retrans "p50 ms" "p99 ms" "max ms" "server CPU"
 exec 3>"$work/clean"

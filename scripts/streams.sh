@@ -19,11 +19,7 @@ hold=${2:-$(( (n + ramp - 1) / ramp + 10 ))s}
 [[ $hold =~ ^[0-9]+s$ ]] || { echo "streams: HOLD $hold: want whole seconds, like 30s"; exit 1; }
 [ -x bin/hotline ] || make build >/dev/null
 ${GO:-go} build -o bin/callgen ./internal/cmd/callgen
-pin_srv=() pin_gen=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_gen=(taskset -c 1); fi
-work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+. scripts/bench-common.sh
 sip=127.0.0.1:25360 http=127.0.0.1:28380
 mkdir -p "$work/flows"
 # load.yaml plays hold-music (5.6 s) once and then waits in silence; played end to end enough
@@ -32,7 +28,7 @@ awk -v k=$(( ${hold%s} / 5 + 1 )) '{ print } /- play: hold-music/ { for (i = 1; 
   testdata/flows/load.yaml >"$work/flows/load.yaml"
 cat > "$work/hotline.yaml" <<YAML
 log: {level: warn}
-sip: {addr: $sip, rtp_port_min: 30000, rtp_port_max: 39998, limits: {max_calls: off, max_pending: off, invite_rate: off, source_invite_rate: off, register_rate: off, source_register_rate: off, options_rate: off, source_options_rate: off}}
+sip: {addr: $sip, rtp_port_min: 30000, rtp_port_max: 39998, limits: $limits_off}
 http: {addr: $http}
 flows: {dir: $work/flows, entry: load}
 queues: [{name: support}]
@@ -42,7 +38,7 @@ YAML
 pid=$!
 for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.1; done
 kill -0 $pid 2>/dev/null || { cat "$work/server.log"; exit 1; }
-"${pin_gen[@]}" ./bin/callgen -mode streams -server "$sip" -service load -calls "$n" -rate "$ramp" -hold "$hold" \
+"${pin_load[@]}" ./bin/callgen -mode streams -server "$sip" -service load -calls "$n" -rate "$ramp" -hold "$hold" \
   -rtp-ports 40000-49998 -pid "$pid" -env "$work/result.env" -csv "$work/calls.csv"
 # shellcheck source=/dev/null
 . "$work/result.env"
