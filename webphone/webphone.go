@@ -406,13 +406,25 @@ func (p *Phones) newLeg(l *Line, agent string, opts call.OriginateOptions) (*Leg
 		case webrtc.PeerConnectionStateConnected:
 			g.connOnce.Do(func() { close(g.connected) })
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			g.fail(fmt.Errorf("connection %s", s))
+			err := fmt.Errorf("connection %s", s)
+			if !g.answered.Load() {
+				g.fail(err)
+				return
+			}
+			// A page that hangs up closes its PeerConnection as it posts the hangup, and the
+			// DTLS close can overtake the HTTP request: the explicit hangup gets a moment to
+			// arrive before the call counts as lost (and the caller goes back in line).
+			time.AfterFunc(lostGrace, func() { g.fail(err) })
 		}
 	})
 	return g, nil
 }
 
 func (g *Leg) once(o *sync.Once, ch chan struct{}) { o.Do(func() { close(ch) }) }
+
+// lostGrace is how long an answered call whose connection closed waits for the page's
+// explicit hangup before it counts as lost.
+const lostGrace = 1500 * time.Millisecond
 
 // fail marks the connection as failed: an offer misses (unreachable), a call is lost.
 func (g *Leg) fail(err error) {

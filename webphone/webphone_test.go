@@ -188,6 +188,46 @@ func TestAnsweredCallCarriesAudioAndIsLostWithItsPage(t *testing.T) {
 	}
 }
 
+// A page that hangs up closes its PeerConnection as it posts the hangup; the media close
+// may reach hotline first. That is the agent hanging up, not a vanished phone: the caller
+// must not be put back in line.
+func TestHangupOvertakenByTheMediaCloseIsNotLost(t *testing.T) {
+	p := newPhones(t)
+	l, _ := p.Register("1001")
+	res := dial(p, context.Background())
+	offer := nextEvent(t, l, "offer")
+	b := newBrowser(t)
+	if err := l.Answer(offer.Call, b.answer(t, offer.SDP, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Accept(offer.Call); err != nil {
+		t.Fatal(err)
+	}
+	var d dialed
+	select {
+	case d = <-res:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Originate did not return after the accept")
+	}
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	leg := d.ch.(*Leg)
+	_ = b.pc.Close() // the page closes first...
+	time.Sleep(300 * time.Millisecond)
+	if err := l.Hangup(offer.Call); err != nil { // ...and its hangup arrives after
+		t.Fatal(err)
+	}
+	select {
+	case <-leg.Context().Done():
+	case <-time.After(3 * time.Second):
+		t.Fatal("the leg did not end on the hangup")
+	}
+	if leg.Lost() {
+		t.Error("an agent who hung up in the page counts as a lost phone")
+	}
+}
+
 func TestOfferMisses(t *testing.T) {
 	p := newPhones(t)
 	l, _ := p.Register("1001")

@@ -261,7 +261,9 @@
   }
   function decline() { if (S.phone.id) phonePost("reject").catch(fail); closePC(); }
   function hangup() {
-    if (S.phone.pc && S.phone.id) { phonePost("hangup").catch(fail); closePC(); return; }
+    // The PeerConnection closes once hotline has the hangup: closing first would let the
+    // media close overtake the request and look like a lost phone.
+    if (S.phone.pc && S.phone.id) { var pc = S.phone.pc; phonePost("hangup").catch(fail).then(function () { if (S.phone.pc === pc) closePC(); }); return; }
     callPost("hangup");
   }
   function mute() {
