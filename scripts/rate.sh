@@ -31,7 +31,7 @@ if [ -n "${STORE:-}" ]; then
 fi
 
 start_server() { # extra serve flags in "$@"
-  "${pin_srv[@]}" env GOMAXPROCS=1 ./bin/hotline serve --config "$work/hotline.yaml" --data-dir "$work/data" \
+  "${pin_srv[@]}" env GOMAXPROCS=1 ./bin/hotline serve --config "$work/hotline.yaml" --data-dir "$work/data" "${serve_flags[@]}" \
     --sip-addr "$sip" --http-addr "$http" "$@" >"$work/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && return 0; sleep 0.1; done

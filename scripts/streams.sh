@@ -34,7 +34,7 @@ flows: {dir: $work/flows, entry: load}
 queues: [{name: support}]
 YAML
 
-"${pin_srv[@]}" env GOMAXPROCS=1 ./bin/hotline serve --config "$work/hotline.yaml" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+"${pin_srv[@]}" env GOMAXPROCS=1 ./bin/hotline serve --config "$work/hotline.yaml" --data-dir "$work/data" "${serve_flags[@]}" >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.1; done
 kill -0 $pid 2>/dev/null || { cat "$work/server.log"; exit 1; }

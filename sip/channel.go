@@ -61,6 +61,7 @@ type Channel struct {
 	cause    call.Cause
 	started  time.Time
 	done     chan struct{} // closed when end() has released everything
+	unwatch  func()        // undoes watch
 }
 
 var _ call.Channel = (*Channel)(nil)
@@ -90,39 +91,30 @@ func (c *Channel) Agent() string { return c.agent }
 // Media exposes the RTP session (for tests and taps).
 func (c *Channel) Media() *media.Session { return c.sess }
 
-// watch ends the channel when its media dies or the dialog ends underneath it, and
-// forwards received digits.
+// watch ends the channel when its media dies or the dialog ends underneath it, and takes
+// the digits the session receives, with no goroutine of its own: the session hands digits
+// over on its read goroutine, and context.AfterFunc runs the endings.
 func (c *Channel) watch() {
-	in := c.sess.Digits()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case d, ok := <-in:
-			if !ok {
-				in = nil
-				continue
-			}
-			c.pushDigit(d)
-		case <-c.sess.Done():
-			if errors.Is(c.sess.Err(), media.ErrInactive) {
-				c.log.Warn("no RTP received: hanging up", "timeout", c.s.cfg.RTPTimeout)
-				go c.Hangup(call.CauseRecoveryTimer)
-			}
-			return
-		case <-c.dialogDone():
-			c.remoteHangup()
-			return
+	c.sess.OnDigit(c.pushDigit)
+	stopMedia := context.AfterFunc(c.sess.Context(), func() {
+		if c.ctx.Err() == nil && errors.Is(c.sess.Err(), media.ErrInactive) {
+			c.log.Warn("no RTP received: hanging up", "timeout", c.s.cfg.RTPTimeout)
+			_ = c.Hangup(call.CauseRecoveryTimer)
 		}
-	}
+	})
+	stopDialog := context.AfterFunc(c.dialogContext(), c.remoteHangup)
+	c.mu.Lock()
+	c.unwatch = func() { stopMedia(); stopDialog() }
+	c.mu.Unlock()
 }
 
-func (c *Channel) dialogDone() <-chan struct{} {
+func (c *Channel) dialogContext() context.Context {
 	if c.server != nil {
-		return c.server.Context().Done()
+		return c.server.Context()
 	}
-	return c.client.Context().Done()
+	return c.client.Context()
 }
+
 
 func (c *Channel) pushDigit(d rune) {
 	if !c.digits.Push(d) {
@@ -275,29 +267,24 @@ func (c *Channel) Play(ctx context.Context, prompts []call.Prompt, opts call.Pla
 		default:
 		}
 	}
-	done := make(chan error, 1)
-	go func() { done <- c.sess.PlayAll(octx, pcms, opts.Loop) }() // one stream: no gap between prompts
 	var digits <-chan rune
 	if opts.Interruptible {
 		digits = c.digits.C()
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			if e := c.hungUp(); e != nil {
-				return "", e
-			}
-			if ctx.Err() != nil {
-				return "", ctx.Err()
-			}
-			return "", err
+	d, err := c.sess.PlayAllUntil(octx, pcms, opts.Loop, digits) // one stream: no gap between prompts
+	if err != nil {
+		if e := c.hungUp(); e != nil {
+			return "", e
 		}
-		return "", nil
-	case d := <-digits:
-		cancel()
-		<-done
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", err
+	}
+	if d != 0 {
 		return string(d), nil
 	}
+	return "", nil
 }
 
 // ReadDigits collects digits until Max, a terminator, or a timeout.
@@ -486,6 +473,12 @@ func (c *Channel) end(cause call.Cause) {
 func (c *Channel) release(local bool) {
 	defer close(c.done)
 	c.cancel()
+	c.mu.Lock()
+	unwatch := c.unwatch
+	c.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
+	}
 	c.far.closeNotifies(local, notifyDrain)
 	if local {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)

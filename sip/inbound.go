@@ -56,7 +56,7 @@ func (s *Server) handleInvite(req *sip.Request, tx inviteTx) {
 		c.remoteHangup()
 		return
 	}
-	go c.watch()
+	c.watch()
 
 	defer func() {
 		if r := recover(); r != nil {

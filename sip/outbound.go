@@ -293,7 +293,7 @@ func (s *Server) dialOnce(ctx context.Context, to call.Target, d destination, op
 		return nil, ErrServerClosed
 	}
 	sess.Start()
-	go c.watch()
+	c.watch()
 	c.log.Info("outbound call answered", "codec", neg.Codec.Name, "srtp", neg.SRTP != nil, "ring_time", time.Since(started).Round(time.Millisecond))
 	return c, nil
 }

@@ -286,7 +286,8 @@ func (m *mediaClock) runTick(wall time.Time) {
 // when the last frame has played out, ctx.Err() if ctx ends first, or Err() if the session
 // ends (ErrUnsupportedCodec at once if the codec set is not G.711).
 func (s *Session) Play(ctx context.Context, pcm []int16) error {
-	return s.play(ctx, nil, pcm, false)
+	_, err := s.play(ctx, nil, pcm, false, nil)
+	return err
 }
 
 // PlayAll plays each of pcms in turn as one stream, as Play does, with no gap between them
@@ -294,16 +295,25 @@ func (s *Session) Play(ctx context.Context, pcm []int16) error {
 // ctx or the session ends. It returns at once if pcms hold no audio. pcms must not change
 // while it plays.
 func (s *Session) PlayAll(ctx context.Context, pcms [][]int16, loop bool) error {
-	return s.play(ctx, pcms, nil, loop)
+	_, err := s.play(ctx, pcms, nil, loop, nil)
+	return err
 }
 
-// play plays pcms, or the one pcm if pcms is nil (Play: no slice to allocate).
-func (s *Session) play(ctx context.Context, pcms [][]int16, one []int16, loop bool) error {
+// PlayAllUntil is PlayAll that a key press interrupts: a rune from digits stops the stream
+// at once and is returned (with a nil error). The caller's goroutine waits, so a prompt a
+// digit may barge into needs no goroutine of its own.
+func (s *Session) PlayAllUntil(ctx context.Context, pcms [][]int16, loop bool, digits <-chan rune) (rune, error) {
+	return s.play(ctx, pcms, nil, loop, digits)
+}
+
+// play plays pcms, or the one pcm if pcms is nil (Play: no slice to allocate), until it has
+// played out, ctx or the session ends, or a digit comes on digits (nil: none will).
+func (s *Session) play(ctx context.Context, pcms [][]int16, one []int16, loop bool, digits <-chan rune) (rune, error) {
 	if c, _ := s.Codec(); !c.Supported() {
-		return fmt.Errorf("%w: %v", ErrUnsupportedCodec, c)
+		return 0, fmt.Errorf("%w: %v", ErrUnsupportedCodec, c)
 	}
 	if err := s.acquire(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	defer s.release()
 	p := &s.player
@@ -312,7 +322,7 @@ func (s *Session) play(ctx context.Context, pcms [][]int16, one []int16, loop bo
 	}
 	if !slices.ContainsFunc(pcms, func(pcm []int16) bool { return len(pcm) > 0 }) {
 		p.one[0] = nil
-		return nil
+		return 0, nil
 	}
 	if s.mclock == nil {
 		s.mclock = mediaClockFor(s.clock)
@@ -320,10 +330,13 @@ func (s *Session) play(ctx context.Context, pcms [][]int16, one []int16, loop bo
 	s.mclock.play(p, pcms, loop)
 	select {
 	case <-p.done:
-		return nil
+		return 0, nil
+	case d := <-digits:
+		s.mclock.stop(p)
+		return d, nil
 	case <-ctx.Done():
 	case <-s.ctx.Done():
 	}
 	s.mclock.stop(p)
-	return s.interrupted(ctx)
+	return 0, s.interrupted(ctx)
 }

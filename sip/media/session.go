@@ -75,7 +75,8 @@ type Session struct {
 	mix    *mixLeg                       // the session's place in a Conference
 	rec    atomic.Pointer[CallRecording] // the conversation recording, if any (callrecord.go)
 
-	digits chan rune
+	digits  chan rune
+	onDigit atomic.Pointer[func(rune)] // set: digits go here, not to digits
 
 	ctx     context.Context // ends with the session; its cause is Err
 	cancel  context.CancelCauseFunc
@@ -279,6 +280,10 @@ func (s *Session) Start() {
 // Done is closed when the session has ended.
 func (s *Session) Done() <-chan struct{} { return s.ctx.Done() }
 
+// Context ends when the session does (its cause is Err()): for context.AfterFunc, where a
+// goroutine waiting on Done would cost a stack per call.
+func (s *Session) Context() context.Context { return s.ctx }
+
 // Err returns nil while the session runs, then why it ended: ErrSessionClosed after Close,
 // ErrInactive after the inactivity timeout, or a socket error.
 func (s *Session) Err() error {
@@ -340,8 +345,13 @@ func (s *Session) end(cause error) {
 
 // Digits returns the channel of digits received as RFC 4733 events, each key press once.
 // It holds DigitBuffer digits; more are dropped (and logged) until it is read. It is never
-// closed: select on Done as well.
+// closed: select on Done as well. After OnDigit it receives nothing.
 func (s *Session) Digits() <-chan rune { return s.digits }
+
+// OnDigit hands each digit received from now on to f, on the session's read goroutine,
+// instead of to Digits: a channel that buffers digits itself needs no goroutine per call to
+// forward them. f must not block.
+func (s *Session) OnDigit(f func(rune)) { s.onDigit.Store(&f) }
 
 // Stats counts this session's packets and measures what it receives, as an RTCP receiver
 // report would, and what the peer's RTCP reports say it receives of this session's stream.
@@ -821,6 +831,10 @@ func (s *Session) handlePacket(r *receiver, b []byte) {
 	case kindDTMF:
 		if d, ok := r.dtmf.FeedAt(s.clock.Now(), pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload); ok {
 			metricDTMFIn.Inc()
+			if f := s.onDigit.Load(); f != nil {
+				(*f)(d)
+				break
+			}
 			select {
 			case s.digits <- d:
 			default:
