@@ -115,7 +115,6 @@ func (c *Channel) dialogContext() context.Context {
 	return c.client.Context()
 }
 
-
 func (c *Channel) pushDigit(d rune) {
 	if !c.digits.Push(d) {
 		c.log.Warn("digit buffer full: dropping digit", "digit", string(d))
