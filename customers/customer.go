@@ -82,6 +82,9 @@ func (s *Store) customerWith(ctx context.Context, r run, ident Identity, ok bool
 		id, err = s.insertCustomer(ctx, r, Customer{Anonymous: true})
 		return id, err == nil, err
 	}
+	if s.d == postgres {
+		return s.pgCustomerWith(ctx, r, ident)
+	}
 	id, err = s.owner(ctx, r, ident)
 	if err == nil {
 		return id, false, nil
