@@ -217,6 +217,57 @@ func (c *Center) openFlows() error {
 	return nil
 }
 
+// ReloadFlows reads the flow files again now; a clean edit is what new calls get, a broken
+// one is refused (the error: its diagnostics) and the flows serving stay. from says who
+// asked, for the audit trail: "signal" (SIGHUP), "watch" (flows.reload saw the files
+// change). A reload that changed the flows is audited as flows.reload, one refused on a
+// signal as flows.reload_refused.
+func (c *Center) ReloadFlows(from string) error {
+	before := c.flows.Set()
+	err := c.flows.Reload()
+	after := c.flows.Set()
+	ctx := context.WithoutCancel(c.ctx)
+	switch {
+	case after != before:
+		var changed []string
+		for _, name := range after.Names() {
+			if o := before.Flow(name); o == nil || o.Version != after.Flow(name).Version {
+				changed = append(changed, name+"@"+after.Flow(name).Version)
+			}
+		}
+		c.systemAudit(ctx, "flows.reload", c.cfg.Flows.Dir, from, map[string]any{"changed": changed})
+	case err != nil && from != "watch": // the watcher retries every interval: the library logs a refusal once
+		n := 1
+		var diags ivr.Diagnostics
+		if errors.As(err, &diags) {
+			n = len(diags)
+		}
+		c.systemAudit(ctx, "flows.reload_refused", c.cfg.Flows.Dir, from, map[string]any{"errors": n})
+	}
+	return err
+}
+
+// watchFlows reloads the flows every reloadEvery until ctx ends.
+func (c *Center) watchFlows(ctx context.Context) {
+	t := time.NewTicker(c.reloadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = c.ReloadFlows("watch")
+		}
+	}
+}
+
+// systemAudit writes what hotline itself did on an operator's behalf (a reload).
+func (c *Center) systemAudit(ctx context.Context, action, object, from string, detail map[string]any) {
+	if err := c.store.Audit(ctx, customers.AuditEntry{Actor: "system", Role: "system", Action: action, Object: object, From: from, Detail: detail}); err != nil {
+		c.log.Error("audit not written", "action", action, "object", object, "error", err)
+	}
+}
+
 // Flows is the flow library (for tests and the dashboard).
 func (c *Center) Flows() *ivr.Library { return c.flows }
 
@@ -279,7 +330,7 @@ func (c *Center) Run(ctx context.Context) error {
 	}
 	if c.cfg.Flows.Reload && c.cfg.Flows.Dir != "" {
 		bg.Add(1)
-		go func() { defer bg.Done(); c.flows.Watch(ctx, c.reloadEvery) }()
+		go func() { defer bg.Done(); c.watchFlows(ctx) }()
 	}
 
 	ln, err := net.Listen("tcp", c.cfg.HTTP.Addr)
