@@ -132,7 +132,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := c.openFlows(); err != nil {
 		return nil, err
 	}
-	rules, err := joinRules(cfg)
+	rules, err := joinRules(cfg, c.flows.Set())
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +490,8 @@ func Check(cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ivr.OpenFlows(FlowsConfig(cfg), cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler))); err != nil {
+	lib, err := ivr.OpenFlows(FlowsConfig(cfg), cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
 		return fmt.Errorf("flows are not valid:\n%w", err)
 	}
 	if _, err := prompts.LoadTexts(cfg.Prompts.Dir); err != nil {
@@ -499,6 +500,6 @@ func Check(cfg config.Config) error {
 	if err := acdConfig(cfg).Validate(); err != nil {
 		return err
 	}
-	_, err = joinRules(cfg)
+	_, err = joinRules(cfg, lib.Set())
 	return err
 }
