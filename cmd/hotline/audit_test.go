@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/sipptest"
+	"github.com/hotline-cc/hotline/internal/testenv"
 )
 
 // Token changes made with the command are on the audit trail, from cli; `hotline audit
@@ -96,5 +101,52 @@ func TestAuditVerify(t *testing.T) {
 	}
 	if _, errs, code := cmd(auditCommand, "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
 		t.Errorf("audit frobnicate: exit %d %q", code, errs)
+	}
+}
+
+// SIGHUP reloads the flows of a running hotline, and a broken edit is refused; both are on
+// the audit trail, from signal.
+func TestSIGHUPReloadsFlowsAudited(t *testing.T) {
+	testenv.Tool(t, "espeak-ng")
+	dir := t.TempDir()
+	flows := filepath.Join(dir, "flows")
+	os.Mkdir(flows, 0o755)
+	flow := filepath.Join(flows, "hotline.yaml")
+	os.WriteFile(flow, []byte(holdFlow), 0o644)
+	sipAddr := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
+	cfgPath := filepath.Join(dir, "hotline.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("data_dir: %s\nsip: {addr: %q}\nhttp: {addr: %q}\nflows: {dir: %s, reload: false}\nqueues: [{name: support}]\n",
+		filepath.Join(dir, "data"), sipAddr, httpAddr, flows)), 0o644)
+	p := startServe(t, "--config", cfgPath)
+	p.waitFor(t, "hotline is running", 20*time.Second)
+
+	os.WriteFile(flow, []byte(strings.Replace(holdFlow, "pause: 60s", "pause: 30s", 1)), 0o644)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "SIGHUP: flows reloaded", 5*time.Second)
+	os.WriteFile(flow, []byte("description: broken\nstart: nowhere\nnodes:\n  x:\n    goto: missing\n"), 0o644)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "SIGHUP: flows not reloaded", 5*time.Second)
+	p.stop(t)
+
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := center.OpenStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	list, _, err := store.ListAudit(context.Background(), customers.AuditFilter{Action: "flows", From: "signal"}, customers.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Action != "flows.reload_refused" || list[1].Action != "flows.reload" || list[1].Object != flows {
+		t.Errorf("reloads on SIGHUP audited: %+v", list)
 	}
 }
