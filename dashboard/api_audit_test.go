@@ -56,6 +56,13 @@ func TestAuditOfSupervisorActions(t *testing.T) {
 	e.wantError(e.do("GET", "/api/v1/audit?until=tomorrow", e.sup, nil), 400, "until")
 	e.wantError(e.do("GET", "/api/v1/audit", e.agent1, nil), 403, "")
 
+	// The first supervisor token, made at first start, is on the trail too.
+	var made List[AuditView]
+	e.ok(200, e.do("GET", "/api/v1/audit?action=token.create", e.sup, nil)).json(t, &made)
+	if len(made.Items) != 1 || made.Items[0].Actor != "system" || made.Items[0].From != "system" || made.Items[0].Detail["role"] != "supervisor" {
+		t.Errorf("the first-start token's audit: %+v", made.Items)
+	}
+
 	// The trail verifies: every entry above is in the chain.
 	c, err := e.store.VerifyAudit(e.ctx)
 	if err != nil || !c.OK() || c.Checked < 4 {
