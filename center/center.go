@@ -79,6 +79,7 @@ type Center struct {
 	// Options.
 	clock        func() time.Time
 	reloadEvery  time.Duration
+	reloadMu     sync.Mutex // one ReloadFlows at a time
 	deliveryOpts []customers.DelivererOption
 	ariHTTP      *http.Client
 	afterStart   []func() // run once the engine is ready
@@ -223,6 +224,8 @@ func (c *Center) openFlows() error {
 // change). A reload that changed the flows is audited as flows.reload, one refused on a
 // signal as flows.reload_refused.
 func (c *Center) ReloadFlows(from string) error {
+	c.reloadMu.Lock() // the watcher and a signal: each sees its own before and after
+	defer c.reloadMu.Unlock()
 	before := c.flows.Set()
 	err := c.flows.Reload()
 	after := c.flows.Set()
