@@ -143,6 +143,12 @@ func testAuditTamper(e *env) {
 	if b := c.Breaks[len(c.Breaks)-1]; b.Kind != AuditDeleted || !strings.Contains(b.Msg, "#6 to #6") {
 		e.Errorf("the last entry deleted: %v", c.Breaks)
 	}
+	// The head row deleted too: said so, not an error.
+	e.sql("DELETE FROM audit_head")
+	c = e.verify()
+	if b := c.Breaks[len(c.Breaks)-1]; b.Kind != AuditDeleted || !strings.Contains(b.Msg, "audit_head") {
+		e.Errorf("the head row deleted: %v", c.Breaks)
+	}
 }
 
 // A row put in by hand, with no place in the chain, or after its head.

@@ -3,6 +3,7 @@ package customers
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -57,7 +58,11 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditCheck, error) {
 	if err := s.r().row(ctx, "SELECT COUNT(*), MAX(at) FROM audit WHERE seq IS NULL").Scan(&c.Legacy, &legacyLast); err != nil {
 		return c, fmt.Errorf("customers: audit verify: %w", err)
 	}
-	if err := s.r().row(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&c.Head, &c.HeadHash); err != nil {
+	headless := false
+	switch err := s.r().row(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&c.Head, &c.HeadHash); {
+	case errors.Is(err, sql.ErrNoRows):
+		headless = true
+	case err != nil:
 		return c, fmt.Errorf("customers: audit verify: the chain's head row: %w", err)
 	}
 	rows, err := s.r().query(ctx, "SELECT "+auditColumns+" FROM audit WHERE seq IS NOT NULL ORDER BY seq")
@@ -116,6 +121,8 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditCheck, error) {
 		last, lastHash = prev.Seq, prev.Hash
 	}
 	switch {
+	case headless:
+		add(AuditDeleted, nil, "the chain's head row (audit_head) was deleted: entries at the end may be missing unseen")
 	case c.Head > last:
 		add(AuditDeleted, nil, "missing at the end of the chain: %s (#%d to #%d); the head says #%d, the last entry is #%d",
 			entries(c.Head-last), last+1, c.Head, c.Head, last)
