@@ -79,6 +79,7 @@ type Center struct {
 	// Options.
 	clock        func() time.Time
 	reloadEvery  time.Duration
+	reloadMu     sync.Mutex // one ReloadFlows at a time
 	deliveryOpts []customers.DelivererOption
 	ariHTTP      *http.Client
 	afterStart   []func() // run once the engine is ready
@@ -132,7 +133,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := c.openFlows(); err != nil {
 		return nil, err
 	}
-	rules, err := joinRules(cfg)
+	rules, err := joinRules(cfg, c.flows.Set())
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +218,59 @@ func (c *Center) openFlows() error {
 	return nil
 }
 
+// ReloadFlows reads the flow files again now; a clean edit is what new calls get, a broken
+// one is refused (the error: its diagnostics) and the flows serving stay. from says who
+// asked, for the audit trail: "signal" (SIGHUP), "watch" (flows.reload saw the files
+// change). A reload that changed the flows is audited as flows.reload, one refused on a
+// signal as flows.reload_refused.
+func (c *Center) ReloadFlows(from string) error {
+	c.reloadMu.Lock() // the watcher and a signal: each sees its own before and after
+	defer c.reloadMu.Unlock()
+	before := c.flows.Set()
+	err := c.flows.Reload()
+	after := c.flows.Set()
+	ctx := context.WithoutCancel(c.ctx)
+	switch {
+	case after != before:
+		var changed []string
+		for _, name := range after.Names() {
+			if o := before.Flow(name); o == nil || o.Version != after.Flow(name).Version {
+				changed = append(changed, name+"@"+after.Flow(name).Version)
+			}
+		}
+		c.systemAudit(ctx, "flows.reload", c.cfg.Flows.Dir, from, map[string]any{"changed": changed})
+	case err != nil && from != "watch": // the watcher retries every interval: the library logs a refusal once
+		n := 1
+		var diags ivr.Diagnostics
+		if errors.As(err, &diags) {
+			n = len(diags)
+		}
+		c.systemAudit(ctx, "flows.reload_refused", c.cfg.Flows.Dir, from, map[string]any{"errors": n})
+	}
+	return err
+}
+
+// watchFlows reloads the flows every reloadEvery until ctx ends.
+func (c *Center) watchFlows(ctx context.Context) {
+	t := time.NewTicker(c.reloadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = c.ReloadFlows("watch")
+		}
+	}
+}
+
+// systemAudit writes what hotline itself did on an operator's behalf (a reload).
+func (c *Center) systemAudit(ctx context.Context, action, object, from string, detail map[string]any) {
+	if err := c.store.Audit(ctx, customers.AuditEntry{Actor: "system", Role: "system", Action: action, Object: object, From: from, Detail: detail}); err != nil {
+		c.log.Error("audit not written", "action", action, "object", object, "error", err)
+	}
+}
+
 // Flows is the flow library (for tests and the dashboard).
 func (c *Center) Flows() *ivr.Library { return c.flows }
 
@@ -279,7 +333,7 @@ func (c *Center) Run(ctx context.Context) error {
 	}
 	if c.cfg.Flows.Reload && c.cfg.Flows.Dir != "" {
 		bg.Add(1)
-		go func() { defer bg.Done(); c.flows.Watch(ctx, c.reloadEvery) }()
+		go func() { defer bg.Done(); c.watchFlows(ctx) }()
 	}
 
 	ln, err := net.Listen("tcp", c.cfg.HTTP.Addr)
@@ -439,7 +493,8 @@ func Check(cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ivr.OpenFlows(FlowsConfig(cfg), cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler))); err != nil {
+	lib, err := ivr.OpenFlows(FlowsConfig(cfg), cat, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
 		return fmt.Errorf("flows are not valid:\n%w", err)
 	}
 	if _, err := prompts.LoadTexts(cfg.Prompts.Dir); err != nil {
@@ -448,6 +503,6 @@ func Check(cfg config.Config) error {
 	if err := acdConfig(cfg).Validate(); err != nil {
 		return err
 	}
-	_, err = joinRules(cfg)
+	_, err = joinRules(cfg, lib.Set())
 	return err
 }

@@ -2,7 +2,6 @@ package center
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -109,7 +108,7 @@ func newDeliverer(s *customers.Store, c config.Webhooks, opts ...customers.Deliv
 // languages) and transfer allow-list, with prompt names from prompts. A schedule that does
 // not compile is left out and named in the error (schedules.office.weekly.mon[0]).
 func FlowCatalog(cfg config.Config, prompts ivr.PromptNames) (*ivr.Catalog, error) {
-	cat := &ivr.Catalog{Prompts: prompts, Transfer: cfg.Transfer.Allowed}
+	cat := &ivr.Catalog{Prompts: prompts, Transfer: cfg.Transfer.Allowed, QueueRules: queueRules(cfg)}
 	for _, q := range cfg.Queues {
 		cat.Queues = append(cat.Queues, q.Name)
 	}
@@ -223,24 +222,42 @@ type joinRule struct {
 	priority int
 }
 
-// joinRules compiles every queue's `when` rules; an error names the key.
-func joinRules(cfg config.Config) (map[string][]joinRule, error) {
-	out := map[string][]joinRule{}
-	var errs []error
+// queueRules are every queue's `when` rules, where the file has them.
+func queueRules(cfg config.Config) []ivr.QueueRule {
+	var out []ivr.QueueRule
 	for i, q := range cfg.Queues {
 		for j, r := range q.Priority {
 			if r.When == "" {
 				continue
 			}
-			prog, err := expr.Compile(r.When, expr.AsBool(), expr.AllowUndefinedVariables())
-			if err != nil {
-				errs = append(errs, &config.FieldError{Key: fmt.Sprintf("queues[%d].priority[%d].when", i, j), Msg: err.Error()})
-				continue
-			}
-			out[q.Name] = append(out[q.Name], joinRule{prog, r.Priority})
+			out = append(out, ivr.QueueRule{Queue: q.Name, Key: fmt.Sprintf("queues[%d].priority[%d].when", i, j), Src: r.When,
+				File: r.WhenAt.File, Line: r.WhenAt.Line, Col: r.WhenAt.Col})
 		}
 	}
-	return out, errors.Join(errs...)
+	return out
+}
+
+// joinRules type-checks and compiles every queue's `when` rules against what the flows of
+// set hand a queue, as flow expressions are checked: the error is ivr.Diagnostics at
+// file:line:col of the expression.
+func joinRules(cfg config.Config, set *ivr.Set) (map[string][]joinRule, error) {
+	rules := queueRules(cfg)
+	progs, diags := ivr.CheckQueueRules(set, rules)
+	if len(diags) > 0 {
+		return nil, fmt.Errorf("queue priority rules are not valid:\n%w", diags)
+	}
+	out := map[string][]joinRule{}
+	i := 0
+	for _, q := range cfg.Queues {
+		for _, r := range q.Priority {
+			if r.When == "" {
+				continue
+			}
+			out[q.Name] = append(out[q.Name], joinRule{progs[i], r.Priority})
+			i++
+		}
+	}
+	return out, nil
 }
 
 // priority is the highest of the flow's priority and the queue's matching rules.

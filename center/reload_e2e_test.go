@@ -1,6 +1,8 @@
 package center
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
@@ -77,5 +80,24 @@ func TestFlowHotReloadUnderLoad(t *testing.T) {
 	}
 	if recs[0].Path[0].Version == recs[1].Path[0].Version {
 		t.Errorf("old and new calls report the same flow version %q", recs[0].Path[0].Version)
+	}
+
+	// The applied reload is on the audit trail, from the watcher, with the version it brought;
+	// the broken edit the watcher kept seeing is not written again and again. A reload asked
+	// by a signal that is refused is written.
+	list, _, err := h.Store().ListAudit(context.Background(), customers.AuditFilter{Action: "flows."}, customers.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Action != "flows.reload" || list[0].From != "watch" || list[0].Object != dir ||
+		fmt.Sprint(list[0].Detail["changed"]) != "[direct@"+recs[0].Path[0].Version+"]" {
+		t.Errorf("flow reloads audited: %+v", list)
+	}
+	if err := h.ReloadFlows("signal"); err == nil {
+		t.Error("a reload of the broken flow on a signal was not refused")
+	}
+	list, _, _ = h.Store().ListAudit(context.Background(), customers.AuditFilter{Action: "flows.reload_refused", From: "signal"}, customers.Page{})
+	if len(list) != 1 || list[0].Actor != "system" {
+		t.Errorf("the refused reload on a signal: %+v", list)
 	}
 }

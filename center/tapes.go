@@ -50,18 +50,20 @@ func retainDays(cfg config.Config) func(queue string) int {
 // audit writes what supervisors, agents and integrations did to calls (conversation.Audit).
 // actor is "<role>:<token ID>" from the API, "phone:<supervisor>" or "keys:<supervisor>"
 // from a supervisor's phone, "policy" for the queue's policy, else an agent's ID (their
-// phone's keys).
+// phone's keys). The entry's source is "phone", "system", or "api" for what the API asked
+// (the API's own entry for the request holds the client's IP).
 func (c *Center) audit(ctx context.Context, action, actor, object string, detail map[string]any) {
 	role, id, ok := strings.Cut(actor, ":")
+	from := "api" // the API wrote its own entry with the client's address
 	switch {
 	case actor == "policy":
-		role, id = "system", "policy"
+		role, id, from = "system", "policy", "system"
 	case !ok:
-		role, id = "agent", actor
+		role, id, from = "agent", actor, "phone"
 	case role == "phone" || role == "keys":
-		role, id = "supervisor", actor
+		role, id, from = "supervisor", actor, "phone"
 	}
-	if err := c.store.Audit(ctx, customers.AuditEntry{At: time.Now(), Actor: id, Role: role, Action: action, Object: object, Detail: detail}); err != nil {
+	if err := c.store.Audit(ctx, customers.AuditEntry{At: time.Now(), Actor: id, Role: role, Action: action, Object: object, From: from, Detail: detail}); err != nil {
 		c.log.Error("audit not written", "action", action, "object", object, "error", err)
 	}
 }

@@ -179,6 +179,14 @@ type PriorityRule struct {
 	When     string   `yaml:"when"`  // e.g. vip == true
 	After    Duration `yaml:"after"` // e.g. 5m
 	Priority int      `yaml:"priority"`
+	// WhenAt is where When starts in the file (set by Parse), for errors at file:line:col.
+	WhenAt Position `yaml:"-"`
+}
+
+// Position is a place in the configuration file: 1-based line and column (in characters).
+type Position struct {
+	File      string
+	Line, Col int
 }
 
 type Agent struct {

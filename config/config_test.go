@@ -46,6 +46,9 @@ func walkType(t reflect.Type, prefix string, visit func(string)) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "-" {
+			continue // not a key of the file (a position Parse sets)
+		}
 		path := tag
 		if prefix != "" {
 			path = prefix + "." + tag
@@ -143,5 +146,31 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 	if cfg.Driver != "native" || len(cfg.Agents) != 0 {
 		t.Errorf("empty file should give plain defaults, got driver %q and %d agents", cfg.Driver, len(cfg.Agents))
+	}
+}
+
+// Parse says where each priority rule's expression starts, as flows place theirs: after a
+// quote, and for a block on its first line at its indentation.
+func TestPriorityRulePositions(t *testing.T) {
+	src := `queues:
+  - name: support
+    priority:
+      - when: vip == true
+        priority: 10
+      - when: "  dialed == '4008'"
+        priority: 5
+      - when: |
+          language == "zh"
+        priority: 3
+`
+	cfg, err := Parse("q.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Position{{"q.yaml", 4, 15}, {"q.yaml", 6, 18}, {"q.yaml", 9, 11}}
+	for i, w := range want {
+		if got := cfg.Queues[0].Priority[i].WhenAt; got != w {
+			t.Errorf("rule %d (%q) at %+v, want %+v", i, cfg.Queues[0].Priority[i].When, got, w)
+		}
 	}
 }

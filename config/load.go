@@ -86,7 +86,64 @@ func Parse(name string, b []byte) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, annotate(name, doc, err)
 	}
+	locateRules(name, b, doc, &cfg)
 	return cfg, nil
+}
+
+// locateRules sets where each queue's priority rule expression starts in the file, as
+// flows place theirs: after an opening quote, and for a block scalar (| or >) on the next
+// line at its indentation.
+func locateRules(file string, src []byte, doc *yaml.Node, cfg *Config) {
+	lines := strings.Split(string(src), "\n")
+	for i := range cfg.Queues {
+		for j := range cfg.Queues[i].Priority {
+			r := &cfg.Queues[i].Priority[j]
+			n := valueAt(doc, fmt.Sprintf("queues[%d].priority[%d].when", i, j))
+			if n == nil || r.When == "" {
+				continue
+			}
+			line, col := n.Line, n.Column
+			switch n.Style {
+			case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+				col++
+			case yaml.LiteralStyle, yaml.FoldedStyle:
+				line++
+				col = 1
+				if line-1 < len(lines) {
+					l := lines[line-1]
+					col = len(l) - len(strings.TrimLeft(l, " ")) + 1
+				}
+			}
+			col += len([]rune(r.When)) - len([]rune(strings.TrimLeft(r.When, " \t")))
+			r.WhenAt = Position{File: file, Line: line, Col: col}
+		}
+	}
+}
+
+// valueAt is the value node at a dotted key path (with [i] indexes), or nil.
+func valueAt(n *yaml.Node, path string) *yaml.Node {
+	for _, part := range splitPath(path) {
+		if n == nil {
+			return nil
+		}
+		if strings.HasPrefix(part, "[") {
+			var i int
+			fmt.Sscanf(part, "[%d]", &i)
+			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+			continue
+		}
+		var next *yaml.Node
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
 }
 
 var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()

@@ -2,6 +2,9 @@ package customers
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -24,49 +27,133 @@ const (
 )
 
 // AuditEntry is one line of the audit trail: who (Actor, Role) did what (Action) to what
-// (Object), when, with Detail. Detail never holds a secret or a full phone number: Audit
-// drops keys that name secrets and masks anything that looks like a phone number.
+// (Object), when, from where (From), with Detail. Detail never holds a secret or a full
+// phone number: Audit drops keys that name secrets and masks anything that looks like a
+// phone number.
+//
+// The trail is append-only and tamper-evident: each entry written has the next place in
+// one chain (Seq) and stores the hash of the entry before it (PrevHash) and its own (Hash),
+// SHA-256 over its canonical content and PrevHash. VerifyAudit walks the chain.
 type AuditEntry struct {
 	ID     string
-	At     time.Time // default now
+	At     time.Time // default now; stored to the millisecond
 	Actor  string    // the API token's ID, or "system", "phone:<agent>"
 	Role   string    // supervisor | agent | integration | system
 	Action string    // recording.play, monitor.start, ...
 	Object string    // the recording or call ID
+	From   string    // where it came from: the client IP of an API request, "cli", "signal", "phone", "system"
 	Detail map[string]any
+
+	// Set by the store, read back by ListAudit.
+	Seq      int64  // place in the chain, from 1; 0: written before the chain existed (schema version 7)
+	PrevHash string // hex SHA-256 of the entry before ("" for the first)
+	Hash     string // hex SHA-256 of this entry
 }
 
 // AuditFilter selects audit entries; empty fields select everything.
 type AuditFilter struct {
-	Action string // exact, or a prefix ending in "." ("recording." = every recording action)
-	Object string
-	Actor  string
+	Action string    // exact, or a prefix: "recording." or "recording" = every recording action
+	Object string    // exact
+	Actor  string    // exact: a token ID
+	From   string    // exact: an IP address, "cli", "signal" ...
 	Since  time.Time // At at or after
+	Until  time.Time // At before
 }
 
 var auditActionRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 
-// Audit appends an entry to the audit trail.
+const maxAuditFrom = 100
+
+// Audit appends an entry to the audit trail, at the end of the chain. Appends are
+// serialized (the head row is locked in the transaction), so the chain stays linear with
+// any number of writers and nodes. Inside a transaction of the store use auditTx.
 func (s *Store) Audit(ctx context.Context, a AuditEntry) error {
+	return s.inTx(ctx, func(r run) error { return s.auditTx(ctx, r, a) })
+}
+
+// auditTx appends a to the audit trail inside the transaction r: the entry is written, and
+// the chain moves on, only if the transaction commits.
+func (s *Store) auditTx(ctx context.Context, r run, a AuditEntry) error {
 	if !auditActionRE.MatchString(a.Action) {
 		return fmt.Errorf("%w: audit action %q; use a dotted lower-case name such as recording.play", ErrInvalid, a.Action)
 	}
 	if strings.TrimSpace(a.Actor) == "" {
 		return fmt.Errorf("%w: an audit entry needs an actor", ErrInvalid)
 	}
+	a.From = strings.TrimSpace(a.From)
+	if len(a.From) > maxAuditFrom || strings.ContainsFunc(a.From, func(c rune) bool { return c < ' ' || c == 0x7f }) {
+		return fmt.Errorf("%w: audit source %q: at most %d printable characters (an IP address, cli, signal)", ErrInvalid, a.From, maxAuditFrom)
+	}
 	if a.At.IsZero() {
 		a.At = s.now()
 	}
-	detail, err := json.Marshal(scrubDetail(a.Detail))
+	a.At = fromMS(ms(a.At))
+	raw, err := json.Marshal(scrubDetail(a.Detail))
 	if err != nil {
 		return fmt.Errorf("%w: audit detail: %v", ErrInvalid, err)
 	}
-	_, err = s.r().exec(ctx, "INSERT INTO audit (id, at, actor, role, action, object, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		newID(), ms(a.At), a.Actor, a.Role, a.Action, a.Object, string(detail))
+	detail, err := canonicalJSON(string(raw))
 	if err != nil {
+		return fmt.Errorf("%w: audit detail: %v", ErrInvalid, err)
+	}
+	a.ID = newID()
+	var head int64
+	var prev string
+	if err := r.row(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+s.d.forUpdate()).Scan(&head, &prev); err != nil {
+		return fmt.Errorf("customers: audit: reading the chain's head: %w", err)
+	}
+	a.Seq, a.PrevHash = head+1, prev
+	a.Hash = chainHash(a, detail)
+	if _, err := r.exec(ctx, "INSERT INTO audit (id, at, actor, role, action, object, src, detail, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.ID, ms(a.At), a.Actor, a.Role, a.Action, a.Object, a.From, detail, a.Seq, a.PrevHash, a.Hash); err != nil {
 		return fmt.Errorf("customers: audit: %w", err)
 	}
+	if _, err := r.exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", a.Seq, a.Hash); err != nil {
+		return fmt.Errorf("customers: audit: moving the chain's head: %w", err)
+	}
 	return nil
+}
+
+// chainHash is an entry's hash: SHA-256 over the canonical encoding of its content and the
+// previous entry's hash, a JSON array of, in order: the format's name, seq, id, at (UTC,
+// RFC 3339 with nanoseconds), actor, role, action, object, from, detail (canonical JSON:
+// keys sorted, no spaces) and prev_hash. As hex.
+func chainHash(a AuditEntry, detail string) string {
+	b, _ := json.Marshal([]any{"hotline-audit/1", a.Seq, a.ID, a.At.UTC().Format(time.RFC3339Nano), a.Actor, a.Role,
+		a.Action, a.Object, a.From, detail, a.PrevHash})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// canonicalJSON is a JSON object re-encoded with sorted keys and numbers as written, so that
+// an entry hashes the same however the database hands its text back.
+func canonicalJSON(s string) (string, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	if v == nil {
+		v = map[string]any{}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+const auditColumns = "id, at, actor, role, action, object, src, detail, seq, prev_hash, hash"
+
+// scanAudit reads a row of auditColumns; detail is the stored text.
+func scanAudit(sc interface{ Scan(...any) error }) (AuditEntry, string, error) {
+	var a AuditEntry
+	var at int64
+	var seq sql.NullInt64
+	var detail string
+	if err := sc.Scan(&a.ID, &at, &a.Actor, &a.Role, &a.Action, &a.Object, &a.From, &detail, &seq, &a.PrevHash, &a.Hash); err != nil {
+		return a, "", err
+	}
+	a.At, a.Seq = fromMS(at), seq.Int64
+	return a, detail, nil
 }
 
 // ListAudit returns audit entries newest first, a page at a time.
@@ -74,12 +161,16 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, p Page) ([]AuditEn
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	act := strings.TrimSpace(f.Action)
+	if act != "" && !strings.Contains(act, ".") {
+		act += "." // a bare word can only be a prefix: actions are dotted
+	}
 	switch {
-	case f.Action == "":
-	case strings.HasSuffix(f.Action, "."):
-		add("action >= ? AND action < ?", f.Action, f.Action[:len(f.Action)-1]+"/") // '/' follows '.'
+	case act == "":
+	case strings.HasSuffix(act, "."):
+		add("action >= ? AND action < ?", act, act[:len(act)-1]+"/") // '/' follows '.'
 	default:
-		add("action = ?", f.Action)
+		add("action = ?", act)
 	}
 	if f.Object != "" {
 		add("object = ?", f.Object)
@@ -87,14 +178,20 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, p Page) ([]AuditEn
 	if f.Actor != "" {
 		add("actor = ?", f.Actor)
 	}
+	if f.From != "" {
+		add("src = ?", f.From)
+	}
 	if !f.Since.IsZero() {
 		add("at >= ?", ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("at < ?", ms(f.Until))
 	}
 	limit, err := p.apply("at", &where, &args)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.r().query(ctx, "SELECT id, at, actor, role, action, object, detail FROM audit"+whereSQL(where)+
+	rows, err := s.r().query(ctx, "SELECT "+auditColumns+" FROM audit"+whereSQL(where)+
 		" ORDER BY at DESC, id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", err
@@ -102,13 +199,10 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, p Page) ([]AuditEn
 	defer rows.Close()
 	var list []AuditEntry
 	for rows.Next() {
-		var a AuditEntry
-		var at int64
-		var detail string
-		if err := rows.Scan(&a.ID, &at, &a.Actor, &a.Role, &a.Action, &a.Object, &detail); err != nil {
+		a, detail, err := scanAudit(rows)
+		if err != nil {
 			return nil, "", err
 		}
-		a.At = fromMS(at)
 		if err := json.Unmarshal([]byte(detail), &a.Detail); err != nil {
 			return nil, "", fmt.Errorf("customers: audit %s: detail: %w", a.ID, err)
 		}

@@ -95,6 +95,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request, p *princ
 		return callControlError(id, err)
 	}
 	s.log.Info("call transfer", "call", id, "target", req.Target, "status", prog.Status, "by", p.TokenID)
+	s.auditOversight(r, p, "call.transfer", id, map[string]any{"target": req.Target, "status": prog.Status, "reason": prog.Reason})
 	switch {
 	case prog.Status == 404:
 		return invalid("target", "%s", strings.TrimPrefix(prog.Reason, "Not Found: "))
@@ -110,7 +111,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request, p *princ
 
 // callAction is a POST on a call in progress that does one thing to it and answers the call
 // as it now is: hold, resume, conference.
-func (s *Server) callAction(what string, act func(ctx context.Context, cc CallControl, id string) error) func(http.ResponseWriter, *http.Request, *principal) error {
+func (s *Server) callAction(what, action string, act func(ctx context.Context, cc CallControl, id string) error) func(http.ResponseWriter, *http.Request, *principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *principal) error {
 		id := r.PathValue("id")
 		cc, err := s.callControl()
@@ -124,6 +125,7 @@ func (s *Server) callAction(what string, act func(ctx context.Context, cc CallCo
 			return callControlError(id, err)
 		}
 		s.log.Info("call "+what, "call", id, "by", p.TokenID)
+		s.auditOversight(r, p, action, id, nil)
 		c, err := s.liveCall(p, id)
 		if err != nil {
 			return err
@@ -134,15 +136,15 @@ func (s *Server) callAction(what string, act func(ctx context.Context, cc CallCo
 }
 
 func (s *Server) handleHold(on bool) func(http.ResponseWriter, *http.Request, *principal) error {
-	what := "hold"
+	what, action := "hold", "call.hold"
 	if !on {
-		what = "resume"
+		what, action = "resume", "call.resume"
 	}
-	return s.callAction(what, func(ctx context.Context, cc CallControl, id string) error { return cc.Hold(ctx, id, on) })
+	return s.callAction(what, action, func(ctx context.Context, cc CallControl, id string) error { return cc.Hold(ctx, id, on) })
 }
 
 func (s *Server) handleConference(w http.ResponseWriter, r *http.Request, p *principal) error {
-	return s.callAction("three-way", func(ctx context.Context, cc CallControl, id string) error { return cc.Conference(ctx, id) })(w, r, p)
+	return s.callAction("three-way", "call.conference", func(ctx context.Context, cc CallControl, id string) error { return cc.Conference(ctx, id) })(w, r, p)
 }
 
 func callControlError(id string, err error) error {

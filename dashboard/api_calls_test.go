@@ -64,4 +64,17 @@ func TestCallTransferAndHold(t *testing.T) {
 	}
 	e.ok(403, e.do("POST", "/api/v1/calls/c1/hold", e.agent2, nil))
 	e.ok(403, e.do("POST", "/api/v1/calls/c1/hold", e.integ, nil))
+
+	// The supervisor's transfers that reached the call, and the resume, are audited, with
+	// how each ended and the number masked; the agent's own hold and transfer are not.
+	got := e.auditActions("?action=call&object=c1")
+	want := []string{"call.resume c1 supervisor", "call.transfer c1 supervisor", "call.transfer c1 supervisor", "call.transfer c1 supervisor"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("audit of call c1: %v, want %v", got, want)
+	}
+	var l List[AuditView]
+	e.ok(200, e.do("GET", "/api/v1/audit?action=call.transfer", e.sup, nil)).json(t, &l)
+	if d := l.Items[1].Detail; d["target"] != "…3456" || d["status"] != float64(403) {
+		t.Errorf("the refused transfer's detail: %v", d)
+	}
 }

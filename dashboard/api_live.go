@@ -162,6 +162,13 @@ func (s *Server) handleAgentAction(w http.ResponseWriter, r *http.Request, p *pr
 		return err
 	}
 	s.log.Info("agent action", "agent", id, "action", req.Action, "reason", req.Reason, "by", p.TokenID)
+	if p.oversees() {
+		d := map[string]any{}
+		if req.Reason != "" {
+			d["reason"] = req.Reason
+		}
+		s.audit(r, p, "agent."+string(req.Action), id, d)
+	}
 	a, err := s.agentByID(id)
 	if err != nil {
 		return err

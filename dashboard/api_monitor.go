@@ -180,7 +180,7 @@ func (s *Server) handleMonitor(w http.ResponseWriter, r *http.Request, p *princi
 	if err := cm.Monitor(r.Context(), id, req.Supervisor, req.Mode, p.actor()); err != nil {
 		return monitorError(id, req.Supervisor, err)
 	}
-	s.audit(r.Context(), p, customers.AuditMonitorStart, id, map[string]any{"mode": string(req.Mode), "supervisor": req.Supervisor,
+	s.audit(r, p, customers.AuditMonitorStart, id, map[string]any{"mode": string(req.Mode), "supervisor": req.Supervisor,
 		"answered_after_ms": s.now().Sub(start).Milliseconds()})
 	s.log.Info("call monitor", "call", id, "supervisor", req.Supervisor, "mode", req.Mode, "by", p.TokenID)
 	return s.writeCall(w, p, id)
@@ -210,7 +210,7 @@ func (s *Server) handleMonitorMode(w http.ResponseWriter, r *http.Request, p *pr
 	if c.Monitor != nil {
 		d["from"], d["supervisor"] = string(c.Monitor.Mode), c.Monitor.Supervisor
 	}
-	s.audit(r.Context(), p, customers.AuditMonitorMode, id, d)
+	s.audit(r, p, customers.AuditMonitorMode, id, d)
 	s.log.Info("call monitor mode", "call", id, "mode", req.Mode, "by", p.TokenID)
 	return s.writeCall(w, p, id)
 }
@@ -235,7 +235,7 @@ func (s *Server) handleStopMonitor(w http.ResponseWriter, r *http.Request, p *pr
 			d["duration_ms"] = s.now().Sub(c.Monitor.Since).Milliseconds()
 		}
 	}
-	s.audit(r.Context(), p, customers.AuditMonitorStop, id, d)
+	s.audit(r, p, customers.AuditMonitorStop, id, d)
 	s.log.Info("call monitor stop", "call", id, "by", p.TokenID)
 	return s.writeCall(w, p, id)
 }
@@ -263,7 +263,7 @@ func (s *Server) handleRecordingAction(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return monitorError(id, "", err)
 	}
-	s.audit(r.Context(), p, "recording."+string(req.Action), id, map[string]any{"changed": changed})
+	s.audit(r, p, "recording."+string(req.Action), id, map[string]any{"changed": changed})
 	s.log.Info("call recording", "call", id, "action", req.Action, "changed", changed, "by", p.TokenID)
 	c, err := s.liveCall(p, id)
 	if err != nil {
@@ -283,8 +283,10 @@ func (s *Server) writeCall(w http.ResponseWriter, p *principal, id string) error
 	return nil
 }
 
-// audit writes an audit entry for p; a failure is logged, not returned: the action is done.
-func (s *Server) audit(ctx context.Context, p *principal, action, object string, detail map[string]any) {
+// audit writes an audit entry for p, from the client of r; a failure is logged, not
+// returned: the action is done.
+func (s *Server) audit(r *http.Request, p *principal, action, object string, detail map[string]any) {
+	ctx := r.Context()
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -294,7 +296,8 @@ func (s *Server) audit(ctx context.Context, p *principal, action, object string,
 	if p.Agent != "" {
 		detail["agent"] = p.Agent
 	}
-	err := s.store.Audit(context.WithoutCancel(ctx), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: object, Detail: detail})
+	err := s.store.Audit(context.WithoutCancel(ctx), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: object,
+		From: clientIP(r), Detail: detail})
 	if err != nil {
 		s.log.Error("audit", "action", action, "object", object, "by", p.TokenID, "err", err)
 	}

@@ -273,6 +273,7 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
+	s.auditOversight(r, p, "contact.create", out.ID, map[string]any{"channel": string(out.Channel), "customer": out.CustomerID})
 	w.Header().Set("Location", "/api/v1/contacts/"+out.ID)
 	writeJSON(w, http.StatusCreated, contactView(out))
 	return nil
@@ -365,6 +366,7 @@ func (s *Server) handleCreateTicket(w http.ResponseWriter, r *http.Request, p *p
 	if err != nil {
 		return err
 	}
+	s.auditOversight(r, p, "ticket.create", t.ID, map[string]any{"kind": string(t.Kind), "queue": t.Queue, "assignee": t.Assignee})
 	w.Header().Set("Location", "/api/v1/tickets/"+t.ID)
 	writeJSON(w, http.StatusCreated, ticketView(t))
 	return nil
@@ -441,6 +443,7 @@ func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request, p *p
 	if err != nil {
 		return err
 	}
+	s.auditOversight(r, p, "ticket.update", t.ID, ticketPatchDetail(req))
 	writeJSON(w, http.StatusOK, ticketView(t))
 	return nil
 }
@@ -469,6 +472,7 @@ func (s *Server) handleAddNote(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
+	s.auditOversight(r, p, "ticket.note", t.ID, map[string]any{"note": n.ID})
 	writeJSON(w, http.StatusCreated, NoteView{n.ID, n.Author, n.Body, n.CreatedAt})
 	return nil
 }
@@ -556,6 +560,7 @@ func (s *Server) handleCancelCallback(w http.ResponseWriter, r *http.Request, p 
 	if err := s.store.CancelCallback(r.Context(), c.ID, why); err != nil {
 		return err
 	}
+	s.auditOversight(r, p, "callback.cancel", c.ID, map[string]any{"queue": c.Queue, "reason": req.Reason})
 	return s.callbackChanged(w, r, c.ID)
 }
 
@@ -603,6 +608,7 @@ func (s *Server) handleRescheduleCallback(w http.ResponseWriter, r *http.Request
 		}
 		return err
 	}
+	s.auditOversight(r, p, "callback.reschedule", c.ID, map[string]any{"queue": c.Queue, "slot": req.Slot.UTC().Format(time.RFC3339)})
 	return s.callbackChanged(w, r, c.ID)
 }
 
@@ -669,7 +675,7 @@ func (s *Server) handleRecording(w http.ResponseWriter, r *http.Request, p *prin
 			d["range"] = rg
 		}
 		// Not recorded, not served: whoever reads a recording is on the audit trail.
-		if err := s.store.Audit(r.Context(), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: id, Detail: d}); err != nil {
+		if err := s.store.Audit(r.Context(), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: id, From: clientIP(r), Detail: d}); err != nil {
 			s.log.Error("audit", "action", action, "object", id, "by", p.TokenID, "err", err)
 			return apiErr(http.StatusServiceUnavailable, "unavailable", "", "recording %s cannot be served now: its access could not be recorded in the audit trail", id)
 		}

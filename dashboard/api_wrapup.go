@@ -114,6 +114,7 @@ func (s *Server) handleWrapUp(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	res := WrapUpResult{DispositionView: dispositionView(d)}
+	s.auditOversight(r, p, "wrapup.save", c.CallID, map[string]any{"agent": agent, "code": d.Code, "disposition": d.ID, "contact": c.ID})
 	if s.wrapUp != nil {
 		switch err := s.wrapUp.EndWrapUp(agent); {
 		case err == nil:

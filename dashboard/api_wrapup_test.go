@@ -137,6 +137,13 @@ func TestWrapUpOfAnotherAgentsCallIsForbidden(t *testing.T) {
 	if res.Agent != "1001" || !res.WrapUpEnded {
 		t.Errorf("supervisor's wrap-up for 1001: %+v", res)
 	}
+	// The supervisor's wrap-up for an agent is audited (code and agent, not the note).
+	var l List[AuditView]
+	e.ok(200, e.do("GET", "/api/v1/audit?action=wrapup.save", e.sup, nil)).json(t, &l)
+	if len(l.Items) != 1 || l.Items[0].Object != "call-4" || l.Items[0].Detail["agent"] != "1001" || l.Items[0].Detail["code"] != "escalated" ||
+		l.Items[0].Detail["disposition"] != res.ID {
+		t.Errorf("wrap-up audit: %+v", l.Items)
+	}
 }
 
 func TestWrapUpAfterTheTimerRanOutIsStillSaved(t *testing.T) {

@@ -182,6 +182,39 @@ func TestBrowserSupervisor(t *testing.T) {
 	}
 	b.Screenshot("voicemail-playing")
 
+	// The audit view lists what the supervisor did: the pause, the voicemail played, the
+	// transfer; filtered to call actions, only the call's.
+	if err := b.ShowView("audit"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(browsertest.AuditRow("agent.pause"), "1002", 2*time.Second); err != nil {
+		t.Fatalf("the audit view does not list the pause: %v", err)
+	}
+	for action, want := range map[string]string{"recording.play": tk.Recording.ID, "call.transfer": "target=queue-billing"} {
+		if got, err := b.Text(browsertest.AuditRow(action)); err != nil || !strings.Contains(got, want) || !strings.Contains(got, "127.0.0.1") {
+			t.Errorf("the audit view's %s row reads %q (%v), want %s from 127.0.0.1", action, got, err, want)
+		}
+	}
+	if err := b.SetValue(browsertest.AuditFilter("action"), "call."); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(browsertest.AuditShow); err != nil {
+		t.Fatal(err)
+	}
+	var other int
+	for until := time.Now().Add(2 * time.Second); time.Now().Before(until); time.Sleep(20 * time.Millisecond) {
+		if err := b.Eval(`[...document.querySelectorAll("#audit-table tbody tr")].filter(r => !r.dataset.action.startsWith("call.")).length`, &other); err == nil && other == 0 {
+			break
+		}
+	}
+	if other != 0 {
+		t.Errorf("filtered to call actions, the audit view still lists %d others", other)
+	}
+	if _, err := b.WaitText(browsertest.AuditRow("call.hold"), "call-1", time.Second); err != nil {
+		t.Errorf("the hold is not listed among the call actions: %v", err)
+	}
+	b.Screenshot("audit")
+
 	// The same page in Chinese, and the flow drawn as a graph.
 	if err := b.SetLanguage("zh"); err != nil {
 		t.Fatal(err)

@@ -203,6 +203,7 @@ func (s *Server) handleDigits(w http.ResponseWriter, r *http.Request, p *princip
 		return callControlError(id, err)
 	}
 	s.log.Info("call keypad", "call", id, "keys", len(req.Digits), "by", p.TokenID)
+	s.auditOversight(r, p, "call.dtmf", id, map[string]any{"keys": len(req.Digits)}) // how many, never which
 	writeJSON(w, http.StatusOK, s.callFor(p, c))
 	return nil
 }
@@ -217,6 +218,7 @@ func (s *Server) handleHangup(w http.ResponseWriter, r *http.Request, p *princip
 		return callControlError(id, err)
 	}
 	s.log.Info("call hangup by agent desktop", "call", id, "by", p.TokenID)
+	s.auditOversight(r, p, "call.hangup", id, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -134,10 +134,12 @@ func (s *Server) apiRoutes() []route {
 				"HEAD requests and the ranges that continue a play are not. 410 when retention or an erasure deleted the file; " +
 				"503 when the access cannot be audited (the recording is then not served).",
 			Errors: map[int]string{410: "the recording's file was deleted (retention, erasure)"}, handle: s.handleRecording},
-		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit trail, newest first: recordings played and downloaded, recordings started and paused, calls monitored", Roles: sup,
-			Query: withPage(param{Name: "action", Type: "string", Desc: "an action (recording.play), or a prefix ending in a dot (recording.)"},
-				param{Name: "object", Type: "string", Desc: "a recording or call ID"}, param{Name: "actor", Type: "string", Desc: "a token ID"},
-				param{Name: "since", Type: "date-time", Desc: "at or after"}),
+		{Method: "GET", Path: "/api/v1/audit", Summary: "The audit trail, newest first: what supervisors, integrations and operators did (recordings played, calls monitored, transferred and held, agents paused, tokens made, flows reloaded ...)", Roles: sup,
+			Query: withPage(param{Name: "action", Type: "string", Desc: "an action (recording.play), or a prefix: recording or recording. for every recording action"},
+				param{Name: "object", Type: "string", Desc: "a recording, call, agent, ticket or token ID"}, param{Name: "actor", Type: "string", Desc: "a token ID, os:<user> or system"},
+				param{Name: "from", Type: "string", Desc: "where the action came from: a client IP address, cli, signal, phone, api or system (not a time)"},
+				param{Name: "since", Type: "date-time", Desc: "at or after"}, param{Name: "until", Type: "date-time", Desc: "before"}),
+			Desc: "Each entry has its place in a hash chain (seq, hash); `hotline audit verify` checks that none was altered, deleted or inserted. Agent and integration tokens get 403.",
 			Resp: List[AuditView]{}, handle: s.handleAudit},
 
 		{Method: "GET", Path: "/api/v1/reports", Summary: "Per-queue interval report from the stored contacts (JSON, or CSV with format=csv)", Roles: sup,

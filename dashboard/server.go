@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -151,6 +152,13 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.first.code, s.first.secret = code, secret
+		if s.store != nil {
+			err := s.store.Audit(context.Background(), customers.AuditEntry{Actor: "system", Role: "system", Action: "token.create", Object: tk.ID,
+				From: "system", Detail: map[string]any{"role": string(tk.Role), "name": tk.Name}})
+			if err != nil {
+				s.log.Error("audit", "action", "token.create", "object", tk.ID, "err", err)
+			}
+		}
 		s.log.Info("created the first supervisor token; open the login link printed at start-up", "token", tk.ID, "file", tokens.Path())
 	}
 	s.routes = s.apiRoutes()

@@ -17,6 +17,9 @@ type Catalog struct {
 	Prompts   PromptNames                // nil: no prompt files (play steps are errors)
 	Languages []string                   // languages a call may speak; empty means en and zh
 	Transfer  []string                   // allowed transfer targets, as prefixes ("sip:", "+8610")
+	// QueueRules are the queues' priority rules, checked against the flows by
+	// CheckQueueRules (`hotline flow check` does, for the configured flows), not by Compile.
+	QueueRules []QueueRule
 }
 
 // PromptNames tells whether a prompt file exists; *prompts.Library implements it.

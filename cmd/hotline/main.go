@@ -1,6 +1,6 @@
 // Command hotline is the contact-center controller: `hotline serve` runs it, `hotline flow`
 // checks, simulates, tests and draws flows, `hotline staffing` sizes a team, `hotline token`
-// manages API tokens, `hotline version` says which build this is.
+// manages API tokens, `hotline audit verify` checks the audit trail, `hotline version` says which build this is.
 package main
 
 import (
@@ -43,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return staffingCommand(args[1:], stdout, stderr)
 	case "token":
 		return tokenCommand(args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -60,6 +62,7 @@ func usage(w io.Writer) {
   flow       check | sim | test | graph IVR flows
   staffing   agents needed (Erlang C): --calls-per-hour 300 --aht 4m --target 80/20s [--shrinkage 30%]
   token      create | list | revoke API and dashboard tokens
+  audit      verify the audit trail's hash chain
   version    print the version
 `)
 }
@@ -127,11 +130,37 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go reloadOnHangup(ctx, c, log)
 	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "hotline: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// reloadOnHangup reloads the flows on SIGHUP (kill -HUP, systemctl reload): a clean edit
+// serves new calls, a broken one is refused and logged; both are on the audit trail.
+func reloadOnHangup(ctx context.Context, c *center.Center, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	select {
+	case <-c.Started():
+	case <-ctx.Done():
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := c.ReloadFlows("signal"); err != nil {
+				log.Error("SIGHUP: flows not reloaded; the previous version keeps serving", "err", err)
+			} else {
+				log.Info("SIGHUP: flows reloaded")
+			}
+		}
+	}
 }
 
 // newLogger writes cfg.Log's level and format through the masking of internal/redact: phone

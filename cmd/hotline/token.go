@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -8,7 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 )
 
@@ -18,7 +21,9 @@ const tokenUsage = `usage: hotline token create --role supervisor|agent|integrat
 common flags: --config FILE, --data-dir DIR (the tokens file is <data_dir>/tokens.json)
 
 API tokens for the dashboard and the REST API. A token's secret is printed once and stored
-only as its SHA-256. A running hotline picks up new and revoked tokens within a second.
+only as its SHA-256. A running hotline picks up new and revoked tokens within a second. Creating and
+revoking are written to the audit trail (token.create, token.revoke; from cli), so the
+customer store (store.dsn) must be reachable.
 `
 
 // tokenCommand runs `hotline token create|list|revoke`.
@@ -61,6 +66,16 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hotline token: %v\n", err)
 		return 1
 	}
+	// Creating and revoking are on the audit trail; not recorded, not done.
+	var store *customers.Store
+	if sub == "create" || sub == "revoke" {
+		store, err = center.OpenStore(context.Background(), cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "hotline token: the audit trail cannot be written, so nothing was changed: %v\n", err)
+			return 1
+		}
+		defer store.Close()
+	}
 	switch sub {
 	case "create":
 		if len(pos) > 0 {
@@ -92,6 +107,11 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 		secret, tk, err := tokens.Create(r, *agent, *name)
 		if err != nil {
 			fmt.Fprintf(stderr, "hotline token: %v\n", err)
+			return 1
+		}
+		if err := auditLocal(context.Background(), store, "token.create", tk.ID, map[string]any{"role": string(tk.Role), "agent": tk.Agent, "name": tk.Name}); err != nil {
+			tokens.Revoke(tk.ID)
+			fmt.Fprintf(stderr, "hotline token: the audit trail cannot be written, so the token was not created: %v\n", err)
 			return 1
 		}
 		who := string(tk.Role)
@@ -132,6 +152,10 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := tokens.Revoke(pos[0]); err != nil {
 			fmt.Fprintf(stderr, "hotline token: %v\n", err)
+			return 1
+		}
+		if err := auditLocal(context.Background(), store, "token.revoke", pos[0], nil); err != nil {
+			fmt.Fprintf(stderr, "hotline token: %s is revoked, but the audit trail could not record it: %v\n", pos[0], err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "Revoked %s; its sessions end too.\n", pos[0])

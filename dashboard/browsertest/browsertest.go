@@ -431,6 +431,17 @@ func CallAudioHeard(id, leg string) string {
 	return CallAudio(id, leg) + ` .audio-heard`
 }
 
+// AuditRow is the newest row of an action (agent.pause) in the audit view.
+func AuditRow(action string) string {
+	return `#audit-table tbody tr[data-action=` + jsString(action) + `]`
+}
+
+// AuditFilter is a filter field of the audit view: actor, action, object, from, since, until.
+func AuditFilter(field string) string { return `#audit-` + field }
+
+// AuditShow is the audit view's button that applies the filters.
+const AuditShow = `#audit-form button[type=submit]`
+
 // TicketRow is a ticket's row (by number, T-000123) in the tickets view.
 func TicketRow(number string) string {
 	return `#tickets-table tr[data-ticket=` + jsString(number) + `]`

@@ -550,6 +550,37 @@
     }).catch(fail);
   }
 
+  // ---- audit trail ----
+  function auditURL(cursor) {
+    var q = ["limit=100"];
+    [["actor", "#audit-actor"], ["action", "#audit-action"], ["object", "#audit-object"], ["from", "#audit-from"]].forEach(function (f) {
+      var v = $(f[1]).value.trim();
+      if (v) q.push(f[0] + "=" + encodeURIComponent(v));
+    });
+    // Dates are whole days in the browser's time zone: since its midnight, until the next.
+    var since = $("#audit-since").value, until = $("#audit-until").value;
+    if (since) q.push("since=" + encodeURIComponent(new Date(since + "T00:00:00").toISOString()));
+    if (until) { var u = new Date(until + "T00:00:00"); u.setDate(u.getDate() + 1); q.push("until=" + encodeURIComponent(u.toISOString())); }
+    if (cursor) q.push("cursor=" + encodeURIComponent(cursor));
+    return "/api/v1/audit?" + q.join("&");
+  }
+  function loadAudit(more) {
+    var cursor = more === true ? S.auditNext : "";
+    api("GET", auditURL(cursor)).then(function (l) {
+      var tb = $("#audit-table tbody");
+      if (!cursor) clear(tb);
+      l.items.forEach(function (a) {
+        var d = Object.keys(a.detail || {}).sort().map(function (k) {
+          var v = a.detail[k];
+          return k + "=" + (typeof v === "object" ? JSON.stringify(v) : String(v));
+        }).join(" ");
+        tb.appendChild(row([when(a.at), a.actor, a.role, a.action, a.object, a.from || "–", d], { "data-audit": a.id, "data-action": a.action }));
+      });
+      S.auditNext = l.next_cursor || "";
+      $("#audit-more").hidden = !S.auditNext;
+    }).catch(fail);
+  }
+
   // ---- start ----
   function wire() {
     document.querySelectorAll("select.lang").forEach(function (s) {
@@ -589,12 +620,14 @@
     $("#flow-name").addEventListener("change", function () { $("#flow-graph").src = $("#flow-name").value; });
     $("#report-form").addEventListener("submit", function (e) { e.preventDefault(); runReport(); });
     $("#staffing-form").addEventListener("submit", function (e) { e.preventDefault(); runStaffing(); });
+    $("#audit-form").addEventListener("submit", function (e) { e.preventDefault(); loadAudit(); });
+    $("#audit-more").addEventListener("click", function () { loadAudit(true); });
   }
 
   function start() {
     $("#conn").textContent = t("conn.connecting");
     loaders = { wallboard: loadChart, callbacks: loadCallbacks, missed: loadMissed, tickets: loadTickets, flows: loadFlows,
-      reports: initReports, agents: renderAgents, calls: showCalls };
+      reports: initReports, agents: renderAgents, calls: showCalls, audit: loadAudit };
     i18n.apply();
     wire();
     api("GET", "/api/v1/me").then(function (me) {

@@ -64,6 +64,10 @@ window.I18N = {
     "st.calls": "Calls per hour", "st.aht": "AHT", "st.target": "Target", "st.shrinkage": "Shrinkage", "st.run": "Calculate",
     "st.agents": "Agents", "st.pwait": "P(wait)", "st.sl": "Service level", "st.occ": "Occupancy",
     "st.answer": "{agents} agents on the phones ({scheduled} scheduled with shrinkage): service level {sl}, ASA {asa}, occupancy {occ}, {erl} erlangs.",
+    "nav.audit": "Audit", "audit.actor": "Who", "audit.actor.hint": "token ID", "audit.action": "Action", "audit.object": "Object",
+    "audit.from": "From", "audit.since": "Since", "audit.until": "Until", "audit.run": "Show", "audit.at": "When", "audit.role": "Role",
+    "audit.detail": "Detail", "audit.more": "More",
+    "audit.hint": "Every supervisor, integration and operator action, newest first. `hotline audit verify` checks that none was altered or deleted.",
     "done": "Done.", "confirm.cancel": "Cancel this callback?"
   },
   zh: {
@@ -129,6 +133,10 @@ window.I18N = {
     "st.calls": "每小时来电", "st.aht": "平均处理时长", "st.target": "目标", "st.shrinkage": "缩减率", "st.run": "计算",
     "st.agents": "坐席数", "st.pwait": "等待概率", "st.sl": "服务水平", "st.occ": "占用率",
     "st.answer": "需要 {agents} 名在线坐席（计入缩减率排班 {scheduled} 名）：服务水平 {sl}，平均应答 {asa}，占用率 {occ}，话务量 {erl} 爱尔兰。",
+    "nav.audit": "审计", "audit.actor": "操作者", "audit.actor.hint": "令牌 ID", "audit.action": "操作", "audit.object": "对象",
+    "audit.from": "来源", "audit.since": "起始", "audit.until": "截止", "audit.run": "查看", "audit.at": "时间", "audit.role": "角色",
+    "audit.detail": "详情", "audit.more": "更多",
+    "audit.hint": "主管、集成和运维的每一次操作，最新的在前。`hotline audit verify` 检查是否有记录被修改或删除。",
     "done": "完成。", "confirm.cancel": "取消这个回拨？"
   }
 };

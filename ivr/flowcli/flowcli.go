@@ -27,7 +27,8 @@ const usage = `usage: hotline flow <command> [flags] [files]
 
   check [FILE...]          check flows against the configuration; prints file:line:col: message
                            for every problem and exits 1 if there is any (no FILE: the
-                           configured flows.dir, or the shipped flows)
+                           configured flows.dir, or the shipped flows, and then also the
+                           queues' priority rules of the configuration, which read them)
   sim FILE                 walk one simulated call through a flow and print its path
         --caller NUMBER    the caller's number (default +8613800138000)
         --dialed NUMBER    the number dialed (default 4008)
@@ -182,7 +183,11 @@ func check(load Loader, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "hotline flow check: %v\n", err)
 			return 2
 		}
-		_, diags = ivr.Compile(cat, srcs...)
+		var set *ivr.Set
+		set, diags = ivr.Compile(cat, srcs...)
+		// The configuration's queue rules read what these flows hand a queue.
+		_, rules := ivr.CheckQueueRules(set, cat.QueueRules)
+		diags = append(diags, rules...)
 	} else {
 		for _, g := range groupFiles(files) {
 			_, d, _, err := compileGroup(g, cat)
