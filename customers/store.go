@@ -253,10 +253,11 @@ func (s *Store) Dialect() string { return string(s.d) }
 // write mutex (Store.wmu), and busy_timeout is left for another process on the same file.
 // temp_store=MEMORY keeps the sub-journal of a group commit's savepoints in memory: on file it
 // spilled past 64 KiB, and its pwrites were a fifth of a batch's time. It holds the pages one
-// write changed, and is emptied as its savepoint is released.
+// write changed, and is emptied as its savepoint is released. secure_delete zeroes what a
+// delete or update frees, so an erased customer's data does not linger in free pages (Erase).
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "temp_store(MEMORY)", "secure_delete(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
