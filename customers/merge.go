@@ -227,3 +227,13 @@ func (s *Store) IdentitiesCustomer(ctx context.Context, idents []Identity) (Cust
 	c, err := s.Customer(ctx, id)
 	return c, created, err
 }
+
+// Region is the ISO 3166 region phone numbers without a + are read in (the callback policy's).
+func (s *Store) Region() string { return s.policy.Region }
+
+// AddressIdentity is the identity a contact's address gives on a channel, as AddContact reads
+// it: an e-mail address (on any channel but voice), a chat handle network:handle (chat), a
+// caller ID. An address that identifies no one is an error (ErrWithheld, ErrInvalidIdentity).
+func (s *Store) AddressIdentity(address string, ch Channel) (Identity, error) {
+	return s.contactIdentity(address, ch)
+}
