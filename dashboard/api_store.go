@@ -191,17 +191,12 @@ func (s *Server) handleContact(w http.ResponseWriter, r *http.Request, p *princi
 
 // NewContactRequest is a contact another system (chat, e-mail, CRM) puts on a timeline.
 type NewContactRequest struct {
-	ID         string `json:"id"`          // optional: your ID, so a retry cannot add it twice (409)
-	CustomerID string `json:"customer_id"` // the customer, or
-	Address    string `json:"address"`     // their number (voice, sms), e-mail address (any channel but voice) or chat handle network:handle (chat): found or created
-	// Identities are more ways the other system knows the customer (e-mail, account, CRM ID,
-	// chat handle, phone): the contact goes to the customer any of them (or the address)
-	// belongs to, and those nobody has yet are linked to that customer. Two of them belonging
-	// to different customers is 409 identity_taken naming one: merge them, or give customer_id.
-	Identities []IdentityRequest `json:"identities"`
-	Channel    string            `json:"channel"`   // voice, chat, email or sms
-	Direction  string            `json:"direction"` // inbound (default) or outbound
-	Dialed     string            `json:"dialed"`    // the address they reached
+	ID         string            `json:"id"`          // optional: your ID, so a retry cannot add it twice (409)
+	CustomerID string            `json:"customer_id"` // the customer, or
+	Address    string            `json:"address"`     // their number (voice, sms), e-mail address (any channel but voice) or chat handle network:handle (chat): found or created
+	Channel    string            `json:"channel"`     // voice, chat, email or sms
+	Direction  string            `json:"direction"`   // inbound (default) or outbound
+	Dialed     string            `json:"dialed"`      // the address they reached
 	Queue      string            `json:"queue"`
 	Agent      string            `json:"agent"`
 	Language   string            `json:"language"`
@@ -210,6 +205,11 @@ type NewContactRequest struct {
 	Outcome    string            `json:"outcome"`
 	Summary    string            `json:"summary"` // what it was about; kept as a "summary" event
 	Events     []customers.Event `json:"events"`
+	// Identities are more ways the other system knows the customer (e-mail, account, CRM ID,
+	// chat handle, phone): the contact goes to the customer any of them (or the address)
+	// belongs to, and those nobody has yet are linked to that customer. Two of them belonging
+	// to different customers is 409 identity_taken naming one: merge them, or give customer_id.
+	Identities []IdentityRequest `json:"identities"`
 }
 
 var contactIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
