@@ -99,8 +99,9 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, e
 // checkpointed and truncated, so the old rows are not left in the files either. Erasing twice
 // is harmless. The next call from the same number starts a new record.
 func (s *Store) Erase(ctx context.Context, customerID string) error {
-	var recs []string
+	var recs, gone []string // recordings; the record and those merged into it
 	err := s.inTx(ctx, func(r run) error {
+		recs, gone = nil, nil
 		id, err := s.resolve(ctx, r, customerID)
 		if err != nil {
 			return err
@@ -121,6 +122,9 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 		}
 		rows.Close()
 		ph := "?" + repeat(", ?", len(ids)-1)
+		for _, v := range ids {
+			gone = append(gone, v.(string))
+		}
 		rows, err = r.query(ctx, "SELECT id FROM recordings WHERE customer_id = ? OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)", id, id)
 		if err != nil {
 			return err
@@ -168,6 +172,11 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 		errs = append(errs, s.rec.Delete(id))
 	}
 	errs = append(errs, s.flushErased(ctx))
+	for _, fn := range s.erased {
+		for _, id := range gone {
+			errs = append(errs, fn(ctx, id))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("customers: erase: the records are erased but deleting recordings or flushing the database files failed (erase again to retry): %w", err)
 	}

@@ -50,6 +50,7 @@ type Store struct {
 	lease   time.Duration // how long a dialing callback is held by its node
 	notify  chan struct{} // a new outbox row was committed
 	closers []io.Closer
+	erased  []func(ctx context.Context, customerID string) error // more to remove on Erase (rendered prompts)
 }
 
 // Config is the store as the configuration file describes it: where the data is, the
@@ -106,6 +107,13 @@ func WithWebhookEvents(on bool) Option { return func(s *Store) { s.hooks = on } 
 // WithNode sets the node name written on the contacts this store opens (default
 // Config.Node, else the host name); see Config.Node.
 func WithNode(name string) Option { return func(s *Store) { s.node = name } }
+
+// WithErased adds what else Erase must remove of a customer outside the store, such as the
+// prompts rendered with their name (prompts.Library.ForgetCustomer); an error makes Erase
+// fail after the store's part is done (erase again to retry).
+func WithErased(fn func(ctx context.Context, customerID string) error) Option {
+	return func(s *Store) { s.erased = append(s.erased, fn) }
+}
 
 // WithDialingLease sets how long a callback stays "dialing" for the node that started it
 // before another node may take it over (default 5 minutes).

@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os/user"
+	"path/filepath"
 
 	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/internal/redact"
+	"github.com/hotline-cc/hotline/prompts"
 )
 
 const customerUsage = `usage: hotline customer export ID     everything hotline holds on the customer, as JSON on stdout
@@ -70,7 +72,14 @@ func customerCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(redact.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}), redact.Options{Secrets: configSecrets(cfg)}))
 	ctx := context.Background()
-	store, err := center.OpenStore(ctx, cfg, customers.WithLogger(log))
+	// The prompts rendered with the customer's name go too (those of a running hotline: the
+	// same cache directory).
+	cache := center.PromptsConfig(cfg).CacheDir
+	if cache == "" {
+		cache = filepath.Join(cfg.DataDir, "say-cache")
+	}
+	store, err := center.OpenStore(ctx, cfg, customers.WithLogger(log),
+		customers.WithErased(func(_ context.Context, id string) error { return prompts.ForgetCustomer(cache, id) }))
 	if err != nil {
 		fmt.Fprintf(stderr, "hotline customer: %v\n", err)
 		return 1
