@@ -2,6 +2,7 @@ package customers
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hotline-cc/hotline/prompts"
 )
 
 // A merge is on the survivor's timeline, saying from which record and what moved; the record
@@ -116,6 +119,9 @@ var erasedNeedles = []string{"13812345678", erasedName, "zhuang", "meiling", era
 // the schema has, so later ones are covered) and no file under the data and recordings
 // directories holds their number, name, e-mail, account or CRM ID. The anonymous counts stay.
 func testEraseEverything(e *env) {
+	// The greetings rendered with their name are in the prompts cache of the data directory.
+	cache := filepath.Join(e.dataDir, "say-cache")
+	e.s = e.open(WithErased(func(_ context.Context, id string) error { return prompts.ForgetCustomer(cache, id) }))
 	c, err := e.s.CreateCustomer(e.ctx, Customer{Name: erasedName, Language: "zh", Identities: []Identity{
 		{KindPhone, erasedPhone}, {KindEmail, erasedEmail}, {KindAccount, erasedAccount}, {KindCRM, erasedCRM}}})
 	e.must(err)
@@ -172,6 +178,13 @@ func testEraseEverything(e *env) {
 	// Someone else's contact, which must stay as it is.
 	other, err := e.s.AddContact(e.ctx, Contact{Address: "+8613900012345", Queue: "support", Outcome: OutcomeAnswered})
 	e.must(err)
+	for _, id := range []string{c.ID, dup.ID} { // as Library.SayFor renders them (the fake audio holds the text)
+		dir := filepath.Join(cache, "customers", id, "en-us")
+		e.must(os.MkdirAll(dir, 0o750))
+		e.must(os.WriteFile(filepath.Join(dir, "greeting.wav"), []byte("Welcome back, "+erasedName), 0o640))
+	}
+	e.must(os.MkdirAll(filepath.Join(cache, "say", "en-us"), 0o750))
+	e.must(os.WriteFile(filepath.Join(cache, "say", "en-us", "shared.wav"), []byte("Thank you for calling"), 0o640))
 	// The data is there before the erasure (so the search below is no empty search).
 	if hits := e.findPersonal(erasedNeedles); len(hits) == 0 {
 		e.Fatal("the search finds nothing even before the erasure")
@@ -203,6 +216,9 @@ func testEraseEverything(e *env) {
 	}
 	if o, _ := e.s.Contact(e.ctx, other.ID); o.Address != "+8613900012345" {
 		e.Error("another customer's contact was erased")
+	}
+	if _, err := os.Stat(filepath.Join(cache, "say", "en-us", "shared.wav")); err != nil {
+		e.Errorf("the shared prompts went with the erasure: %v", err)
 	}
 	// Export of the erased record holds nothing personal either.
 	x, err := e.s.Export(e.ctx, c.ID)
