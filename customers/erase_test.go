@@ -334,3 +334,25 @@ func testExport(e *env) {
 		e.Errorf("export of nobody: %v", err)
 	}
 }
+
+// When something outside the database cannot be removed, the erasure says it is incomplete
+// (the records are erased already), and erasing again finishes it.
+func testEraseIncomplete(e *env) {
+	fails := 1
+	e.s = e.open(WithErased(func(context.Context, string) error {
+		if fails > 0 {
+			fails--
+			return errors.New("disk on fire")
+		}
+		return nil
+	}))
+	c, _ := e.s.FindOrCreateByNumber(e.ctx, erasedPhone)
+	err := e.s.Erase(e.ctx, c.ID)
+	if !errors.Is(err, ErrEraseIncomplete) || !strings.Contains(err.Error(), "disk on fire") {
+		e.Fatalf("a failing removal: %v, want ErrEraseIncomplete with the cause", err)
+	}
+	if got, _ := e.s.Customer(e.ctx, c.ID); got.ErasedAt.IsZero() || len(got.Identities) != 0 {
+		e.Errorf("the records were not erased: %+v", got)
+	}
+	e.must(e.s.Erase(e.ctx, c.ID))
+}

@@ -178,7 +178,7 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("customers: erase: the records are erased but deleting recordings or flushing the database files failed (erase again to retry): %w", err)
+		return fmt.Errorf("%w: the records are erased but deleting recordings, rendered prompts or flushing the database files failed (erase again to finish): %w", ErrEraseIncomplete, err)
 	}
 	return nil
 }

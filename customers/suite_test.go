@@ -51,6 +51,7 @@ var conformance = []struct {
 	{"Retention", testRetention},
 	{"Erase", testErase},
 	{"EraseEverything", testEraseEverything},
+	{"EraseIncomplete", testEraseIncomplete},
 	{"Export", testExport},
 	{"AgentStates", testAgentStates},
 	{"Surveys", testSurveys},

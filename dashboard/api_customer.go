@@ -44,7 +44,9 @@ func (s *Server) customerRoutes() []route {
 			Desc: "Removes identities, name, contact addresses and events (IVR variables, summaries), callback numbers (waiting callbacks are cancelled), " +
 				"ticket subjects and notes, wrap-up notes, webhook payload copies, recordings (voicemails and conversations; rows marked, files deleted). " +
 				"Contacts stay as anonymous rows (queue, outcome, durations) so reports still add up. Erasing twice is harmless. " +
-				"Audited as customer.erase; a customer.erased webhook tells the helpdesk.", handle: s.handleErase},
+				"Audited as customer.erase; a customer.erased webhook tells the helpdesk.",
+			Errors: map[int]string{503: "erase_incomplete: the records are erased but a file (recording, rendered prompt, SQLite log) could not be removed yet; DELETE again to finish"},
+			handle: s.handleErase},
 		{Method: "GET", Path: "/api/v1/customers/{id}/export", Summary: "Everything hotline holds on a customer, for an access request", Roles: sup,
 			Resp: ExportView{},
 			Desc: "The record with its identities, the timeline (contacts with events, tickets, callbacks, recordings, dispositions, merges), tickets with " +
@@ -333,7 +335,13 @@ func (s *Server) handleErase(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	if err := s.store.Erase(r.Context(), c.ID); err != nil {
+	err = s.store.Erase(r.Context(), c.ID)
+	if errors.Is(err, customers.ErrEraseIncomplete) { // the records are erased: that is on the audit trail too
+		s.log.Error("erase incomplete", "customer", c.ID, "err", err)
+		s.auditCustomer(r.Context(), p, customers.AuditCustomerErase, c.ID, map[string]any{"merged_from": len(c.MergedFrom), "incomplete": true})
+		return apiErr(http.StatusServiceUnavailable, "erase_incomplete", "", "customer %s is erased from the store, but some files could not be removed yet; send the DELETE again to finish", c.ID)
+	}
+	if err != nil {
 		return err
 	}
 	s.auditCustomer(r.Context(), p, customers.AuditCustomerErase, c.ID, map[string]any{"merged_from": len(c.MergedFrom)})

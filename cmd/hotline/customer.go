@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -123,6 +124,9 @@ func customerCommand(args []string, stdout, stderr io.Writer) int {
 		return 0
 	default:
 		if err := store.Erase(ctx, id); err != nil {
+			if errors.Is(err, customers.ErrEraseIncomplete) { // the records are erased: audited as such
+				audit(customers.AuditCustomerErase, map[string]any{"merged_from": len(c.MergedFrom), "incomplete": true})
+			}
 			fmt.Fprintf(stderr, "hotline customer erase: %v\n", err)
 			return 1
 		}
