@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,8 +66,19 @@ func TestCustomerExportAndErase(t *testing.T) {
 		len(x.Tickets) != 1 || len(x.Tickets[0].Notes) != 1 {
 		t.Errorf("export: %s", out)
 	}
+	// A greeting rendered with the customer's name, where the running hotline caches it.
+	greeting := filepath.Join(dir, "say-cache", "customers", c.ID, "en-us", "greeting.wav")
+	if err := os.MkdirAll(filepath.Dir(greeting), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(greeting, []byte("Welcome back, Zhuang Meiling"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 	if code, out, _ = cli("erase", c.ID); code != 0 || !strings.Contains(out, "Erased customer "+c.ID) {
 		t.Fatalf("erase: %d %s", code, out)
+	}
+	if _, err := os.Stat(greeting); !os.IsNotExist(err) {
+		t.Errorf("the greeting rendered with the name survived the erasure: %v", err)
 	}
 	if code, out, _ = cli("export", c.ID); code != 0 {
 		t.Fatalf("export after erase: %d", code)
