@@ -70,7 +70,10 @@ func (s *Store) customerFor(ctx context.Context, r run, address string, email bo
 // customer's e-mail; not on voice, where a caller ID is a caller ID), or a chat handle (network:handle on a chat contact). An error is an
 // address that identifies no one (withheld, unreadable).
 func (s *Store) addressIdentity(address string, email bool) (Identity, error) {
-	return s.contactIdentity(address, map[bool]Channel{true: ChannelEmail, false: ChannelVoice}[email])
+	if email {
+		return s.contactIdentity(address, ChannelEmail)
+	}
+	return s.contactIdentity(address, ChannelVoice)
 }
 
 func (s *Store) contactIdentity(address string, ch Channel) (Identity, error) {
