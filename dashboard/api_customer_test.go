@@ -88,6 +88,12 @@ func TestCustomerIdentitiesAndMerge(t *testing.T) {
 		t.Errorf("after removing the CRM ID: %+v", cv.Identities)
 	}
 	e.wantError(e.do("DELETE", base+"/identities/crm/SF-0012", e.sup, nil), 404, "")
+	// A value with a slash, escaped in the path.
+	e.ok(201, e.do("POST", base+"/identities", e.sup, IdentityRequest{Kind: "crm", Value: "acme/42"}))
+	e.ok(200, e.do("DELETE", base+"/identities/crm/"+url.PathEscape("acme/42"), e.sup, nil)).json(t, &cv)
+	if slices.Contains(cv.Identities, IdentityView{"crm", "acme/42"}) {
+		t.Errorf("the CRM ID with a slash was not removed: %+v", cv.Identities)
+	}
 	e.wantError(e.do("DELETE", base+"/identities/fax/1", e.sup, nil), 400, "kind")
 
 	// Merge b into a: b's contact follows, the merge is on a's timeline, b's ID points to a.
@@ -124,7 +130,8 @@ func TestCustomerIdentitiesAndMerge(t *testing.T) {
 	}
 
 	got := e.auditActions("?action=customer.")
-	want := []string{"customer.merge " + a.ID + " supervisor", "customer.identity.remove " + a.ID + " supervisor", "customer.update " + a.ID + " supervisor",
+	want := []string{"customer.merge " + a.ID + " supervisor", "customer.identity.remove " + a.ID + " supervisor",
+		"customer.identity.add " + a.ID + " supervisor", "customer.identity.remove " + a.ID + " supervisor", "customer.update " + a.ID + " supervisor",
 		"customer.identity.add " + a.ID + " integration", "customer.identity.add " + a.ID + " supervisor"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("audit\n%v\nwant\n%v", got, want)
