@@ -35,6 +35,9 @@ func testMergeRecorded(e *env) {
 	if rec.Moved["contacts"] != 1 || rec.Moved["tickets"] != 1 || rec.Moved["identities"] != 2 {
 		e.Errorf("moved %v, want 1 contact, 1 ticket, 2 identities", rec.Moved)
 	}
+	if ids := rec.MovedIDs["tickets"]; len(ids) != 1 || len(rec.MovedIDs["contacts"]) != 1 {
+		e.Errorf("moved IDs %v, want the contact's and the ticket's", rec.MovedIDs)
+	}
 	if len(rec.Identities) != 2 {
 		e.Errorf("the record lists the identities that moved: %v", rec.Identities)
 	}
@@ -43,6 +46,9 @@ func testMergeRecorded(e *env) {
 	last := tl[len(tl)-1]
 	if last.Kind != EntryMerge || last.Merge == nil || last.Merge.MergedID != b.ID || !last.At.Equal(e.clk.Now()) {
 		e.Fatalf("the timeline's last entry is %+v, want the merge of %s", last, b.ID)
+	}
+	if got := last.Merge.MovedIDs["contacts"]; len(got) != 1 || got[0] != rec.MovedIDs["contacts"][0] {
+		e.Errorf("the stored merge lists moved contacts %v, want %v", got, rec.MovedIDs["contacts"])
 	}
 	if to, err := e.s.MergedInto(e.ctx, b.ID); err != nil || to != a.ID {
 		e.Errorf("MergedInto(b) = %q, %v; want %s", to, err, a.ID)

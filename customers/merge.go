@@ -16,7 +16,8 @@ type MergeRecord struct {
 	SurvivorID string
 	MergedID   string
 	Actor      string
-	Moved      map[string]int64 // identities, contacts, tickets, callbacks, recordings, surveys, outbox, dispositions, callbacks_cancelled
+	Moved      map[string]int64    // identities, contacts, tickets, callbacks, recordings, surveys, outbox, dispositions, callbacks_cancelled
+	MovedIDs   map[string][]string // the IDs of the rows that moved, per table but identities (they are in Identities), and callbacks_cancelled
 	Identities []Identity
 	Name       string
 	At         time.Time
@@ -59,7 +60,7 @@ func (s *Store) MergeBy(ctx context.Context, keepID, goneID, actor string) (Cust
 		keepID, goneID = keep.ID, gone.ID
 		at := s.now()
 		now := ms(at)
-		rec = MergeRecord{ID: newID(), SurvivorID: keepID, MergedID: goneID, Actor: actor, Moved: map[string]int64{},
+		rec = MergeRecord{ID: newID(), SurvivorID: keepID, MergedID: goneID, Actor: actor, Moved: map[string]int64{}, MovedIDs: map[string][]string{},
 			Identities: gone.Identities, Name: gone.Name, At: at}
 		if rec.Identities == nil {
 			rec.Identities = []Identity{}
@@ -81,6 +82,7 @@ func (s *Store) MergeBy(ctx context.Context, keepID, goneID, actor string) (Cust
 				return err
 			}
 			rec.Moved["callbacks_cancelled"]++
+			rec.MovedIDs["callbacks_cancelled"] = append(rec.MovedIDs["callbacks_cancelled"], cb.ID)
 			if cb.Priority > f.Priority {
 				if _, err := r.exec(ctx, "UPDATE callbacks SET priority = ? WHERE id = ?", cb.Priority, f.ID); err != nil {
 					return err
@@ -88,6 +90,15 @@ func (s *Store) MergeBy(ctx context.Context, keepID, goneID, actor string) (Cust
 			}
 		}
 		for _, t := range mergeTables {
+			if t != "identities" {
+				ids, err := queryIDs(ctx, r, "SELECT id FROM "+t+" WHERE customer_id = ? ORDER BY id", goneID)
+				if err != nil {
+					return fmt.Errorf("customers: merge %s: %w", t, err)
+				}
+				if len(ids) > 0 {
+					rec.MovedIDs[t] = ids
+				}
+			}
 			res, err := r.exec(ctx, "UPDATE "+t+" SET customer_id = ? WHERE customer_id = ?", keepID, goneID)
 			if err != nil {
 				return fmt.Errorf("customers: merge %s: %w", t, err)
@@ -111,9 +122,10 @@ func (s *Store) MergeBy(ctx context.Context, keepID, goneID, actor string) (Cust
 			return err
 		}
 		moved, _ := json.Marshal(rec.Moved)
+		movedIDs, _ := json.Marshal(rec.MovedIDs)
 		idents, _ := json.Marshal(rec.Identities)
-		_, err = r.exec(ctx, `INSERT INTO customer_merges (id, survivor_id, merged_id, actor, moved, identities, name, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, keepID, goneID, actor, string(moved), string(idents), rec.Name, now)
+		_, err = r.exec(ctx, `INSERT INTO customer_merges (id, survivor_id, merged_id, actor, moved, moved_ids, identities, name, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.ID, keepID, goneID, actor, string(moved), string(movedIDs), string(idents), rec.Name, now)
 		return err
 	})
 	if err != nil {
@@ -135,7 +147,7 @@ func (s *Store) Merges(ctx context.Context, customerID string) ([]MergeRecord, e
 }
 
 func (s *Store) merges(ctx context.Context, r run, id string) ([]MergeRecord, error) {
-	rows, err := r.query(ctx, `SELECT id, survivor_id, merged_id, actor, moved, identities, name, at FROM customer_merges
+	rows, err := r.query(ctx, `SELECT id, survivor_id, merged_id, actor, moved, moved_ids, identities, name, at FROM customer_merges
 		WHERE survivor_id = ? OR survivor_id IN (SELECT id FROM customers WHERE merged_into = ?) ORDER BY at, id`, id, id)
 	if err != nil {
 		return nil, err
@@ -144,14 +156,17 @@ func (s *Store) merges(ctx context.Context, r run, id string) ([]MergeRecord, er
 	var out []MergeRecord
 	for rows.Next() {
 		var m MergeRecord
-		var moved, idents string
+		var moved, movedIDs, idents string
 		var at int64
-		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.MergedID, &m.Actor, &moved, &idents, &m.Name, &at); err != nil {
+		if err := rows.Scan(&m.ID, &m.SurvivorID, &m.MergedID, &m.Actor, &moved, &movedIDs, &idents, &m.Name, &at); err != nil {
 			return nil, err
 		}
 		m.At = fromMS(at)
 		if err := json.Unmarshal([]byte(moved), &m.Moved); err != nil {
 			return nil, fmt.Errorf("customers: merge %s: moved: %w", m.ID, err)
+		}
+		if err := json.Unmarshal([]byte(movedIDs), &m.MovedIDs); err != nil {
+			return nil, fmt.Errorf("customers: merge %s: moved_ids: %w", m.ID, err)
 		}
 		if err := json.Unmarshal([]byte(idents), &m.Identities); err != nil {
 			return nil, fmt.Errorf("customers: merge %s: identities: %w", m.ID, err)

@@ -35,8 +35,8 @@ func (s *Server) customerRoutes() []route {
 		{Method: "POST", Path: "/api/v1/customers/{id}/merge", Summary: "Merge another customer (from) into this one: everything of theirs follows", Roles: sup,
 			Body: &MergeRequest{}, Resp: MergeResult{},
 			Desc: "Identities, contacts, tickets (with notes), callbacks, recordings, dispositions and surveys of from move to this customer; blank " +
-				"details are filled from from's. The merge is an entry (kind merge) on the survivor's timeline saying from which customer and how many " +
-				"rows of each kind moved. GET on from's ID then answers 301 with Location the survivor. When both wait for a callback from the same " +
+				"details are filled from from's. The merge is an entry (kind merge) on the survivor's timeline saying from which customer, how many " +
+				"rows of each kind moved and their IDs. GET on from's ID then answers 301 with Location the survivor. When both wait for a callback from the same " +
 				"queue the earlier arrival is kept. 400 when from is this customer (or already merged into it); 409 when either was erased. " +
 				"Audited as customer.merge.", handle: s.handleMerge},
 		{Method: "DELETE", Path: "/api/v1/customers/{id}", Summary: "Erase a customer's personal data (right to be forgotten)", Roles: sup,
@@ -83,21 +83,25 @@ type MergeResult struct {
 
 // MergeView is one merge: which record went into which, by whom, and what moved.
 type MergeView struct {
-	ID         string           `json:"id"`
-	SurvivorID string           `json:"survivor_id"`
-	MergedID   string           `json:"merged_id"`
-	Actor      string           `json:"actor"`
-	Moved      map[string]int64 `json:"moved"`      // rows per kind: identities, contacts, tickets, callbacks, recordings, surveys, dispositions ...
-	Identities []IdentityView   `json:"identities"` // those that came with the merged record (blanked by an erasure)
-	Name       string           `json:"name,omitempty"`
-	At         time.Time        `json:"at"`
+	ID         string              `json:"id"`
+	SurvivorID string              `json:"survivor_id"`
+	MergedID   string              `json:"merged_id"`
+	Actor      string              `json:"actor"`
+	Moved      map[string]int64    `json:"moved"`      // rows per kind: identities, contacts, tickets, callbacks, recordings, surveys, dispositions ...
+	MovedIDs   map[string][]string `json:"moved_ids"`  // the IDs of the rows that moved, per kind (identities: below)
+	Identities []IdentityView      `json:"identities"` // those that came with the merged record (blanked by an erasure)
+	Name       string              `json:"name,omitempty"`
+	At         time.Time           `json:"at"`
 }
 
 func mergeView(m customers.MergeRecord) MergeView {
-	v := MergeView{ID: m.ID, SurvivorID: m.SurvivorID, MergedID: m.MergedID, Actor: m.Actor, Moved: m.Moved, Name: m.Name, At: m.At,
-		Identities: []IdentityView{}}
+	v := MergeView{ID: m.ID, SurvivorID: m.SurvivorID, MergedID: m.MergedID, Actor: m.Actor, Moved: m.Moved, MovedIDs: m.MovedIDs,
+		Name: m.Name, At: m.At, Identities: []IdentityView{}}
 	if v.Moved == nil {
 		v.Moved = map[string]int64{}
+	}
+	if v.MovedIDs == nil {
+		v.MovedIDs = map[string][]string{}
 	}
 	for _, id := range m.Identities {
 		v.Identities = append(v.Identities, IdentityView{string(id.Kind), id.Value})

@@ -108,7 +108,8 @@ func TestCustomerIdentitiesAndMerge(t *testing.T) {
 	e.wantError(e.do("POST", "/api/v1/customers/nobody/merge", e.sup, MergeRequest{From: b.ID}), 404, "")
 	var mr MergeResult
 	e.ok(200, e.do("POST", base+"/merge", e.sup, MergeRequest{From: b.ID})).json(t, &mr)
-	if mr.Customer.ID != a.ID || mr.Merge.MergedID != b.ID || mr.Merge.Moved["contacts"] != 1 || mr.Merge.Moved["identities"] != 1 || len(mr.Merge.Identities) != 1 {
+	if mr.Customer.ID != a.ID || mr.Merge.MergedID != b.ID || mr.Merge.Moved["contacts"] != 1 || mr.Merge.Moved["identities"] != 1 || len(mr.Merge.Identities) != 1 ||
+		len(mr.Merge.MovedIDs["contacts"]) != 1 {
 		t.Errorf("merge result %+v", mr)
 	}
 	var tl List[TimelineEntryView]

@@ -10,6 +10,7 @@ CREATE TABLE customer_merges (
     merged_id   TEXT NOT NULL,                    -- the record merged away (merged_into = survivor_id)
     actor       TEXT NOT NULL DEFAULT '',         -- the token ID, or "system"
     moved       TEXT NOT NULL DEFAULT '{}',       -- JSON: rows moved per table
+    moved_ids   TEXT NOT NULL DEFAULT '{}',       -- JSON: the IDs of those rows per table (identities are below)
     identities  TEXT NOT NULL DEFAULT '[]',       -- JSON: the identities that moved [{"kind":..,"value":..}]
     name        TEXT NOT NULL DEFAULT '',         -- the merged record's name before the merge
     at          BIGINT NOT NULL
