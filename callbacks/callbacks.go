@@ -203,7 +203,7 @@ func (b *Dialer) OfferCallback(ctx context.Context, o acd.Offer, apply func([]ac
 		return
 	}
 	actx := agent.Context()
-	b.say(actx, agent, b.whisper(ctx, cb, o))
+	b.sayFor(actx, agent, b.whisper(ctx, cb, o), cb.CustomerID)
 	started := time.Now()
 	attempt := customers.CallbackAttempt{CallID: o.CallID, Agent: o.AgentID, StartedAt: started}
 	cust, err := b.cfg.Dialer.Originate(actx, call.Target{URI: cb.Number}, call.OriginateOptions{
@@ -251,8 +251,19 @@ func (b *Dialer) whisper(ctx context.Context, cb customers.Callback, o acd.Offer
 	return b.cfg.Texts.Text("en", "callback_whisper", args...)
 }
 
-func (b *Dialer) say(ctx context.Context, ch call.Channel, text string) {
-	p, err := b.cfg.Voice.Say(ctx, "en", text)
+func (b *Dialer) say(ctx context.Context, ch call.Channel, text string) { b.sayFor(ctx, ch, text, "") }
+
+// sayFor says text to the agent; text naming the customer (the whisper speaks their number
+// and name) is cached under the customer when the voice can (prompts.PersonalSpeaker), so
+// that erasing them removes it.
+func (b *Dialer) sayFor(ctx context.Context, ch call.Channel, text, customerID string) {
+	var p call.Prompt
+	var err error
+	if ps, ok := b.cfg.Voice.(prompts.PersonalSpeaker); ok && customerID != "" {
+		p, err = ps.SayFor(ctx, "en", text, customerID)
+	} else {
+		p, err = b.cfg.Voice.Say(ctx, "en", text)
+	}
 	if err != nil {
 		b.log.Warn("cannot render", "error", err)
 		return

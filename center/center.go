@@ -137,7 +137,8 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(c.ctx, cfg, customers.WithLogger(c.log))
+	store, err := OpenStore(c.ctx, cfg, customers.WithLogger(c.log),
+		customers.WithErased(func(_ context.Context, id string) error { return c.voice.ForgetCustomer(id) }))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

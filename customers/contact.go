@@ -204,7 +204,7 @@ func (s *Store) OpenContact(ctx context.Context, c Contact) (Contact, bool, erro
 	}
 	given, created := c.CustomerID, false
 	// Normalized here, not by the writer, which is one for every call (SQLite).
-	ident, identErr := s.addressIdentity(c.Address, c.Channel == ChannelEmail)
+	ident, identErr := s.contactIdentity(c.Address, c.Channel)
 	err := s.commits.do(ctx, true, func(ctx context.Context, r run) error {
 		row, made := c, false // c changes only once this succeeds: the write may run again
 		var err error

@@ -65,12 +65,32 @@ func (s *Store) customerFor(ctx context.Context, r run, address string, email bo
 	return s.customerWith(ctx, r, ident, err == nil)
 }
 
-// addressIdentity is the identity an address is: a caller ID, or an e-mail address. An error
-// is an address that identifies no one (withheld, unreadable).
+// addressIdentity is the identity an address is: a caller ID, or an e-mail address (on an
+// e-mail contact, or an address like one on any channel: a chat or web form that gives the
+// customer's e-mail; not on voice, where a caller ID is a caller ID), or a chat handle (network:handle on a chat contact). An error is an
+// address that identifies no one (withheld, unreadable).
 func (s *Store) addressIdentity(address string, email bool) (Identity, error) {
 	if email {
+		return s.contactIdentity(address, ChannelEmail)
+	}
+	return s.contactIdentity(address, ChannelVoice)
+}
+
+func (s *Store) contactIdentity(address string, ch Channel) (Identity, error) {
+	if ch == ChannelEmail {
 		v, err := NormalizeEmail(address)
 		return Identity{KindEmail, v}, err
+	}
+	low := strings.ToLower(strings.TrimSpace(address))
+	if ch != ChannelVoice && !strings.HasPrefix(low, "sip:") && !strings.HasPrefix(low, "sips:") && !strings.Contains(low, "<") {
+		if v, err := NormalizeEmail(address); err == nil {
+			return Identity{KindEmail, v}, nil
+		}
+		if ch == ChannelChat {
+			if v, err := NormalizeChat(address); err == nil && !strings.HasPrefix(low, "tel:") {
+				return Identity{KindChat, v}, nil
+			}
+		}
 	}
 	return CallerIdentity(address, s.policy.Region)
 }
@@ -377,78 +397,6 @@ func (s *Store) Unlink(ctx context.Context, customerID string, ident Identity) e
 		}
 		return nil
 	})
-}
-
-// Merge makes two records found to be one person into one: everything of gone (identities,
-// contacts, tickets, callbacks, recordings, surveys) moves to keep, so keep's timeline holds
-// both; gone stays as a pointer to keep. Blank details of keep are filled from gone. When
-// both wait for a callback from the same queue, the one that arrived first is kept (with the
-// higher priority) and the other cancelled.
-func (s *Store) Merge(ctx context.Context, keepID, goneID string) (Customer, error) {
-	err := s.inTx(ctx, func(r run) error {
-		keep, err := s.loadCustomer(ctx, r, keepID)
-		if err != nil {
-			return err
-		}
-		gone, err := s.loadCustomer(ctx, r, goneID)
-		if err != nil {
-			return err
-		}
-		if keep.ID == gone.ID {
-			return fmt.Errorf("%w: %s and %s are already one customer", ErrInvalid, keepID, goneID)
-		}
-		if !keep.ErasedAt.IsZero() || !gone.ErasedAt.IsZero() {
-			return fmt.Errorf("%w: an erased customer cannot be merged", ErrErased)
-		}
-		keepID, goneID = keep.ID, gone.ID
-		now := ms(s.now())
-		// Callbacks waiting in the same queue for both: keep the earlier arrival.
-		live, err := s.scanCallbacks(r.query(ctx, `SELECT `+callbackCols+` FROM callbacks
-			WHERE customer_id IN (?, ?) AND status IN ('pending', 'dialing') ORDER BY arrived_at, id`, keepID, goneID))
-		if err != nil {
-			return err
-		}
-		first := map[string]Callback{}
-		for _, cb := range live {
-			f, ok := first[cb.Queue]
-			if !ok {
-				first[cb.Queue] = cb
-				continue
-			}
-			if _, err := r.exec(ctx, `UPDATE callbacks SET status = 'cancelled', last_result = 'merged', updated_at = ? WHERE id = ?`, now, cb.ID); err != nil {
-				return err
-			}
-			if cb.Priority > f.Priority {
-				if _, err := r.exec(ctx, "UPDATE callbacks SET priority = ? WHERE id = ?", cb.Priority, f.ID); err != nil {
-					return err
-				}
-			}
-		}
-		for _, t := range []string{"identities", "contacts", "callbacks", "tickets", "recordings", "surveys", "outbox", "dispositions"} {
-			if _, err := r.exec(ctx, "UPDATE "+t+" SET customer_id = ? WHERE customer_id = ?", keepID, goneID); err != nil {
-				return fmt.Errorf("customers: merge %s: %w", t, err)
-			}
-		}
-		pick := func(a, b string) string {
-			if a != "" {
-				return a
-			}
-			return b
-		}
-		if _, err := r.exec(ctx, `UPDATE customers SET name = ?, language = ?, tier = ?, vip = ?, anonymous = ?, updated_at = ? WHERE id = ?`,
-			pick(keep.Name, gone.Name), pick(keep.Language, gone.Language), pick(keep.Tier, gone.Tier),
-			b2i(keep.VIP || gone.VIP), b2i(keep.Anonymous && gone.Anonymous), now, keepID); err != nil {
-			return err
-		}
-		if _, err := r.exec(ctx, "UPDATE customers SET merged_into = ?, updated_at = ? WHERE id = ? OR merged_into = ?", keepID, now, goneID, goneID); err != nil {
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return Customer{}, err
-	}
-	return s.Customer(ctx, keepID)
 }
 
 // SearchCustomers finds customers whose name contains name (case-insensitive), newest first,

@@ -22,6 +22,10 @@ var (
 	ErrBadCursor = errors.New("customers: bad page cursor")
 	// ErrBadSignature: a webhook body whose signature does not match.
 	ErrBadSignature = errors.New("customers: webhook signature does not match")
+	// ErrEraseIncomplete: Erase removed the customer's data from the database, but not all
+	// of it outside (a recording file, a rendered prompt, the SQLite write-ahead log): erase
+	// again to finish.
+	ErrEraseIncomplete = errors.New("customers: erasure incomplete")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("customers: store closed")
 )

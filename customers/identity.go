@@ -17,7 +17,12 @@ const (
 	KindAccount IdentityKind = "account" // as entered in the IVR, digits and capitals
 	KindEmail   IdentityKind = "email"   // lower case
 	KindSIP     IdentityKind = "sip"     // a caller ID that is no phone number: a SIP user, an extension
+	KindCRM     IdentityKind = "crm"     // the customer's ID in an external CRM or helpdesk, as it gives it
+	KindChat    IdentityKind = "chat"    // a chat or social handle, written network:handle (wechat:wxid_abc)
 )
+
+// IdentityKinds are the kinds NewIdentity reads, for messages and the API.
+var IdentityKinds = []IdentityKind{KindPhone, KindEmail, KindAccount, KindCRM, KindChat, KindSIP}
 
 // Identity is one way of recognizing a customer; each belongs to one customer at most.
 type Identity struct {
@@ -129,6 +134,34 @@ func NormalizeEmail(raw string) (string, error) {
 	return s, nil
 }
 
+var (
+	crmRE  = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+	chatRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}:[^\s]{1,128}$`)
+)
+
+// NormalizeCRM reads an external CRM ID: 1-128 printable ASCII characters without spaces,
+// kept as given (CRM IDs are often case-sensitive).
+func NormalizeCRM(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if !crmRE.MatchString(s) {
+		return "", fmt.Errorf("%w: CRM ID %q must be 1 to 128 printable ASCII characters without spaces", ErrInvalidIdentity, raw)
+	}
+	return s, nil
+}
+
+// NormalizeChat reads a chat or social handle written network:handle (wechat:wxid_abc,
+// telegram:@wang); the network is lower-cased, the handle kept as given.
+func NormalizeChat(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if i := strings.IndexByte(s, ':'); i > 0 {
+		s = strings.ToLower(s[:i]) + s[i:]
+	}
+	if !chatRE.MatchString(s) {
+		return "", fmt.Errorf("%w: chat handle %q must be network:handle, like wechat:wxid_abc", ErrInvalidIdentity, raw)
+	}
+	return s, nil
+}
+
 // NewIdentity normalizes a value of the given kind (phone numbers in region).
 func NewIdentity(kind IdentityKind, value, region string) (Identity, error) {
 	var err error
@@ -139,6 +172,10 @@ func NewIdentity(kind IdentityKind, value, region string) (Identity, error) {
 		value, err = NormalizeAccount(value)
 	case KindEmail:
 		value, err = NormalizeEmail(value)
+	case KindCRM:
+		value, err = NormalizeCRM(value)
+	case KindChat:
+		value, err = NormalizeChat(value)
 	case KindSIP:
 		var id Identity
 		id, err = CallerIdentity(value, region)
@@ -147,7 +184,7 @@ func NewIdentity(kind IdentityKind, value, region string) (Identity, error) {
 		}
 		value = id.Value
 	default:
-		return Identity{}, fmt.Errorf("%w: identity kind %q; use phone, account, email or sip", ErrInvalid, kind)
+		return Identity{}, fmt.Errorf("%w: identity kind %q; use phone, email, account, crm, chat or sip", ErrInvalid, kind)
 	}
 	if err != nil {
 		return Identity{}, err

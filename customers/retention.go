@@ -87,15 +87,21 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) (Retention, e
 }
 
 // Erase removes a customer's personal data: name and details, identities (numbers, accounts,
-// e-mail), addresses and events of their contacts, callback numbers, ticket subjects and
-// notes, wrap-up notes of dispositions, recordings (files deleted), and webhooks not yet delivered (delivered ones are
-// blanked). What stays is anonymous: the record's ID and its contacts' times, queues, agents
-// and outcomes, and the dispositions' codes, so reports still count them. Waiting callbacks are cancelled, and a
-// customer.erased webhook tells the helpdesk to erase its copy. Erasing twice is harmless.
-// The next call from the same number starts a new record.
+// e-mail, CRM IDs, chat handles), addresses, the number dialed on outbound contacts and the
+// events of their contacts (flow steps, IVR variables, summaries), callback numbers and
+// results, ticket subjects and notes, wrap-up notes of dispositions, survey call IDs, the
+// identities and names merges remember, recordings (voicemails and conversations: rows
+// marked erased, files deleted), and webhooks not yet delivered (delivered ones are blanked).
+// What stays is anonymous: the record's ID and its contacts' times, queues, agents, durations
+// and outcomes, the dispositions' codes and the survey scores, so reports still add up.
+// Waiting callbacks are cancelled, and a customer.erased webhook tells the helpdesk to erase
+// its copy. On SQLite freed pages are zeroed (secure_delete) and the write-ahead log is
+// checkpointed and truncated, so the old rows are not left in the files either. Erasing twice
+// is harmless. The next call from the same number starts a new record.
 func (s *Store) Erase(ctx context.Context, customerID string) error {
-	var recs []string
+	var recs, gone []string // recordings; the record and those merged into it
 	err := s.inTx(ctx, func(r run) error {
+		recs, gone = nil, nil
 		id, err := s.resolve(ctx, r, customerID)
 		if err != nil {
 			return err
@@ -116,7 +122,10 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 		}
 		rows.Close()
 		ph := "?" + repeat(", ?", len(ids)-1)
-		rows, err = r.query(ctx, "SELECT id FROM recordings WHERE customer_id = ?", id)
+		for _, v := range ids {
+			gone = append(gone, v.(string))
+		}
+		rows, err = r.query(ctx, "SELECT id FROM recordings WHERE customer_id = ? OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)", id, id)
 		if err != nil {
 			return err
 		}
@@ -136,15 +145,17 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 			{"UPDATE customers SET name = '', language = '', tier = '', vip = 0, erased_at = COALESCE(erased_at, ?), updated_at = ? WHERE id IN (" + ph + ")", append([]any{now, now}, ids...)},
 			{"DELETE FROM identities WHERE customer_id = ?", []any{id}},
 			{"UPDATE contacts SET address = '', events = '[]' WHERE customer_id = ?", []any{id}},
+			{"UPDATE contacts SET dialed = '' WHERE customer_id = ? AND direction = 'outbound'", []any{id}},
 			{"UPDATE callbacks SET status = 'cancelled', last_result = 'erased', dialing_until = NULL, updated_at = ? WHERE customer_id = ? AND status IN ('pending', 'dialing')", []any{now, id}},
-			{"UPDATE callbacks SET number = '' WHERE customer_id = ?", []any{id}},
+			{"UPDATE callbacks SET number = '', last_result = 'erased' WHERE customer_id = ?", []any{id}},
 			{"DELETE FROM ticket_notes WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)", []any{id}},
 			{"UPDATE tickets SET subject = '(erased)' WHERE customer_id = ?", []any{id}},
-			{"UPDATE recordings SET deleted_at = ?, deleted_why = 'erased' WHERE customer_id = ? AND deleted_at IS NULL", []any{now, id}},
+			{"UPDATE recordings SET deleted_at = ?, deleted_why = 'erased' WHERE (customer_id = ? OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)) AND deleted_at IS NULL", []any{now, id, id}},
 			{"DELETE FROM outbox WHERE customer_id = ? AND delivered_at IS NULL", []any{id}},
 			{"UPDATE outbox SET payload = '{}' WHERE customer_id = ?", []any{id}},
 			{"UPDATE surveys SET call_id = '' WHERE customer_id = ?", []any{id}},
 			{"UPDATE dispositions SET note = '' WHERE customer_id = ? OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)", []any{id, id}},
+			{"UPDATE customer_merges SET identities = '[]', name = '' WHERE survivor_id IN (" + ph + ") OR merged_id IN (" + ph + ")", append(append([]any{}, ids...), ids...)},
 		}
 		for _, st := range stmts {
 			if _, err := r.exec(ctx, st.q, st.args...); err != nil {
@@ -160,8 +171,34 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 	for _, id := range recs {
 		errs = append(errs, s.rec.Delete(id))
 	}
+	errs = append(errs, s.flushErased(ctx))
+	for _, fn := range s.erased {
+		for _, id := range gone {
+			errs = append(errs, fn(ctx, id))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("customers: erase: the records are erased but deleting recordings failed (erase again to retry): %w", err)
+		return fmt.Errorf("%w: the records are erased but deleting recordings, rendered prompts or flushing the database files failed (erase again to finish): %w", ErrEraseIncomplete, err)
+	}
+	return nil
+}
+
+// flushErased leaves no copy of erased rows in SQLite's files: secure_delete (set on every
+// connection) zeroed the freed space in the database; the old pages still in the
+// write-ahead log go with a truncating checkpoint. PostgreSQL keeps dead row versions until
+// VACUUM (autovacuum, or VACUUM by the operator: docs/customers.md).
+func (s *Store) flushErased(ctx context.Context) error {
+	if s.d != sqliteDialect {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var busy, logged, done int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done); err != nil {
+		return fmt.Errorf("checkpointing the write-ahead log: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("the write-ahead log could not be checkpointed (a reader held it); erase again to retry")
 	}
 	return nil
 }

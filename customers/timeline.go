@@ -19,10 +19,12 @@ const (
 	// EntryDisposition is an agent's wrap-up of one of the contacts (code and note), dated by
 	// its first submission.
 	EntryDisposition EntryKind = "disposition"
+	// EntryMerge is a record merged into this one: from which, by whom, what moved.
+	EntryMerge EntryKind = "merge"
 )
 
 // Entry is one thing on a customer's timeline; exactly one of Contact, Ticket, Callback,
-// Recording and Disposition is set.
+// Recording, Disposition and Merge is set.
 type Entry struct {
 	At          time.Time
 	Kind        EntryKind
@@ -32,13 +34,14 @@ type Entry struct {
 	Callback    *Callback
 	Recording   *RecordingInfo
 	Disposition *Disposition
+	Merge       *MergeRecord
 }
 
 // Timeline is everything that happened with a customer, oldest first: every contact
 // (including each callback attempt), ticket, callback, conversation recording and wrap-up
-// disposition, of this record and of every record merged into it. Contacts are dated by
+// disposition, and every merge, of this record and of every record merged into it. Contacts are dated by
 // their start, tickets and callbacks by their creation, recordings by their start,
-// dispositions by their first submission.
+// dispositions by their first submission, merges by when they were made.
 func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error) {
 	r := s.r()
 	id, err := s.resolve(ctx, r, customerID)
@@ -92,6 +95,14 @@ func (s *Store) Timeline(ctx context.Context, customerID string) ([]Entry, error
 	for i := range disps {
 		d := &disps[i]
 		out = append(out, Entry{At: d.CreatedAt, Kind: EntryDisposition, ID: d.ID, Disposition: d})
+	}
+	merges, err := s.merges(ctx, r, id)
+	if err != nil {
+		return nil, err
+	}
+	for i := range merges {
+		m := &merges[i]
+		out = append(out, Entry{At: m.At, Kind: EntryMerge, ID: m.ID, Merge: m})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].At.Equal(out[j].At) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -86,6 +88,12 @@ func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	if err := s.checkCustomer(r.Context(), p, c.ID); err != nil {
 		return err
+	}
+	if c.ID != id { // merged away: say where it went
+		w.Header().Set("Location", "/api/v1/customers/"+url.PathEscape(c.ID))
+		writeError(w, &APIError{Status: http.StatusMovedPermanently, Code: "merged", Customer: c.ID,
+			Message: "customer " + id + " was merged into " + c.ID})
+		return nil
 	}
 	writeJSON(w, http.StatusOK, customerView(c))
 	return nil
@@ -185,7 +193,7 @@ func (s *Server) handleContact(w http.ResponseWriter, r *http.Request, p *princi
 type NewContactRequest struct {
 	ID         string            `json:"id"`          // optional: your ID, so a retry cannot add it twice (409)
 	CustomerID string            `json:"customer_id"` // the customer, or
-	Address    string            `json:"address"`     // their number (voice, sms, chat) or e-mail address (email): found or created
+	Address    string            `json:"address"`     // their number (voice, sms), e-mail address (any channel but voice) or chat handle network:handle (chat): found or created
 	Channel    string            `json:"channel"`     // voice, chat, email or sms
 	Direction  string            `json:"direction"`   // inbound (default) or outbound
 	Dialed     string            `json:"dialed"`      // the address they reached
@@ -197,6 +205,11 @@ type NewContactRequest struct {
 	Outcome    string            `json:"outcome"`
 	Summary    string            `json:"summary"` // what it was about; kept as a "summary" event
 	Events     []customers.Event `json:"events"`
+	// Identities are more ways the other system knows the customer (e-mail, account, CRM ID,
+	// chat handle, phone): the contact goes to the customer any of them (or the address)
+	// belongs to, and those nobody has yet are linked to that customer. Two of them belonging
+	// to different customers is 409 identity_taken naming one: merge them, or give customer_id.
+	Identities []IdentityRequest `json:"identities"`
 }
 
 var contactIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
@@ -211,8 +224,20 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request, p *pri
 	if req.ID != "" && !contactIDRE.MatchString(req.ID) {
 		return invalid("id", "use up to 100 letters, digits, '.', '_' and '-'")
 	}
-	if c.CustomerID == "" && c.Address == "" {
-		return invalid("customer_id", "give the customer_id, or the address (number or e-mail) that identifies the customer")
+	if c.CustomerID == "" && c.Address == "" && len(req.Identities) == 0 {
+		return invalid("customer_id", "give the customer_id, or the address (number or e-mail) or identities that identify the customer")
+	}
+	if len(req.Identities) > 20 {
+		return invalid("identities", "at most 20")
+	}
+	var idents []customers.Identity
+	for i, in := range req.Identities {
+		f := "identities[" + strconv.Itoa(i) + "]"
+		ident, err := s.identityOf(in.Kind, in.Value, f+".kind", f+".value")
+		if err != nil {
+			return err
+		}
+		idents = append(idents, ident)
 	}
 	switch req.Channel {
 	case "voice", "chat", "email", "sms":
@@ -268,6 +293,18 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request, p *pri
 		if _, err := s.store.Contact(r.Context(), c.ID); err == nil {
 			return apiErr(http.StatusConflict, "conflict", "id", "a contact with this ID exists already")
 		}
+	}
+	if c.CustomerID == "" && len(idents) > 0 {
+		if c.Address != "" {
+			if ident, err := s.store.AddressIdentity(c.Address, c.Channel); err == nil {
+				idents = append([]customers.Identity{ident}, idents...)
+			}
+		}
+		cust, _, err := s.store.IdentitiesCustomer(r.Context(), idents)
+		if err != nil {
+			return err
+		}
+		c.CustomerID = cust.ID
 	}
 	out, err := s.store.AddContact(r.Context(), c)
 	if err != nil {

@@ -299,3 +299,78 @@ func TestBrowserTimelineShowsAgentParts(t *testing.T) {
 	}
 	b.Screenshot("timeline-transfer")
 }
+
+// On the customer page a supervisor adds an e-mail address, merges a second record in (the
+// merge shows on the timeline) and erases the customer, all through the page's controls.
+func TestBrowserCustomerIdentitiesMergeErase(t *testing.T) {
+	b := browsertest.Start(t)
+	e := newEnv(t)
+	a, err := e.store.FindOrCreateByNumber(e.ctx, "+8613900000088")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := e.store.FindOrCreateByNumber(e.ctx, "+8613900000089")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.AddContact(e.ctx, customers.Contact{CustomerID: dup.ID, Queue: "support", Outcome: customers.OutcomeAbandoned}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Login(e.loginURL); err != nil {
+		t.Fatal(err)
+	}
+	var ok bool
+	if err := b.Eval(`(window.confirm = function () { return true; }, true)`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ShowView("customer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetValue("#customer-q", "+8613900000088"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(`#customer-search button[type=submit]`); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitVisible("#identity-add", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Eval(`(document.querySelector("#identity-kind").value = "email") === "email"`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetValue("#identity-value", "Li@Example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(`#identity-add button[type=submit]`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText("#customer-card .identities", "email li@example.com", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := e.store.ByEmail(e.ctx, "li@example.com"); f == nil || f.ID != a.ID {
+		t.Fatalf("the page's identity did not reach the store: %+v", f)
+	}
+	if err := b.SetValue("#merge-from", dup.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Click(`#customer-merge button[type=submit]`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText("#timeline", "Merged customer "+dup.ID, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b.Screenshot("customer-merged")
+	if got, _ := e.store.Customer(e.ctx, dup.ID); got.ID != a.ID {
+		t.Fatalf("after the merge the second record is %s", got.ID)
+	}
+	if err := b.Click("#customer-erase"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText("#customer-card .erased", "erased", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.store.Customer(e.ctx, a.ID); got.ErasedAt.IsZero() || len(got.Identities) != 0 {
+		t.Errorf("after the page's erase: %+v", got)
+	}
+	b.Screenshot("customer-erased")
+}

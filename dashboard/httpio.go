@@ -29,6 +29,9 @@ type APIError struct {
 	Code    string `json:"code"`            // invalid, unknown_field, unauthorized, forbidden, not_found, conflict, ...
 	Field   string `json:"field,omitempty"` // the query parameter or body field at fault
 	Message string `json:"message"`
+	// Customer is the customer an error is about: the owner of an identity already taken
+	// (409 identity_taken), the survivor a merged-away record went into (301 merged).
+	Customer string `json:"customer,omitempty"`
 }
 
 func (e *APIError) Error() string { return e.Message }
@@ -71,7 +74,7 @@ func toAPIError(err error) *APIError {
 	case errors.As(err, &refusal):
 		return &APIError{Status: http.StatusUnprocessableEntity, Code: "refused_" + string(refusal.Code), Message: refusal.Reason}
 	case errors.As(err, &taken):
-		return &APIError{Status: http.StatusConflict, Code: "identity_taken", Message: msg}
+		return &APIError{Status: http.StatusConflict, Code: "identity_taken", Message: msg, Customer: taken.Owner}
 	case errors.Is(err, customers.ErrNotFound), errors.Is(err, recordings.ErrNotFound), errors.Is(err, acd.ErrUnknownAgent),
 		errors.Is(err, acd.ErrUnknownQueue):
 		return &APIError{Status: http.StatusNotFound, Code: "not_found", Message: msg}

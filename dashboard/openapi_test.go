@@ -201,6 +201,17 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	check("POST", "/api/v1/calls/c1/recording", e.sup, RecordingRequest{Action: "start"}, 200)
 	check("POST", "/api/v1/calls/c1/monitor", e.sup, MonitorRequest{Mode: "listen", Supervisor: "9002"}, 409)
 	check("GET", "/api/v1/recordings/"+ri.ID, e.agent1, nil, 403)
+	// Customer data rights.
+	other, _ := e.store.FindOrCreateByNumber(e.ctx, "+8613800000044")
+	check("PATCH", "/api/v1/customers/"+c.ID, e.sup, map[string]any{"name": "Wang Fang"}, 200)
+	check("POST", "/api/v1/customers/"+c.ID+"/identities", e.sup, IdentityRequest{Kind: "crm", Value: "SF-1"}, 201)
+	check("POST", "/api/v1/customers/"+other.ID+"/identities", e.sup, IdentityRequest{Kind: "crm", Value: "SF-1"}, 409)
+	check("POST", "/api/v1/customers/"+c.ID+"/identities", e.sup, IdentityRequest{Kind: "email", Value: "x"}, 422)
+	check("DELETE", "/api/v1/customers/"+c.ID+"/identities/crm/SF-1", e.sup, nil, 200)
+	check("POST", "/api/v1/customers/"+c.ID+"/merge", e.sup, MergeRequest{From: other.ID}, 200)
+	check("GET", "/api/v1/customers/"+c.ID+"/timeline", e.sup, nil, 200)
+	check("GET", "/api/v1/customers/"+c.ID+"/export", e.sup, nil, 200)
+	check("DELETE", "/api/v1/customers/"+ri.CustomerID, e.sup, nil, 200)
 	// Error bodies too.
 	check("GET", "/api/v1/queues", "", nil, 401)
 	check("GET", "/api/v1/queues", e.integ, nil, 403)

@@ -86,7 +86,9 @@ func (s *Server) apiRoutes() []route {
 			Query: withPage(param{Name: "number", Type: "string", Desc: "a phone number in any common form"}, param{Name: "account", Type: "string"},
 				param{Name: "email", Type: "string"}, param{Name: "name", Type: "string", Desc: "part of the name"}),
 			Resp: List[CustomerView]{}, handle: s.handleCustomers},
-		{Method: "GET", Path: "/api/v1/customers/{id}", Summary: "One customer", Roles: supAgent, Resp: CustomerView{}, handle: s.handleCustomer},
+		{Method: "GET", Path: "/api/v1/customers/{id}", Summary: "One customer", Roles: supAgent, Resp: CustomerView{},
+			Desc:   "A customer merged into another answers 301 with Location the survivor's URL and error.customer its ID (code merged).",
+			Errors: map[int]string{301: "merged: the customer was merged into error.customer (Location)"}, handle: s.handleCustomer},
 		{Method: "GET", Path: "/api/v1/customers/{id}/timeline", Summary: "Everything that happened with a customer, oldest first", Roles: supAgent,
 			Query: withPage(), Resp: List[TimelineEntryView]{}, handle: s.handleTimeline},
 
@@ -160,6 +162,7 @@ func (s *Server) apiRoutes() []route {
 				param{Name: "target", Type: "string"}, param{Name: "shrinkage", Type: "string"}, param{Name: "tz", Type: "string"}),
 			Resp: List[HourPlanView]{}, handle: s.handleStaffingHistory},
 	}
+	routes = append(routes, s.customerRoutes()...)
 	routes = append(routes, s.wrapupRoutes()...)
 	return append(routes, s.deskRoutes()...)
 }

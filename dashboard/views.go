@@ -189,7 +189,7 @@ func agentView(a acd.AgentStatus) AgentView {
 
 // IdentityView is one of a customer's identities.
 type IdentityView struct {
-	Kind  string `json:"kind"` // phone, account, email, sip
+	Kind  string `json:"kind"` // phone, email, account, crm, chat, sip
 	Value string `json:"value"`
 }
 
@@ -371,7 +371,7 @@ func callbackView(c customers.Callback) CallbackView {
 // recording is set.
 type TimelineEntryView struct {
 	At        time.Time      `json:"at"`
-	Kind      string         `json:"kind"` // contact | ticket | callback | recording | disposition
+	Kind      string         `json:"kind"` // contact | ticket | callback | recording | disposition | merge
 	ID        string         `json:"id"`
 	Contact   *ContactView   `json:"contact,omitempty"`
 	Ticket    *TicketView    `json:"ticket,omitempty"`
@@ -379,6 +379,8 @@ type TimelineEntryView struct {
 	Recording *RecordingView `json:"recording,omitempty"` // a conversation recording
 	// Disposition is an agent's wrap-up of one of the contacts: code, note, agent, when.
 	Disposition *DispositionView `json:"disposition,omitempty"`
+	// Merge is another customer merged into this one: from which, by whom, what moved.
+	Merge *MergeView `json:"merge,omitempty"`
 }
 
 func timelineView(e customers.Entry) TimelineEntryView {
@@ -398,6 +400,9 @@ func timelineView(e customers.Entry) TimelineEntryView {
 	case e.Disposition != nil:
 		d := dispositionView(*e.Disposition)
 		v.Disposition = &d
+	case e.Merge != nil:
+		m := mergeView(*e.Merge)
+		v.Merge = &m
 	}
 	return v
 }

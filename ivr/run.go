@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,25 @@ import (
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/prompts"
 )
+
+// PersonalVoice is a Voice that caches text speaking a customer's details (a greeting with
+// their name) apart, under the customer, so that erasing the customer removes it;
+// *prompts.Library is one. A say: that reads customer.* or caller goes through it.
+type PersonalVoice interface {
+	SayFor(ctx context.Context, lang, text, customerID string) (call.Prompt, error)
+}
+
+// readsPersonal says whether a template reads the customer's details (customer.name, ...)
+// or the caller's number: such text is cached under the customer (PersonalVoice), or not
+// at all when the customer is not known.
+func readsPersonal(t *template) bool {
+	for _, p := range t.parts {
+		if p.e != nil && (slices.Contains(p.e.refs, "customer") || slices.Contains(p.e.refs, "caller")) {
+			return true
+		}
+	}
+	return false
+}
 
 // Voice turns prompt names and text into playable prompts; *prompts.Library is one.
 type Voice interface {
@@ -462,13 +482,18 @@ func (r *run) prompts(items []promptItem) ([]call.Prompt, func(), error) {
 				return nil, func() {}, errors.New("no voice to say text with")
 			}
 			var p call.Prompt
-			if secret {
+			pv, canPersonal := r.r.Voice.(PersonalVoice)
+			personal := readsPersonal(tpl)
+			switch {
+			case secret, personal && (!canPersonal || r.cust == nil || r.cust.ID == ""):
 				var rm func()
 				p, rm, err = r.r.Voice.SayUncached(r.ctx, lang, text)
 				if rm != nil {
 					removes = append(removes, rm)
 				}
-			} else {
+			case personal: // the customer's name or number: cached where erasing them removes it
+				p, err = pv.SayFor(r.ctx, lang, text, r.cust.ID)
+			default:
 				p, err = r.r.Voice.Say(r.ctx, lang, text)
 			}
 			if err != nil {

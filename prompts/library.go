@@ -223,12 +223,60 @@ func (l *Library) Voice(lang string) (string, bool) {
 // a hash of (voice, text), and returns it as a prompt. A text is rendered once: later calls,
 // and calls arriving while it renders, get the same file.
 func (l *Library) Say(ctx context.Context, lang, text string) (call.Prompt, error) {
+	return l.sayIn(ctx, lang, text, filepath.Join(l.cacheDir, "say"))
+}
+
+// SayFor is Say for text that speaks a customer's personal data (their name, their number):
+// it is cached apart, under <cache>/customers/<customer ID>/, so that erasing the customer
+// can remove every rendering of it (ForgetCustomer) while a returning caller is still
+// greeted without waiting for a render.
+func (l *Library) SayFor(ctx context.Context, lang, text, customerID string) (call.Prompt, error) {
+	if customerID == "" {
+		p, _, err := l.SayUncached(ctx, lang, text)
+		return p, err
+	}
+	return l.sayIn(ctx, lang, text, customerCache(l.cacheDir, customerID))
+}
+
+// ForgetCustomer removes every prompt rendered for a customer (SayFor).
+func (l *Library) ForgetCustomer(customerID string) error {
+	l.renderedMu.Lock()
+	l.rendered = nil // the files it remembers may be gone
+	l.renderedMu.Unlock()
+	return ForgetCustomer(l.cacheDir, customerID)
+}
+
+// ForgetCustomer removes the prompts rendered for a customer from the cache directory
+// cacheDir (for a process without the Library, such as hotline customer erase).
+func ForgetCustomer(cacheDir, customerID string) error {
+	if customerID == "" || cacheDir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(customerCache(cacheDir, customerID)); err != nil {
+		return fmt.Errorf("prompts: removing a customer's rendered prompts: %w", err)
+	}
+	return nil
+}
+
+func customerCache(cacheDir, customerID string) string {
+	return filepath.Join(cacheDir, "customers", safeDir(customerID))
+}
+
+// PersonalSpeaker renders text holding a customer's personal data where erasing the
+// customer removes it; *Library is one.
+type PersonalSpeaker interface {
+	SayFor(ctx context.Context, lang, text, customerID string) (call.Prompt, error)
+}
+
+var _ PersonalSpeaker = (*Library)(nil)
+
+func (l *Library) sayIn(ctx context.Context, lang, text, root string) (call.Prompt, error) {
 	voice, text, err := l.prepare(lang, text)
 	if err != nil {
 		return call.Prompt{}, err
 	}
 	sum := sha256.Sum256([]byte(voice + "\x00" + text))
-	file := filepath.Join(l.cacheDir, "say", safeDir(voice), hex.EncodeToString(sum[:12])+".wav")
+	file := filepath.Join(root, safeDir(voice), hex.EncodeToString(sum[:12])+".wav")
 	if l.seen(file) {
 		return call.Prompt{File: file, Text: text}, nil
 	}

@@ -1,6 +1,7 @@
 // Command hotline is the contact-center controller: `hotline serve` runs it, `hotline flow`
 // checks, simulates, tests and draws flows, `hotline staffing` sizes a team, `hotline token`
-// manages API tokens, `hotline audit verify` checks the audit trail, `hotline version` says which build this is.
+// manages API tokens, `hotline audit verify` checks the audit trail, `hotline customer`
+// exports or erases a customer's data, `hotline version` says which build this is.
 package main
 
 import (
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return tokenCommand(args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(args[1:], stdout, stderr)
+	case "customer":
+		return customerCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -63,6 +66,7 @@ func usage(w io.Writer) {
   staffing   agents needed (Erlang C): --calls-per-hour 300 --aht 4m --target 80/20s [--shrinkage 30%]
   token      create | list | revoke API and dashboard tokens
   audit      verify the audit trail's hash chain
+  customer   export ID (JSON on stdout) | erase ID (right to be forgotten)
   version    print the version
 `)
 }

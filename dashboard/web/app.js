@@ -442,7 +442,20 @@
     card.hidden = false;
     card.dataset.customer = c.id;
     card.appendChild(el("h2", { text: (c.name || (c.anonymous ? t("cust.anonymous") : c.id)) + (c.vip ? " · " + t("cust.vip") : "") }));
-    card.appendChild(el("div", { class: "muted", text: c.identities.map(function (i) { return i.kind + " " + i.value; }).join(" · ") }));
+    if (c.erased_at) card.appendChild(el("div", { class: "erased", text: t("cust.erased", { at: when(c.erased_at) }) }));
+    // Identities, each with a remove button for supervisors; then the forms to add one, edit
+    // the details, merge another customer in, export and erase.
+    var ids = el("ul", { class: "identities" });
+    c.identities.forEach(function (i) {
+      var li = el("li", { "data-identity": i.kind + ":" + i.value }, [i.kind + " " + i.value]);
+      if (isSup() && !c.erased_at) li.appendChild(el("button", { class: "remove-identity", text: t("cust.remove"), onclick: function () {
+        api("DELETE", "/api/v1/customers/" + encodeURIComponent(c.id) + "/identities/" + encodeURIComponent(i.kind) + "/" + encodeURIComponent(i.value))
+          .then(renderCustomer).catch(fail);
+      } }));
+      ids.appendChild(li);
+    });
+    card.appendChild(ids);
+    if (isSup() && !c.erased_at) card.appendChild(customerControls(c));
     api("GET", "/api/v1/customers/" + encodeURIComponent(c.id) + "/timeline?limit=500").then(function (l) {
       var ol = clear($("#timeline"));
       l.items.slice().reverse().forEach(function (e) {
@@ -467,10 +480,52 @@
           body = el("div", { text: t("tl.callback", { number: e.callback.number, status: e.callback.status }) });
         } else if (e.recording) {
           body = recordingEntry(e.recording);
+        } else if (e.merge) {
+          var moved = Object.keys(e.merge.moved).sort().map(function (k) { return k + " " + e.merge.moved[k]; }).join(", ");
+          body = el("div", { text: t("tl.merge", { from: e.merge.merged_id, moved: moved || "—" }) });
+        } else {
+          body = el("div", { text: e.kind });
         }
         li.appendChild(meta); li.appendChild(body); ol.appendChild(li);
       });
     }).catch(fail);
+  }
+
+  // customerControls are a supervisor's forms on the customer card: add an identity, edit the
+  // details, merge another customer into this one, export, erase.
+  function customerControls(c) {
+    var base = "/api/v1/customers/" + encodeURIComponent(c.id);
+    var kind = el("select", { id: "identity-kind" }, ["phone", "email", "account", "crm", "chat"].map(function (k) { return el("option", { value: k, text: t("ident." + k) }); }));
+    var value = el("input", { id: "identity-value", required: "", placeholder: t("cust.identity") });
+    var add = el("form", { id: "identity-add", class: "row", onsubmit: function (e) {
+      e.preventDefault();
+      api("POST", base + "/identities", { kind: kind.value, value: value.value }).then(renderCustomer).catch(fail);
+    } }, [kind, value, el("button", { type: "submit", text: t("cust.add") })]);
+    var name = el("input", { id: "customer-name", value: c.name || "", placeholder: t("cust.name") });
+    var lang = el("input", { id: "customer-language", value: c.language || "", placeholder: t("cust.language"), size: "6" });
+    var vip = el("input", { id: "customer-vip", type: "checkbox" });
+    vip.checked = !!c.vip;
+    var edit = el("form", { id: "customer-edit", class: "row", onsubmit: function (e) {
+      e.preventDefault();
+      api("PATCH", base, { name: name.value, language: lang.value, vip: vip.checked }).then(renderCustomer).catch(fail);
+    } }, [name, lang, el("label", {}, [vip, t("cust.vip")]), el("button", { type: "submit", text: t("tickets.save") })]);
+    var from = el("input", { id: "merge-from", required: "", placeholder: t("cust.mergefrom") });
+    var merge = el("form", { id: "customer-merge", class: "row", onsubmit: function (e) {
+      e.preventDefault();
+      if (!confirm(t("cust.mergeconfirm", { from: from.value, into: c.id }))) return;
+      api("POST", base + "/merge", { from: from.value.trim() }).then(function (r) { toast(t("cust.merged")); renderCustomer(r.customer); }).catch(fail);
+    } }, [from, el("button", { type: "submit", text: t("cust.merge") })]);
+    var exp = el("button", { id: "customer-export", text: t("cust.export"), onclick: function () {
+      api("GET", base + "/export").then(function (x) {
+        var a = el("a", { href: URL.createObjectURL(new Blob([JSON.stringify(x, null, 2)], { type: "application/json" })), download: "customer-" + c.id + ".json" });
+        document.body.appendChild(a); a.click(); a.remove();
+      }).catch(fail);
+    } });
+    var erase = el("button", { id: "customer-erase", class: "danger", text: t("cust.erase"), onclick: function () {
+      if (!confirm(t("cust.eraseconfirm", { id: c.id }))) return;
+      api("DELETE", base).then(function (r) { toast(t("cust.erasedok")); renderCustomer(r); }).catch(fail);
+    } });
+    return el("div", { class: "customer-controls" }, [add, edit, merge, el("div", { class: "row" }, [exp, erase])]);
   }
 
   // recordingEntry is a conversation recording on the timeline: what it holds, the spans it
