@@ -383,6 +383,9 @@ func (s *Store) RecordCallbackAttempt(ctx context.Context, id string, a Callback
 				return err
 			}
 			ticket, opened = t.ID, true
+			if err := s.addWorkItem(ctx, r, contact, OutcomeCallbackFailed, cb.Number); err != nil {
+				return err
+			}
 		}
 		_, err = r.exec(ctx, `UPDATE callbacks SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at),
 			dialing_until = NULL, last_result = ?, ticket_id = ?, updated_at = ? WHERE id = ?`,

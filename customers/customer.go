@@ -421,7 +421,7 @@ func (s *Store) Merge(ctx context.Context, keepID, goneID string) (Customer, err
 				}
 			}
 		}
-		for _, t := range []string{"identities", "contacts", "callbacks", "tickets", "recordings", "surveys", "outbox", "dispositions"} {
+		for _, t := range []string{"identities", "contacts", "callbacks", "tickets", "recordings", "surveys", "outbox", "dispositions", "worklist"} {
 			if _, err := r.exec(ctx, "UPDATE "+t+" SET customer_id = ? WHERE customer_id = ?", keepID, goneID); err != nil {
 				return fmt.Errorf("customers: merge %s: %w", t, err)
 			}

@@ -322,8 +322,8 @@ func (d *day) script() {
 	// calls eight days later (outside the 7-day window).
 	d.setClock(at("23:00:00").AddDate(0, 0, 8))
 	for _, c := range []customers.Contact{
-		{Channel: customers.ChannelChat, Address: n3, StartedAt: at("10:00:00").AddDate(0, 0, 2), Outcome: customers.OutcomeSelfService},
-		{Address: n2, StartedAt: at("10:00:00").AddDate(0, 0, 8), Outcome: customers.OutcomeSelfService},
+		{Channel: customers.ChannelChat, Address: n3, StartedAt: at("10:00:00").AddDate(0, 0, 2), Outcome: customers.OutcomeCompletedInIVR},
+		{Address: n2, StartedAt: at("10:00:00").AddDate(0, 0, 8), Outcome: customers.OutcomeCompletedInIVR},
 	} {
 		if _, err := d.st.AddContact(d.ctx, c); err != nil {
 			d.t.Fatal(err)
