@@ -19,6 +19,8 @@ type ReportResponse struct {
 	TimeZone   string            `json:"time_zone"`
 	Items      []reports.RowJSON `json:"items"`
 	NextCursor string            `json:"next_cursor"`
+	// Satisfaction: survey figures per queue and agent over the whole range.
+	Satisfaction []reports.AgentSatisfactionJSON `json:"satisfaction"`
 }
 
 func location(r *http.Request) (*time.Location, error) {
@@ -95,7 +97,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	writeJSON(w, http.StatusOK, ReportResponse{Interval: reports.IntervalName(iv), From: rep.From, To: rep.To, TimeZone: loc.String(),
-		Items: rows.Items, NextCursor: rows.NextCursor})
+		Items: rows.Items, NextCursor: rows.NextCursor, Satisfaction: rep.SatisfactionJSON()})
 	return nil
 }
 
