@@ -81,7 +81,7 @@ func (s *Server) worklistRoutes() []route {
 			Resp: WorkItemView{}, Errors: conflicts, handle: s.handleReleaseWorkItem},
 		{Method: "POST", Path: "/api/v1/worklist/{id}/close", Summary: "Close a work item: how (called_back, ticket, no_action) and a note", Roles: supAgent,
 			Body: &CloseRequest{}, Resp: WorkItemView{},
-			Desc: "An agent closes an open item or its own; a supervisor any item. The closer is recorded (done_by) with the time.",
+			Desc:   "An agent closes an open item or its own; a supervisor any item. The closer is recorded (done_by) with the time.",
 			Errors: map[int]string{409: conflicts[409], 422: "how is missing or not one of called_back, ticket, no_action (field how); the note is over 2000 characters (field note)"},
 			handle: s.handleCloseWorkItem},
 	}
