@@ -207,6 +207,21 @@ type Report struct {
 	// order of Totals) and agent (by ID) rated in the range; answers with no agent are in
 	// the queue's rows only.
 	Satisfaction []AgentSatisfaction
+	// IVR is self-service per flow over the range: the inbound calls that started in it, by
+	// how those that never reached a queue ended (docs/kpis.md "IVR outcomes").
+	IVR []FlowSelfService
+}
+
+// FlowSelfService is one flow's calls over a report's range. Only completed_in_ivr is
+// self-service; abandoned_in_ivr callers hung up in the menus unserved.
+type FlowSelfService struct {
+	Flow           string  `json:"flow"`
+	Calls          int64   `json:"calls"`            // inbound calls that started in the flow
+	CompletedInIVR int64   `json:"completed_in_ivr"` // the flow reached its end: self-service
+	AbandonedInIVR int64   `json:"abandoned_in_ivr"` // hung up in the menus (or the flow failed)
+	SelfService    float64 `json:"-"`                // CompletedInIVR / Calls (NaN when none)
+	// SelfServiceRate is SelfService for JSON (null when there were no calls).
+	SelfServiceRate *float64 `json:"self_service_rate"`
 }
 
 // Compute builds the report from the store.
@@ -237,7 +252,7 @@ func Compute(ctx context.Context, src Source, rules map[string]Rules, q Query) (
 			ErrInvalid, nb, IntervalName(q.Interval), nq, MaxRows)
 	}
 	t := &tally{q: q, bounds: bounds, rules: rules, rows: map[string][]Row{}, agents: map[[2]string]map[string]int{},
-		rated: map[[2]string]*Satisfaction{}}
+		rated: map[[2]string]*Satisfaction{}, flows: map[string]*FlowSelfService{}}
 	if err := t.contacts(ctx, src); err != nil {
 		return Report{}, err
 	}
@@ -296,6 +311,7 @@ type tally struct {
 	rows   map[string][]Row             // queue → one row per bucket
 	agents map[[2]string]map[string]int // (queue, agent) → code → dispositions in the range
 	rated  map[[2]string]*Satisfaction  // (queue, agent) → survey answers in the range
+	flows  map[string]*FlowSelfService  // flow → its calls started in the range
 }
 
 func (t *tally) rule(queue string) Rules { return t.rules[queue].withDefaults() }
@@ -362,6 +378,7 @@ func (t *tally) contacts(ctx context.Context, src Source) error {
 		if c.Direction == customers.Inbound && c.CustomerID != "" {
 			inbound[c.CustomerID] = append(inbound[c.CustomerID], c.StartedAt)
 		}
+		t.flow(c)
 		for _, row := range t.contact(c) {
 			if identified(c) {
 				base = append(base, offered{row, c.CustomerID, c.StartedAt})
@@ -383,6 +400,25 @@ func (t *tally) contacts(ctx context.Context, src Source) error {
 		}
 	}
 	return nil
+}
+
+// flow counts an inbound call that started in the range in its flow's self-service figures.
+func (t *tally) flow(c customers.Contact) {
+	if c.Flow == "" || c.Direction != customers.Inbound || c.StartedAt.Before(t.q.From) || !c.StartedAt.Before(t.q.To) {
+		return
+	}
+	f := t.flows[c.Flow]
+	if f == nil {
+		f = &FlowSelfService{Flow: c.Flow}
+		t.flows[c.Flow] = f
+	}
+	f.Calls++
+	switch {
+	case c.Outcome.SelfService(): // completed_in_ivr, or self_service in an old row
+		f.CompletedInIVR++
+	case c.Outcome == customers.OutcomeAbandonedInIVR:
+		f.AbandonedInIVR++
+	}
 }
 
 func identified(c customers.Contact) bool {
@@ -633,6 +669,12 @@ func (t *tally) report() (Report, error) {
 		sort.Slice(rated, func(i, j int) bool { return rated[i].Agent < rated[j].Agent })
 		r.Satisfaction = append(r.Satisfaction, rated...)
 	}
+	for _, f := range t.flows {
+		f.SelfService = ratio(f.CompletedInIVR, f.Calls)
+		f.SelfServiceRate = num(f.SelfService)
+		r.IVR = append(r.IVR, *f)
+	}
+	sort.Slice(r.IVR, func(i, j int) bool { return r.IVR[i].Flow < r.IVR[j].Flow })
 	return r, nil
 }
 

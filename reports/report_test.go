@@ -727,3 +727,27 @@ func TestDispositionsPerQueueAndAgent(t *testing.T) {
 		t.Errorf("CSV header %s\nrow %s", lines[0], lines[1])
 	}
 }
+
+// Only a flow that reached its end is self-service; callers who hung up in the menus are
+// not, and old self_service rows count as completed.
+func TestSelfServiceCountsOnlyCompletedFlows(t *testing.T) {
+	d := newDay(t, true)
+	for i, o := range []customers.Outcome{customers.OutcomeCompletedInIVR, customers.OutcomeSelfService, customers.OutcomeAbandonedInIVR,
+		customers.OutcomeAbandonedInIVR, customers.OutcomeAnswered} {
+		if _, err := d.st.AddContact(d.ctx, customers.Contact{Address: "+861380013810" + string(rune('0'+i)), Flow: "hotline",
+			StartedAt: at("10:00:00").Add(time.Duration(i) * time.Minute), Outcome: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Compute(d.ctx, d.st, rules, dayQuery(Day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.IVR) != 1 {
+		t.Fatalf("IVR %+v, want one flow", rep.IVR)
+	}
+	f := rep.IVR[0]
+	if f.Flow != "hotline" || f.Calls != 5 || f.CompletedInIVR != 2 || f.AbandonedInIVR != 2 || f.SelfService != 2.0/5 {
+		t.Errorf("hotline: %+v, want 5 calls, 2 completed (self-service 40%%), 2 abandoned in the IVR", f)
+	}
+}
