@@ -89,3 +89,43 @@ func TestBrowserWorklistAndSatisfaction(t *testing.T) {
 	}
 	b.Screenshot("satisfaction")
 }
+
+// The agent's desk lists the missed calls nobody has; the agent takes one and closes it.
+func TestBrowserAgentTakesAndClosesAWorkItem(t *testing.T) {
+	b := browsertest.Start(t)
+	e := newEnv(t)
+	id := e.missed("+8613800138066", "support", customers.OutcomeAbandoned)
+	_, tk, err := e.srv.Tokens().Create(RoleAgent, "1002", "desk worklist test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := e.srv.Tokens().LoginCode(tk.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Login(e.ts.URL + "/login?code=" + code); err != nil {
+		t.Fatal(err)
+	}
+	row := `#worklist tr[data-work="` + id + `"]`
+	if _, err := b.WaitText(row, "hung up waiting", 3*time.Second); err != nil {
+		t.Fatalf("the missed call is not on the agent's desk: %v", err)
+	}
+	if err := b.Click(row + ` button[data-action="take"]`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitText(row, "1002", 3*time.Second); err != nil {
+		t.Fatalf("the item is not shown as the agent's: %v", err)
+	}
+	if err := b.Click(row + ` button[data-action="close"]`); err != nil {
+		t.Fatal(err)
+	}
+	for until := time.Now().Add(3 * time.Second); time.Now().Before(until); time.Sleep(20 * time.Millisecond) {
+		if it, _ := e.store.WorkItem(e.ctx, id); it.State == customers.WorkDone {
+			break
+		}
+	}
+	if it, _ := e.store.WorkItem(e.ctx, id); it.State != customers.WorkDone || it.DoneBy != "1002" || it.DoneHow != customers.ResolvedCalledBack {
+		t.Fatalf("after the agent closed it the item is %+v, want done by 1002, called back", it)
+	}
+	b.Screenshot("agent-worklist-closed")
+}
