@@ -4,7 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
+
+func counterValue(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}
 
 func testAgentStates(e *env) {
 	blob, at, err := e.s.LoadAgentStates(e.ctx)
@@ -45,6 +55,7 @@ func testSurveys(e *env) {
 
 // NPS answers are 0 to 10; the scale is kept and listed.
 func testSurveyScales(e *env) {
+	promoters := counterValue(mSurveys.WithLabelValues("support", "1001", ScaleNPS, "promoter"))
 	for _, sc := range []int{0, 10, 9} {
 		_, err := e.s.SaveSurvey(e.ctx, Survey{Name: "nps", Queue: "support", Agent: "1001", Scale: ScaleNPS, Score: sc})
 		e.must(err)
@@ -55,6 +66,9 @@ func testSurveyScales(e *env) {
 		if _, err := e.s.SaveSurvey(e.ctx, bad); !errors.Is(err, ErrInvalid) {
 			e.Errorf("%+v: %v, want invalid", bad, err)
 		}
+	}
+	if d := counterValue(mSurveys.WithLabelValues("support", "1001", ScaleNPS, "promoter")) - promoters; d != 2 {
+		e.Errorf("hotline_surveys_answers_total{band=promoter} rose by %v, want 2 (the 10 and the 9)", d)
 	}
 	list, _, err := e.s.ListSurveys(e.ctx, SurveyFilter{Scale: ScaleNPS, Queue: "support"}, Page{Limit: 2})
 	e.must(err)
