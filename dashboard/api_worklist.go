@@ -68,7 +68,7 @@ func (s *Server) worklistRoutes() []route {
 	conflicts := map[int]string{409: "conflict: the item is closed, or taken by someone else (the message names them); an open item cannot be released"}
 	return []route{
 		{Method: "GET", Path: "/api/v1/worklist", Summary: "The missed-contact worklist, newest first: items to call back, with owner, state, age and due time", Roles: supAgent,
-			Query: withPage(param{Name: "state", Type: "string", Desc: "comma-free: open, taken, done, or pending (open or taken); default all"},
+			Query: withPage(param{Name: "state", Type: "string", Desc: "open, taken, done, or pending (open or taken); default all"},
 				param{Name: "owner", Type: "string", Desc: "who has it; me: the token's agent (or the supervisor's name)"},
 				param{Name: "queue", Type: "string"}, param{Name: "reason", Type: "string", Enum: workReasons},
 				param{Name: "customer", Type: "string"},
