@@ -366,6 +366,12 @@ func (s *Store) RecordCallbackAttempt(ctx context.Context, id string, a Callback
 		switch {
 		case a.Outcome == OutcomeCallbackAnswered:
 			status = CallbackCompleted
+			// The customer was reached: the missed contact that booked it is settled.
+			if cb.ContactID != "" {
+				if err := s.closeWorkBy(ctx, r, cb.ContactID, "callback "+cb.ID, ResolvedCalledBack); err != nil {
+					return err
+				}
+			}
 		case cb.Attempts < cb.MaxAttempts:
 			at, ok := s.hours[cb.Queue].NextOpen(now.Add(s.policy.backoff(cb.Attempts)))
 			if ok {

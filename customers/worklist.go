@@ -357,3 +357,12 @@ func (s *Store) CloseWorkItem(ctx context.Context, id string, c WorkClose) (Work
 	}
 	return w, err
 }
+
+// closeWorkBy closes the contact's work item, if it has one still to do, as settled by what
+// (a callback that reached the customer), in the transaction of r.
+func (s *Store) closeWorkBy(ctx context.Context, r run, contactID, by string, how Resolution) error {
+	now := ms(s.now())
+	_, err := r.exec(ctx, `UPDATE worklist SET state = 'done', owner = CASE WHEN owner = '' THEN ? ELSE owner END, done_by = ?, done_how = ?,
+		done_at = ?, updated_at = ? WHERE contact_id = ? AND state <> 'done'`, by, by, how, now, now, contactID)
+	return err
+}

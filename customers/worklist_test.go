@@ -166,4 +166,18 @@ func testWorklistSources(e *env) {
 	if len(items) != 1 || items[0].Address != "+8613800138006" {
 		e.Errorf("callback failed: %d items %+v, want one with the number", len(items), items)
 	}
+
+	// A caller who abandoned and got an automatic callback: when it reaches them, the item is
+	// closed as called back by that callback.
+	ab, err := e.s.AddContact(e.ctx, Contact{Address: "+8613800138007", Queue: "sales", Outcome: OutcomeAbandoned})
+	e.must(err)
+	cb2, err := e.s.RequestCallback(e.ctx, CallbackRequest{Number: "+8613800138007", Queue: "sales", Source: FromAbandoned, ContactID: ab.ID})
+	e.must(err)
+	_, err = e.s.RecordCallbackAttempt(e.ctx, cb2.ID, CallbackAttempt{Outcome: OutcomeCallbackAnswered, CallID: "b1", Agent: "1001"})
+	e.must(err)
+	items, _, err = e.s.ListWorkItems(e.ctx, WorkFilter{Reason: OutcomeAbandoned}, Page{})
+	e.must(err)
+	if len(items) != 1 || items[0].State != WorkDone || items[0].DoneHow != ResolvedCalledBack || items[0].DoneBy != "callback "+cb2.ID {
+		e.Errorf("after the callback reached the caller: %+v, want done, called back by the callback", items)
+	}
 }
