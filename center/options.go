@@ -54,6 +54,7 @@ func StoreConfig(cfg config.Config) (customers.Config, error) {
 		Callbacks: &policy, Schedules: sched,
 		Retention:     time.Duration(cfg.Recordings.RetentionDays) * 24 * time.Hour,
 		WebhookEvents: cfg.Webhooks.URL != "",
+		WorkDue:       time.Duration(cfg.Worklist.DueWithin),
 	}, nil
 }
 

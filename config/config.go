@@ -35,6 +35,12 @@ type Config struct {
 	Transfer    Transfer                     `yaml:"transfer"`
 	Desk        Desk                         `yaml:"desk"`
 	Media       Media                        `yaml:"media"`
+	Worklist    Worklist                     `yaml:"worklist"`
+}
+
+// Worklist is the missed-contact worklist (docs/supervisors.md).
+type Worklist struct {
+	DueWithin Duration `yaml:"due_within"` // a missed contact's item is due this long after it was missed (default 4h)
 }
 
 type Log struct {

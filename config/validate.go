@@ -240,6 +240,9 @@ func (c *Config) Validate() error {
 	if c.Webhooks.URL != "" && !strings.HasPrefix(c.Webhooks.URL, "http://") && !strings.HasPrefix(c.Webhooks.URL, "https://") {
 		bad("webhooks.url", "%q is not an http(s) URL", c.Webhooks.URL)
 	}
+	if c.Worklist.DueWithin < 0 {
+		bad("worklist.due_within", "must not be negative (e.g. 4h; 0 = the default 4h)")
+	}
 	if c.Recordings.RetentionDays < 0 {
 		bad("recordings.retention_days", "must not be negative (0 keeps recordings forever)")
 	}

@@ -38,7 +38,7 @@ func benchBeginFinish(b *testing.B, dsn string) {
 				b.Fatal(err)
 			}
 			ended := start.Add(2 * time.Second)
-			err = s.ApplyContactUpdate(ctx, c.ID, ContactUpdate{EndedAt: &ended, Outcome: ptr(OutcomeSelfService), Events: []Event{
+			err = s.ApplyContactUpdate(ctx, c.ID, ContactUpdate{EndedAt: &ended, Outcome: ptr(OutcomeCompletedInIVR), Events: []Event{
 				{At: start, Node: "welcome", Step: "play", Exit: "next", DurationMS: 1500},
 				{At: start.Add(1500 * time.Millisecond), Node: "bye", Step: "hangup"}}})
 			if err != nil {

@@ -366,6 +366,12 @@ func (s *Store) RecordCallbackAttempt(ctx context.Context, id string, a Callback
 		switch {
 		case a.Outcome == OutcomeCallbackAnswered:
 			status = CallbackCompleted
+			// The customer was reached: the missed contact that booked it is settled.
+			if cb.ContactID != "" {
+				if err := s.closeWorkBy(ctx, r, cb.ContactID, "callback "+cb.ID, ResolvedCalledBack); err != nil {
+					return err
+				}
+			}
 		case cb.Attempts < cb.MaxAttempts:
 			at, ok := s.hours[cb.Queue].NextOpen(now.Add(s.policy.backoff(cb.Attempts)))
 			if ok {
@@ -383,6 +389,9 @@ func (s *Store) RecordCallbackAttempt(ctx context.Context, id string, a Callback
 				return err
 			}
 			ticket, opened = t.ID, true
+			if err := s.addWorkItem(ctx, r, contact, OutcomeCallbackFailed, cb.Number); err != nil {
+				return err
+			}
 		}
 		_, err = r.exec(ctx, `UPDATE callbacks SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at),
 			dialing_until = NULL, last_result = ?, ticket_id = ?, updated_at = ? WHERE id = ?`,

@@ -44,8 +44,16 @@ const (
 	OutcomeCallbackNoAnswer  Outcome = "callback_no_answer"
 	OutcomeCallbackBusy      Outcome = "callback_busy"
 	OutcomeCallbackFailed    Outcome = "callback_failed" // the attempt could not be placed
-	OutcomeSelfService       Outcome = "self_service"    // the flow finished without a queue
-	OutcomeTransferred       Outcome = "transferred"     // the flow sent the call elsewhere
+	// OutcomeCompletedInIVR: the flow reached its end without a queue (self-service). Rows
+	// written before schema 8 said self_service; they are read as this.
+	OutcomeCompletedInIVR Outcome = "completed_in_ivr"
+	// OutcomeAbandonedInIVR: the caller hung up in the menus, before any queue, voicemail or
+	// callback (or the flow failed under them): not served, on the worklist.
+	OutcomeAbandonedInIVR Outcome = "abandoned_in_ivr"
+	// OutcomeSelfService is the old name of OutcomeCompletedInIVR: still accepted on input,
+	// stored as completed_in_ivr.
+	OutcomeSelfService Outcome = "self_service"
+	OutcomeTransferred Outcome = "transferred" // the flow sent the call elsewhere
 	// OutcomeInterrupted: hotline stopped (a crash, SIGKILL, a power cut) with the call in
 	// progress; set at the next start by RecoverContacts.
 	OutcomeInterrupted Outcome = "interrupted"
@@ -53,7 +61,7 @@ const (
 
 var outcomes = map[Outcome]bool{OutcomeAnswered: true, OutcomeAbandoned: true, OutcomeShortAbandoned: true, OutcomeTimeout: true,
 	OutcomeNoAgent: true, OutcomeAfterHours: true, OutcomeVoicemail: true, OutcomeCallbackRequested: true, OutcomeCallbackAnswered: true,
-	OutcomeCallbackNoAnswer: true, OutcomeCallbackBusy: true, OutcomeCallbackFailed: true, OutcomeSelfService: true, OutcomeTransferred: true,
+	OutcomeCallbackNoAnswer: true, OutcomeCallbackBusy: true, OutcomeCallbackFailed: true, OutcomeCompletedInIVR: true, OutcomeAbandonedInIVR: true, OutcomeTransferred: true,
 	OutcomeInterrupted: true}
 
 // Missed reports whether the outcome is a caller nobody served and who arranged nothing: the
@@ -65,11 +73,26 @@ func (o Outcome) Missed() bool {
 }
 
 func checkOutcome(o Outcome) error {
-	if o != "" && !outcomes[o] {
-		return fmt.Errorf("%w: outcome %q; use one of answered, abandoned, short_abandoned, timeout, no_agent, after_hours, voicemail, callback_requested, callback_answered, callback_no_answer, callback_busy, callback_failed, self_service, transferred, interrupted", ErrInvalid, o)
+	if o != "" && o != OutcomeSelfService && !outcomes[o] {
+		return fmt.Errorf("%w: outcome %q; use one of answered, abandoned, short_abandoned, timeout, no_agent, after_hours, voicemail, callback_requested, callback_answered, callback_no_answer, callback_busy, callback_failed, completed_in_ivr, abandoned_in_ivr, transferred, interrupted", ErrInvalid, o)
 	}
 	return nil
 }
+
+// CheckOutcome says what is wrong with an outcome from outside (an API filter or body).
+func CheckOutcome(o Outcome) error { return checkOutcome(o) }
+
+// Canonical is the outcome as stored: self_service (before schema 8) is completed_in_ivr.
+func (o Outcome) Canonical() Outcome {
+	if o == OutcomeSelfService {
+		return OutcomeCompletedInIVR
+	}
+	return o
+}
+
+// SelfService reports whether the contact was served by the flow alone: only
+// completed_in_ivr (and its old name), never a caller who hung up in the menus.
+func (o Outcome) SelfService() bool { return o.Canonical() == OutcomeCompletedInIVR }
 
 // Event is one thing that happened on a contact: a flow step (Node, Step, Exit, Duration),
 // or a free event (Type, Data) such as an agent offer.
@@ -132,6 +155,7 @@ func scanContact(sc interface{ Scan(...any) error }) (Contact, error) {
 	if err != nil {
 		return Contact{}, err
 	}
+	c.Outcome = c.Outcome.Canonical()
 	c.CallbackID = cb.String
 	c.StartedAt, c.QueuedAt, c.AnsweredAt, c.EndedAt = fromMS(started), fromNullMS(queued), fromNullMS(answered), fromNullMS(ended)
 	c.Wait, c.Talk = time.Duration(wait)*time.Millisecond, time.Duration(talk)*time.Millisecond
@@ -191,6 +215,7 @@ func (s *Store) OpenContact(ctx context.Context, c Contact) (Contact, bool, erro
 	if err := checkOutcome(c.Outcome); err != nil {
 		return Contact{}, false, err
 	}
+	c.Outcome = c.Outcome.Canonical()
 	if c.StartedAt.IsZero() {
 		c.StartedAt = s.now()
 	}
@@ -221,6 +246,11 @@ func (s *Store) OpenContact(ctx context.Context, c Contact) (Contact, bool, erro
 		}
 		if row.Outcome.Missed() {
 			if err := s.enqueueMissed(ctx, r, row); err != nil {
+				return err
+			}
+		}
+		if row.Outcome.OnWorklist() && row.Direction == Inbound {
+			if err := s.addWorkItem(ctx, r, row, row.Outcome, row.Address); err != nil {
 				return err
 			}
 		}
@@ -284,6 +314,8 @@ func (s *Store) ApplyContactUpdate(ctx context.Context, id string, u ContactUpda
 		if err := checkOutcome(*u.Outcome); err != nil {
 			return err
 		}
+		o := u.Outcome.Canonical()
+		u.Outcome = &o
 	}
 	return s.commits.do(ctx, false, func(ctx context.Context, r run) error {
 		c, err := scanContact(r.row(ctx, "SELECT "+contactCols+" FROM contacts WHERE id = ?"+s.d.forUpdate(), id))
@@ -328,6 +360,11 @@ func (s *Store) ApplyContactUpdate(ctx context.Context, id string, u ContactUpda
 		c.Events = append(c.Events, u.Events...)
 		if err := s.writeContact(ctx, r, c); err != nil {
 			return err
+		}
+		if c.Outcome.OnWorklist() && !was.OnWorklist() && c.Direction == Inbound {
+			if err := s.addWorkItem(ctx, r, c, c.Outcome, c.Address); err != nil {
+				return err
+			}
 		}
 		if c.Outcome.Missed() && !was.Missed() {
 			return s.enqueueMissed(ctx, r, c)
@@ -457,7 +494,11 @@ func (s *Store) ListContacts(ctx context.Context, f ContactFilter, p Page) ([]Co
 		add("channel = ?", f.Channel)
 	}
 	if len(f.Outcomes) > 0 {
-		ph, a := in(f.Outcomes)
+		os := make([]Outcome, len(f.Outcomes))
+		for i, o := range f.Outcomes {
+			os[i] = o.Canonical()
+		}
+		ph, a := in(os)
 		add("outcome IN ("+ph+")", a...)
 	}
 	if !f.From.IsZero() {

@@ -24,7 +24,7 @@ type MergeRecord struct {
 }
 
 // mergeTables are the tables whose rows follow a customer into the survivor of a merge.
-var mergeTables = []string{"identities", "contacts", "callbacks", "tickets", "recordings", "surveys", "outbox", "dispositions"}
+var mergeTables = []string{"identities", "contacts", "callbacks", "tickets", "recordings", "surveys", "outbox", "dispositions", "worklist"}
 
 // Merge makes two records found to be one person into one: everything of gone (identities,
 // contacts, tickets, callbacks, recordings, surveys, dispositions) moves to keep, so keep's

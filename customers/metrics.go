@@ -34,6 +34,18 @@ var (
 		Namespace: "hotline", Subsystem: "wrapup", Name: "dispositions_total",
 		Help: "Wrap-up dispositions saved, by queue, agent and code (none: a note only); a resubmitted form replacing one is not counted again.",
 	}, []string{"queue", "agent", "code"})
+	mSurveys = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "surveys", Name: "answers_total",
+		Help: "Post-call survey answers, by queue, agent, scale (csat, nps) and band (csat: satisfied 4-5, unsatisfied 1-3; nps: promoter 9-10, passive 7-8, detractor 0-6).",
+	}, []string{"queue", "agent", "scale", "band"})
+	mWorkItems = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "worklist", Name: "items_total",
+		Help: "Missed contacts filed on the worklist, by reason (abandoned, timeout, no_agent, after_hours, abandoned_in_ivr, voicemail, callback_failed).",
+	}, []string{"reason"})
+	mWorkClosed = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hotline", Subsystem: "worklist", Name: "closed_total",
+		Help: "Worklist items closed, by how (called_back, ticket, no_action) and whether they were overdue.",
+	}, []string{"how", "overdue"})
 	mBatch = promauto.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "hotline", Subsystem: "store", Name: "contact_writes_per_commit",
 		Help:    "Contact writes of the call path committed together in one transaction (group commit).",

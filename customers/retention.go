@@ -154,6 +154,7 @@ func (s *Store) Erase(ctx context.Context, customerID string) error {
 			{"DELETE FROM outbox WHERE customer_id = ? AND delivered_at IS NULL", []any{id}},
 			{"UPDATE outbox SET payload = '{}' WHERE customer_id = ?", []any{id}},
 			{"UPDATE surveys SET call_id = '' WHERE customer_id = ?", []any{id}},
+			{"UPDATE worklist SET address = '', done_note = '' WHERE customer_id = ?", []any{id}},
 			{"UPDATE dispositions SET note = '' WHERE customer_id = ? OR contact_id IN (SELECT id FROM contacts WHERE customer_id = ?)", []any{id, id}},
 			{"UPDATE customer_merges SET identities = '[]', name = '' WHERE survivor_id IN (" + ph + ") OR merged_id IN (" + ph + ")", append(append([]any{}, ids...), ids...)},
 		}

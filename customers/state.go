@@ -40,6 +40,13 @@ func (s *Store) LoadAgentStates(ctx context.Context) ([]byte, time.Time, error) 
 	return blob, fromMS(at), nil
 }
 
+// Survey scales: csat is 1 to 5 (satisfied: 4 or 5), nps 0 to 10 (promoters 9 and 10,
+// detractors 0 to 6); docs/kpis.md.
+const (
+	ScaleCSAT = "csat"
+	ScaleNPS  = "nps"
+)
+
 // Survey is one answer to a post-call survey.
 type Survey struct {
 	ID         string
@@ -49,15 +56,36 @@ type Survey struct {
 	Name       string // the survey step's name
 	Queue      string
 	Agent      string
-	Score      int // 1 to 5
+	Scale      string // ScaleCSAT ("" = csat) or ScaleNPS
+	Score      int    // 1 to 5 (csat), 0 to 10 (nps)
 	Language   string
 	At         time.Time
 }
 
+// CheckScore says what is wrong with a score on a scale, naming the range.
+func CheckScore(scale string, score int) error {
+	switch scale {
+	case "", ScaleCSAT:
+		if score < 1 || score > 5 {
+			return fmt.Errorf("%w: survey score %d is outside 1..5 (scale csat)", ErrInvalid, score)
+		}
+	case ScaleNPS:
+		if score < 0 || score > 10 {
+			return fmt.Errorf("%w: survey score %d is outside 0..10 (scale nps)", ErrInvalid, score)
+		}
+	default:
+		return fmt.Errorf("%w: survey scale %q; use csat (1 to 5) or nps (0 to 10)", ErrInvalid, scale)
+	}
+	return nil
+}
+
 // SaveSurvey stores a survey answer, linked to the contact with the same call ID if there is one.
 func (s *Store) SaveSurvey(ctx context.Context, sv Survey) (Survey, error) {
-	if sv.Score < 1 || sv.Score > 5 {
-		return Survey{}, fmt.Errorf("%w: survey score %d is outside 1..5", ErrInvalid, sv.Score)
+	if err := CheckScore(sv.Scale, sv.Score); err != nil {
+		return Survey{}, err
+	}
+	if sv.Scale == "" {
+		sv.Scale = ScaleCSAT
 	}
 	if sv.Name == "" {
 		return Survey{}, fmt.Errorf("%w: a survey answer needs the survey's name", ErrInvalid)
@@ -82,26 +110,101 @@ func (s *Store) SaveSurvey(ctx context.Context, sv Survey) (Survey, error) {
 				return err
 			}
 		}
-		_, err := r.exec(ctx, `INSERT INTO surveys (id, call_id, contact_id, customer_id, survey, queue, agent, score, language, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sv.ID, sv.CallID, nullStr(sv.ContactID), nullStr(sv.CustomerID), sv.Name,
-			sv.Queue, sv.Agent, sv.Score, sv.Language, ms(sv.At))
+		_, err := r.exec(ctx, `INSERT INTO surveys (id, call_id, contact_id, customer_id, survey, queue, agent, scale, score, language, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sv.ID, sv.CallID, nullStr(sv.ContactID), nullStr(sv.CustomerID), sv.Name,
+			sv.Queue, sv.Agent, sv.Scale, sv.Score, sv.Language, ms(sv.At))
 		return err
 	})
 	if err != nil {
 		return Survey{}, err
 	}
+	mSurveys.WithLabelValues(sv.Queue, sv.Agent, sv.Scale, SurveyBand(sv.Scale, sv.Score)).Inc()
 	return sv, nil
 }
 
-// SurveyScores averages survey answers per queue and agent in [from, to) (zero times = all).
+// SurveyBand is how an answer counts: csat satisfied (4, 5) or not; nps promoter (9, 10),
+// passive (7, 8) or detractor (0 to 6).
+func SurveyBand(scale string, score int) string {
+	if scale == ScaleNPS {
+		switch {
+		case score >= 9:
+			return "promoter"
+		case score >= 7:
+			return "passive"
+		}
+		return "detractor"
+	}
+	if score >= 4 {
+		return "satisfied"
+	}
+	return "unsatisfied"
+}
+
+// SurveyFilter selects survey answers; empty fields select everything.
+type SurveyFilter struct {
+	Queue, Agent, Scale string
+	From, To            time.Time // answered in [From, To)
+}
+
+// ListSurveys returns survey answers newest first, a page at a time; next is the cursor of
+// the following page ("" after the last).
+func (s *Store) ListSurveys(ctx context.Context, f SurveyFilter, p Page) ([]Survey, string, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if f.Queue != "" {
+		add("queue = ?", f.Queue)
+	}
+	if f.Agent != "" {
+		add("agent = ?", f.Agent)
+	}
+	if f.Scale != "" {
+		add("scale = ?", f.Scale)
+	}
+	if !f.From.IsZero() {
+		add("created_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("created_at < ?", ms(f.To))
+	}
+	limit, err := p.apply("created_at", &where, &args)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.r().query(ctx, `SELECT id, call_id, COALESCE(contact_id, ''), COALESCE(customer_id, ''), survey, queue, agent,
+		scale, score, language, created_at FROM surveys`+whereSQL(where)+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var list []Survey
+	for rows.Next() {
+		var sv Survey
+		var at int64
+		if err := rows.Scan(&sv.ID, &sv.CallID, &sv.ContactID, &sv.CustomerID, &sv.Name, &sv.Queue, &sv.Agent, &sv.Scale,
+			&sv.Score, &sv.Language, &at); err != nil {
+			return nil, "", err
+		}
+		sv.At = fromMS(at)
+		list = append(list, sv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	list, next := cutPage(list, limit, func(x Survey) (time.Time, string) { return x.At, x.ID })
+	return list, next, nil
+}
+
+// SurveyScores averages survey answers per queue, agent and scale in [from, to) (zero times
+// = all).
 func (s *Store) SurveyScores(ctx context.Context, from, to time.Time) ([]SurveyScore, error) {
-	q := "SELECT queue, agent, COUNT(*), AVG(score) FROM surveys WHERE created_at >= ?"
+	q := "SELECT queue, agent, scale, COUNT(*), AVG(score) FROM surveys WHERE created_at >= ?"
 	args := []any{ms(from)}
 	if !to.IsZero() {
 		q += " AND created_at < ?"
 		args = append(args, ms(to))
 	}
-	rows, err := s.r().query(ctx, q+" GROUP BY queue, agent ORDER BY queue, agent", args...)
+	rows, err := s.r().query(ctx, q+" GROUP BY queue, agent, scale ORDER BY queue, agent, scale", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +212,7 @@ func (s *Store) SurveyScores(ctx context.Context, from, to time.Time) ([]SurveyS
 	var out []SurveyScore
 	for rows.Next() {
 		var sc SurveyScore
-		if err := rows.Scan(&sc.Queue, &sc.Agent, &sc.Count, &sc.Mean); err != nil {
+		if err := rows.Scan(&sc.Queue, &sc.Agent, &sc.Scale, &sc.Count, &sc.Mean); err != nil {
 			return nil, err
 		}
 		out = append(out, sc)
@@ -117,9 +220,9 @@ func (s *Store) SurveyScores(ctx context.Context, from, to time.Time) ([]SurveyS
 	return out, rows.Err()
 }
 
-// SurveyScore is the answers for one queue and agent.
+// SurveyScore is the answers for one queue, agent and scale.
 type SurveyScore struct {
-	Queue, Agent string
-	Count        int
-	Mean         float64
+	Queue, Agent, Scale string
+	Count               int
+	Mean                float64
 }

@@ -4,7 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
+
+func counterValue(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}
 
 func testAgentStates(e *env) {
 	blob, at, err := e.s.LoadAgentStates(e.ctx)
@@ -38,8 +48,32 @@ func testSurveys(e *env) {
 	}
 	scores, err := e.s.SurveyScores(e.ctx, time.Time{}, time.Time{})
 	e.must(err)
-	if len(scores) != 1 || scores[0].Count != 2 || scores[0].Mean != 3.5 {
-		e.Errorf("scores %+v, want support/1001: 2 answers, mean 3.5", scores)
+	if len(scores) != 1 || scores[0].Count != 2 || scores[0].Mean != 3.5 || scores[0].Scale != ScaleCSAT {
+		e.Errorf("scores %+v, want support/1001 csat: 2 answers, mean 3.5", scores)
+	}
+}
+
+// NPS answers are 0 to 10; the scale is kept and listed.
+func testSurveyScales(e *env) {
+	promoters := counterValue(mSurveys.WithLabelValues("support", "1001", ScaleNPS, "promoter"))
+	for _, sc := range []int{0, 10, 9} {
+		_, err := e.s.SaveSurvey(e.ctx, Survey{Name: "nps", Queue: "support", Agent: "1001", Scale: ScaleNPS, Score: sc})
+		e.must(err)
+		e.clk.Advance(time.Second)
+	}
+	for _, bad := range []Survey{{Name: "nps", Scale: ScaleNPS, Score: 11}, {Name: "nps", Scale: ScaleNPS, Score: -1},
+		{Name: "x", Score: 0}, {Name: "x", Scale: "stars", Score: 3}} {
+		if _, err := e.s.SaveSurvey(e.ctx, bad); !errors.Is(err, ErrInvalid) {
+			e.Errorf("%+v: %v, want invalid", bad, err)
+		}
+	}
+	if d := counterValue(mSurveys.WithLabelValues("support", "1001", ScaleNPS, "promoter")) - promoters; d != 2 {
+		e.Errorf("hotline_surveys_answers_total{band=promoter} rose by %v, want 2 (the 10 and the 9)", d)
+	}
+	list, _, err := e.s.ListSurveys(e.ctx, SurveyFilter{Scale: ScaleNPS, Queue: "support"}, Page{Limit: 2})
+	e.must(err)
+	if len(list) != 2 || list[0].Score != 9 || list[1].Score != 10 || list[0].Scale != ScaleNPS {
+		e.Errorf("nps answers %+v, want 9 then 10 (newest first, a page of 2)", list)
 	}
 }
 

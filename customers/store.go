@@ -48,6 +48,7 @@ type Store struct {
 	retain  time.Duration // recordings; 0 = forever
 	hooks   bool          // write webhook events to the outbox
 	lease   time.Duration // how long a dialing callback is held by its node
+	workDue time.Duration // a missed contact's work item is due this long after it
 	notify  chan struct{} // a new outbox row was committed
 	closers []io.Closer
 	erased  []func(ctx context.Context, customerID string) error // more to remove on Erase (rendered prompts)
@@ -69,6 +70,9 @@ type Config struct {
 	// "" = the host name. Keep it stable across restarts (a StatefulSet pod name, not a
 	// container ID).
 	Node string
+	// WorkDue is how long after a contact was missed its work item is due (worklist.due_within);
+	// 0 = DefaultWorkDue.
+	WorkDue time.Duration
 }
 
 // Option configures a Store beyond its Config (and overrides it).
@@ -114,6 +118,9 @@ func WithNode(name string) Option { return func(s *Store) { s.node = name } }
 func WithErased(fn func(ctx context.Context, customerID string) error) Option {
 	return func(s *Store) { s.erased = append(s.erased, fn) }
 }
+// WithWorkDue sets how long after a contact was missed its work item is due (default
+// Config.WorkDue, else DefaultWorkDue).
+func WithWorkDue(d time.Duration) Option { return func(s *Store) { s.workDue = d } }
 
 // WithDialingLease sets how long a callback stays "dialing" for the node that started it
 // before another node may take it over (default 5 minutes).
@@ -126,7 +133,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	s := &Store{
 		log: slog.Default().With("component", "customers"), now: time.Now,
 		policy: DefaultCallbackPolicy(), sched: cfg.Schedules, retain: cfg.Retention, hooks: cfg.WebhookEvents,
-		lease: 5 * time.Minute, notify: make(chan struct{}, 1), node: cfg.Node,
+		lease: 5 * time.Minute, notify: make(chan struct{}, 1), node: cfg.Node, workDue: cfg.WorkDue,
 	}
 	if cfg.Callbacks != nil {
 		s.policy = *cfg.Callbacks

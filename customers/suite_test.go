@@ -71,6 +71,9 @@ var conformance = []struct {
 	{"GroupCommit", testGroupCommit},
 	{"GroupCommitClose", testGroupCommitClose},
 	{"RecoverContacts", testRecoverContacts},
+	{"Worklist", testWorklist},
+	{"WorklistSources", testWorklistSources},
+	{"SurveyScales", testSurveyScales},
 }
 
 func TestSQLite(t *testing.T) { runSuite(t, sqliteDB) }

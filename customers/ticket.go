@@ -290,6 +290,15 @@ func (s *Store) SaveVoicemail(ctx context.Context, v Voicemail) (Ticket, error) 
 			if n, _ := res.RowsAffected(); n == 0 {
 				return fmt.Errorf("%w: contact %s", ErrNotFound, v.ContactID)
 			}
+			c, err := scanContact(r.row(ctx, "SELECT "+contactCols+" FROM contacts WHERE id = ?", v.ContactID))
+			if err != nil {
+				return err
+			}
+			if c.Direction == Inbound {
+				if err := s.addWorkItem(ctx, r, c, OutcomeVoicemail, c.Address); err != nil {
+					return err
+				}
+			}
 		}
 		tk, err = s.ticketIn(ctx, r, tk.ID)
 		return err

@@ -19,6 +19,10 @@ type ReportResponse struct {
 	TimeZone   string            `json:"time_zone"`
 	Items      []reports.RowJSON `json:"items"`
 	NextCursor string            `json:"next_cursor"`
+	// Satisfaction: survey figures per queue and agent over the whole range.
+	Satisfaction []reports.AgentSatisfactionJSON `json:"satisfaction"`
+	// IVR: self-service per flow over the range (only completed_in_ivr counts).
+	IVR []reports.FlowSelfService `json:"ivr"`
 }
 
 func location(r *http.Request) (*time.Location, error) {
@@ -95,7 +99,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	writeJSON(w, http.StatusOK, ReportResponse{Interval: reports.IntervalName(iv), From: rep.From, To: rep.To, TimeZone: loc.String(),
-		Items: rows.Items, NextCursor: rows.NextCursor})
+		Items: rows.Items, NextCursor: rows.NextCursor, Satisfaction: rep.SatisfactionJSON(), IVR: append([]reports.FlowSelfService{}, rep.IVR...)})
 	return nil
 }
 

@@ -132,7 +132,8 @@ func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request, p *princ
 	return nil
 }
 
-var missedOutcomes = []customers.Outcome{customers.OutcomeAbandoned, customers.OutcomeTimeout, customers.OutcomeNoAgent, customers.OutcomeAfterHours}
+var missedOutcomes = []customers.Outcome{customers.OutcomeAbandoned, customers.OutcomeTimeout, customers.OutcomeNoAgent, customers.OutcomeAfterHours,
+	customers.OutcomeAbandonedInIVR}
 
 func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := r.URL.Query()

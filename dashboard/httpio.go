@@ -79,7 +79,7 @@ func toAPIError(err error) *APIError {
 		errors.Is(err, acd.ErrUnknownQueue):
 		return &APIError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
 	case errors.Is(err, acd.ErrInvalidTransition), errors.Is(err, acd.ErrNotMember), errors.Is(err, customers.ErrNotPending),
-		errors.Is(err, customers.ErrErased):
+		errors.Is(err, customers.ErrErased), errors.Is(err, customers.ErrConflict):
 		return &APIError{Status: http.StatusConflict, Code: "conflict", Message: msg}
 	case errors.Is(err, customers.ErrBadCursor):
 		return &APIError{Status: http.StatusBadRequest, Code: "invalid", Field: "cursor", Message: "cursor: not one this API handed out"}

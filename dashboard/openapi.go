@@ -204,9 +204,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	g.defs[name] = map[string]any{"type": "object", "properties": props} // before recursing
 	var required []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
+	for _, f := range reflect.VisibleFields(t) { // an embedded struct's fields are the outer's, as in encoding/json
+		if !f.IsExported() || f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
 			continue
 		}
 		tag := f.Tag.Get("json")
@@ -237,7 +236,8 @@ func isRequestType(t reflect.Type) bool {
 	switch t {
 	case reflect.TypeOf(AgentActionRequest{}), reflect.TypeOf(NewContactRequest{}), reflect.TypeOf(NewTicketRequest{}),
 		reflect.TypeOf(TicketPatch{}), reflect.TypeOf(NoteRequest{}), reflect.TypeOf(CancelRequest{}), reflect.TypeOf(RescheduleRequest{}),
-		reflect.TypeOf(MonitorRequest{}), reflect.TypeOf(MonitorPatch{}), reflect.TypeOf(RecordingRequest{}):
+		reflect.TypeOf(MonitorRequest{}), reflect.TypeOf(MonitorPatch{}), reflect.TypeOf(RecordingRequest{}),
+		reflect.TypeOf(TakeRequest{}), reflect.TypeOf(CloseRequest{}):
 		return true
 	}
 	return false

@@ -36,7 +36,8 @@ var (
 		{Name: "cursor", Type: "string", Desc: "next_cursor of the previous page"},
 	}
 	outcomeNames = []string{"answered", "abandoned", "short_abandoned", "timeout", "no_agent", "after_hours", "voicemail",
-		"callback_requested", "callback_answered", "callback_no_answer", "callback_busy", "callback_failed", "self_service", "transferred", "interrupted"}
+		"callback_requested", "callback_answered", "callback_no_answer", "callback_busy", "callback_failed", "completed_in_ivr", "abandoned_in_ivr",
+		"self_service", "transferred", "interrupted"}
 )
 
 func withPage(ps ...param) []param { return append(ps, pageQuery...) }
@@ -96,7 +97,7 @@ func (s *Server) apiRoutes() []route {
 			Query: withPage(param{Name: "customer", Type: "string"}, param{Name: "queue", Type: "string"}, param{Name: "agent", Type: "string"},
 				param{Name: "channel", Type: "string", Enum: []string{"voice", "chat", "email", "sms"}},
 				param{Name: "outcome", Type: "string", Desc: "comma-separated outcomes: " + joinComma(outcomeNames)},
-				param{Name: "missed", Type: "boolean", Desc: "only missed contacts: abandoned, timeout, no_agent, after_hours"},
+				param{Name: "missed", Type: "boolean", Desc: "only missed contacts: abandoned, timeout, no_agent, after_hours, abandoned_in_ivr (GET /api/v1/worklist has them as work items)"},
 				param{Name: "from", Type: "date-time", Desc: "started at or after"}, param{Name: "to", Type: "date-time", Desc: "started before"}),
 			Resp: List[ContactView]{}, handle: s.handleContacts},
 		{Method: "POST", Path: "/api/v1/contacts", Summary: "Put a contact (a chat, an e-mail, a call elsewhere) on a customer's timeline", Roles: supInteg,
@@ -151,6 +152,9 @@ func (s *Server) apiRoutes() []route {
 				param{Name: "queue", Type: "string", Desc: "comma-separated queues (default all)"},
 				param{Name: "tz", Type: "string", Desc: "IANA time zone of the intervals (default the server's)"},
 				param{Name: "format", Type: "string", Enum: []string{"json", "csv"}}),
+			Desc: "Each row carries the survey figures beside the repeat-contact rate: csat (share of 4-5 answers on the 1-5 scale, 0 to 1) and nps " +
+				"(promoters 9-10 minus detractors 0-6 in % of the 0-10 answers, -100 to 100), null without answers; satisfaction breaks them down " +
+				"by queue and agent over the range (docs/kpis.md).",
 			Resp: ReportResponse{}, handle: s.handleReport},
 		{Method: "GET", Path: "/api/v1/staffing", Summary: "Erlang C: agents needed for a call rate, handle time and target", Roles: sup,
 			Query: []param{{Name: "calls_per_hour", Type: "number", Desc: "or calls with period"}, {Name: "calls", Type: "number"}, {Name: "period", Type: "string", Desc: "e.g. 30m"},
@@ -164,6 +168,7 @@ func (s *Server) apiRoutes() []route {
 	}
 	routes = append(routes, s.customerRoutes()...)
 	routes = append(routes, s.wrapupRoutes()...)
+	routes = append(routes, s.worklistRoutes()...)
 	return append(routes, s.deskRoutes()...)
 }
 

@@ -42,7 +42,7 @@ func testCatalog(t testing.TB) *ivr.Catalog {
 // the checker must report it: "# want LINE:COL message".
 func TestBrokenFlowsReportTheirErrorExactly(t *testing.T) {
 	kinds := []string{
-		"bad-duration", "bad-expression", "bad-pattern", "branch-not-bool", "duplicate-node",
+		"bad-duration", "bad-expression", "bad-pattern", "bad-survey-scale", "branch-not-bool", "duplicate-node",
 		"endless-loop", "missing-fallback", "missing-target", "missing-translation", "no-step",
 		"sensitive-in-url", "set-type-mismatch", "transfer-not-allowed", "unknown-exit",
 		"unknown-flow", "unknown-key", "unknown-language", "unknown-prompt", "unknown-queue",

@@ -884,8 +884,15 @@ func (s *transferStep) summary() string {
 
 // ---- survey ----
 
+// Survey scales: csat asks 1 to 5 (one key), nps asks 0 to 10 (one key, or 1 then 0 for 10).
+const (
+	ScaleCSAT = "csat"
+	ScaleNPS  = "nps"
+)
+
 type surveyStep struct {
 	name     string
+	scale    string // ScaleCSAT or ScaleNPS
 	question []promptItem
 	thanks   []promptItem
 	into     string
@@ -896,10 +903,20 @@ type surveyStep struct {
 }
 
 func parseSurvey(p *parser, v, key *yaml.Node) step {
-	s := &surveyStep{retries: 1, timeout: defaultMenuTimeout, into: "survey_score"}
+	s := &surveyStep{retries: 1, timeout: defaultMenuTimeout, into: "survey_score", scale: ScaleCSAT}
 	fs := p.fields(v, "survey")
 	if fs == nil {
 		return &badStep{}
+	}
+	if x := fs.get("scale"); x != nil {
+		if sc, ok := p.str(x, "scale"); ok {
+			switch sc {
+			case ScaleCSAT, ScaleNPS:
+				s.scale = sc
+			default:
+				p.errorf(x, "survey scale %q: use csat (1 to 5) or nps (0 to 10)", sc)
+			}
+		}
 	}
 	if x := fs.get("name"); x != nil {
 		s.name, _ = p.name(x, "survey name")
@@ -909,7 +926,7 @@ func parseSurvey(p *parser, v, key *yaml.Node) step {
 	if x := fs.get("question"); x != nil {
 		s.question = p.parsePrompts(x, "question")
 	} else {
-		p.errorf(key, "survey needs a question: asking for a key from 1 to 5")
+		p.errorf(key, "survey needs a question: asking for a key from 1 to 5 (or 0 to 10 with scale: nps)")
 	}
 	if x := fs.get("thanks"); x != nil {
 		s.thanks = p.parsePrompts(x, "thanks")
@@ -931,7 +948,7 @@ func parseSurvey(p *parser, v, key *yaml.Node) step {
 	if x := fs.get("no_input"); x != nil {
 		s.noInput = p.parsePrompts(x, "no_input")
 	}
-	fs.rest([]string{"name", "question", "thanks", "into", "retries", "timeout", "invalid", "no_input"}, "survey")
+	fs.rest([]string{"name", "scale", "question", "thanks", "into", "retries", "timeout", "invalid", "no_input"}, "survey")
 	return s
 }
 
@@ -964,8 +981,14 @@ func (s *surveyStep) run(r *run, n *Node) (string, error) {
 				return "", r.gone(err)
 			}
 		}
-		if d >= "1" && d <= "5" && len(d) == 1 {
-			score := int(d[0] - '0')
+		if s.scale == ScaleNPS && d == "1" { // 1, or the first key of 10
+			more, err := r.ch.ReadDigits(r.ctx, call.DigitOptions{Max: 1, FirstTimeout: npsSecondKey})
+			if err != nil && !errors.Is(err, call.ErrTimeout) {
+				return "", r.gone(err)
+			}
+			d += more
+		}
+		if score, ok := s.score(d); ok {
 			r.setVar(s.into, score)
 			if s.into != "survey_score" {
 				r.env["survey_score"] = score
@@ -976,7 +999,7 @@ func (s *surveyStep) run(r *run, n *Node) (string, error) {
 			}
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 10*time.Second)
 			err := r.r.Surveys.SaveSurvey(ctx, SurveyResponse{CallID: r.ch.ID(), Survey: s.name, Caller: r.ch.Caller(),
-				Queue: r.lastQueue, Agent: r.res.Agent, Score: score, Language: r.lang})
+				Queue: r.lastQueue, Agent: r.res.Agent, Score: score, Scale: s.scale, Language: r.lang})
 			cancel()
 			if err != nil {
 				return "", fmt.Errorf("saving the survey answer: %w", err)
@@ -989,7 +1012,7 @@ func (s *surveyStep) run(r *run, n *Node) (string, error) {
 		fail := "timeout"
 		if d != "" {
 			fail = "invalid"
-			r.note("pressed %s (not 1 to 5)", d)
+			r.note("pressed %s (not %s)", d, s.rangeText())
 		} else {
 			r.note("no answer")
 		}
@@ -1002,3 +1025,30 @@ func (s *surveyStep) run(r *run, n *Node) (string, error) {
 	}
 }
 func (s *surveyStep) summary() string { return "survey " + s.name }
+
+// npsSecondKey is how long an NPS survey waits after a 1 for the 0 of 10.
+const npsSecondKey = 1500 * time.Millisecond
+
+// score reads the keys pressed as a score of the step's scale.
+func (s *surveyStep) score(d string) (int, bool) {
+	if s.scale == ScaleNPS {
+		switch {
+		case d == "10":
+			return 10, true
+		case len(d) == 1 && d >= "0" && d <= "9":
+			return int(d[0] - '0'), true
+		}
+		return 0, false
+	}
+	if len(d) == 1 && d >= "1" && d <= "5" {
+		return int(d[0] - '0'), true
+	}
+	return 0, false
+}
+
+func (s *surveyStep) rangeText() string {
+	if s.scale == ScaleNPS {
+		return "0 to 10"
+	}
+	return "1 to 5"
+}

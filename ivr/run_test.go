@@ -719,3 +719,45 @@ var (
 	_ ivr.Voice       = (*prompts.Library)(nil)
 	_ ivr.PromptNames = (*prompts.Library)(nil)
 )
+
+// An NPS survey reads 0 to 10: one key, or 1 then 0 for 10; a 1 alone is 1 once the second
+// key does not come. The answer is saved with its scale.
+func TestNPSSurveyReadsZeroToTen(t *testing.T) {
+	f := compile(t, testCatalog(t), `
+nodes:
+  rate:
+    survey:
+      name: recommend
+      scale: nps
+      question: How likely are you to recommend us, from 0 to 10?
+    on: {next: bye, retries_exhausted: bye}
+  bye:
+    hangup: {}
+`)
+	for _, tc := range []struct {
+		digits []string
+		want   int
+	}{{[]string{"10"}, 10}, {[]string{"0"}, 0}, {[]string{"1", "timeout"}, 1}, {[]string{"7"}, 7}, {[]string{"11", "9"}, 9}} {
+		c, res := simCall(t, f, tc.digits...)
+		if len(c.Services.Surveys) != 1 {
+			t.Errorf("%v: %d answers saved (path %s), want 1", tc.digits, len(c.Services.Surveys), path(res))
+			continue
+		}
+		if got := c.Services.Surveys[0]; got.Score != tc.want || got.Scale != ivr.ScaleNPS || got.Survey != "recommend" {
+			t.Errorf("%v: saved %+v, want %d on the nps scale", tc.digits, got, tc.want)
+		}
+	}
+	// The csat scale still refuses 0 and 6.
+	g := compile(t, testCatalog(t), `
+nodes:
+  rate:
+    survey: {name: satisfaction, question: Rate this call from 1 to 5., retries: 1}
+    on: {next: bye, retries_exhausted: bye}
+  bye:
+    hangup: {}
+`)
+	c, res := simCall(t, g, "0", "6")
+	if len(c.Services.Surveys) != 0 || !strings.Contains(path(res), "rate bye") {
+		t.Errorf("csat with 0 then 6: saved %+v, path %s; want nothing saved", c.Services.Surveys, path(res))
+	}
+}

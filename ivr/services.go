@@ -136,7 +136,7 @@ type SurveyService interface {
 	SaveSurvey(ctx context.Context, s SurveyResponse) error
 }
 
-// SurveyResponse is one answer, 1 to 5.
+// SurveyResponse is one answer: 1 to 5 on the csat scale, 0 to 10 on the nps scale.
 type SurveyResponse struct {
 	CallID   string
 	Survey   string // the survey step's name
@@ -144,6 +144,7 @@ type SurveyResponse struct {
 	Queue    string // the queue of the conversation being rated, if any
 	Agent    string
 	Score    int
+	Scale    string // ScaleCSAT ("" is csat) or ScaleNPS
 	Language string
 }
 

@@ -141,7 +141,13 @@ func (r *Records) outcome(res ivr.Result, q ivr.QueueResult) (customers.Outcome,
 			return customers.OutcomeAfterHours, true
 		}
 	}
-	return customers.OutcomeSelfService, true
+	// No queue, voicemail, callback or transfer: the flow served the caller only if it
+	// reached its end. A caller who hung up in the menus (or whom a failing flow lost) was
+	// not served: abandoned_in_ivr, on the missed worklist, not self-service (docs/kpis.md).
+	if res.Outcome == ivr.OutcomeHangup || res.Outcome == ivr.OutcomeError {
+		return customers.OutcomeAbandonedInIVR, true
+	}
+	return customers.OutcomeCompletedInIVR, true
 }
 
 // segmentEvents are the agents' parts of the conversation on the timeline, one event each:
@@ -267,7 +273,7 @@ func (r *Records) book(ctx context.Context, cr customers.CallbackRequest) (ivr.C
 func (r *Records) SaveSurvey(ctx context.Context, s ivr.SurveyResponse) error {
 	_, err := r.store.SaveSurvey(ctx, customers.Survey{
 		CallID: s.CallID, ContactID: r.calls.contactFor(s.CallID), Name: s.Survey, Queue: s.Queue,
-		Agent: s.Agent, Score: s.Score, Language: s.Language,
+		Agent: s.Agent, Scale: s.Scale, Score: s.Score, Language: s.Language,
 	})
 	return err
 }

@@ -64,6 +64,43 @@ type RowJSON struct {
 
 	// Dispositions: wrap-up dispositions by code ("none": a note only); {} when none.
 	Dispositions map[string]int `json:"dispositions"`
+
+	SatisfactionJSON
+}
+
+// SatisfactionJSON is the survey figures as the API writes them: csat in [0, 1], nps in
+// [−100, 100], null when there were no answers of the scale.
+type SatisfactionJSON struct {
+	CSATAnswers   int64    `json:"csat_answers"`
+	CSATSatisfied int64    `json:"csat_satisfied"`
+	CSAT          *float64 `json:"csat"`
+	NPSAnswers    int64    `json:"nps_answers"`
+	Promoters     int64    `json:"nps_promoters"`
+	Passives      int64    `json:"nps_passives"`
+	Detractors    int64    `json:"nps_detractors"`
+	NPS           *float64 `json:"nps"`
+}
+
+// JSON is the satisfaction as the API writes it.
+func (s Satisfaction) JSON() SatisfactionJSON {
+	return SatisfactionJSON{CSATAnswers: s.CSATAnswers, CSATSatisfied: s.CSATSatisfied, CSAT: num(s.CSAT),
+		NPSAnswers: s.NPSAnswers, Promoters: s.Promoters, Passives: s.Passive, Detractors: s.Detractors, NPS: num(s.NPS)}
+}
+
+// AgentSatisfactionJSON is one agent's satisfaction in one queue.
+type AgentSatisfactionJSON struct {
+	Queue string `json:"queue"`
+	Agent string `json:"agent"`
+	SatisfactionJSON
+}
+
+// SatisfactionJSON is the report's agent breakdown of the survey answers.
+func (r Report) SatisfactionJSON() []AgentSatisfactionJSON {
+	out := make([]AgentSatisfactionJSON, 0, len(r.Satisfaction))
+	for _, a := range r.Satisfaction {
+		out = append(out, AgentSatisfactionJSON{Queue: a.Queue, Agent: a.Agent, SatisfactionJSON: a.Satisfaction.JSON()})
+	}
+	return out
 }
 
 func num(v float64) *float64 {
@@ -89,7 +126,8 @@ func (r Row) JSON(interval string) RowJSON {
 		CallbacksBooked: r.CallbacksBooked, CallbacksCompleted: r.CallbacksCompleted, CallbacksFailed: r.CallbacksFailed,
 		CallbacksAnswered: c.CallbacksAnswered, CallbacksCancelled: c.CallbacksCancelled, Voicemails: r.Voicemails,
 		RepeatBase: r.RepeatBase, Repeats: r.Repeats, RepeatContactRate: num(r.RepeatRate),
-		Dispositions: maps.Clone(r.Dispositions),
+		Dispositions:     maps.Clone(r.Dispositions),
+		SatisfactionJSON: r.Satisfaction.JSON(),
 	}
 	if j.Dispositions == nil {
 		j.Dispositions = map[string]int{}
@@ -129,6 +167,7 @@ var CSVHeader = []string{
 	"asa_seconds", "aht_seconds", "abandon_rate", "short_abandon_rate",
 	"callbacks_booked", "callbacks_completed", "callbacks_failed", "voicemails",
 	"repeat_base", "repeats", "repeat_contact_rate", "dispositions",
+	"csat_answers", "csat_satisfied", "csat", "nps_answers", "nps_promoters", "nps_passives", "nps_detractors", "nps",
 }
 
 // CSVRecord is a row as CSV fields, in CSVHeader order; undefined indicators are empty, times
@@ -152,6 +191,7 @@ func (j RowJSON) CSVRecord(loc *time.Location) []string {
 		f(j.ASA, 1), f(j.AHT, 1), f(j.AbandonRate, 4), f(j.ShortAbandonRate, 4),
 		i(j.CallbacksBooked), i(j.CallbacksCompleted), i(j.CallbacksFailed), i(j.Voicemails),
 		i(j.RepeatBase), i(j.Repeats), f(j.RepeatContactRate, 4), DispositionsField(j.Dispositions),
+		i(j.CSATAnswers), i(j.CSATSatisfied), f(j.CSAT, 4), i(j.NPSAnswers), i(j.Promoters), i(j.Passives), i(j.Detractors), f(j.NPS, 1),
 	}
 }
 

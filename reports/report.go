@@ -29,6 +29,61 @@ type DispositionSource interface {
 	ListDispositions(ctx context.Context, f customers.DispositionFilter, p customers.Page) ([]customers.Disposition, string, error)
 }
 
+// SurveySource is what a report reads the post-call survey answers from; *customers.Store
+// satisfies it. A Source without it reports no satisfaction.
+type SurveySource interface {
+	ListSurveys(ctx context.Context, f customers.SurveyFilter, p customers.Page) ([]customers.Survey, string, error)
+}
+
+// Satisfaction is the survey answers of a row or an agent: CSAT from the 1-5 answers, NPS
+// from the 0-10 answers (docs/kpis.md).
+type Satisfaction struct {
+	CSATAnswers, CSATSatisfied     int64   // 1-5 answers; of which 4 or 5
+	CSAT                           float64 // CSATSatisfied / CSATAnswers, in [0, 1] (NaN when none)
+	NPSAnswers, Promoters, Passive int64   // 0-10 answers; of which 9-10; 7-8
+	Detractors                     int64   // of which 0-6
+	NPS                            float64 // 100 × (Promoters − Detractors) / NPSAnswers, in [−100, 100] (NaN when none)
+}
+
+func (s *Satisfaction) add(o Satisfaction) {
+	s.CSATAnswers += o.CSATAnswers
+	s.CSATSatisfied += o.CSATSatisfied
+	s.NPSAnswers += o.NPSAnswers
+	s.Promoters += o.Promoters
+	s.Passive += o.Passive
+	s.Detractors += o.Detractors
+}
+
+func (s *Satisfaction) count(sv customers.Survey) {
+	switch customers.SurveyBand(sv.Scale, sv.Score) {
+	case "satisfied":
+		s.CSATAnswers++
+		s.CSATSatisfied++
+	case "unsatisfied":
+		s.CSATAnswers++
+	case "promoter":
+		s.NPSAnswers++
+		s.Promoters++
+	case "passive":
+		s.NPSAnswers++
+		s.Passive++
+	case "detractor":
+		s.NPSAnswers++
+		s.Detractors++
+	}
+}
+
+func (s *Satisfaction) finish() {
+	s.CSAT = ratio(s.CSATSatisfied, s.CSATAnswers)
+	s.NPS = 100 * ratio(s.Promoters-s.Detractors, s.NPSAnswers)
+}
+
+// AgentSatisfaction is one agent's survey answers in one queue over the report's range.
+type AgentSatisfaction struct {
+	Queue, Agent string
+	Satisfaction
+}
+
 // Rules are the thresholds of a queue that decide how a contact counts, as in the ACD.
 type Rules struct {
 	ServiceLevel time.Duration // T: a wait ≤ T is within target (default 20 s)
@@ -127,6 +182,8 @@ type Row struct {
 	// Dispositions counts the agents' wrap-up dispositions of the queue's contacts first
 	// submitted in the interval, by code ("none" for a note without a code); nil when none.
 	Dispositions map[string]int
+	// Satisfaction: the survey answers about the queue's calls given in the interval.
+	Satisfaction
 }
 
 // AgentDispositions is one agent's wrap-up dispositions in one queue over the report's range,
@@ -146,6 +203,25 @@ type Report struct {
 	// Agents is the agent breakdown of the dispositions: one entry per queue (in the order of
 	// Totals) and agent (by ID) who gave any in the range.
 	Agents []AgentDispositions
+	// Satisfaction is the agent breakdown of the survey answers: one entry per queue (in the
+	// order of Totals) and agent (by ID) rated in the range; answers with no agent are in
+	// the queue's rows only.
+	Satisfaction []AgentSatisfaction
+	// IVR is self-service per flow over the range: the inbound calls that started in it, by
+	// how those that never reached a queue ended (docs/kpis.md "IVR outcomes").
+	IVR []FlowSelfService
+}
+
+// FlowSelfService is one flow's calls over a report's range. Only completed_in_ivr is
+// self-service; abandoned_in_ivr callers hung up in the menus unserved.
+type FlowSelfService struct {
+	Flow           string  `json:"flow"`
+	Calls          int64   `json:"calls"`            // inbound calls that started in the flow
+	CompletedInIVR int64   `json:"completed_in_ivr"` // the flow reached its end: self-service
+	AbandonedInIVR int64   `json:"abandoned_in_ivr"` // hung up in the menus (or the flow failed)
+	SelfService    float64 `json:"-"`                // CompletedInIVR / Calls (NaN when none)
+	// SelfServiceRate is SelfService for JSON (null when there were no calls).
+	SelfServiceRate *float64 `json:"self_service_rate"`
 }
 
 // Compute builds the report from the store.
@@ -175,7 +251,8 @@ func Compute(ctx context.Context, src Source, rules map[string]Rules, q Query) (
 		return Report{}, fmt.Errorf("%w: %d intervals of %s for %d queue(s) is more than %d rows; shorten the range or use a longer interval",
 			ErrInvalid, nb, IntervalName(q.Interval), nq, MaxRows)
 	}
-	t := &tally{q: q, bounds: bounds, rules: rules, rows: map[string][]Row{}, agents: map[[2]string]map[string]int{}}
+	t := &tally{q: q, bounds: bounds, rules: rules, rows: map[string][]Row{}, agents: map[[2]string]map[string]int{},
+		rated: map[[2]string]*Satisfaction{}, flows: map[string]*FlowSelfService{}}
 	if err := t.contacts(ctx, src); err != nil {
 		return Report{}, err
 	}
@@ -184,6 +261,11 @@ func Compute(ctx context.Context, src Source, rules map[string]Rules, q Query) (
 	}
 	if ds, ok := src.(DispositionSource); ok {
 		if err := t.dispositions(ctx, ds); err != nil {
+			return Report{}, err
+		}
+	}
+	if ss, ok := src.(SurveySource); ok {
+		if err := t.surveys(ctx, ss); err != nil {
 			return Report{}, err
 		}
 	}
@@ -228,6 +310,8 @@ type tally struct {
 	rules  map[string]Rules
 	rows   map[string][]Row             // queue → one row per bucket
 	agents map[[2]string]map[string]int // (queue, agent) → code → dispositions in the range
+	rated  map[[2]string]*Satisfaction  // (queue, agent) → survey answers in the range
+	flows  map[string]*FlowSelfService  // flow → its calls started in the range
 }
 
 func (t *tally) rule(queue string) Rules { return t.rules[queue].withDefaults() }
@@ -294,6 +378,7 @@ func (t *tally) contacts(ctx context.Context, src Source) error {
 		if c.Direction == customers.Inbound && c.CustomerID != "" {
 			inbound[c.CustomerID] = append(inbound[c.CustomerID], c.StartedAt)
 		}
+		t.flow(c)
 		for _, row := range t.contact(c) {
 			if identified(c) {
 				base = append(base, offered{row, c.CustomerID, c.StartedAt})
@@ -315,6 +400,25 @@ func (t *tally) contacts(ctx context.Context, src Source) error {
 		}
 	}
 	return nil
+}
+
+// flow counts an inbound call that started in the range in its flow's self-service figures.
+func (t *tally) flow(c customers.Contact) {
+	if c.Flow == "" || c.Direction != customers.Inbound || c.StartedAt.Before(t.q.From) || !c.StartedAt.Before(t.q.To) {
+		return
+	}
+	f := t.flows[c.Flow]
+	if f == nil {
+		f = &FlowSelfService{Flow: c.Flow}
+		t.flows[c.Flow] = f
+	}
+	f.Calls++
+	switch {
+	case c.Outcome.SelfService(): // completed_in_ivr, or self_service in an old row
+		f.CompletedInIVR++
+	case c.Outcome == customers.OutcomeAbandonedInIVR:
+		f.AbandonedInIVR++
+	}
 }
 
 func identified(c customers.Contact) bool {
@@ -474,6 +578,27 @@ func (t *tally) dispositions(ctx context.Context, src DispositionSource) error {
 	})
 }
 
+// surveys counts the survey answers given in the range, per queue row and per agent.
+func (t *tally) surveys(ctx context.Context, src SurveySource) error {
+	return each(ctx, func(p customers.Page) ([]customers.Survey, string, error) {
+		return src.ListSurveys(ctx, customers.SurveyFilter{From: t.q.From, To: t.q.To}, p)
+	}, func(sv customers.Survey) {
+		row := t.at(sv.Queue, sv.At)
+		if row == nil {
+			return
+		}
+		row.Satisfaction.count(sv)
+		if sv.Agent == "" {
+			return
+		}
+		k := [2]string{sv.Queue, sv.Agent}
+		if t.rated[k] == nil {
+			t.rated[k] = &Satisfaction{}
+		}
+		t.rated[k].count(sv)
+	})
+}
+
 func addCounts(dst *map[string]int, src map[string]int) {
 	for code, n := range src {
 		if *dst == nil {
@@ -514,6 +639,7 @@ func (t *tally) report() (Report, error) {
 			total.RepeatBase += rows[i].RepeatBase
 			total.Repeats += rows[i].Repeats
 			addCounts(&total.Dispositions, rows[i].Dispositions)
+			total.Satisfaction.add(rows[i].Satisfaction)
 		}
 		total.finish()
 		r.Rows = append(r.Rows, rows...)
@@ -531,11 +657,29 @@ func (t *tally) report() (Report, error) {
 		}
 		sort.Slice(agents, func(i, j int) bool { return agents[i].Agent < agents[j].Agent })
 		r.Agents = append(r.Agents, agents...)
+		var rated []AgentSatisfaction
+		for k, sat := range t.rated {
+			if k[0] != name {
+				continue
+			}
+			a := AgentSatisfaction{Queue: name, Agent: k[1], Satisfaction: *sat}
+			a.finish()
+			rated = append(rated, a)
+		}
+		sort.Slice(rated, func(i, j int) bool { return rated[i].Agent < rated[j].Agent })
+		r.Satisfaction = append(r.Satisfaction, rated...)
 	}
+	for _, f := range t.flows {
+		f.SelfService = ratio(f.CompletedInIVR, f.Calls)
+		f.SelfServiceRate = num(f.SelfService)
+		r.IVR = append(r.IVR, *f)
+	}
+	sort.Slice(r.IVR, func(i, j int) bool { return r.IVR[i].Flow < r.IVR[j].Flow })
 	return r, nil
 }
 
 func (r *Row) finish() {
 	r.KPIs = r.Counters.KPIs()
 	r.RepeatRate = ratio(r.Repeats, r.RepeatBase)
+	r.Satisfaction.finish()
 }

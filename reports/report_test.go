@@ -318,12 +318,36 @@ func (d *day) script() {
 	}
 	d.flush()
 
+	// Survey answers after the calls (csat 1-5, nps 0-10), and one with no queue, which no
+	// queue's row counts.
+	for _, sv := range []struct {
+		call, queue, agent, scale string
+		score                     int
+		hms                       string
+	}{
+		{"c1", "support", "a1", customers.ScaleCSAT, 5, "09:01:30"},
+		{"c2", "support", "a1", customers.ScaleCSAT, 2, "09:04:50"},
+		{"c2", "support", "a1", customers.ScaleNPS, 9, "09:04:55"},
+		{"c7", "support", "a1", customers.ScaleNPS, 6, "09:20:50"},
+		{"d2", "sales", "b1", customers.ScaleCSAT, 5, "11:06:00"},
+		{"c8", "support", "a2", customers.ScaleCSAT, 4, "14:01:40"},
+		{"c8", "support", "a2", customers.ScaleNPS, 10, "14:01:41"},
+		{"c9", "support", "a2", customers.ScaleNPS, 7, "14:11:00"},
+		{"c9", "support", "a2", customers.ScaleCSAT, 3, "14:11:01"},
+		{"x1", "", "", customers.ScaleCSAT, 1, "16:00:00"},
+	} {
+		if _, err := d.st.SaveSurvey(d.ctx, customers.Survey{CallID: sv.call, Name: "after-call", Queue: sv.queue, Agent: sv.agent,
+			Scale: sv.scale, Score: sv.score, At: at(sv.hms)}); err != nil {
+			d.t.Fatal(err)
+		}
+	}
+
 	// Later contacts: c3's customer writes a chat two days later (a repeat); c2's customer
 	// calls eight days later (outside the 7-day window).
 	d.setClock(at("23:00:00").AddDate(0, 0, 8))
 	for _, c := range []customers.Contact{
-		{Channel: customers.ChannelChat, Address: n3, StartedAt: at("10:00:00").AddDate(0, 0, 2), Outcome: customers.OutcomeSelfService},
-		{Address: n2, StartedAt: at("10:00:00").AddDate(0, 0, 8), Outcome: customers.OutcomeSelfService},
+		{Channel: customers.ChannelChat, Address: n3, StartedAt: at("10:00:00").AddDate(0, 0, 2), Outcome: customers.OutcomeCompletedInIVR},
+		{Address: n2, StartedAt: at("10:00:00").AddDate(0, 0, 8), Outcome: customers.OutcomeCompletedInIVR},
 	} {
 		if _, err := d.st.AddContact(d.ctx, c); err != nil {
 			d.t.Fatal(err)
@@ -372,6 +396,55 @@ func check(t *testing.T, what string, r Row, w want) {
 		if math.IsNaN(x.want) != math.IsNaN(x.got) || (!math.IsNaN(x.want) && math.Abs(x.got-x.want) > 1e-9) {
 			t.Errorf("%s: %s = %v, want %v", what, x.name, x.got, x.want)
 		}
+	}
+}
+
+// sat is the hand-computed satisfaction of a row or an agent.
+type sat struct {
+	csatAnswers, csatSatisfied, npsAnswers, promoters, passives, detractors int64
+	csat, nps                                                               float64
+}
+
+func checkSat(t *testing.T, what string, got Satisfaction, w sat) {
+	t.Helper()
+	g := sat{got.CSATAnswers, got.CSATSatisfied, got.NPSAnswers, got.Promoters, got.Passive, got.Detractors, got.CSAT, got.NPS}
+	same := func(a, b float64) bool { return math.IsNaN(a) && math.IsNaN(b) || math.Abs(a-b) < 1e-9 }
+	if g.csatAnswers != w.csatAnswers || g.csatSatisfied != w.csatSatisfied || g.npsAnswers != w.npsAnswers ||
+		g.promoters != w.promoters || g.passives != w.passives || g.detractors != w.detractors || !same(g.csat, w.csat) || !same(g.nps, w.nps) {
+		t.Errorf("%s: satisfaction %+v, want %+v", what, g, w)
+	}
+}
+
+// The hand-computed satisfaction of the scripted day. CSAT = share of 4-5 answers; NPS =
+// 100 × (promoters 9-10 − detractors 0-6) / answers.
+var (
+	supportDaySat = sat{csatAnswers: 4, csatSatisfied: 2, csat: 2.0 / 4, // 5, 2, 4, 3
+		npsAnswers: 4, promoters: 2, passives: 1, detractors: 1, nps: 100 * (2.0 - 1) / 4} // 9, 6, 10, 7: 25
+	support09Sat = sat{csatAnswers: 2, csatSatisfied: 1, csat: 0.5, npsAnswers: 2, promoters: 1, detractors: 1, nps: 0} // 5, 2; 9, 6
+	support14Sat = sat{csatAnswers: 2, csatSatisfied: 1, csat: 0.5, npsAnswers: 2, promoters: 1, passives: 1, nps: 50}  // 4, 3; 10, 7
+	salesDaySat  = sat{csatAnswers: 1, csatSatisfied: 1, csat: 1, nps: nan}
+	vipDaySat    = sat{csat: nan, nps: nan}
+	agentSat     = map[string]sat{"support/a1": support09Sat, "support/a2": support14Sat, "sales/b1": salesDaySat}
+)
+
+func checkDaySatisfaction(t *testing.T, rep, hours Report) {
+	t.Helper()
+	checkSat(t, "support day", row(t, rep.Rows, "support", at("00:00:00")).Satisfaction, supportDaySat)
+	checkSat(t, "sales day", row(t, rep.Rows, "sales", at("00:00:00")).Satisfaction, salesDaySat)
+	checkSat(t, "vip day", row(t, rep.Rows, "vip", at("00:00:00")).Satisfaction, vipDaySat)
+	checkSat(t, "support 09:00", row(t, hours.Rows, "support", at("09:00:00")).Satisfaction, support09Sat)
+	checkSat(t, "support 14:00", row(t, hours.Rows, "support", at("14:00:00")).Satisfaction, support14Sat)
+	checkSat(t, "support hours total", hours.Totals[indexOf(hours.Totals, "support")].Satisfaction, supportDaySat)
+	if len(rep.Satisfaction) != len(agentSat) {
+		t.Errorf("%d agents rated, want %d: %+v", len(rep.Satisfaction), len(agentSat), rep.Satisfaction)
+	}
+	for _, a := range rep.Satisfaction {
+		w, ok := agentSat[a.Queue+"/"+a.Agent]
+		if !ok {
+			t.Errorf("unexpected agent %s/%s", a.Queue, a.Agent)
+			continue
+		}
+		checkSat(t, a.Queue+"/"+a.Agent, a.Satisfaction, w)
 	}
 }
 
@@ -454,6 +527,7 @@ func TestScriptedDayMatchesHandComputedFigures(t *testing.T) {
 	check(t, "support 14:00", row(t, hours.Rows, "support", at("14:00:00")), support14)
 	check(t, "support 15:00", row(t, hours.Rows, "support", at("15:00:00")), support15)
 	check(t, "support hours total", hours.Totals[indexOf(hours.Totals, "support")], supportDay)
+	checkDaySatisfaction(t, rep, hours)
 
 	quarters, err := Compute(d.ctx, d.st, rules, Query{Queues: []string{"support"}, From: at("09:00:00"), To: at("09:30:00"), Interval: Quarter, Location: shanghai})
 	if err != nil {
@@ -510,6 +584,11 @@ func TestScriptedDayFromContactFields(t *testing.T) {
 	}
 	check(t, "support day", row(t, rep.Rows, "support", at("00:00:00")), supportDay)
 	check(t, "sales day", row(t, rep.Rows, "sales", at("00:00:00")), salesDay)
+	hours, err := Compute(d.ctx, d.st, rules, dayQuery(Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDaySatisfaction(t, rep, hours)
 	vip := row(t, rep.Rows, "vip", at("00:00:00"))
 	if vip.Counters.Offered != 0 {
 		t.Errorf("vip without events: offered %d, want 0 (the overflow is not in the fields)", vip.Counters.Offered)
@@ -534,8 +613,8 @@ func TestCSVAndJSON(t *testing.T) {
 	if lines[0] != strings.Join(CSVHeader, ",") {
 		t.Errorf("header %q", lines[0])
 	}
-	want := "support,1h,2026-05-11T09:00:00+08:00,2026-05-11T10:00:00+08:00,7,2,1,3,1,2,1,0,1,3,0.1667,0.5000,0.6000,0.5714,20.0,80.0,0.3333,0.1429,1,1,0,1,7,2,0.2857,"
-	if lines[1] != want {
+	want := "support,1h,2026-05-11T09:00:00+08:00,2026-05-11T10:00:00+08:00,7,2,1,3,1,2,1,0,1,3,0.1667,0.5000,0.6000,0.5714,20.0,80.0,0.3333,0.1429,1,1,0,1,7,2,0.2857,,2,1,0.5000,2,1,0,1,0.0"
+	if lines[1] != want { // ..., repeat rate, no dispositions, csat 2 answers 1 satisfied 50 %, nps 2 answers 1-0-1: 0
 		t.Errorf("CSV row\n got %s\nwant %s", lines[1], want)
 	}
 	if !strings.HasPrefix(lines[2], "support,total,2026-05-11T09:00:00+08:00,2026-05-11T10:00:00+08:00,7,") {
@@ -644,7 +723,31 @@ func TestDispositionsPerQueueAndAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if !strings.HasSuffix(lines[0], ",dispositions") || !strings.HasSuffix(lines[1], ",\"escalated=1;resolved=2\"") && !strings.HasSuffix(lines[1], ",escalated=1;resolved=2") {
+	if !strings.Contains(lines[0], ",dispositions,csat_answers,") || !strings.Contains(lines[1], ",escalated=1;resolved=2,0,0,,0,0,0,0,") {
 		t.Errorf("CSV header %s\nrow %s", lines[0], lines[1])
+	}
+}
+
+// Only a flow that reached its end is self-service; callers who hung up in the menus are
+// not, and old self_service rows count as completed.
+func TestSelfServiceCountsOnlyCompletedFlows(t *testing.T) {
+	d := newDay(t, true)
+	for i, o := range []customers.Outcome{customers.OutcomeCompletedInIVR, customers.OutcomeSelfService, customers.OutcomeAbandonedInIVR,
+		customers.OutcomeAbandonedInIVR, customers.OutcomeAnswered} {
+		if _, err := d.st.AddContact(d.ctx, customers.Contact{Address: "+861380013810" + string(rune('0'+i)), Flow: "hotline",
+			StartedAt: at("10:00:00").Add(time.Duration(i) * time.Minute), Outcome: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Compute(d.ctx, d.st, rules, dayQuery(Day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.IVR) != 1 {
+		t.Fatalf("IVR %+v, want one flow", rep.IVR)
+	}
+	f := rep.IVR[0]
+	if f.Flow != "hotline" || f.Calls != 5 || f.CompletedInIVR != 2 || f.AbandonedInIVR != 2 || f.SelfService != 2.0/5 {
+		t.Errorf("hotline: %+v, want 5 calls, 2 completed (self-service 40%%), 2 abandoned in the IVR", f)
 	}
 }

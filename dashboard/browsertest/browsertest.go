@@ -454,3 +454,14 @@ const (
 	PlayVoicemail  = "#play-voicemail"
 	Connection     = `#conn[data-state="live"]`
 )
+
+// WorkRow is a work item's row in the missed view's worklist.
+func WorkRow(id string) string { return `#worklist-table tr[data-work=` + jsString(id) + `]` }
+
+// WorkButton is a control of a work item in its row: "take", "release" or "close".
+func WorkButton(id, action string) string {
+	return WorkRow(id) + ` button[data-action=` + jsString(action) + `]`
+}
+
+// SatisfactionRow is an agent's row in the reports view's satisfaction table.
+func SatisfactionRow(agent string) string { return `#sat-table tr[data-agent=` + jsString(agent) + `]` }

@@ -60,6 +60,33 @@
       l.items.forEach(function (c) { ul.appendChild(contactItem(c)); });
     }).catch(function () {});
   }
+  // The missed-contact worklist: items nobody has or this agent has; take, then close.
+  var reasons = { abandoned: "hung up waiting", timeout: "waited too long", no_agent: "no agent", after_hours: "after hours",
+    abandoned_in_ivr: "hung up in the menus", voicemail: "voicemail", callback_failed: "callback failed" };
+  function loadWorklist() {
+    api("GET", "/api/v1/worklist?state=pending&limit=50").then(function (l) {
+      var tb = clear($("#worklist tbody"));
+      l.items.filter(function (it) { return !it.owner || it.owner === S.me.agent; }).forEach(function (it) {
+        var acts = el("span");
+        if (it.state === "open") {
+          acts.appendChild(el("button", { "data-action": "take", text: "Take", onclick: function () { workPost(it, "take"); } }));
+        } else {
+          var how = el("select", { "aria-label": "How" }, [["called_back", "called back"], ["ticket", "ticket"], ["no_action", "no action"]].map(function (h) { return el("option", { value: h[0], text: h[1] }); }));
+          acts.appendChild(how);
+          acts.appendChild(el("button", { "data-action": "close", text: "Done", onclick: function () { workPost(it, "close", { how: how.value }); } }));
+          acts.appendChild(el("button", { "data-action": "release", text: "Release", onclick: function () { workPost(it, "release"); } }));
+        }
+        var tr = el("tr", { "data-work": it.id }, [when(it.created_at), it.address || "withheld", it.queue || "–", reasons[it.reason] || it.reason,
+          when(it.due_at) + (it.overdue ? " (overdue)" : ""), it.owner || "–"].map(function (c) { return el("td", { text: c }); }).concat([el("td", null, [acts])]));
+        if (it.overdue) tr.classList.add("overdue");
+        tb.appendChild(tr);
+      });
+    }).catch(function () {});
+  }
+  function workPost(it, action, body) {
+    api("POST", "/api/v1/worklist/" + encodeURIComponent(it.id) + "/" + action, body).then(function () { toast("Done"); loadWorklist(); }).catch(fail);
+  }
+
   function contactItem(c) {
     var line = when(c.started_at) + " · " + c.channel + " · " + c.outcome + (c.queue ? " · " + c.queue : "") + (c.agent ? " · " + c.agent : "");
     var li = el("li", { "data-contact": c.id, text: line });
@@ -343,7 +370,7 @@
       if (me.role !== "agent") { location.replace("/"); return; }
       S.me = me;
       $("#app").hidden = false;
-      connect(); loadContacts();
+      connect(); loadContacts(); loadWorklist(); setInterval(loadWorklist, 30000);
       setInterval(tick, 1000);
     }).catch(function (e) {
       if (e.status !== 401) fail(e);

@@ -374,13 +374,39 @@
       });
     }).catch(fail);
   }
+  function worklistURL() {
+    var p = "/api/v1/worklist?limit=200";
+    if ($("#wl-state").value) p += "&state=" + $("#wl-state").value;
+    if ($("#wl-owner").value.trim()) p += "&owner=" + encodeURIComponent($("#wl-owner").value.trim());
+    if ($("#wl-queue").value.trim()) p += "&queue=" + encodeURIComponent($("#wl-queue").value.trim());
+    if ($("#wl-overdue").checked) p += "&overdue=true";
+    return p;
+  }
+  function workAction(it, action, body) {
+    api("POST", "/api/v1/worklist/" + it.id + "/" + action, body).then(function () { toast(t("done")); loadMissed(); }).catch(fail);
+  }
   function loadMissed() {
     if (!isSup()) return;
-    api("GET", "/api/v1/contacts?missed=true&limit=100").then(function (l) {
-      var tb = clear($("#missed-table tbody"));
-      l.items.forEach(function (c) {
-        tb.appendChild(row([when(c.started_at), c.address, c.queue, t("outcome." + c.outcome), dur(c.wait_seconds),
-          el("button", { text: t("missed.timeline"), onclick: function () { openCustomer(c.customer_id); } })], { "data-contact": c.id }));
+    api("GET", worklistURL()).then(function (l) {
+      var tb = clear($("#worklist-table tbody"));
+      if (!l.items.length) { emptyRow(tb, 8, "wl.none"); return; }
+      l.items.forEach(function (it) {
+        var acts = el("span");
+        if (it.state !== "done") {
+          acts.appendChild(el("button", { "data-action": "take", text: t("wl.take"), onclick: function () { workAction(it, "take"); } }));
+          if (it.state === "taken") acts.appendChild(el("button", { "data-action": "release", text: t("wl.release"), onclick: function () { workAction(it, "release"); } }));
+          var how = el("select", { "aria-label": t("wl.how") }, ["called_back", "ticket", "no_action"].map(function (h) { return el("option", { value: h, text: t("wl.how." + h) }); }));
+          acts.appendChild(how);
+          acts.appendChild(el("button", { "data-action": "close", text: t("wl.close"), onclick: function () { workAction(it, "close", { how: how.value }); } }));
+        } else {
+          acts.appendChild(document.createTextNode(t("wl.how." + it.done_how) + " · " + it.done_by + " "));
+        }
+        acts.appendChild(el("button", { text: t("missed.timeline"), onclick: function () { openCustomer(it.customer_id); } }));
+        var due = when(it.due_at) + (it.overdue ? " · " + t("wl.overdue") : "");
+        var tr = row([when(it.created_at), it.address || t("cust.anonymous"), it.queue, t("outcome." + it.reason), t("wl." + it.state), it.owner || "–", due, acts],
+          { "data-work": it.id, "data-state": it.state });
+        if (it.overdue) tr.classList.add("overdue");
+        tb.appendChild(tr);
       });
     }).catch(fail);
     api("GET", "/api/v1/callbacks?status=failed&limit=100").then(function (l) {
@@ -564,7 +590,7 @@
 
   // ---- reports ----
   var reportCols = ["queue", "start", "offered", "answered", "abandoned", "short_abandoned", "service_level", "asa_seconds", "aht_seconds",
-    "abandon_rate", "callbacks_booked", "callbacks_completed", "voicemails", "repeat_contact_rate"];
+    "abandon_rate", "callbacks_booked", "callbacks_completed", "voicemails", "repeat_contact_rate", "csat", "csat_answers", "nps", "nps_answers"];
   function initReports() { if (!$("#report-from").value) $("#report-from").value = localDate(new Date(now())); }
   function reportURL(fmt) {
     var p = "/api/v1/reports?limit=500&interval=" + $("#report-interval").value + "&from=" + $("#report-from").value;
@@ -582,10 +608,15 @@
         tb.appendChild(row(reportCols.map(function (c) {
           var v = x[c];
           if (c === "start") return x.interval === "total" ? "total" : when(v);
-          if (/rate|service_level/.test(c)) return pct(v);
+          if (/rate|service_level/.test(c) || c === "csat") return pct(v);
+          if (c === "nps") return v == null ? "–" : v.toFixed(0);
           if (/seconds/.test(c)) return v == null ? "–" : v.toFixed(1);
           return v;
-        }), { "data-interval": x.interval }));
+        }), { "data-interval": x.interval, "data-queue": x.queue }));
+      });
+      var sb = clear($("#sat-table tbody"));
+      (r.satisfaction || []).forEach(function (a) {
+        sb.appendChild(row([a.queue, a.agent, pct(a.csat), a.csat_answers, a.nps == null ? "–" : a.nps.toFixed(0), a.nps_answers], { "data-agent": a.agent }));
       });
     }).catch(fail);
   }
@@ -674,6 +705,7 @@
     });
     $("#flow-name").addEventListener("change", function () { $("#flow-graph").src = $("#flow-name").value; });
     $("#report-form").addEventListener("submit", function (e) { e.preventDefault(); runReport(); });
+    ["#wl-state", "#wl-owner", "#wl-queue", "#wl-overdue"].forEach(function (id) { $(id).addEventListener("change", loadMissed); });
     $("#staffing-form").addEventListener("submit", function (e) { e.preventDefault(); runStaffing(); });
     $("#audit-form").addEventListener("submit", function (e) { e.preventDefault(); loadAudit(); });
     $("#audit-more").addEventListener("click", function () { loadAudit(true); });
