@@ -11,15 +11,29 @@ import (
 
 // holdWriters stalls the group commit's writers, each on a write of its own, until the
 // returned function is called, so the writes queued meanwhile make up the next batches.
+//
+// The holding writes are queued one at a time, each once the one before runs: queued
+// together, one writer could gather several into its batch and run them in turn, and the
+// first would hold it for good with the others never taken (the test hung so on
+// PostgreSQL, which has four writers). The release is also a cleanup, so a test that fails
+// while the writers are held still lets the store close.
 func (e *env) holdWriters() (release func()) {
 	e.Helper()
 	held := make(chan struct{})
-	var taken, done sync.WaitGroup
+	var done sync.WaitGroup
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(held)
+			done.Wait()
+		})
+	}
+	e.Cleanup(release)
 	for range e.s.commits.writers {
-		taken.Add(1)
+		taken := make(chan struct{})
 		done.Go(func() {
 			err := e.s.commits.do(e.ctx, false, func(context.Context, run) error {
-				taken.Done()
+				close(taken)
 				<-held
 				return nil
 			})
@@ -27,12 +41,13 @@ func (e *env) holdWriters() (release func()) {
 				e.Errorf("a holding write: %v", err)
 			}
 		})
+		select {
+		case <-taken:
+		case <-time.After(10 * time.Second):
+			e.Fatalf("a group-commit writer did not take its holding write within 10 s")
+		}
 	}
-	taken.Wait()
-	return func() {
-		close(held)
-		done.Wait()
-	}
+	return release
 }
 
 // waitQueued waits until n writes wait behind the held writers.
