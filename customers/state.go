@@ -149,24 +149,12 @@ type SurveyFilter struct {
 // ListSurveys returns survey answers newest first, a page at a time; next is the cursor of
 // the following page ("" after the last).
 func (s *Store) ListSurveys(ctx context.Context, f SurveyFilter, p Page) ([]Survey, string, error) {
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if f.Queue != "" {
-		add("queue = ?", f.Queue)
-	}
-	if f.Agent != "" {
-		add("agent = ?", f.Agent)
-	}
-	if f.Scale != "" {
-		add("scale = ?", f.Scale)
-	}
-	if !f.From.IsZero() {
-		add("created_at >= ?", ms(f.From))
-	}
-	if !f.To.IsZero() {
-		add("created_at < ?", ms(f.To))
-	}
+	var c conds
+	c.eq("queue", f.Queue)
+	c.eq("agent", f.Agent)
+	c.eq("scale", f.Scale)
+	c.during("created_at", f.From, f.To)
+	where, args := c.where, c.args
 	limit, err := p.apply("created_at", &where, &args)
 	if err != nil {
 		return nil, "", err

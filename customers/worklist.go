@@ -198,37 +198,30 @@ func (s *Store) ListWorkItems(ctx context.Context, f WorkFilter, p Page) ([]Work
 	if err := CheckWorkFilter(f); err != nil {
 		return nil, "", err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	var c conds
 	if f.State != "" {
-		add("state = ?", f.State)
+		c.eq("state", string(f.State))
 	} else if f.Pending {
-		add("state <> 'done'")
+		c.add("state <> 'done'")
 	}
-	if f.Owner != "" {
-		add("owner = ?", f.Owner)
-	}
-	if f.Queue != "" {
-		add("queue = ?", f.Queue)
-	}
-	if f.Reason != "" {
-		add("reason = ?", f.Reason)
-	}
+	c.eq("owner", f.Owner)
+	c.eq("queue", f.Queue)
+	c.eq("reason", string(f.Reason))
 	if f.CustomerID != "" {
 		id, err := s.resolve(ctx, s.r(), f.CustomerID)
 		if err != nil {
 			return nil, "", err
 		}
-		add("customer_id = ?", id)
+		c.eq("customer_id", id)
 	}
 	if f.Overdue {
 		now := f.Now
 		if now.IsZero() {
 			now = s.now()
 		}
-		add("state <> 'done' AND due_at < ?", ms(now))
+		c.add("state <> 'done' AND due_at < ?", ms(now))
 	}
+	where, args := c.where, c.args
 	limit, err := p.apply("created_at", &where, &args)
 	if err != nil {
 		return nil, "", err
