@@ -117,4 +117,3 @@ const (
 	AuditCustomerIdentityRemove = "customer.identity.remove" // detail: kind
 	AuditCustomerUpdate         = "customer.update"          // detail: fields
 )
-

@@ -118,6 +118,7 @@ func WithNode(name string) Option { return func(s *Store) { s.node = name } }
 func WithErased(fn func(ctx context.Context, customerID string) error) Option {
 	return func(s *Store) { s.erased = append(s.erased, fn) }
 }
+
 // WithWorkDue sets how long after a contact was missed its work item is due (default
 // Config.WorkDue, else DefaultWorkDue).
 func WithWorkDue(d time.Duration) Option { return func(s *Store) { s.workDue = d } }
