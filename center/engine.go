@@ -52,7 +52,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 		TLS:   sip.TLSConfig{Addr: cfg.SIP.TLS.Addr, CertFile: cfg.SIP.TLS.CertFile, KeyFile: cfg.SIP.TLS.KeyFile, CAFile: cfg.SIP.TLS.CAFile},
 		Realm: cfg.SIP.Realm, UserAgent: cfg.SIP.UserAgent,
 		RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax,
-		RTPTimeout: cfg.SIP.RTPTimeout.D(), RingTimeout: cfg.SIP.RingTimeout.D(),
+		RTPTimeout: cfg.SIP.RTPTimeout.D(), RingTimeout: cfg.SIP.RingTimeout.D(), TransactionLinger: cfg.SIP.TransactionLinger.D(),
 		Codecs: codecs, NonceTTL: cfg.SIP.NonceTTL.D(),
 		MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires, Trunk: cfg.SIP.Trunk,
 		NAT: cfg.SIP.NAT, SymmetricRTP: cfg.SIP.SymmetricRTP, Limits: sip.Limits(cfg.SIP.Limits.Values()),

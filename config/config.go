@@ -53,26 +53,29 @@ type Log struct {
 }
 
 type SIP struct {
-	Addr         string    `yaml:"addr"`          // host:port for UDP and TCP
-	Transports   []string  `yaml:"transports"`    // udp, tcp, tls
-	TLS          SIPTLS    `yaml:"tls"`           // SIP over TLS: certificate and listener
-	PublicAddr   string    `yaml:"public_addr"`   // IP advertised in Contact and SDP; default: the listen IP
-	Realm        string    `yaml:"realm"`         // digest realm
-	UserAgent    string    `yaml:"user_agent"`    // User-Agent / Server header
-	RTPPortMin   int       `yaml:"rtp_port_min"`  // 0 with rtp_port_max 0 = any free port
-	RTPPortMax   int       `yaml:"rtp_port_max"`  //
-	RTPTimeout   Duration  `yaml:"rtp_timeout"`   // hang up a call after this long without RTP (0 = never)
-	RingTimeout  Duration  `yaml:"ring_timeout"`  // default ring time for outbound calls
-	Codecs       []string  `yaml:"codecs"`        // PCMU, PCMA in order of preference
-	NonceTTL     Duration  `yaml:"nonce_ttl"`     // digest nonce lifetime
-	MinExpires   int       `yaml:"min_expires"`   // REGISTER Expires floor (423 below it)
-	MaxExpires   int       `yaml:"max_expires"`   // REGISTER Expires ceiling
-	Trunk        string    `yaml:"trunk"`         // host:port where outbound numbers are sent ("" = refuse numbers)
-	NAT          string    `yaml:"nat"`           // auto, force, off: how requests reach phones behind NAT
-	SymmetricRTP bool      `yaml:"symmetric_rtp"` // send RTP to where the peer's RTP comes from
-	DefaultEntry string    `yaml:"default_entry"` // flow for calls whose dialed number matches no flow
-	Auth         SIPAuth   `yaml:"auth"`          // digest brute-force lockout (security.go)
-	Limits       SIPLimits `yaml:"limits"`        // admission control: config/limits.go
+	Addr        string   `yaml:"addr"`         // host:port for UDP and TCP
+	Transports  []string `yaml:"transports"`   // udp, tcp, tls
+	TLS         SIPTLS   `yaml:"tls"`          // SIP over TLS: certificate and listener
+	PublicAddr  string   `yaml:"public_addr"`  // IP advertised in Contact and SDP; default: the listen IP
+	Realm       string   `yaml:"realm"`        // digest realm
+	UserAgent   string   `yaml:"user_agent"`   // User-Agent / Server header
+	RTPPortMin  int      `yaml:"rtp_port_min"` // 0 with rtp_port_max 0 = any free port
+	RTPPortMax  int      `yaml:"rtp_port_max"` //
+	RTPTimeout  Duration `yaml:"rtp_timeout"`  // hang up a call after this long without RTP (0 = never)
+	RingTimeout Duration `yaml:"ring_timeout"` // default ring time for outbound calls
+	Codecs      []string `yaml:"codecs"`       // PCMU, PCMA in order of preference
+	NonceTTL    Duration `yaml:"nonce_ttl"`    // digest nonce lifetime
+	// TransactionLinger is how long a completed SIP transaction stays to absorb
+	// retransmissions (RFC 3261 Timers J and L, RFC 6026 Timer M; 64*T1 = 32 s in the RFCs)
+	TransactionLinger Duration  `yaml:"transaction_linger"`
+	MinExpires        int       `yaml:"min_expires"`   // REGISTER Expires floor (423 below it)
+	MaxExpires        int       `yaml:"max_expires"`   // REGISTER Expires ceiling
+	Trunk             string    `yaml:"trunk"`         // host:port where outbound numbers are sent ("" = refuse numbers)
+	NAT               string    `yaml:"nat"`           // auto, force, off: how requests reach phones behind NAT
+	SymmetricRTP      bool      `yaml:"symmetric_rtp"` // send RTP to where the peer's RTP comes from
+	DefaultEntry      string    `yaml:"default_entry"` // flow for calls whose dialed number matches no flow
+	Auth              SIPAuth   `yaml:"auth"`          // digest brute-force lockout (security.go)
+	Limits            SIPLimits `yaml:"limits"`        // admission control: config/limits.go
 }
 
 type HTTP struct {
@@ -252,7 +255,7 @@ func Default() Config {
 			Addr: "127.0.0.1:5060", Transports: []string{"udp", "tcp"}, Realm: "hotline",
 			UserAgent: "hotline", RTPTimeout: Duration(30 * time.Second),
 			RingTimeout: Duration(20 * time.Second), Codecs: []string{"PCMU", "PCMA"},
-			NonceTTL: Duration(5 * time.Minute), MinExpires: 60, MaxExpires: 3600,
+			NonceTTL: Duration(5 * time.Minute), TransactionLinger: Duration(5 * time.Second), MinExpires: 60, MaxExpires: 3600,
 			NAT: "auto", SymmetricRTP: true,
 		},
 		Media:   Media{SRTP: "optional"},

@@ -70,6 +70,9 @@ func (c *Config) Validate() error {
 	if c.SIP.MinExpires <= 0 || c.SIP.MaxExpires < c.SIP.MinExpires {
 		bad("sip.min_expires", "need 0 < min_expires <= max_expires, have %d and %d", c.SIP.MinExpires, c.SIP.MaxExpires)
 	}
+	if d := c.SIP.TransactionLinger.D(); d < time.Second || d > 32*time.Second {
+		bad("sip.transaction_linger", "must be from 1s to 32s (RFC 3261's 64*T1), not %v", d)
+	}
 	if c.SIP.NonceTTL.D() < 10*time.Second {
 		bad("sip.nonce_ttl", "must be at least 10s")
 	}

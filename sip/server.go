@@ -38,11 +38,14 @@ type Config struct {
 	RingTimeout time.Duration
 	Codecs      []media.Codec
 	NonceTTL    time.Duration
-	Auth        AuthGuard // digest brute-force lockout (guard.go)
-	MinExpires  int
-	MaxExpires  int
-	Trunk       string // host:port for calls to plain numbers
-	NAT         string // NATAuto (""), NATForce or NATOff: see behindNAT
+	// TransactionLinger, when set, is how long completed transactions stay to absorb
+	// retransmissions: sipgo's Timers J, L and M, which are the process's (0: sipgo's 32 s).
+	TransactionLinger time.Duration
+	Auth              AuthGuard // digest brute-force lockout (guard.go)
+	MinExpires        int
+	MaxExpires        int
+	Trunk             string // host:port for calls to plain numbers
+	NAT               string // NATAuto (""), NATForce or NATOff: see behindNAT
 	// SymmetricRTP sends each call's RTP to where the peer's RTP comes from, once learned,
 	// rather than to its SDP address (phones behind NAT).
 	SymmetricRTP bool
@@ -108,8 +111,15 @@ func WithRegistrationHook(f func(agent string, contacts int)) Option {
 // WithClock replaces time.Now (registrar expiry and nonces).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// setLinger sets sipgo's linger timers once: they are package variables its transactions
+// read, so they are set before the first server's first transaction and never again.
+var setLinger sync.Once
+
 // NewServer prepares the engine; Serve starts it.
 func NewServer(cfg Config, opts ...Option) (*Server, error) {
+	if d := cfg.TransactionLinger; d > 0 {
+		setLinger.Do(func() { sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d })
+	}
 	s := &Server{
 		cfg: cfg, log: slog.Default(), now: time.Now,
 		password: func(string) (string, bool) { return "", false },
