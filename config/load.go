@@ -102,22 +102,30 @@ func locateRules(file string, src []byte, doc *yaml.Node, cfg *Config) {
 			if n == nil || r.When == "" {
 				continue
 			}
-			line, col := n.Line, n.Column
-			switch n.Style {
-			case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-				col++
-			case yaml.LiteralStyle, yaml.FoldedStyle:
-				line++
-				col = 1
-				if line-1 < len(lines) {
-					l := lines[line-1]
-					col = len(l) - len(strings.TrimLeft(l, " ")) + 1
-				}
-			}
+			line, col := ScalarStart(n, lines)
 			col += len([]rune(r.When)) - len([]rune(strings.TrimLeft(r.When, " \t")))
 			r.WhenAt = Position{File: file, Line: line, Col: col}
 		}
 	}
+}
+
+// ScalarStart is where a YAML scalar's text begins in the file whose lines are given: after
+// an opening quote, and for a block scalar (| or >) on the next line at its indentation. Flow
+// expressions and queue rules are placed with it, so their errors point at the same column.
+func ScalarStart(n *yaml.Node, lines []string) (line, col int) {
+	line, col = n.Line, n.Column
+	switch n.Style {
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		col++
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		line++
+		col = 1
+		if line-1 < len(lines) {
+			l := lines[line-1]
+			col = len(l) - len(strings.TrimLeft(l, " ")) + 1
+		}
+	}
+	return line, col
 }
 
 // valueAt is the value node at a dotted key path (with [i] indexes), or nil.

@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hotline-cc/hotline/config"
 )
 
 // Source is one flow file: its name as shown in messages, and its bytes.
@@ -662,29 +664,15 @@ type expression struct {
 
 // pos maps a character offset inside a YAML scalar to a line and column in the file.
 func (p *parser) pos(n *yaml.Node, offset int) (int, int) {
-	line, col := n.Line, n.Column
-	switch n.Style {
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		col++
-	case yaml.LiteralStyle, yaml.FoldedStyle:
-		// content starts on the next line at its indentation
-		line++
-		col = 1
-		if line-1 < len(p.lines) {
-			l := p.lines[line-1]
-			col = len(l) - len(strings.TrimLeft(l, " ")) + 1
-		}
-		if n.Style == yaml.LiteralStyle {
-			before := []rune(n.Value)
-			if offset <= len(before) {
-				prefix := string(before[:offset])
-				if nl := strings.Count(prefix, "\n"); nl > 0 {
-					line += nl
-					return line, col + utf8.RuneCountInString(prefix[strings.LastIndex(prefix, "\n")+1:])
-				}
+	line, col := config.ScalarStart(n, p.lines)
+	if n.Style == yaml.LiteralStyle { // an offset past a newline is on a later line
+		before := []rune(n.Value)
+		if offset <= len(before) {
+			prefix := string(before[:offset])
+			if nl := strings.Count(prefix, "\n"); nl > 0 {
+				return line + nl, col + utf8.RuneCountInString(prefix[strings.LastIndex(prefix, "\n")+1:])
 			}
 		}
-		return line, col + offset
 	}
 	return line, col + offset
 }
