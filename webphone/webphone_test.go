@@ -131,6 +131,28 @@ func nextEvent(t *testing.T, l *Line, kind string) Event {
 	return Event{}
 }
 
+// answerOffer answers offer from page b and accepts it, and returns the leg Originate (res)
+// gave once the media connected.
+func answerOffer(t *testing.T, l *Line, b *browser, offer Event, res chan dialed) *Leg {
+	t.Helper()
+	if err := l.Answer(offer.Call, b.answer(t, offer.SDP, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Accept(offer.Call); err != nil {
+		t.Fatal(err)
+	}
+	var d dialed
+	select {
+	case d = <-res:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Originate did not return after the accept")
+	}
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	return d.ch.(*Leg)
+}
+
 func TestAnsweredCallCarriesAudioAndIsLostWithItsPage(t *testing.T) {
 	p := newPhones(t)
 	if _, err := p.Originate(context.Background(), call.Target{Agent: "1001"}, call.OriginateOptions{}); !errors.Is(err, call.ErrUnreachable) {
@@ -147,22 +169,7 @@ func TestAnsweredCallCarriesAudioAndIsLostWithItsPage(t *testing.T) {
 		t.Errorf("a second offer to a ringing page: %v, want busy", err)
 	}
 	b := newBrowser(t)
-	if err := l.Answer(offer.Call, b.answer(t, offer.SDP, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Accept(offer.Call); err != nil {
-		t.Fatal(err)
-	}
-	var d dialed
-	select {
-	case d = <-res:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Originate did not return after the accept")
-	}
-	if d.err != nil {
-		t.Fatal(d.err)
-	}
-	leg := d.ch.(*Leg)
+	leg := answerOffer(t, l, b, offer, res)
 	// Audio both ways: the server plays silence frames to the page, the page's frames arrive.
 	go leg.MediaSession().Play(leg.Context(), make([]int16, 8000*3))
 	select {
@@ -197,22 +204,7 @@ func TestHangupOvertakenByTheMediaCloseIsNotLost(t *testing.T) {
 	res := dial(p, context.Background())
 	offer := nextEvent(t, l, "offer")
 	b := newBrowser(t)
-	if err := l.Answer(offer.Call, b.answer(t, offer.SDP, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Accept(offer.Call); err != nil {
-		t.Fatal(err)
-	}
-	var d dialed
-	select {
-	case d = <-res:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Originate did not return after the accept")
-	}
-	if d.err != nil {
-		t.Fatal(d.err)
-	}
-	leg := d.ch.(*Leg)
+	leg := answerOffer(t, l, b, offer, res)
 	_ = b.pc.Close() // the page closes first...
 	time.Sleep(300 * time.Millisecond)
 	if err := l.Hangup(offer.Call); err != nil { // ...and its hangup arrives after
