@@ -158,7 +158,6 @@ func NewExportView(x customers.Export) ExportView {
 
 // audit writes a customer.* entry; a failure is logged (the change is made already).
 func (s *Server) auditCustomer(r *http.Request, p *principal, action, id string, detail map[string]any) error {
-	ctx := r.Context()
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -166,11 +165,7 @@ func (s *Server) auditCustomer(r *http.Request, p *principal, action, id string,
 	if p.Name != "" {
 		detail["by"] = p.Name
 	}
-	err := s.store.Audit(ctx, customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: id, From: clientIP(r), Detail: detail})
-	if err != nil {
-		s.log.Error("audit", "action", action, "object", id, "by", p.TokenID, "err", err)
-	}
-	return err
+	return s.writeAudit(r, p, action, id, detail)
 }
 
 // customerFor loads the customer of the path for a change: unknown is 404, and a record

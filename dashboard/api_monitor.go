@@ -286,7 +286,6 @@ func (s *Server) writeCall(w http.ResponseWriter, p *principal, id string) error
 // audit writes an audit entry for p, from the client of r; a failure is logged, not
 // returned: the action is done.
 func (s *Server) audit(r *http.Request, p *principal, action, object string, detail map[string]any) {
-	ctx := r.Context()
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -296,11 +295,18 @@ func (s *Server) audit(r *http.Request, p *principal, action, object string, det
 	if p.Agent != "" {
 		detail["agent"] = p.Agent
 	}
-	err := s.store.Audit(context.WithoutCancel(ctx), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: object,
+	_ = s.writeAudit(r, p, action, object, detail)
+}
+
+// writeAudit appends p's action on object, from the client of r, to the audit trail, even
+// when the client has gone meanwhile; a failure is logged and returned.
+func (s *Server) writeAudit(r *http.Request, p *principal, action, object string, detail map[string]any) error {
+	err := s.store.Audit(context.WithoutCancel(r.Context()), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: object,
 		From: clientIP(r), Detail: detail})
 	if err != nil {
 		s.log.Error("audit", "action", action, "object", object, "by", p.TokenID, "err", err)
 	}
+	return err
 }
 
 func monitorError(id, supervisor string, err error) error {

@@ -713,8 +713,7 @@ func (s *Server) handleRecording(w http.ResponseWriter, r *http.Request, p *prin
 			d["range"] = rg
 		}
 		// Not recorded, not served: whoever reads a recording is on the audit trail.
-		if err := s.store.Audit(r.Context(), customers.AuditEntry{Actor: p.TokenID, Role: string(p.Role), Action: action, Object: id, From: clientIP(r), Detail: d}); err != nil {
-			s.log.Error("audit", "action", action, "object", id, "by", p.TokenID, "err", err)
+		if err := s.writeAudit(r, p, action, id, d); err != nil {
 			return apiErr(http.StatusServiceUnavailable, "unavailable", "", "recording %s cannot be served now: its access could not be recorded in the audit trail", id)
 		}
 	}
