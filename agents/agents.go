@@ -23,7 +23,7 @@ import (
 
 // Config is what the desk works with.
 type Config struct {
-	Distributor *acd.Distributor
+	Distributor acd.Engine
 	Store       *customers.Store // where agent states are kept across restarts
 	Voice       prompts.Speaker
 	Texts       *prompts.Texts // nil: the shipped texts
@@ -35,7 +35,7 @@ type Config struct {
 // Desk carries out agents' own requests and keeps their states.
 type Desk struct {
 	cfg   Config
-	d     *acd.Distributor
+	d     acd.Engine
 	log   *slog.Logger
 	dirty atomic.Bool // agent states changed since last saved
 }

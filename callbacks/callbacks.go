@@ -23,7 +23,7 @@ import (
 // Config is what the dialer works with.
 type Config struct {
 	Store       *customers.Store
-	Distributor *acd.Distributor
+	Distributor acd.Engine
 	Dialer      call.Dialer
 	Voice       prompts.Speaker
 	Texts       *prompts.Texts // nil: the shipped texts
@@ -38,7 +38,7 @@ type Config struct {
 type Dialer struct {
 	cfg   Config
 	store *customers.Store
-	d     *acd.Distributor
+	d     acd.Engine
 	log   *slog.Logger
 	wake  chan struct{}
 	ctx   context.Context // for writing attempts after a call's own context ended

@@ -57,7 +57,7 @@ type Center struct {
 	voice     *prompts.Library
 	flows     *ivr.Library
 	runner    *ivr.Runner
-	acd       *acd.Distributor
+	acd       acd.Engine
 	calls     *journey.Registry // the journeys in progress
 	callLog   *journey.Log      // the last calls finished
 	records   *journey.Records
@@ -276,7 +276,7 @@ func (c *Center) systemAudit(ctx context.Context, action, object, from string, d
 func (c *Center) Flows() *ivr.Library { return c.flows }
 
 // ACD is the distributor (for tests and the dashboard).
-func (c *Center) ACD() *acd.Distributor { return c.acd }
+func (c *Center) ACD() acd.Engine { return c.acd }
 
 // Store is the customer store (for tests and the dashboard).
 func (c *Center) Store() *customers.Store { return c.store }

@@ -22,10 +22,10 @@ import (
 // hub is the center's live changes as dashboard events.
 type hub struct {
 	*dashboard.Feed
-	acd *acd.Distributor
+	acd acd.Engine
 }
 
-func newHub(d *acd.Distributor) *hub { return &hub{Feed: dashboard.NewFeed(), acd: d} }
+func newHub(d acd.Engine) *hub { return &hub{Feed: dashboard.NewFeed(), acd: d} }
 
 // callChanged publishes a journey's live view (journey.Registry's publish function).
 func (h *hub) callChanged(l call.Live, ended bool) {
@@ -45,7 +45,7 @@ func (h *hub) agentChanged(a acd.AgentStateChanged) {
 // and a stream of changes. It implements dashboard.Live.
 type live struct {
 	*hub
-	acd       *acd.Distributor
+	acd       acd.Engine
 	flows     *ivr.Library
 	calls     *journey.Registry
 	room      *waitroom.Room

@@ -25,7 +25,7 @@ type Voice interface {
 
 // Config is what conversations work with.
 type Config struct {
-	Distributor *acd.Distributor
+	Distributor acd.Engine
 	Dialer      call.Dialer // dials outside numbers
 	Voice       Voice
 	Plan        DialPlan
@@ -56,7 +56,7 @@ type Config struct {
 // Talks carries out conversations; one per center.
 type Talks struct {
 	cfg   Config
-	d     *acd.Distributor
+	d     acd.Engine
 	apply func([]acd.Action)
 	log   *slog.Logger
 }

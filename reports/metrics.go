@@ -12,7 +12,7 @@ import (
 // Collector exports the distributor's live view at scrape time, so /metrics and the
 // dashboard read the same numbers from the same place.
 type Collector struct {
-	d *acd.Distributor
+	d acd.Engine
 
 	waiting, oldest, agents, handleEst                  *prometheus.Desc
 	offered, answered, abandoned, shortAbandoned        *prometheus.Desc
@@ -24,7 +24,7 @@ type Collector struct {
 }
 
 // NewCollector exports d's queues and agents at scrape time.
-func NewCollector(d *acd.Distributor) *Collector {
+func NewCollector(d acd.Engine) *Collector {
 	q := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("hotline_queue_"+name, help, append([]string{"queue"}, labels...), nil)
 	}

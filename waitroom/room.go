@@ -42,7 +42,7 @@ type Callbacks interface {
 
 // Config is everything the room works with.
 type Config struct {
-	Distributor *acd.Distributor
+	Distributor acd.Engine
 	Dialer      call.Dialer // rings agents
 	Calls       *journey.Registry
 	Voice       Voice
@@ -69,7 +69,7 @@ type Config struct {
 // Room is the waiting room of one center.
 type Room struct {
 	cfg Config
-	d   *acd.Distributor
+	d   acd.Engine
 	log *slog.Logger
 	ctx context.Context // the center's lifetime: offers end with it
 
