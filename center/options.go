@@ -55,6 +55,7 @@ func StoreConfig(cfg config.Config) (customers.Config, error) {
 		Retention:     time.Duration(cfg.Recordings.RetentionDays) * 24 * time.Hour,
 		WebhookEvents: cfg.Webhooks.URL != "",
 		WorkDue:       time.Duration(cfg.Worklist.DueWithin),
+		Node:          cfg.Cluster.Node,
 	}, nil
 }
 

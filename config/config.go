@@ -29,6 +29,7 @@ type Config struct {
 	ACD         ACD                          `yaml:"acd"`
 	Store       Store                        `yaml:"store"`
 	Redis       Redis                        `yaml:"redis"`
+	Cluster     Cluster                      `yaml:"cluster"`
 	Recordings  Recordings                   `yaml:"recordings"`
 	Callbacks   Callbacks                    `yaml:"callbacks"`
 	Webhooks    Webhooks                     `yaml:"webhooks"`
@@ -217,7 +218,26 @@ type Store struct {
 }
 
 type Redis struct {
-	Addr string `yaml:"addr"` // "" = in-process rate limits and ACD state
+	Addr string `yaml:"addr"` // "" = in-process rate limits (and no shared ACD)
+}
+
+// Cluster is how this node takes part in a contact center of several nodes
+// (docs/architecture.md, "Several nodes").
+type Cluster struct {
+	// Node names this node on the contacts it opens, in logs and in the shared state; it
+	// must differ between nodes (default: the host name).
+	Node string `yaml:"node"`
+	// Shared keeps the distributor's state (queues, agents, every routing decision) in Redis
+	// (redis.addr), so every node with the same queues, agents and store serves one contact
+	// center. It needs redis.addr and a PostgreSQL store.dsn. Off: this node's own
+	// distributor in memory, the default for one node.
+	Shared bool `yaml:"shared"`
+	// Prefix is the prefix of the shared state's Redis keys; nodes of one site use the same
+	// (default "hotline"), several sites on one Redis each their own.
+	Prefix string `yaml:"prefix"`
+	// DeadAfter is how long a node may stay silent before the others end its calls and take
+	// over its callbacks (default 3s).
+	DeadAfter Duration `yaml:"dead_after"`
 }
 
 type Recordings struct {
@@ -269,6 +289,7 @@ func Default() Config {
 			RetryBackoff: Duration(10 * time.Minute),
 		},
 		Webhooks: Webhooks{Timeout: Duration(10 * time.Second)},
+		Cluster:  Cluster{Prefix: "hotline", DeadAfter: Duration(3 * time.Second)},
 	}
 }
 

@@ -118,6 +118,10 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"bad disposition code", "queues:\n  - name: a\n    dispositions: [resolved, Follow Up]\n", "cfg.yaml:3: queues[0].dispositions[1]: \"Follow Up\" is not a disposition code"},
 		{"disposition twice", "queues:\n  - name: a\n    dispositions:\n      - resolved\n      - resolved\n", "cfg.yaml:5: queues[0].dispositions[1]: disposition \"resolved\" is listed twice"},
 		{"bad rate", "callbacks:\n  per_number_limit: lots\n", "callbacks.per_number_limit: \"lots\" is not a rate"},
+		{"shared without redis", "store:\n  dsn: postgres://db/hotline\ncluster:\n  shared: true\n", "cfg.yaml:4: cluster.shared: needs redis.addr"},
+		{"shared on sqlite", "redis:\n  addr: 127.0.0.1:6379\ncluster:\n  shared: true\n", "cfg.yaml:4: cluster.shared: needs a PostgreSQL store.dsn"},
+		{"bad node name", "cluster:\n  node: \"node a\"\n", "cfg.yaml:2: cluster.node: \"node a\": use letters"},
+		{"dead_after too short", "cluster:\n  dead_after: 100ms\n", "cfg.yaml:2: cluster.dead_after: must be from 1s to 1m"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -223,6 +223,7 @@ func (c *Config) Validate() error {
 	if c.Redis.Addr != "" {
 		checkHostPort(bad, "redis.addr", c.Redis.Addr)
 	}
+	c.Cluster.validate(c, bad)
 	for i, p := range append(append([]string{}, c.Callbacks.AllowedPrefixes...), c.Callbacks.DeniedPrefixes...) {
 		key := fmt.Sprintf("callbacks.allowed_prefixes[%d]", i)
 		if i >= len(c.Callbacks.AllowedPrefixes) {
@@ -276,4 +277,25 @@ func ParseRate(s string) (int, time.Duration, error) {
 		return 0, 0, fmt.Errorf("%q: the unit after / must be s, m, h or d", s)
 	}
 	return count, per, nil
+}
+
+func (cl Cluster) validate(c *Config, bad func(key, format string, args ...any)) {
+	if cl.Node != "" && !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`).MatchString(cl.Node) {
+		bad("cluster.node", "%q: use letters, digits, dots, dashes and underscores (at most 63)", cl.Node)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,62}$`).MatchString(cl.Prefix) {
+		bad("cluster.prefix", "%q: use letters, digits, colons, dots, dashes and underscores (at most 63)", cl.Prefix)
+	}
+	if d := cl.DeadAfter.D(); d < time.Second || d > time.Minute {
+		bad("cluster.dead_after", "must be from 1s to 1m, not %v", d)
+	}
+	if !cl.Shared {
+		return
+	}
+	if c.Redis.Addr == "" {
+		bad("cluster.shared", "needs redis.addr: the shared state lives in Redis")
+	}
+	if !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") {
+		bad("cluster.shared", "needs a PostgreSQL store.dsn: nodes cannot share a SQLite file")
+	}
 }
