@@ -92,54 +92,6 @@ func (s *Session) reportDelay(first bool) time.Duration {
 	return time.Duration(float64(d) * (0.5 + rand.Float64()))
 }
 
-// rtcpLoop is the session's RTCP goroutine: it reads the peer's reports on the RTCP socket,
-// and sends ours whenever its read deadline (the report timer) passes.
-func (s *Session) rtcpLoop() {
-	defer s.wg.Done()
-	next := time.Now().Add(s.reportDelay(true))
-	if s.rtcpConn == nil {
-		s.reportLoop(next)
-		return
-	}
-	buf := make([]byte, 1500)
-	fails := 0
-	for {
-		_ = s.rtcpConn.SetReadDeadline(next)
-		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
-		switch {
-		case err == nil:
-			fails = 0
-			s.handleRTCP(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), false, time.Now())
-		case s.ctx.Err() != nil || errors.Is(err, net.ErrClosed):
-			return
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			s.sendReport(time.Now(), false)
-			next = time.Now().Add(s.reportDelay(false))
-		default:
-			if fails++; fails >= 10 {
-				s.log.Debug("RTCP reading failed; sending reports only", "err", err)
-				s.reportLoop(next)
-				return
-			}
-		}
-	}
-}
-
-// reportLoop sends reports until the session ends, without reading.
-func (s *Session) reportLoop(next time.Time) {
-	t := time.NewTimer(time.Until(next))
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			s.sendReport(time.Now(), false)
-			t.Reset(s.reportDelay(false))
-		}
-	}
-}
-
 // rtcpTarget returns the socket to send RTCP from and where to, or false when there is
 // nowhere to send (no remote, or on hold).
 func (s *Session) rtcpTarget() (*net.UDPConn, netip.AddrPort, bool) {

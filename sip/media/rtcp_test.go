@@ -422,7 +422,7 @@ func TestRTCPMuxOnRTPPort(t *testing.T) {
 func TestRTCPMalformedIgnored(t *testing.T) {
 	t.Parallel()
 	phone := newRTCPPeer(t, 1)
-	s := newTestSession(t)
+	s := newTestSession(t, WithRTCPInterval(testRTCPInterval)) // RTCP is read when a report is due
 	s.SetRemote(phone.addr())
 	s.Start()
 	before := counterValue(dropRTCP)
@@ -541,5 +541,32 @@ func TestRTCPSenderReportTimestamp(t *testing.T) {
 	}
 	if _, ok := s.buildReport(t0.Add(time.Second))[0].(*rtcp.ReceiverReport); !ok {
 		t.Error("nothing sent since the last SR: the next report must be an RR")
+	}
+}
+
+// The peer's RTCP is read when this session's next report is due, not as it arrives; the
+// kernel's arrival stamp keeps the round-trip time what it would be had it been read at once.
+// Here the RR arrives just after one of our reports, so it waits in the socket at least half
+// an interval (500 ms), and says our SR reached the peer 100 ms before it answered at once.
+func TestRTCPReadLateKeepsItsArrivalTime(t *testing.T) {
+	t.Parallel()
+	phone := newRTCPPeer(t, 1)
+	s := newTestSession(t, WithRTCPInterval(time.Second))
+	s.SetRemote(phone.addr())
+	s.Start()
+	if readRTCP(phone.rtcp, 3*time.Second, func([]rtcp.Packet) bool { return true }) == nil {
+		t.Fatal("no report from the session")
+	}
+	sent := time.Now()
+	sendRTCP(t, phone.rtcp, rtcpAddr(s), &rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{
+		{SSRC: s.SSRC(), LastSenderReport: ntpMiddle(ntpTime(sent.Add(-100 * time.Millisecond)))}}})
+	if !waitFor(3*time.Second, func() bool { return s.Stats().RTT > 0 }) {
+		t.Fatal("the RR was not read")
+	}
+	if read := time.Since(sent); read < 400*time.Millisecond {
+		t.Logf("the RR was read after %v only; the test shows less than it could", read)
+	}
+	if got := s.Stats().RTT; got < 90*time.Millisecond || got > 150*time.Millisecond {
+		t.Errorf("RTT %v, want about 100ms: the arrival time was lost", got)
 	}
 }

@@ -53,6 +53,7 @@ import (
 type Session struct {
 	conn     *net.UDPConn
 	rtcpConn *net.UDPConn // nil: RTCP only multiplexed on the RTP socket
+	report   *reportSlot  // this session's place in the reports' schedule (reporter.go)
 	local    netip.AddrPort
 	log      *slog.Logger
 	clock    Clock
@@ -181,6 +182,10 @@ func NewSession(conn, rtcpConn *net.UDPConn, opts ...SessionOption) *Session {
 		digits:       make(chan rune, DigitBuffer),
 	}
 	s.player = player{s: s, done: make(chan struct{}, 1)}
+	s.report = &reportSlot{s: s, idx: -1}
+	if rtcpConn != nil {
+		stampArrivals(rtcpConn)
+	}
 	s.params.Store(&sessionParams{codec: PCMU})
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		s.local = ua.AddrPort()
@@ -272,9 +277,9 @@ func (s *Session) Start() {
 	if d := time.Duration(s.inactivity.Load()); d > 0 {
 		_ = s.conn.SetReadDeadline(time.Now().Add(d))
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.readLoop()
-	go s.rtcpLoop()
+	reports.add(s.report, time.Now().Add(s.reportDelay(true)))
 }
 
 // Done is closed when the session has ended.
@@ -330,6 +335,7 @@ func (s *Session) end(cause error) {
 			s.sendBye()
 		}
 		s.cancel(cause)
+		reports.remove(s.report) // after cancel: a report being sent now is not scheduled again
 		err := s.conn.Close()
 		if s.rtcpConn != nil {
 			err = errors.Join(err, s.rtcpConn.Close())

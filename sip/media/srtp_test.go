@@ -240,7 +240,7 @@ func testSRTPCallThroughWiretap(t *testing.T, suite Suite, tag, index int) {
 // must not make a symmetric-RTP session latch to it. The genuine phone still latches.
 func TestSRTPRejectsForgeriesAndReplays(t *testing.T) {
 	t.Parallel()
-	s := newTestSession(t, WithSymmetricRTP(true), WithCodec(PCMU, 101))
+	s := newTestSession(t, WithSymmetricRTP(true), WithCodec(PCMU, 101), WithRTCPInterval(testRTCPInterval)) // RTCP is read when a report is due
 	hotline, phoneKeys := keyPair(t, SuiteAES128SHA1_80)
 	mustSetSRTP(t, s, hotline)
 	sdpAddr := unreachable(t)
