@@ -54,6 +54,8 @@ var conformance = []struct {
 	{"EraseIncomplete", testEraseIncomplete},
 	{"Export", testExport},
 	{"AgentStates", testAgentStates},
+	{"AgentStatesUpgrade", testAgentStatesUpgrade},
+	{"AgentStatesUpgradeBadBlob", testAgentStatesUpgradeBadBlob},
 	{"Surveys", testSurveys},
 	{"DashboardSessions", testSessions},
 	{"Concurrent", testConcurrent},
