@@ -41,6 +41,8 @@ var conformance = []struct {
 	{"CallbackScheduledSlots", testCallbackSlots},
 	{"CallbackRetriesThenTicket", testCallbackRetries},
 	{"CallbackDialingLease", testCallbackLease},
+	{"CallbackClaims", testCallbackClaims},
+	{"CallbackClaimNotDue", testCallbackClaimNotDue},
 	{"Voicemail", testVoicemail},
 	{"VoicemailRollsBack", testVoicemailRollback},
 	{"Tickets", testTickets},
