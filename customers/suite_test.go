@@ -50,6 +50,8 @@ var conformance = []struct {
 	{"WebhookDeliveryRetries", testWebhookDelivery},
 	{"WebhookOutboxSurvivesRestart", testWebhookRestart},
 	{"WebhookRun", testWebhookRun},
+	{"WebhookTwoDeliverers", testWebhookTwoDeliverers},
+	{"WebhookHandover", testWebhookHandover},
 	{"Retention", testRetention},
 	{"Erase", testErase},
 	{"EraseEverything", testEraseEverything},

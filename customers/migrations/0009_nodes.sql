@@ -4,7 +4,9 @@
 -- other. The site's one blob of version 1 (agent_states) is split into these rows by the
 -- migration's Go step (store.go, upgrades) and then dropped. A callback a node has put in its
 -- distributor is claimed by that node (queued_by) until queued_until, renewed while it holds
--- it: no other node queues it meanwhile. Times are Unix milliseconds.
+-- it: no other node queues it meanwhile. A webhook delivery's lease names its deliverer
+-- (leased_by), so that one whose lease ran out while it was sending does not write its outcome
+-- over the next sender's. Times are Unix milliseconds.
 
 CREATE TABLE agent_records (
     agent_id TEXT PRIMARY KEY,
@@ -23,3 +25,5 @@ CREATE TABLE queue_records (
 ALTER TABLE callbacks ADD COLUMN queued_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE callbacks ADD COLUMN queued_until BIGINT;
 CREATE INDEX callbacks_queued ON callbacks (queued_by) WHERE queued_until IS NOT NULL;
+
+ALTER TABLE outbox ADD COLUMN leased_by TEXT NOT NULL DEFAULT '';
