@@ -21,29 +21,56 @@ type StateRecord struct {
 }
 
 // SaveStates writes the given agents' and queues' records in one transaction, each replacing
-// the one saved before for the same agent or queue; the others are left as they are.
+// the one saved before for the same agent or queue; the others are left as they are. On
+// PostgreSQL each table is one statement whatever the number of records (a round trip each
+// would be most of the time).
 func (s *Store) SaveStates(ctx context.Context, agents, queues []StateRecord) error {
 	if len(agents) == 0 && len(queues) == 0 {
 		return nil
 	}
 	at := ms(s.now())
 	return s.inTx(ctx, func(r run) error {
-		for _, a := range agents {
-			if _, err := r.exec(ctx, `INSERT INTO agent_records (agent_id, data, saved_at, node) VALUES (?, ?, ?, ?)
-				ON CONFLICT (agent_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at, node = excluded.node`,
-				a.ID, string(a.Data), at, s.node); err != nil {
-				return fmt.Errorf("customers: saving agent %s: %w", a.ID, err)
-			}
+		if err := s.upsertStates(ctx, r, "agent_records", "agent_id", agents, at); err != nil {
+			return fmt.Errorf("customers: saving agent states: %w", err)
 		}
-		for _, q := range queues {
-			if _, err := r.exec(ctx, `INSERT INTO queue_records (queue, data, saved_at, node) VALUES (?, ?, ?, ?)
-				ON CONFLICT (queue) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at, node = excluded.node`,
-				q.ID, string(q.Data), at, s.node); err != nil {
-				return fmt.Errorf("customers: saving queue %s: %w", q.ID, err)
-			}
+		if err := s.upsertStates(ctx, r, "queue_records", "queue", queues, at); err != nil {
+			return fmt.Errorf("customers: saving queue history: %w", err)
 		}
 		return nil
 	})
+}
+
+// upsertStates writes recs into table (keyed by key), the last of a repeated ID winning.
+func (s *Store) upsertStates(ctx context.Context, r run, table, key string, recs []StateRecord, at int64) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	last := make(map[string]int, len(recs))
+	for i, rec := range recs {
+		last[rec.ID] = i
+	}
+	update := " ON CONFLICT (" + key + ") DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at, node = excluded.node"
+	if s.d == postgres {
+		ids, data := make([]string, 0, len(last)), make([]string, 0, len(last))
+		for i, rec := range recs {
+			if last[rec.ID] == i {
+				ids, data = append(ids, rec.ID), append(data, string(rec.Data))
+			}
+		}
+		_, err := r.exec(ctx, "INSERT INTO "+table+" ("+key+", data, saved_at, node) SELECT id, data, ?, ? FROM unnest(?::text[], ?::text[]) AS t (id, data)"+update,
+			at, s.node, ids, data)
+		return err
+	}
+	for i, rec := range recs {
+		if last[rec.ID] != i {
+			continue
+		}
+		if _, err := r.exec(ctx, "INSERT INTO "+table+" ("+key+", data, saved_at, node) VALUES (?, ?, ?, ?)"+update,
+			rec.ID, string(rec.Data), at, s.node); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadStates returns every saved agent and queue record, by ID.

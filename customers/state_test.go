@@ -49,6 +49,13 @@ func testAgentStates(e *env) {
 	if len(queues) != 1 || queues[0].ID != "support" || string(queues[0].Data) != `{"Name":"support"}` {
 		e.Errorf("queues %+v, want support's record", queues)
 	}
+	// An agent twice in one save: the last record stands.
+	e.must(a.SaveStates(e.ctx, []StateRecord{{ID: "1004", Data: []byte(`{"n":1}`)}, {ID: "1004", Data: []byte(`{"n":2}`)}}, nil))
+	agents, _, err = a.LoadStates(e.ctx)
+	e.must(err)
+	if len(agents) != 4 || agents[3].ID != "1004" || string(agents[3].Data) != `{"n":2}` {
+		e.Errorf("after saving 1004 twice at once: %+v, want its last record", agents)
+	}
 }
 
 // upTo migrates a store no further than schema version v, for upgrade tests.
