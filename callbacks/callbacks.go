@@ -112,7 +112,7 @@ func (b *Dialer) Run(ctx context.Context, apply func([]acd.Action)) {
 	}
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
-	renew := time.NewTicker(b.store.QueueLease() / 3)
+	renew := time.NewTicker(max(b.store.QueueLease()/3, 100*time.Millisecond))
 	defer renew.Stop()
 	for {
 		b.enqueueDue(ctx, apply)
