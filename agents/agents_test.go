@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -147,7 +148,8 @@ func TestTwoNodesSaveTheirOwnAgents(t *testing.T) {
 		}
 
 		d3 := distributor(t)
-		if err := New(Config{Distributor: d3, Store: openStore(t, db, "node-c"), Log: quiet}).Restore(ctx, ignore); err != nil {
+		kC := New(Config{Distributor: d3, Store: openStore(t, db, "node-c"), Log: quiet})
+		if err := kC.Restore(ctx, ignore); err != nil {
 			t.Fatal(err)
 		}
 		for id, reason := range map[string]string{"1001": "meeting", "1003": "training"} {
@@ -157,6 +159,31 @@ func TestTwoNodesSaveTheirOwnAgents(t *testing.T) {
 			}
 			if st.State != acd.Paused || st.PauseReason != reason {
 				t.Errorf("after the restart %s is %s (%q), want paused for %s", id, st.State, st.PauseReason, reason)
+			}
+		}
+		// What a node restored is not saved back over a later change made elsewhere.
+		must(dB.Unpause("1003"))
+		if err := kB.save(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		must(d3.Unpause("1001"))
+		if err := kC.save(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		agents, _, err = storeA.LoadStates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range agents {
+			var rec acd.AgentRecord
+			if err := json.Unmarshal(r.Data, &rec); err != nil {
+				t.Fatal(err)
+			}
+			if r.ID == "1003" && (r.Node != "node-b" || rec.State != acd.Available) {
+				t.Errorf("1003 saved by %s as %s, want node-b's later save (available)", r.Node, rec.State)
+			}
+			if r.ID == "1001" && (r.Node != "node-c" || rec.State != acd.Available) {
+				t.Errorf("1001 saved by %s as %s, want node-c's save (available)", r.Node, rec.State)
 			}
 		}
 	})
