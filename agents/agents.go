@@ -6,12 +6,14 @@
 package agents
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +40,10 @@ type Desk struct {
 	d     acd.Engine
 	log   *slog.Logger
 	dirty atomic.Bool // agent states changed since last saved
+
+	mu     sync.Mutex        // saves
+	saved  map[string][]byte // agent ID -> its record as the store has it (saved or restored)
+	savedQ map[string][]byte // queue name -> its history as the store has it
 }
 
 // New makes a desk.
@@ -48,7 +54,14 @@ func New(cfg Config) *Desk {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Desk{cfg: cfg, d: cfg.Distributor, log: cfg.Log}
+	k := &Desk{cfg: cfg, d: cfg.Distributor, log: cfg.Log}
+	k.saved, k.savedQ = map[string][]byte{}, map[string][]byte{}
+	if k.d != nil {
+		// What the distributor starts with (everyone logged out) is not saved over what
+		// another node saved: only changes are.
+		k.rebase(k.d.Snapshot())
+	}
+	return k
 }
 
 // Pause reasons an agent picks by digits after *52 (no digits: break). Other digits are
@@ -145,67 +158,163 @@ func (k *Desk) Registered(agent string, contacts int, apply func([]acd.Action)) 
 	}
 }
 
-// Changed notes that agent states changed (they are saved shortly after).
+// Changed notes that agent states changed (the center calls it on every AgentStateChanged);
+// the agents whose records changed are saved shortly after.
 func (k *Desk) Changed() { k.dirty.Store(true) }
 
-// Restore puts back agent states and queue history from the store. Contacts that were waiting
-// died with the process and are dropped (callbacks come back from the store with their
-// original arrival); an agent whose call died is put in wrap-up that ends now.
+// queueEvery is how often queue history is saved (and agents' records compared even when no
+// state change was reported: a log-in to one more queue, a count).
+const queueEvery = 10 * time.Second
+
+// Restore puts back agent states and queue history from the store, each agent as it was last
+// saved by whichever node saved it. Contacts that were waiting died with the process and are
+// dropped (callbacks come back from the store with their original arrival); an agent whose
+// call died is put in wrap-up that ends at once; a contact being offered stays with no one.
+// Records of agents or queues the configuration no longer has are skipped with a warning.
 func (k *Desk) Restore(ctx context.Context, apply func([]acd.Action)) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	b, _, err := k.cfg.Store.LoadAgentStates(ctx)
-	if err != nil || len(b) == 0 {
+	agents, queues, err := k.cfg.Store.LoadStates(ctx)
+	if err != nil {
 		return err
 	}
-	var st acd.State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("stored agent states: %w", err)
+	if len(agents) == 0 && len(queues) == 0 {
+		return nil
 	}
-	st.Calls = nil
-	for i := range st.Agents {
-		a := &st.Agents[i]
+	var st acd.State
+	for _, r := range agents {
+		var a acd.AgentRecord
+		if err := json.Unmarshal(r.Data, &a); err != nil {
+			k.log.Warn("stored agent state is not readable; the agent starts logged out", "agent", r.ID, "error", err)
+			continue
+		}
 		a.OfferedCallID = ""
 		if a.Call != nil && a.Call.HungUpAt.IsZero() {
-			a.Call.HungUpAt, a.Call.WrapUpUntil = st.At, st.At
+			// The call died with the process: it ended when last saved, and so does its
+			// wrap-up. The time on call until then counts as on call.
+			a.Call.HungUpAt, a.Call.WrapUpUntil = r.SavedAt, r.SavedAt
+			if a.State == acd.OnCall {
+				if a.TimeInState == nil {
+					a.TimeInState = map[acd.AgentState]time.Duration{}
+				}
+				if !a.Since.IsZero() && r.SavedAt.After(a.Since) {
+					a.TimeInState[acd.OnCall] += r.SavedAt.Sub(a.Since)
+				}
+				a.State, a.Since = acd.WrapUp, r.SavedAt
+			}
 		}
+		if r.SavedAt.After(st.At) {
+			st.At = r.SavedAt
+		}
+		st.Agents = append(st.Agents, a)
+	}
+	for _, r := range queues {
+		var q acd.QueueRecord
+		if err := json.Unmarshal(r.Data, &q); err != nil {
+			k.log.Warn("stored queue history is not readable; the queue starts afresh", "queue", r.ID, "error", err)
+			continue
+		}
+		st.Queues = append(st.Queues, q)
 	}
 	acts, err := k.d.Restore(st)
-	if err != nil {
+	apply(acts)
+	if err != nil && (!errors.Is(err, acd.ErrRestoreSkipped) || errors.Is(err, acd.ErrNotFresh)) {
 		return fmt.Errorf("stored agent states: %w", err)
 	}
-	apply(acts)
-	k.log.Info("agent states restored", "saved_at", st.At)
+	if err != nil {
+		k.log.Warn("agent states restored in part", "error", err)
+	}
+	k.mu.Lock()
+	k.rebase(k.d.Snapshot())
+	k.mu.Unlock()
+	k.log.Info("agent states restored", "agents", len(st.Agents), "queues", len(st.Queues), "saved_at", st.At)
 	return nil
 }
 
-// save writes the distributor's state to the store.
-func (k *Desk) save(ctx context.Context) error {
-	b, err := json.Marshal(k.d.Snapshot())
-	if err != nil {
-		return err
+// rebase takes s as what the store has: only what changes from it is saved.
+func (k *Desk) rebase(s acd.State) {
+	k.saved, k.savedQ = map[string][]byte{}, map[string][]byte{}
+	for _, a := range s.Agents {
+		if b, err := json.Marshal(a); err == nil {
+			k.saved[a.ID] = b
+		}
+	}
+	for _, q := range s.Queues {
+		if b, err := json.Marshal(q); err == nil {
+			k.savedQ[q.Name] = b
+		}
+	}
+}
+
+// save writes to the store the agents whose records changed since they were last saved (or
+// restored), and with queues the queues' history that changed, in one transaction. Agents
+// this node did not change are not written: another node's saves of them stay.
+func (k *Desk) save(ctx context.Context, queues bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	snap := k.d.Snapshot()
+	var agents, qs []customers.StateRecord
+	for _, a := range snap.Agents {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(b, k.saved[a.ID]) {
+			agents = append(agents, customers.StateRecord{ID: a.ID, Data: b})
+		}
+	}
+	if queues {
+		for _, q := range snap.Queues {
+			b, err := json.Marshal(q)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(b, k.savedQ[q.Name]) {
+				qs = append(qs, customers.StateRecord{ID: q.Name, Data: b})
+			}
+		}
+	}
+	if len(agents) == 0 && len(qs) == 0 {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return k.cfg.Store.SaveAgentStates(ctx, b)
+	if err := k.cfg.Store.SaveStates(ctx, agents, qs); err != nil {
+		return err
+	}
+	for _, r := range agents {
+		k.saved[r.ID] = r.Data
+	}
+	for _, r := range qs {
+		k.savedQ[r.ID] = r.Data
+	}
+	return nil
 }
 
-// Persist saves states shortly after changes (coalescing bursts) and once more at the end.
+// Persist saves the agents that changed shortly after a change (coalescing bursts), queue
+// history every queueEvery, and everything that changed once more at the end.
 func (k *Desk) Persist(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	lastQueues := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := k.save(ctx); err != nil {
+			if err := k.save(ctx, true); err != nil {
 				k.log.Error("saving agent states", "error", err)
 			}
 			return
-		case <-t.C:
-			if k.dirty.Swap(false) {
-				if err := k.save(ctx); err != nil {
-					k.log.Error("saving agent states", "error", err)
-				}
+		case now := <-t.C:
+			full := now.Sub(lastQueues) >= queueEvery
+			if !k.dirty.Swap(false) && !full {
+				continue
+			}
+			if full {
+				lastQueues = now
+			}
+			if err := k.save(ctx, full); err != nil {
+				k.dirty.Store(true) // try again
+				k.log.Error("saving agent states", "error", err)
 			}
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,9 +34,17 @@ type Config struct {
 	// MissReason classifies an agent's failed dial for the distributor.
 	MissReason func(error) acd.MissReason
 	Log        *slog.Logger
+	// Now is the clock callbacks fall due by (default time.Now); the store's claims use the
+	// store's clock.
+	Now func() time.Time
 }
 
 // Dialer enqueues due callbacks and dials them when the distributor offers them to agents.
+// Several nodes may share one store: a node claims each callback in the store before it puts
+// it in its distributor (customers.Store.ClaimCallback) and renews its claims while it holds
+// them, so each callback waits in one node's distributor only; a node that dies stops
+// renewing, and after the store's queue lease another node queues its callbacks, each with
+// its original arrival and priority.
 type Dialer struct {
 	cfg   Config
 	store *customers.Store
@@ -58,6 +68,9 @@ func New(ctx context.Context, cfg Config) *Dialer {
 	if cfg.MissReason == nil {
 		cfg.MissReason = func(error) acd.MissReason { return acd.Unreachable }
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Dialer{cfg: cfg, store: cfg.Store, d: cfg.Distributor, log: cfg.Log.With("component", "callbacks"),
 		wake: make(chan struct{}, 1), ctx: ctx, active: map[string]string{}}
 }
@@ -73,31 +86,116 @@ func (b *Dialer) Kick() {
 	}
 }
 
-// Converted records that a waiting caller's distributor entry became this stored callback.
+// Converted records that a waiting caller's distributor entry became this stored callback,
+// and claims the callback for this node: the caller is here, so another node that had the
+// customer's callback queued withdraws it when it next renews its claims.
 func (b *Dialer) Converted(entry, storeID string) {
 	b.mu.Lock()
 	b.active[storeID] = entry
 	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 10*time.Second)
+	defer cancel()
+	if _, err := b.store.HoldCallback(ctx, storeID); err != nil {
+		b.log.Warn("cannot claim the callback of a converted wait; retried at the next renewal", "callback", storeID, "error", err)
+	}
 }
 
-// Run enqueues callbacks as they fall due (inside opening hours) until ctx ends; apply
-// carries out the distributor's actions.
+// Run enqueues callbacks as they fall due (inside opening hours) and renews this node's
+// claims on those it holds until ctx ends; then it releases its claims, so that other nodes
+// take its callbacks over at once. apply carries out the distributor's actions.
 func (b *Dialer) Run(ctx context.Context, apply func([]acd.Action)) {
+	// A node starting afresh holds nothing: claims its previous run left are let go.
+	if n, err := b.store.ReleaseCallbackClaims(ctx); err != nil {
+		b.log.Error("releasing the callback claims of this node's previous run", "error", err)
+	} else if n > 0 {
+		b.log.Info("released the callback claims of this node's previous run", "callbacks", n)
+	}
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	renew := time.NewTicker(max(b.store.QueueLease()/3, 100*time.Millisecond))
+	defer renew.Stop()
 	for {
 		b.enqueueDue(ctx, apply)
 		select {
 		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if _, err := b.store.ReleaseCallbackClaims(rctx); err != nil {
+				b.log.Warn("releasing callback claims at shutdown; other nodes take them after the lease", "error", err)
+			}
+			cancel()
 			return
 		case <-t.C:
 		case <-b.wake:
+		case <-renew.C:
+			b.renew(ctx, apply)
 		}
 	}
 }
 
+// renew extends this node's claims on the callbacks it holds (one UPDATE). When the store
+// counts other than this node holds, it looks closer: a callback whose claim ran out and that
+// no one took is claimed again; one another node took (a caller there pressed 1, or this node
+// stalled past the lease), that ended elsewhere or that is no longer due is withdrawn from
+// the distributor, unless it is being dialled; a claim this node does not hold is released.
+// Entries the distributor no longer has are let go first.
+func (b *Dialer) renew(ctx context.Context, apply func([]acd.Action)) {
+	b.mu.Lock()
+	held := maps.Clone(b.active)
+	b.mu.Unlock()
+	for id, entry := range held {
+		if _, ok := b.d.CallStatus(entry); !ok {
+			b.drop(ctx, id)
+			delete(held, id)
+		}
+	}
+	n, err := b.store.RenewCallbackClaims(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Error("renewing callback claims", "error", err)
+		}
+		return
+	}
+	if n == len(held) {
+		return
+	}
+	claims, err := b.store.CallbackClaims(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Error("reading callback claims", "error", err)
+		}
+		return
+	}
+	for id, entry := range held {
+		if slices.Contains(claims, id) {
+			continue
+		}
+		if _, err := b.store.ClaimCallback(ctx, id); err == nil {
+			continue
+		}
+		if st, ok := b.d.CallStatus(entry); ok && st.State == acd.CallConnected {
+			continue // being dialled: the attempt settles it
+		}
+		acts, _ := b.d.Abandon(entry)
+		apply(acts)
+		b.release(id)
+		b.log.Info("callback withdrawn from the queue: another node holds it, or it ended or moved", "callback", id)
+	}
+	for _, id := range claims {
+		b.mu.Lock()
+		_, ok := b.active[id]
+		b.mu.Unlock()
+		if !ok {
+			if err := b.store.ReleaseCallback(ctx, id); err != nil && ctx.Err() == nil {
+				b.log.Warn("releasing a callback claim", "callback", id, "error", err)
+			}
+		}
+	}
+}
+
+// enqueueDue claims the due callbacks no node holds and puts them in the distributor, each
+// with its original arrival and priority.
 func (b *Dialer) enqueueDue(ctx context.Context, apply func([]acd.Action)) {
-	due, err := b.store.DueCallbacks(ctx, time.Now(), 100)
+	due, err := b.store.DueCallbacks(ctx, b.cfg.Now(), 100)
 	if err != nil {
 		if ctx.Err() == nil {
 			b.log.Error("reading due callbacks", "error", err)
@@ -107,6 +205,20 @@ func (b *Dialer) enqueueDue(ctx context.Context, apply func([]acd.Action)) {
 	for _, cb := range due {
 		b.mu.Lock()
 		_, busy := b.active[cb.ID]
+		b.mu.Unlock()
+		if busy {
+			continue
+		}
+		claimed, err := b.store.ClaimCallback(ctx, cb.ID)
+		if err != nil {
+			if !errors.Is(err, customers.ErrClaimed) && !errors.Is(err, customers.ErrNotPending) && ctx.Err() == nil {
+				b.log.Error("cannot claim callback", "callback", cb.ID, "error", err)
+			}
+			continue // another node queued it first, or it moved on
+		}
+		cb = claimed // as of the claim: its place in line
+		b.mu.Lock()
+		_, busy = b.active[cb.ID] // a caller's wait converted into it meanwhile
 		if !busy {
 			b.active[cb.ID] = entryID(cb.ID)
 		}
@@ -119,7 +231,7 @@ func (b *Dialer) enqueueDue(ctx context.Context, apply func([]acd.Action)) {
 		apply(acts)
 		if err != nil {
 			b.log.Error("cannot queue callback", "callback", cb.ID, "queue", cb.Queue, "error", err)
-			b.release(cb.ID)
+			b.drop(ctx, cb.ID)
 			continue
 		}
 		b.log.Info("callback waiting in queue", "callback", cb.ID, "queue", cb.Queue, "arrived", cb.ArrivedAt, "attempt", cb.Attempts+1)
@@ -130,6 +242,17 @@ func (b *Dialer) release(storeID string) {
 	b.mu.Lock()
 	delete(b.active, storeID)
 	b.mu.Unlock()
+}
+
+// drop forgets a callback that left this node's distributor and releases its claim in the
+// store, so that it is queued again (here or elsewhere) if it is still due.
+func (b *Dialer) drop(ctx context.Context, storeID string) {
+	b.release(storeID)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := b.store.ReleaseCallback(ctx, storeID); err != nil {
+		b.log.Warn("releasing a callback claim; it lapses after the lease", "callback", storeID, "error", err)
+	}
 }
 
 // storeID resolves a distributor callback entry to its stored callback.
@@ -159,7 +282,7 @@ func (b *Dialer) Changed(cb customers.Callback, apply func([]acd.Action)) {
 	if st, ok := b.d.CallStatus(entry); ok && st.State != acd.CallConnected {
 		acts, _ := b.d.Abandon(entry)
 		apply(acts)
-		b.release(cb.ID)
+		b.drop(b.ctx, cb.ID)
 		b.log.Info("callback withdrawn from the queue", "callback", cb.ID, "status", cb.Status)
 	}
 	b.Kick()
@@ -196,7 +319,7 @@ func (b *Dialer) OfferCallback(ctx context.Context, o acd.Offer, apply func([]ac
 		_ = agent.Hangup(call.CauseNormal)
 		acts, _ := b.d.Hangup(o.CallID)
 		apply(acts)
-		b.release(id)
+		b.drop(b.ctx, id)
 	}()
 	if cb, err = b.store.StartCallback(ctx, id); err != nil { // another node dials it
 		b.log.Info("callback taken elsewhere", "callback", id, "error", err)

@@ -47,3 +47,32 @@ func benchBeginFinish(b *testing.B, dsn string) {
 		}
 	})
 }
+
+// BenchmarkSaveStates is the agents' desk saving a busy second: 20 agents whose states
+// changed (records about the size the distributor writes), in one transaction.
+func BenchmarkSaveStates(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchSaveStates(b, "") })
+	b.Run("postgres", func(b *testing.B) { benchSaveStates(b, postgresDB(b)) })
+}
+
+func benchSaveStates(b *testing.B, dsn string) {
+	ctx := context.Background()
+	s, err := Open(ctx, Config{DSN: dsn, DataDir: b.TempDir(), Node: "node-a"}, WithLogger(testLog()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	recs := make([]StateRecord, 20)
+	for i := range recs {
+		recs[i] = StateRecord{ID: fmt.Sprintf("%d", 1000+i), Data: []byte(fmt.Sprintf(`{"ID":"%d","State":3,"Since":"2026-05-11T02:00:00Z",`+
+			`"PauseReason":"lunch","Queues":["support","sales"],"CallsHandled":42,"TimeInState":{"1":3600000000000,"3":900000000000},`+
+			`"TimeInPause":{"lunch":900000000000}}`, 1000+i))}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := s.SaveStates(ctx, recs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -49,25 +49,29 @@ type Callback struct {
 	Slot          time.Time // the time chosen, for scheduled callbacks
 	LastResult    string    // the outcome of the last attempt, or why it was cancelled
 	TicketID      string    // opened when the attempts ran out
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// QueuedBy is the node that holds the callback in its distributor, until QueuedUntil
+	// unless it renews its claim (ClaimCallback); "" and zero when no node does.
+	QueuedBy    string
+	QueuedUntil time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 const callbackCols = `id, customer_id, contact_id, number, queue, source, arrived_at, priority, language, status,
-	attempts, max_attempts, next_attempt_at, slot_at, last_result, ticket_id, created_at, updated_at`
+	attempts, max_attempts, next_attempt_at, slot_at, last_result, ticket_id, queued_by, queued_until, created_at, updated_at`
 
 func scanCallback(sc interface{ Scan(...any) error }) (Callback, error) {
 	var c Callback
 	var contact, ticket sql.NullString
-	var next, slot sql.NullInt64
+	var next, slot, queued sql.NullInt64
 	var arrived, created, updated int64
 	err := sc.Scan(&c.ID, &c.CustomerID, &contact, &c.Number, &c.Queue, &c.Source, &arrived, &c.Priority, &c.Language,
-		&c.Status, &c.Attempts, &c.MaxAttempts, &next, &slot, &c.LastResult, &ticket, &created, &updated)
+		&c.Status, &c.Attempts, &c.MaxAttempts, &next, &slot, &c.LastResult, &ticket, &c.QueuedBy, &queued, &created, &updated)
 	if err != nil {
 		return Callback{}, err
 	}
 	c.ContactID, c.TicketID = contact.String, ticket.String
-	c.ArrivedAt, c.NextAttemptAt, c.Slot = fromMS(arrived), fromNullMS(next), fromNullMS(slot)
+	c.ArrivedAt, c.NextAttemptAt, c.Slot, c.QueuedUntil = fromMS(arrived), fromNullMS(next), fromNullMS(slot), fromNullMS(queued)
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 	return c, nil
 }
@@ -193,8 +197,11 @@ func (s *Store) bookCallback(ctx context.Context, r run, req CallbackRequest, nu
 		if req.Language != "" {
 			lang = req.Language
 		}
+		// The node holding it queued lets it go: it was asked for again (a caller waiting on
+		// another node pressed 1, who claims it; a new slot), and its holder withdraws it when
+		// it renews (callbacks.Dialer).
 		_, err = r.exec(ctx, `UPDATE callbacks SET number = ?, arrived_at = ?, priority = ?, language = ?, slot_at = ?,
-			next_attempt_at = ?, source = ?, updated_at = ? WHERE id = ?`,
+			next_attempt_at = ?, source = ?, queued_by = '', queued_until = NULL, updated_at = ? WHERE id = ?`,
 			number, ms(arrived), max(live.Priority, req.Priority), lang, msOrNil(req.Slot), ms(next), req.Source, ms(now), live.ID)
 		return live.ID, true, err
 	}
@@ -271,16 +278,18 @@ func (s *Store) Callback(ctx context.Context, id string) (Callback, error) {
 }
 
 // DueCallbacks lists the callbacks that may be dialled at now: pending with their time come,
-// or left dialing by a node whose lease ran out, and whose queue is open at now. Highest
-// priority first, then earliest arrival. It includes callbacks the ACD may already hold (a
-// press-1 callback is due at once); the caller skips those it holds.
+// or left dialing by a node whose lease ran out, and whose queue is open at now, leaving out
+// those a node holds queued (its claim, ClaimCallback, lasts past now; this node's own too:
+// it knows what it holds). Highest priority first, then earliest arrival. A node claims each
+// before it queues it.
 func (s *Store) DueCallbacks(ctx context.Context, now time.Time, limit int) ([]Callback, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	list, err := s.scanCallbacks(s.r().query(ctx, "SELECT "+callbackCols+` FROM callbacks
-		WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'dialing' AND dialing_until < ?)
-		ORDER BY priority DESC, arrived_at, id`, ms(now), ms(now)))
+		WHERE ((status = 'pending' AND next_attempt_at <= ?) OR (status = 'dialing' AND dialing_until < ?))
+		AND (queued_until IS NULL OR queued_until < ?)
+		ORDER BY priority DESC, arrived_at, id`, ms(now), ms(now), ms(now)))
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +320,112 @@ func (s *Store) StartCallback(ctx context.Context, id string) (Callback, error) 
 		return c, fmt.Errorf("%w: callback %s is %s", ErrNotPending, id, c.Status)
 	}
 	return s.Callback(ctx, id)
+}
+
+// ClaimCallback claims a due callback for this node, to put it in its distributor: no other
+// node queues it while the claim lasts (WithQueueLease), and the holder renews it
+// (RenewCallbackClaims) until the callback is dialled or withdrawn. It is one conditional
+// UPDATE, so of several nodes claiming at once exactly one wins; the others get ErrClaimed.
+// A callback that is not due (any more) or has ended is ErrNotPending. This node's own claim
+// is renewed.
+func (s *Store) ClaimCallback(ctx context.Context, id string) (Callback, error) {
+	now := s.now()
+	res, err := s.r().exec(ctx, `UPDATE callbacks SET queued_by = ?, queued_until = ?
+		WHERE id = ? AND ((status = 'pending' AND next_attempt_at <= ?) OR (status = 'dialing' AND dialing_until < ?))
+		AND (queued_until IS NULL OR queued_until < ? OR queued_by = ?)`,
+		s.node, ms(now.Add(s.qlease)), id, ms(now), ms(now), ms(now), s.node)
+	if err != nil {
+		return Callback{}, err
+	}
+	return s.claimed(ctx, id, res, now)
+}
+
+// HoldCallback claims a callback this node already holds in its distributor (a waiting
+// caller's entry converted into it by pressing 1), whichever node had it queued before: the
+// caller is here. That node withdraws its entry when it next renews. ErrClaimed: another
+// node is dialling it; ErrNotPending: it has ended.
+func (s *Store) HoldCallback(ctx context.Context, id string) (Callback, error) {
+	now := s.now()
+	res, err := s.r().exec(ctx, `UPDATE callbacks SET queued_by = ?, queued_until = ?
+		WHERE id = ? AND (status = 'pending' OR (status = 'dialing' AND (dialing_until < ? OR queued_by = ?)))`,
+		s.node, ms(now.Add(s.qlease)), id, ms(now), s.node)
+	if err != nil {
+		return Callback{}, err
+	}
+	return s.claimed(ctx, id, res, now)
+}
+
+// claimed is the callback after a claim's UPDATE, or why the claim failed.
+func (s *Store) claimed(ctx context.Context, id string, res sql.Result, now time.Time) (Callback, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return Callback{}, err
+	}
+	c, err := s.Callback(ctx, id)
+	if err != nil || n > 0 {
+		return c, err
+	}
+	switch {
+	case c.Status != CallbackPending && c.Status != CallbackDialing:
+		return c, fmt.Errorf("%w: callback %s is %s", ErrNotPending, id, c.Status)
+	case c.QueuedBy != "" && c.QueuedBy != s.node && !c.QueuedUntil.Before(now):
+		return c, fmt.Errorf("%w: callback %s is queued by node %s", ErrClaimed, id, c.QueuedBy)
+	case c.Status == CallbackDialing:
+		return c, fmt.Errorf("%w: callback %s is being dialled", ErrClaimed, id)
+	}
+	return c, fmt.Errorf("%w: callback %s is not due until %s", ErrNotPending, id, c.NextAttemptAt.Format(time.RFC3339))
+}
+
+// RenewCallbackClaims extends every claim this node holds, in one UPDATE, and returns how
+// many it extended (a holder that counts fewer than it holds looks them up: CallbackClaims).
+// A claim that ran out and that no other node took meanwhile is extended too.
+func (s *Store) RenewCallbackClaims(ctx context.Context) (int, error) {
+	res, err := s.r().exec(ctx, `UPDATE callbacks SET queued_until = ?
+		WHERE queued_by = ? AND queued_until IS NOT NULL AND status IN ('pending', 'dialing')`,
+		ms(s.now().Add(s.qlease)), s.node)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// CallbackClaims lists the IDs of the waiting callbacks this node has claimed.
+func (s *Store) CallbackClaims(ctx context.Context) ([]string, error) {
+	rows, err := s.r().query(ctx, `SELECT id FROM callbacks WHERE queued_by = ? AND queued_until IS NOT NULL
+		AND status IN ('pending', 'dialing') ORDER BY id`, s.node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ReleaseCallback gives up this node's claim on a callback (withdrawn from its distributor);
+// another node's claim is left alone.
+func (s *Store) ReleaseCallback(ctx context.Context, id string) error {
+	_, err := s.r().exec(ctx, `UPDATE callbacks SET queued_by = '', queued_until = NULL WHERE id = ? AND queued_by = ?`, id, s.node)
+	return err
+}
+
+// ReleaseCallbackClaims gives up every claim of this node, as a node starting afresh holds
+// nothing queued yet, and returns how many there were. Node names must be unique among the
+// nodes sharing a store.
+func (s *Store) ReleaseCallbackClaims(ctx context.Context) (int, error) {
+	res, err := s.r().exec(ctx, `UPDATE callbacks SET queued_by = '', queued_until = NULL WHERE queued_by = ? AND queued_until IS NOT NULL`, s.node)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // CallbackAttempt is how one attempt to call back went.
@@ -394,7 +509,7 @@ func (s *Store) RecordCallbackAttempt(ctx context.Context, id string, a Callback
 			}
 		}
 		_, err = r.exec(ctx, `UPDATE callbacks SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at),
-			dialing_until = NULL, last_result = ?, ticket_id = ?, updated_at = ? WHERE id = ?`,
+			dialing_until = NULL, queued_by = '', queued_until = NULL, last_result = ?, ticket_id = ?, updated_at = ? WHERE id = ?`,
 			status, cb.Attempts, next, a.Outcome, nullStr(ticket), ms(now), cb.ID)
 		return err
 	})
@@ -413,8 +528,8 @@ var attemptWords = map[Outcome]string{OutcomeCallbackNoAnswer: "no answer", Outc
 // CancelCallback cancels a waiting callback (the customer called in and was served, an agent
 // or the API withdrew it). Cancelling one that has ended is ErrNotPending.
 func (s *Store) CancelCallback(ctx context.Context, id, why string) error {
-	res, err := s.r().exec(ctx, `UPDATE callbacks SET status = 'cancelled', last_result = ?, dialing_until = NULL, updated_at = ?
-		WHERE id = ? AND status IN ('pending', 'dialing')`, why, ms(s.now()), id)
+	res, err := s.r().exec(ctx, `UPDATE callbacks SET status = 'cancelled', last_result = ?, dialing_until = NULL,
+		queued_by = '', queued_until = NULL, updated_at = ? WHERE id = ? AND status IN ('pending', 'dialing')`, why, ms(s.now()), id)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@ package customers
 
 import (
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -280,5 +282,144 @@ func testCallbackLease(e *env) {
 	e.must(err)
 	if again.ID == cb.ID {
 		e.Error("a completed callback was reused")
+	}
+}
+
+// Two nodes on one store: each due callback is claimed by exactly one of them, even when both
+// claim at once; renewing keeps a claim, and a claim not renewed runs out and another node
+// takes the callback over with its place in line (arrival, priority). Recording an attempt or
+// cancelling releases the claim; a node holding the caller who pressed 1 takes the claim.
+func testCallbackClaims(e *env) {
+	a, b := e.open(WithNode("node-a")), e.open(WithNode("node-b"))
+	arrived := monday10.Add(-5 * time.Minute)
+	var ids []string
+	for i, n := range []string{"+8613800000001", "+8613800000002", "+8613800000003", "+8613800000004"} {
+		cb, err := e.s.RequestCallback(e.ctx, CallbackRequest{Number: n, Queue: "support", ArrivedAt: arrived.Add(time.Duration(i) * time.Second), Priority: i})
+		e.must(err)
+		ids = append(ids, cb.ID)
+	}
+	claims := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	dues := map[*Store][]Callback{}
+	for _, s := range []*Store{a, b} {
+		due, err := s.DueCallbacks(e.ctx, e.clk.Now(), 0)
+		e.must(err)
+		if len(due) != len(ids) {
+			e.Fatalf("%s: %d due, want %d", s.Node(), len(due), len(ids))
+		}
+		dues[s] = due
+	}
+	for s, due := range dues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, cb := range due {
+				_, err := s.ClaimCallback(e.ctx, cb.ID)
+				mu.Lock()
+				switch {
+				case err == nil && claims[cb.ID] != "":
+					e.Errorf("callback %s claimed by %s and by %s", cb.ID, claims[cb.ID], s.Node())
+				case err == nil:
+					claims[cb.ID] = s.Node()
+				case !errors.Is(err, ErrClaimed):
+					e.Errorf("%s claiming %s: %v, want ErrClaimed when the other node has it", s.Node(), cb.ID, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claims) != len(ids) {
+		e.Fatalf("%d of %d callbacks claimed: %v", len(claims), len(ids), claims)
+	}
+	for _, s := range []*Store{a, b, e.s} {
+		if due, _ := s.DueCallbacks(e.ctx, e.clk.Now(), 0); len(due) != 0 {
+			e.Errorf("%s: %d due while every callback is claimed", s.Node(), len(due))
+		}
+	}
+	// Node a renews; node b stops (it died). After b's lease, a takes b's callbacks over.
+	e.clk.Advance(20 * time.Second)
+	held := func(s *Store) []string { ids, err := s.CallbackClaims(e.ctx); e.must(err); return ids }
+	if n, err := a.RenewCallbackClaims(e.ctx); err != nil || n != len(held(a)) {
+		e.Errorf("node a renewed %d claims (%v), want its %d", n, err, len(held(a)))
+	}
+	e.clk.Advance(15 * time.Second)
+	due, err := a.DueCallbacks(e.ctx, e.clk.Now(), 0)
+	e.must(err)
+	bHad := held(b)
+	if len(due) != len(bHad) {
+		e.Fatalf("after node b's lease: %d due, want node b's %d (node a renewed its own)", len(due), len(bHad))
+	}
+	for _, cb := range due {
+		got, err := a.ClaimCallback(e.ctx, cb.ID)
+		e.must(err)
+		if got.QueuedBy != "node-a" || !got.QueuedUntil.Equal(e.clk.Now().Add(DefaultQueueLease)) {
+			e.Errorf("taken over: queued by %q until %v", got.QueuedBy, got.QueuedUntil)
+		}
+		i := slices.Index(ids, cb.ID)
+		if !got.ArrivedAt.Equal(arrived.Add(time.Duration(i)*time.Second)) || got.Priority != i {
+			e.Errorf("taken over: arrived %v priority %d, want its place kept (%v, %d)", got.ArrivedAt, got.Priority, arrived.Add(time.Duration(i)*time.Second), i)
+		}
+	}
+	if n, _ := b.RenewCallbackClaims(e.ctx); n != 0 || len(held(b)) != 0 {
+		e.Errorf("node b, back, renewed %d claims and holds %v; want none (node a has them)", n, held(b))
+	}
+	if len(held(a)) != len(ids) {
+		e.Fatalf("node a holds %v, want all %d", held(a), len(ids))
+	}
+	// A caller waiting on node b presses 1: node b holds the callback now.
+	if _, err := b.HoldCallback(e.ctx, ids[0]); err != nil {
+		e.Fatal(err)
+	}
+	if slices.Contains(held(a), ids[0]) || !slices.Contains(held(b), ids[0]) {
+		e.Errorf("after node b held %s: a %v, b %v", ids[0], held(a), held(b))
+	}
+	// An attempt recorded, a cancel, a release: the claim goes.
+	_, err = a.StartCallback(e.ctx, ids[1])
+	e.must(err)
+	_, err = a.RecordCallbackAttempt(e.ctx, ids[1], CallbackAttempt{Outcome: OutcomeCallbackNoAnswer})
+	e.must(err)
+	e.must(a.CancelCallback(e.ctx, ids[2], "test"))
+	e.must(b.ReleaseCallback(e.ctx, ids[3])) // not b's: a keeps it
+	if got := held(a); len(got) != 1 || got[0] != ids[3] {
+		e.Errorf("node a holds %v, want %s only", got, ids[3])
+	}
+	e.must(a.ReleaseCallback(e.ctx, ids[3]))
+	if cb, _ := e.s.Callback(e.ctx, ids[3]); cb.QueuedBy != "" || !cb.QueuedUntil.IsZero() {
+		e.Errorf("released: queued by %q until %v", cb.QueuedBy, cb.QueuedUntil)
+	}
+	if due, _ := a.DueCallbacks(e.ctx, e.clk.Now(), 0); len(due) != 1 || due[0].ID != ids[3] {
+		e.Errorf("due after the release: %v, want %s", due, ids[3])
+	}
+	if n, err := b.ReleaseCallbackClaims(e.ctx); err != nil || n != 1 || len(held(b)) != 0 {
+		e.Errorf("node b released %d claims (%v), want its 1", n, err)
+	}
+}
+
+// A claim is only for a due callback: one not due yet, or being dialled by a live node,
+// cannot be claimed.
+func testCallbackClaimNotDue(e *env) {
+	a, b := e.open(WithNode("node-a"), WithQueueLease(time.Minute)), e.open(WithNode("node-b"))
+	later, err := e.s.RequestCallback(e.ctx, CallbackRequest{Number: "+8613800000001", Queue: "support", Slot: monday10.Add(time.Hour)})
+	e.must(err)
+	if _, err := a.ClaimCallback(e.ctx, later.ID); !errors.Is(err, ErrNotPending) {
+		e.Errorf("claiming a callback due in an hour: %v, want ErrNotPending", err)
+	}
+	now, err := e.s.RequestCallback(e.ctx, CallbackRequest{Number: "+8613800000002", Queue: "support"})
+	e.must(err)
+	got, err := a.ClaimCallback(e.ctx, now.ID)
+	e.must(err)
+	if !got.QueuedUntil.Equal(monday10.Add(time.Minute)) {
+		e.Errorf("claimed until %v, want the store's lease of a minute", got.QueuedUntil)
+	}
+	_, err = a.StartCallback(e.ctx, now.ID)
+	e.must(err)
+	e.clk.Advance(2 * time.Minute) // a's claim ran out, its dialing lease has not
+	if _, err := b.ClaimCallback(e.ctx, now.ID); !errors.Is(err, ErrClaimed) {
+		e.Errorf("claiming a callback another node is dialling: %v, want ErrClaimed", err)
+	}
+	if _, err := b.HoldCallback(e.ctx, now.ID); !errors.Is(err, ErrClaimed) {
+		e.Errorf("holding a callback another node is dialling: %v, want ErrClaimed", err)
 	}
 }

@@ -16,6 +16,8 @@ var (
 	ErrInvalid = errors.New("customers: invalid value")
 	// ErrNotPending: the callback is no longer waiting (another node took it, or it ended).
 	ErrNotPending = errors.New("customers: callback is not pending")
+	// ErrClaimed: another node holds the callback queued (or is dialling it).
+	ErrClaimed = errors.New("customers: callback is claimed by another node")
 	// ErrErased: the customer's personal data was erased.
 	ErrErased = errors.New("customers: customer erased")
 	// ErrBadCursor: a page cursor that this store did not hand out.

@@ -3,41 +3,147 @@ package customers
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// SaveAgentStates keeps the ACD's agent states (an opaque blob the center writes, e.g. JSON
-// of who is logged in and paused, with the reason and since when), replacing the last one.
-func (s *Store) SaveAgentStates(ctx context.Context, blob []byte) error {
-	if blob == nil {
-		blob = []byte{}
+// StateRecord is one agent's state or one queue's history as the center keeps it across
+// restarts: the distributor's record of it, as opaque JSON. Each agent and each queue is a row
+// of its own, so nodes sharing a PostgreSQL store and saving different agents never overwrite
+// each other.
+type StateRecord struct {
+	ID      string    // the agent's ID or the queue's name
+	Data    []byte    // JSON
+	SavedAt time.Time // when it was saved; set by SaveStates
+	Node    string    // the node that saved it; set by SaveStates ("" = saved before schema version 9)
+}
+
+// SaveStates writes the given agents' and queues' records in one transaction, each replacing
+// the one saved before for the same agent or queue; the others are left as they are. On
+// PostgreSQL each table is one statement whatever the number of records (a round trip each
+// would be most of the time).
+func (s *Store) SaveStates(ctx context.Context, agents, queues []StateRecord) error {
+	if len(agents) == 0 && len(queues) == 0 {
+		return nil
 	}
+	at := ms(s.now())
 	return s.inTx(ctx, func(r run) error {
-		res, err := r.exec(ctx, "UPDATE agent_states SET data = ?, saved_at = ? WHERE id = 1", blob, ms(s.now()))
-		if err != nil {
-			return err
+		if err := s.upsertStates(ctx, r, "agent_records", "agent_id", agents, at); err != nil {
+			return fmt.Errorf("customers: saving agent states: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			_, err = r.exec(ctx, "INSERT INTO agent_states (id, data, saved_at) VALUES (1, ?, ?)", blob, ms(s.now()))
+		if err := s.upsertStates(ctx, r, "queue_records", "queue", queues, at); err != nil {
+			return fmt.Errorf("customers: saving queue history: %w", err)
 		}
-		return err
+		return nil
 	})
 }
 
-// LoadAgentStates returns the last saved blob and when it was saved; nil if none was.
-func (s *Store) LoadAgentStates(ctx context.Context) ([]byte, time.Time, error) {
+// upsertStates writes recs into table (keyed by key), the last of a repeated ID winning.
+func (s *Store) upsertStates(ctx context.Context, r run, table, key string, recs []StateRecord, at int64) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	last := make(map[string]int, len(recs))
+	for i, rec := range recs {
+		last[rec.ID] = i
+	}
+	update := " ON CONFLICT (" + key + ") DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at, node = excluded.node"
+	if s.d == postgres {
+		ids, data := make([]string, 0, len(last)), make([]string, 0, len(last))
+		for i, rec := range recs {
+			if last[rec.ID] == i {
+				ids, data = append(ids, rec.ID), append(data, string(rec.Data))
+			}
+		}
+		_, err := r.exec(ctx, "INSERT INTO "+table+" ("+key+", data, saved_at, node) SELECT id, data, ?, ? FROM unnest(?::text[], ?::text[]) AS t (id, data)"+update,
+			at, s.node, ids, data)
+		return err
+	}
+	for i, rec := range recs {
+		if last[rec.ID] != i {
+			continue
+		}
+		if _, err := r.exec(ctx, "INSERT INTO "+table+" ("+key+", data, saved_at, node) VALUES (?, ?, ?, ?)"+update,
+			rec.ID, string(rec.Data), at, s.node); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadStates returns every saved agent and queue record, by ID.
+func (s *Store) LoadStates(ctx context.Context) (agents, queues []StateRecord, err error) {
+	load := func(q string) ([]StateRecord, error) {
+		rows, err := s.r().query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []StateRecord
+		for rows.Next() {
+			var rec StateRecord
+			var data string
+			var at int64
+			if err := rows.Scan(&rec.ID, &data, &at, &rec.Node); err != nil {
+				return nil, err
+			}
+			rec.Data, rec.SavedAt = []byte(data), fromMS(at)
+			out = append(out, rec)
+		}
+		return out, rows.Err()
+	}
+	if agents, err = load("SELECT agent_id, data, saved_at, node FROM agent_records ORDER BY agent_id"); err != nil {
+		return nil, nil, err
+	}
+	if queues, err = load("SELECT queue, data, saved_at, node FROM queue_records ORDER BY queue"); err != nil {
+		return nil, nil, err
+	}
+	return agents, queues, nil
+}
+
+// splitAgentStates is schema version 9's Go step: the site's one blob of agent states (the
+// distributor's whole state as the agents' desk saved it: {"Agents": [{"ID": ...}],
+// "Queues": [{"Name": ...}], ...}) becomes a row per agent and per queue, saved when the blob
+// was; its waiting contacts are dropped, as a restart drops them. A blob that is not such JSON
+// is dropped with a warning: the agents start logged out, as on a new store.
+func splitAgentStates(ctx context.Context, s *Store, r run) error {
 	var blob []byte
 	var at int64
-	err := s.r().row(ctx, "SELECT data, saved_at FROM agent_states WHERE id = 1").Scan(&blob, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, nil
+	err := r.row(ctx, "SELECT data, saved_at FROM agent_states WHERE id = 1").Scan(&blob, &at)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
 	}
-	if err != nil {
-		return nil, time.Time{}, err
+	if err == nil && len(blob) > 0 {
+		var st struct {
+			Agents, Queues []json.RawMessage
+		}
+		var key struct{ ID, Name string }
+		if err := json.Unmarshal(blob, &st); err != nil {
+			s.log.Warn("stored agent states are not JSON; dropped", "error", err)
+		}
+		for _, a := range st.Agents {
+			if key.ID = ""; json.Unmarshal(a, &key) != nil || key.ID == "" {
+				continue
+			}
+			if _, err := r.exec(ctx, `INSERT INTO agent_records (agent_id, data, saved_at, node) VALUES (?, ?, ?, '')
+				ON CONFLICT (agent_id) DO NOTHING`, key.ID, string(a), at); err != nil {
+				return err
+			}
+		}
+		for _, q := range st.Queues {
+			if key.Name = ""; json.Unmarshal(q, &key) != nil || key.Name == "" {
+				continue
+			}
+			if _, err := r.exec(ctx, `INSERT INTO queue_records (queue, data, saved_at, node) VALUES (?, ?, ?, '')
+				ON CONFLICT (queue) DO NOTHING`, key.Name, string(q), at); err != nil {
+				return err
+			}
+		}
 	}
-	return blob, fromMS(at), nil
+	_, err = r.exec(ctx, "DROP TABLE agent_states")
+	return err
 }
 
 // Survey scales: csat is 1 to 5 (satisfied: 4 or 5), nps 0 to 10 (promoters 9 and 10,

@@ -1,7 +1,6 @@
 package customers
 
 import (
-	"bytes"
 	"errors"
 	"time"
 
@@ -17,20 +16,93 @@ func counterValue(c interface{ Write(*dto.Metric) error }) float64 {
 }
 
 func testAgentStates(e *env) {
-	blob, at, err := e.s.LoadAgentStates(e.ctx)
-	if err != nil || blob != nil || !at.IsZero() {
-		e.Fatalf("before any save: %q %v %v", blob, at, err)
+	agents, queues, err := e.s.LoadStates(e.ctx)
+	if err != nil || len(agents) != 0 || len(queues) != 0 {
+		e.Fatalf("before any save: %v %v %v", agents, queues, err)
 	}
-	first := []byte(`{"1001":{"state":"paused","reason":"lunch","since":"2026-05-11T02:00:00Z"}}`)
-	e.must(e.s.SaveAgentStates(e.ctx, first))
+	a := e.open(WithNode("node-a"))
+	b := e.open(WithNode("node-b"))
+	e.must(a.SaveStates(e.ctx, []StateRecord{{ID: "1001", Data: []byte(`{"ID":"1001","State":3}`)},
+		{ID: "1002", Data: []byte(`{"ID":"1002","State":1}`)}}, []StateRecord{{ID: "support", Data: []byte(`{"Name":"support"}`)}}))
 	e.clk.Advance(time.Second)
-	second := append([]byte{0, 1, 2}, first...) // opaque: any bytes
-	e.must(e.s.SaveAgentStates(e.ctx, second))
-	// After a restart the center finds the last one.
-	blob, at, err = e.open().LoadAgentStates(e.ctx)
+	// Another node saves the agents it changed: the first node's others stay.
+	e.must(b.SaveStates(e.ctx, []StateRecord{{ID: "1002", Data: []byte(`{"ID":"1002","State":4}`)},
+		{ID: "1003", Data: []byte(`{"ID":"1003","State":1}`)}}, nil))
+	// After a restart the center finds each agent's last save.
+	agents, queues, err = e.open().LoadStates(e.ctx)
 	e.must(err)
-	if !bytes.Equal(blob, second) || !at.Equal(e.clk.Now()) {
-		e.Errorf("loaded %q at %v, want the second save at %v", blob, at, e.clk.Now())
+	want := []struct{ id, data, node string }{
+		{"1001", `{"ID":"1001","State":3}`, "node-a"}, {"1002", `{"ID":"1002","State":4}`, "node-b"}, {"1003", `{"ID":"1003","State":1}`, "node-b"}}
+	if len(agents) != len(want) {
+		e.Fatalf("loaded %d agents, want %d: %+v", len(agents), len(want), agents)
+	}
+	for i, w := range want {
+		g := agents[i]
+		at := monday10.Add(time.Second)
+		if w.node == "node-a" {
+			at = monday10
+		}
+		if g.ID != w.id || string(g.Data) != w.data || g.Node != w.node || !g.SavedAt.Equal(at) {
+			e.Errorf("agent %d: %s %s by %q at %v; want %s %s by %s at %v", i, g.ID, g.Data, g.Node, g.SavedAt, w.id, w.data, w.node, at)
+		}
+	}
+	if len(queues) != 1 || queues[0].ID != "support" || string(queues[0].Data) != `{"Name":"support"}` {
+		e.Errorf("queues %+v, want support's record", queues)
+	}
+	// An agent twice in one save: the last record stands.
+	e.must(a.SaveStates(e.ctx, []StateRecord{{ID: "1004", Data: []byte(`{"n":1}`)}, {ID: "1004", Data: []byte(`{"n":2}`)}}, nil))
+	agents, _, err = a.LoadStates(e.ctx)
+	e.must(err)
+	if len(agents) != 4 || agents[3].ID != "1004" || string(agents[3].Data) != `{"n":2}` {
+		e.Errorf("after saving 1004 twice at once: %+v, want its last record", agents)
+	}
+}
+
+// upTo migrates a store no further than schema version v, for upgrade tests.
+func upTo(v int) Option { return func(s *Store) { s.upTo = v } }
+
+// fresh moves the test to a new, empty database: later opens migrate it from scratch.
+func (e *env) fresh() {
+	if e.dsn == "" {
+		e.dataDir = e.TempDir()
+		return
+	}
+	e.dsn = postgresDB(e.T)
+}
+
+// A store from before schema version 9 kept the site's agent states in one blob: the upgrade
+// makes it a row per agent and per queue, saved when the blob was, and drops the waiting
+// contacts.
+func testAgentStatesUpgrade(e *env) {
+	e.fresh()
+	old := e.open(upTo(8))
+	blob := `{"At":"2026-05-11T02:00:00Z","Agents":[{"ID":"1001","State":3,"PauseReason":"lunch"},{"ID":"1002","State":0}],` +
+		`"Calls":[{"Call":{"ID":"c1"}}],"Queues":[{"Name":"support","Totals":{"Offered":7}}]}`
+	_, err := old.r().exec(e.ctx, "INSERT INTO agent_states (id, data, saved_at) VALUES (1, ?, ?)", []byte(blob), ms(monday10))
+	e.must(err)
+	old.Close()
+	agents, queues, err := e.open().LoadStates(e.ctx)
+	e.must(err)
+	if len(agents) != 2 || agents[0].ID != "1001" || string(agents[0].Data) != `{"ID":"1001","State":3,"PauseReason":"lunch"}` ||
+		agents[1].ID != "1002" || !agents[0].SavedAt.Equal(monday10) || agents[0].Node != "" {
+		e.Errorf("agents after the upgrade: %+v; want 1001 (paused, lunch) and 1002 as the blob had them", agents)
+	}
+	if len(queues) != 1 || queues[0].ID != "support" || string(queues[0].Data) != `{"Name":"support","Totals":{"Offered":7}}` {
+		e.Errorf("queues after the upgrade: %+v", queues)
+	}
+}
+
+// A blob that is not the distributor's JSON is dropped: the upgrade does not fail.
+func testAgentStatesUpgradeBadBlob(e *env) {
+	e.fresh()
+	old := e.open(upTo(8))
+	_, err := old.r().exec(e.ctx, "INSERT INTO agent_states (id, data, saved_at) VALUES (1, ?, ?)", []byte{0, 1, 2}, ms(monday10))
+	e.must(err)
+	old.Close()
+	agents, queues, err := e.open().LoadStates(e.ctx)
+	e.must(err)
+	if len(agents)+len(queues) != 0 {
+		e.Errorf("from a blob that is not JSON: %+v %+v, want nothing", agents, queues)
 	}
 }
 

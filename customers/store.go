@@ -48,6 +48,8 @@ type Store struct {
 	retain  time.Duration // recordings; 0 = forever
 	hooks   bool          // write webhook events to the outbox
 	lease   time.Duration // how long a dialing callback is held by its node
+	qlease  time.Duration // how long a node's claim on a callback it queued lasts unless renewed
+	upTo    int           // tests: migrate no further than this version (0 = all)
 	workDue time.Duration // a missed contact's work item is due this long after it
 	notify  chan struct{} // a new outbox row was committed
 	closers []io.Closer
@@ -127,6 +129,15 @@ func WithWorkDue(d time.Duration) Option { return func(s *Store) { s.workDue = d
 // before another node may take it over (default 5 minutes).
 func WithDialingLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
 
+// WithQueueLease sets how long a node's claim on a callback it holds queued lasts unless
+// renewed (default DefaultQueueLease); the holder renews at a third of it (callbacks.Dialer).
+// A node that dies stops renewing, and after the lease another node queues the callback.
+// Nodes' clocks must agree to well within it.
+func WithQueueLease(d time.Duration) Option { return func(s *Store) { s.qlease = d } }
+
+// DefaultQueueLease is how long a callback's queue claim lasts unless renewed.
+const DefaultQueueLease = 30 * time.Second
+
 // Open opens the store cfg describes and runs its migrations; opts are applied after cfg.
 // Rate limits are kept in Redis when cfg.RedisAddr is set (unless WithLimiter says
 // otherwise), in this process when not.
@@ -134,7 +145,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	s := &Store{
 		log: slog.Default().With("component", "customers"), now: time.Now,
 		policy: DefaultCallbackPolicy(), sched: cfg.Schedules, retain: cfg.Retention, hooks: cfg.WebhookEvents,
-		lease: 5 * time.Minute, notify: make(chan struct{}, 1), node: cfg.Node, workDue: cfg.WorkDue,
+		lease: 5 * time.Minute, qlease: DefaultQueueLease, notify: make(chan struct{}, 1), node: cfg.Node, workDue: cfg.WorkDue,
 	}
 	if cfg.Callbacks != nil {
 		s.policy = *cfg.Callbacks
@@ -148,6 +159,9 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.qlease <= 0 {
+		s.qlease = DefaultQueueLease
 	}
 	s.hours = map[string]*schedule.Hours{}
 	for q, sc := range s.sched {
@@ -255,6 +269,13 @@ func (s *Store) Close() error {
 
 // Recordings is the store's recordings directory, for streaming downloads.
 func (s *Store) Recordings() *recordings.Store { return s.rec }
+
+// Node is this node's name, on the contacts it opens, the agent states it saves and the
+// callbacks it claims.
+func (s *Store) Node() string { return s.node }
+
+// QueueLease is how long a claim on a queued callback lasts unless renewed (WithQueueLease).
+func (s *Store) QueueLease() time.Duration { return s.qlease }
 
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return string(s.d) }
@@ -468,6 +489,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("customers: migration %s: name must start with its number", e.Name())
 		}
+		if s.upTo > 0 && v > s.upTo {
+			break
+		}
 		body, _ := migrations.ReadFile("migrations/" + e.Name())
 		sqlText := strings.ReplaceAll(string(body), "{{blob}}", s.d.blob())
 		err = s.inTx(ctx, func(r run) error {
@@ -492,6 +516,11 @@ func (s *Store) migrate(ctx context.Context) error {
 					return fmt.Errorf("%w\nin: %s", err, stmt)
 				}
 			}
+			if up := upgrades[v]; up != nil {
+				if err := up(ctx, s, r); err != nil {
+					return err
+				}
+			}
 			_, err := r.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 				v, e.Name(), ms(s.now()))
 			return err
@@ -501,6 +530,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// upgrades are the steps of a migration that SQL alone cannot take portably, run in its
+// transaction after its SQL.
+var upgrades = map[int]func(ctx context.Context, s *Store, r run) error{
+	9: splitAgentStates,
 }
 
 // splitSQL splits a migration into statements at semicolons ending a line, dropping comments.

@@ -69,10 +69,14 @@ type Doer interface {
 
 // Deliverer sends the outbox's webhooks: one POST per row, signed, retried with exponential
 // backoff until the receiver answers 2xx. Rows live in the database, so deliveries survive a
-// restart; several nodes may run deliverers on one PostgreSQL store (each row is leased to
-// one sender at a time).
+// restart; several nodes may run deliverers on one PostgreSQL store: each row is leased to one
+// sender at a time (a conditional UPDATE), no retry goes out before its backoff whichever
+// node failed the last attempt, and a sender whose lease ran out mid-request (it stalled)
+// does not write its outcome over the next sender's. A receiver still dedupes on the delivery
+// ID: a sender that dies after the receiver accepted but before it recorded that is retried.
 type Deliverer struct {
 	s       *Store
+	holder  string // names this deliverer's leases: its node and an ID of its own
 	url     string
 	secret  string
 	client  Doer
@@ -118,7 +122,7 @@ func WithDeliveryLogger(l *slog.Logger) DelivererOption {
 
 // NewDeliverer delivers the store's outbox to url, signing with secret.
 func NewDeliverer(s *Store, url, secret string, opts ...DelivererOption) *Deliverer {
-	d := &Deliverer{s: s, url: url, secret: secret, timeout: 10 * time.Second, now: time.Now,
+	d := &Deliverer{s: s, holder: s.node + "/" + newID(), url: url, secret: secret, timeout: 10 * time.Second, now: time.Now,
 		first: 10 * time.Second, maxWait: time.Hour, poll: 5 * time.Second, batch: 50,
 		log: s.log.With("component", "webhooks")}
 	for _, o := range opts {
@@ -189,8 +193,11 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		now := d.now()
 		// The lease only has to outlast one POST: a sender that dies mid-request (SIGKILL,
 		// power loss) holds the row for no longer than its timeout plus a margin.
-		res, err := d.s.r().exec(ctx, `UPDATE outbox SET lease_until = ? WHERE id = ? AND delivered_at IS NULL
-			AND (lease_until IS NULL OR lease_until < ?)`, ms(now.Add(d.timeout+leaseMargin)), o.id, ms(now))
+		// The row is checked again as of now: since it was listed, another deliverer may have
+		// sent it, or failed it and set its next attempt after the backoff.
+		res, err := d.s.r().exec(ctx, `UPDATE outbox SET lease_until = ?, leased_by = ? WHERE id = ? AND delivered_at IS NULL
+			AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)`,
+			ms(now.Add(d.timeout+leaseMargin)), d.holder, o.id, ms(now), ms(now))
 		if err != nil {
 			return delivered, err
 		}
@@ -202,14 +209,16 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		if sendErr == nil {
 			mDeliveries.WithLabelValues(o.event, "delivered").Inc()
 			delivered++
+			// Delivered, whoever holds the lease now; a row another sender delivered first
+			// keeps its time.
 			if _, err := d.s.r().exec(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, lease_until = NULL,
-				last_error = '' WHERE id = ?`, ms(now), o.id); err != nil {
+				leased_by = '', last_error = '' WHERE id = ? AND delivered_at IS NULL`, ms(now), o.id); err != nil {
 				return delivered, err
 			}
 			continue
 		}
 		if ctx.Err() != nil {
-			d.s.r().exec(context.WithoutCancel(ctx), "UPDATE outbox SET lease_until = NULL WHERE id = ?", o.id)
+			d.s.r().exec(context.WithoutCancel(ctx), "UPDATE outbox SET lease_until = NULL, leased_by = '' WHERE id = ? AND leased_by = ?", o.id, d.holder)
 			return delivered, ctx.Err()
 		}
 		mDeliveries.WithLabelValues(o.event, "failed").Inc()
@@ -218,8 +227,11 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 			wait = min(retryAfter, d.maxWait)
 		}
 		d.log.Warn("webhook delivery failed", "delivery", o.id, "event", o.event, "attempt", o.attempts+1, "retry_in", wait, "err", sendErr)
+		// Only while the lease is still this deliverer's: past it, another may have sent the
+		// row meanwhile, and its outcome stands.
 		if _, err := d.s.r().exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
-			last_error = ? WHERE id = ?`, ms(now.Add(wait)), truncate(sendErr.Error(), 500), o.id); err != nil {
+			leased_by = '', last_error = ? WHERE id = ? AND leased_by = ? AND delivered_at IS NULL`,
+			ms(now.Add(wait)), truncate(sendErr.Error(), 500), o.id, d.holder); err != nil {
 			return delivered, err
 		}
 	}
