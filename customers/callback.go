@@ -392,21 +392,8 @@ func (s *Store) RenewCallbackClaims(ctx context.Context) (int, error) {
 
 // CallbackClaims lists the IDs of the waiting callbacks this node has claimed.
 func (s *Store) CallbackClaims(ctx context.Context) ([]string, error) {
-	rows, err := s.r().query(ctx, `SELECT id FROM callbacks WHERE queued_by = ? AND queued_until IS NOT NULL
+	return queryIDs(ctx, s.r(), `SELECT id FROM callbacks WHERE queued_by = ? AND queued_until IS NOT NULL
 		AND status IN ('pending', 'dialing') ORDER BY id`, s.node)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // ReleaseCallback gives up this node's claim on a callback (withdrawn from its distributor);

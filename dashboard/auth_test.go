@@ -1,18 +1,14 @@
 package dashboard
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/hotline-cc/hotline/customers"
-	"github.com/hotline-cc/hotline/internal/testenv"
+	"github.com/hotline-cc/hotline/customers/storetest"
 )
 
 // TestSessionSurvivesRestart: a supervisor logged in before hotline restarts is still logged
@@ -92,7 +88,7 @@ func TestSessionSharedByNodes(t *testing.T) {
 	for _, db := range []struct {
 		name string
 		dsn  func(t *testing.T) string
-	}{{"sqlite", func(*testing.T) string { return "" }}, {"postgres", postgresDSN}} {
+	}{{"sqlite", func(*testing.T) string { return "" }}, {"postgres", func(t *testing.T) string { return storetest.PostgresDSN(t) }}} {
 		t.Run(db.name, func(t *testing.T) {
 			e := newEnvOn(t, db.dsn(t))
 			if got := e.store.Dialect(); got != db.name {
@@ -175,35 +171,4 @@ func (e *env) browserWith(token string) *http.Client {
 		e.t.Fatalf("form login led to %s", res.Request.URL)
 	}
 	return c
-}
-
-// postgresDSN makes a schema on the test PostgreSQL server (HOTLINE_TEST_POSTGRES, default
-// the local one) for this test, dropped after it, and returns a DSN that uses it.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("HOTLINE_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-		testenv.Service(t, "postgres", "127.0.0.1:5432")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "hotline_test_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		admin.Close()
-		testenv.Missing(t, "postgres at %s: %v", dsn, err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }
