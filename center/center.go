@@ -72,6 +72,7 @@ type Center struct {
 	recorder  *conversation.Recorder
 	monitors  *conversation.Monitors
 	texts     *prompts.Texts
+	site      site // with cluster.shared
 
 	http     *http.Server
 	httpAddr net.Addr
@@ -158,9 +159,10 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	}
 	c.samples = journey.NewSamples(store, 1024, c.log)
 	c.hist = reports.NewQueueHistograms()
-	if c.acd, err = acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c})); err != nil {
+	if c.acd, err = c.openACD(); err != nil {
 		return fail(err)
 	}
+	fail = func(err error) (*Center, error) { store.Close(); c.stop(); c.closeSite(); return nil, err }
 	c.agents = agents.New(agents.Config{Distributor: c.acd, Store: store, Voice: c.voice, Texts: texts, AutoLogin: autoLogin(cfg), Log: c.log})
 	if c.engine, err = c.newEngine(); err != nil {
 		return fail(err)
@@ -195,6 +197,7 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := os.MkdirAll(c.runner.TempDir, 0o750); err != nil {
 		return fail(err)
 	}
+	c.startACD() // before the first request: Restore's
 	if err := c.agents.Restore(c.ctx, c.room.Apply); err != nil {
 		return fail(fmt.Errorf("agent states: %w", err))
 	}
@@ -320,6 +323,7 @@ func (c *Center) Run(ctx context.Context) error {
 	defer cancel()
 	defer c.stop()
 	defer c.store.Close() // last: the background work below saves to it as it stops
+	defer c.closeSite()
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	bg.Add(5)
@@ -365,6 +369,7 @@ func (c *Center) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-sipErr:
 	case err = <-httpErr:
+	case err = <-c.site.failed: // nil without cluster.shared: never ready
 	}
 	c.ready.Store(false)
 	cancel()

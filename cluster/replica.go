@@ -133,7 +133,7 @@ return {fresh, ep}
 var beatScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZADD', KEYS[1], 'CH', now + tonumber(ARGV[2]), ARGV[1])
+return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 `)
 
 // deadScript returns which of the given incarnations are not alive.

@@ -1,0 +1,305 @@
+package multinode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-cc/hotline/customers/storetest"
+	"github.com/hotline-cc/hotline/internal/sipptest"
+	"github.com/hotline-cc/hotline/internal/testenv"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hotline-multinode")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "hotline")
+	if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/hotline").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// directFlow puts every caller straight into the support queue.
+const directFlow = `description: straight to the queue
+language: en
+start: queue
+nodes:
+  queue:
+    queue:
+      name: support
+    on:
+      answered: bye
+      timeout: bye
+      callback: bye
+      voicemail: bye
+      error: bye
+  bye:
+    hangup: {}
+`
+
+// site is several hotline nodes serving one contact center.
+type site struct {
+	t      *testing.T
+	dir    string
+	dsn    string
+	prefix string
+	rdb    *redis.Client
+	nodes  []*node
+	agents []string // agent IDs; each agent's password is its ID + "-pw"
+}
+
+// node is one `hotline serve`.
+type node struct {
+	name     string
+	cfg      string
+	sipAddr  string
+	httpAddr string
+	token    string // a supervisor's (tokens are kept per node, in its data directory)
+	cmd      *exec.Cmd
+	out      *syncBuffer
+	done     chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type siteOptions struct {
+	nodes     int
+	agents    int
+	deadAfter time.Duration
+	extra     string // more YAML for every node's configuration
+}
+
+// newSite writes the configurations of a site of o.nodes nodes on a fresh PostgreSQL schema
+// and a fresh Redis key prefix; start starts them.
+func newSite(t *testing.T, o siteOptions) *site {
+	t.Helper()
+	testenv.Tool(t, "sipp")
+	testenv.Service(t, "redis", "127.0.0.1:6379")
+	s := &site{t: t, dir: t.TempDir(), dsn: storetest.PostgresDSN(t),
+		prefix: fmt.Sprintf("hltest%d", time.Now().UnixNano()),
+		rdb:    redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := s.rdb.Keys(ctx, s.prefix+"*").Result()
+		if len(keys) > 0 {
+			s.rdb.Del(ctx, keys...)
+		}
+		s.rdb.Close()
+	})
+	flows := filepath.Join(s.dir, "flows")
+	os.Mkdir(flows, 0o755)
+	os.WriteFile(filepath.Join(flows, "direct.yaml"), []byte(directFlow), 0o644)
+	var agents strings.Builder
+	for i := range o.agents {
+		id := strconv.Itoa(1001 + i)
+		s.agents = append(s.agents, id)
+		fmt.Fprintf(&agents, "  - {id: %q, name: Agent%s, password: %q, queues: [support], auto_login: true}\n", id, id, id+"-pw")
+	}
+	if o.deadAfter == 0 {
+		o.deadAfter = 1500 * time.Millisecond
+	}
+	for i := range o.nodes {
+		n := &node{name: fmt.Sprintf("node-%d", i+1),
+			sipAddr:  fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t)),
+			httpAddr: fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))}
+		data := filepath.Join(s.dir, n.name)
+		n.cfg = filepath.Join(s.dir, n.name+".yaml")
+		conf := fmt.Sprintf(`data_dir: %s
+log: {level: debug}
+sip: {addr: %q, max_expires: 60, min_expires: 10}
+http: {addr: %q}
+flows: {dir: %s, entry: direct}
+store: {dsn: %q}
+redis: {addr: "127.0.0.1:6379"}
+cluster: {node: %s, shared: true, prefix: %s, dead_after: %s}
+queues:
+  - {name: support, strategy: longest-idle, ring_timeout: 3s, wrap_up: 1s, announce_every: 0s, max_wait: 2m}
+agents:
+%s%s
+`, data, n.sipAddr, n.httpAddr, flows, s.dsn, n.name, s.prefix, o.deadAfter, agents.String(), o.extra)
+		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.nodes = append(s.nodes, n)
+	}
+	return s
+}
+
+// start starts every node, one after the other (the first starts the site's epoch).
+func (s *site) start() {
+	s.t.Helper()
+	for _, n := range s.nodes {
+		out, err := exec.Command(binary, "token", "create", "--role", "supervisor", "--config", n.cfg).CombinedOutput()
+		m := regexp.MustCompile(`shown only now:\s+(\S+)`).FindStringSubmatch(string(out))
+		if err != nil || m == nil {
+			s.t.Fatalf("token create: %v\n%s", err, out)
+		}
+		n.token = m[1]
+		s.startNode(n)
+	}
+}
+
+func (s *site) startNode(n *node) {
+	s.t.Helper()
+	n.out, n.done = &syncBuffer{}, make(chan error, 1)
+	n.cmd = exec.Command(binary, "serve", "--config", n.cfg)
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	if err := n.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	cmd := n.cmd
+	done := n.done
+	go func() { done <- cmd.Wait() }()
+	s.t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if s.t.Failed() {
+			s.t.Logf("%s output:\n%s", n.name, tail(n.out.String(), 150))
+		}
+	})
+	n.waitFor(s.t, "hotline is running", 30*time.Second)
+}
+
+// kill ends a node with SIGKILL.
+func (n *node) kill(t *testing.T) {
+	t.Helper()
+	_ = n.cmd.Process.Kill()
+	<-n.done
+}
+
+func (n *node) waitFor(t *testing.T, want string, d time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(n.out.String(), want) {
+			return
+		}
+	}
+	t.Fatalf("no %q in %s's output within %v:\n%s", want, n.name, d, tail(n.out.String(), 100))
+}
+
+func (n *node) count(re string) int {
+	return len(regexp.MustCompile(re).FindAllStringIndex(n.out.String(), -1))
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// api GETs a path of a node's API as a supervisor and decodes the JSON into v.
+func (s *site) api(n *node, path string, v any) { s.t.Helper(); s.call(n, "GET", path, nil, v) }
+
+// call makes an API request to a node as a supervisor and decodes the JSON answer into v.
+func (s *site) call(n *node, method, path string, body, v any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+n.httpAddr+path, rd)
+	req.Header.Set("Authorization", "Bearer "+n.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		s.t.Fatalf("%s %s on %s: %d %s", method, path, n.name, res.StatusCode, out)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			s.t.Fatalf("%s %s on %s: %v in %s", method, path, n.name, err, out)
+		}
+	}
+}
+
+type queueView struct {
+	Queue   string `json:"queue"`
+	Waiting int    `json:"waiting"`
+	Ringing int    `json:"ringing"`
+	Agents  struct {
+		Available int `json:"available"`
+		OnCall    int `json:"on_call"`
+	} `json:"agents"`
+}
+
+type agentView struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+func (s *site) agent(n *node, id string) agentView {
+	s.t.Helper()
+	var a agentView
+	s.api(n, "/api/v1/agents/"+id, &a)
+	return a
+}
+
+func (s *site) queue(n *node) queueView {
+	s.t.Helper()
+	var q queueView
+	s.api(n, "/api/v1/queues/support", &q)
+	return q
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for end := start.Add(d); ; time.Sleep(25 * time.Millisecond) {
+		if cond() {
+			return time.Since(start)
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+	}
+}
