@@ -153,6 +153,7 @@ func ReportRules(cfg config.Config) map[string]reports.Rules {
 // http.public_url and http.addr, the queues' report rules and the agents' queues.
 func dashboardOptions(cfg config.Config, o dashboard.Options) dashboard.Options {
 	o.DataDir, o.PublicURL, o.Addr = cfg.DataDir, cfg.HTTP.PublicURL, cfg.HTTP.Addr
+	o.SharedTokens = cfg.Cluster.Shared
 	o.Rules = ReportRules(cfg)
 	o.Members = map[string][]string{}
 	for _, a := range cfg.Agents {

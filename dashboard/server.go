@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -24,8 +25,11 @@ type Options struct {
 	Live    Live
 	Store   *customers.Store // the customer record, and where browser sessions are kept
 	Log     *slog.Logger
-	DataDir string           // where the tokens file lives
-	Clock   func() time.Time // default time.Now
+	DataDir string // where the tokens file lives
+	// SharedTokens keeps the API tokens in Store instead of DataDir's file, so every node of
+	// a site accepts them (cluster.shared).
+	SharedTokens bool
+	Clock        func() time.Time // default time.Now
 	// PublicURL is the base URL people open the dashboard at (http.public_url): login links,
 	// the origins accepted, Secure cookies when it is https. "" = http://<Addr>.
 	PublicURL string
@@ -123,7 +127,7 @@ func New(opts Options) (*Server, error) {
 	if opts.RefreshEvery <= 0 {
 		opts.RefreshEvery = 5 * time.Second
 	}
-	tokens, err := OpenTokens(opts.DataDir, opts.Clock)
+	tokens, err := openTokens(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +163,7 @@ func New(opts Options) (*Server, error) {
 				s.log.Error("audit", "action", "token.create", "object", tk.ID, "err", err)
 			}
 		}
-		s.log.Info("created the first supervisor token; open the login link printed at start-up", "token", tk.ID, "file", tokens.Path())
+		s.log.Info("created the first supervisor token; open the login link printed at start-up", "token", tk.ID, "file", cmp.Or(tokens.Path(), "(the shared store)"))
 	}
 	s.routes = s.apiRoutes()
 	s.mount()
@@ -289,3 +293,10 @@ func roleList(rs []Role) string {
 }
 
 func (s *Server) errorf(format string, a ...any) error { return fmt.Errorf("dashboard: "+format, a...) }
+
+func openTokens(opts Options) (*Tokens, error) {
+	if opts.SharedTokens && opts.Store != nil {
+		return OpenSharedTokens(opts.Store, opts.DataDir, opts.Clock)
+	}
+	return OpenTokens(opts.DataDir, opts.Clock)
+}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -67,12 +68,15 @@ type tokenFile struct {
 	Logins  []loginCode `json:"logins"`
 }
 
-// Tokens is the token store: a JSON file (mode 0600) in the data directory holding each
-// token's role and the SHA-256 of its secret, and the hashes of unused one-time login codes.
-// Several processes may use it (hotline serve and hotline token): writes take a file lock and
-// replace the file atomically, and readers pick up changes within a second.
+// Tokens is the token store: a JSON document holding each token's role and the SHA-256 of its
+// secret, and the hashes of unused one-time login codes. On one node it is a file (mode 0600)
+// in the data directory; several processes may use it (hotline serve and hotline token):
+// writes take a file lock and replace the file atomically. The nodes of a site keep it in their
+// shared store instead (OpenSharedTokens), so a token works on every node. Either way readers
+// pick up changes within a second.
 type Tokens struct {
 	path string
+	doc  DocumentStore // nil: the file at path
 	now  func() time.Time
 
 	mu      sync.Mutex
@@ -83,9 +87,62 @@ type Tokens struct {
 }
 
 type fileStamp struct {
-	mod  time.Time
-	size int64
-	ok   bool
+	mod     time.Time
+	size    int64
+	ok      bool
+	version int64 // of the shared document
+}
+
+// DocumentStore keeps named documents every node of a site reads (customers.Store).
+type DocumentStore interface {
+	Document(ctx context.Context, name string) ([]byte, int64, error)
+	DocumentVersion(ctx context.Context, name string) (int64, error)
+	UpdateDocument(ctx context.Context, name string, fn func(old []byte) ([]byte, error)) (int64, error)
+}
+
+// tokensDocument is the shared store's document holding the tokens.
+const tokensDocument = "tokens"
+
+// storeTimeout bounds a read or write of the shared tokens document.
+const storeTimeout = 5 * time.Second
+
+// OpenSharedTokens opens the tokens kept in a site's shared store. The first time, the tokens
+// of this node's file in dataDir (if any) are copied there, so a node that joins a site keeps
+// the tokens it had.
+func OpenSharedTokens(store DocumentStore, dataDir string, now func() time.Time) (*Tokens, error) {
+	if now == nil {
+		now = time.Now
+	}
+	t := &Tokens{path: filepath.Join(dataDir, TokensFile), doc: store, now: now}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if v, err := store.DocumentVersion(ctx, tokensDocument); err != nil {
+		return nil, fmt.Errorf("dashboard: tokens: %w", err)
+	} else if v == 0 && dataDir != "" {
+		local, err := readTokenFile(t.path)
+		if err != nil {
+			return nil, err
+		}
+		if len(local.Tokens) > 0 {
+			err := t.update(func(f *tokenFile) error {
+				for _, tk := range local.Tokens {
+					if !slices.ContainsFunc(f.Tokens, func(o Token) bool { return o.ID == tk.ID }) {
+						f.Tokens = append(f.Tokens, tk)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.reload(true); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // OpenTokens opens (without creating) the tokens file in dataDir.
@@ -105,8 +162,13 @@ func OpenTokens(dataDir string, now func() time.Time) (*Tokens, error) {
 	return t, nil
 }
 
-// Path is the tokens file.
-func (t *Tokens) Path() string { return t.path }
+// Path is the tokens file ("" when they are kept in the shared store).
+func (t *Tokens) Path() string {
+	if t.doc != nil {
+		return ""
+	}
+	return t.path
+}
 
 func hashSecret(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -134,10 +196,13 @@ func (t *Tokens) reload(force bool) error {
 		return nil
 	}
 	t.checked = now
+	if t.doc != nil {
+		return t.reloadShared(force)
+	}
 	st, err := os.Stat(t.path)
 	var stamp fileStamp
 	if err == nil {
-		stamp = fileStamp{st.ModTime(), st.Size(), true}
+		stamp = fileStamp{mod: st.ModTime(), size: st.Size(), ok: true}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("dashboard: tokens: %w", err)
 	}
@@ -149,6 +214,29 @@ func (t *Tokens) reload(force bool) error {
 		return err
 	}
 	t.set(f, stamp)
+	return nil
+}
+
+// reloadShared re-reads the shared document if its version moved.
+func (t *Tokens) reloadShared(force bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	v, err := t.doc.DocumentVersion(ctx, tokensDocument)
+	if err != nil {
+		return fmt.Errorf("dashboard: tokens: %w", err)
+	}
+	if !force && t.stamp.ok && v == t.stamp.version {
+		return nil
+	}
+	data, v, err := t.doc.Document(ctx, tokensDocument)
+	if err != nil {
+		return fmt.Errorf("dashboard: tokens: %w", err)
+	}
+	f, err := parseTokens(data, "the shared store's tokens")
+	if err != nil {
+		return err
+	}
+	t.set(f, fileStamp{ok: true, version: v})
 	return nil
 }
 
@@ -168,17 +256,58 @@ func readTokenFile(path string) (tokenFile, error) {
 	if err != nil {
 		return tokenFile{}, fmt.Errorf("dashboard: tokens: %w", err)
 	}
+	return parseTokens(b, "file "+path)
+}
+
+// parseTokens reads a tokens document (empty: none yet).
+func parseTokens(b []byte, where string) (tokenFile, error) {
+	if len(b) == 0 {
+		return tokenFile{Version: 1}, nil
+	}
 	var f tokenFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return tokenFile{}, fmt.Errorf("dashboard: tokens file %s: %w", path, err)
+		return tokenFile{}, fmt.Errorf("dashboard: tokens %s: %w", where, err)
 	}
 	return f, nil
+}
+
+// change applies fn to a tokens document and drops expired login codes.
+func (t *Tokens) change(f *tokenFile, fn func(f *tokenFile) error) ([]byte, error) {
+	if err := fn(f); err != nil {
+		return nil, err
+	}
+	now := t.now()
+	f.Logins = slices.DeleteFunc(f.Logins, func(l loginCode) bool { return !now.Before(l.ExpiresAt) })
+	f.Version = 1
+	return json.MarshalIndent(f, "", "  ")
+}
+
+// updateShared changes the shared document under its row lock.
+func (t *Tokens) updateShared(fn func(f *tokenFile) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	var f tokenFile
+	v, err := t.doc.UpdateDocument(ctx, tokensDocument, func(old []byte) ([]byte, error) {
+		var err error
+		if f, err = parseTokens(old, "the shared store's tokens"); err != nil {
+			return nil, err
+		}
+		return t.change(&f, fn)
+	})
+	if err != nil {
+		return err
+	}
+	t.set(f, fileStamp{ok: true, version: v})
+	return nil
 }
 
 // update changes the file under an exclusive lock, from its current content.
 func (t *Tokens) update(fn func(f *tokenFile) error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.doc != nil {
+		return t.updateShared(fn)
+	}
 	if err := os.MkdirAll(filepath.Dir(t.path), 0o750); err != nil {
 		return fmt.Errorf("dashboard: tokens: %w", err)
 	}
@@ -195,13 +324,7 @@ func (t *Tokens) update(fn func(f *tokenFile) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(&f); err != nil {
-		return err
-	}
-	now := t.now()
-	f.Logins = slices.DeleteFunc(f.Logins, func(l loginCode) bool { return !now.Before(l.ExpiresAt) })
-	f.Version = 1
-	b, err := json.MarshalIndent(f, "", "  ")
+	b, err := t.change(&f, fn)
 	if err != nil {
 		return err
 	}
@@ -231,7 +354,7 @@ func (t *Tokens) update(fn func(f *tokenFile) error) error {
 	st, err := os.Stat(t.path)
 	stamp := fileStamp{}
 	if err == nil {
-		stamp = fileStamp{st.ModTime(), st.Size(), true}
+		stamp = fileStamp{mod: st.ModTime(), size: st.Size(), ok: true}
 	}
 	t.set(f, stamp)
 	return nil

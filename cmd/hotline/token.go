@@ -61,20 +61,26 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
-	tokens, err := dashboard.OpenTokens(cfg.DataDir, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "hotline token: %v\n", err)
-		return 1
-	}
-	// Creating and revoking are on the audit trail; not recorded, not done.
+	// Creating and revoking are on the audit trail; not recorded, not done. The nodes of a
+	// site keep their tokens in the store too.
 	var store *customers.Store
-	if sub == "create" || sub == "revoke" {
+	if sub == "create" || sub == "revoke" || cfg.Cluster.Shared {
 		store, err = center.OpenStore(context.Background(), cfg)
 		if err != nil {
-			fmt.Fprintf(stderr, "hotline token: the audit trail cannot be written, so nothing was changed: %v\n", err)
+			fmt.Fprintf(stderr, "hotline token: the store (audit trail, and the site's tokens with cluster.shared) cannot be opened, so nothing was changed: %v\n", err)
 			return 1
 		}
 		defer store.Close()
+	}
+	var tokens *dashboard.Tokens
+	if cfg.Cluster.Shared {
+		tokens, err = dashboard.OpenSharedTokens(store, cfg.DataDir, nil)
+	} else {
+		tokens, err = dashboard.OpenTokens(cfg.DataDir, nil)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hotline token: %v\n", err)
+		return 1
 	}
 	switch sub {
 	case "create":

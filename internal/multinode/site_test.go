@@ -68,6 +68,7 @@ type site struct {
 	prefix string
 	rdb    *redis.Client
 	nodes  []*node
+	token  string // a supervisor's, made through one node, good on all
 	agents []string // agent IDs; each agent's password is its ID + "-pw"
 }
 
@@ -77,7 +78,6 @@ type node struct {
 	cfg      string
 	sipAddr  string
 	httpAddr string
-	token    string // a supervisor's (tokens are kept per node, in its data directory)
 	cmd      *exec.Cmd
 	out      *syncBuffer
 	done     chan error
@@ -167,14 +167,16 @@ agents:
 func (s *site) start() {
 	s.t.Helper()
 	for _, n := range s.nodes {
-		out, err := exec.Command(binary, "token", "create", "--role", "supervisor", "--config", n.cfg).CombinedOutput()
-		m := regexp.MustCompile(`shown only now:\s+(\S+)`).FindStringSubmatch(string(out))
-		if err != nil || m == nil {
-			s.t.Fatalf("token create: %v\n%s", err, out)
-		}
-		n.token = m[1]
 		s.startNode(n)
 	}
+	// One token for the whole site: the nodes keep tokens in the shared store.
+	out, err := exec.Command(binary, "token", "create", "--role", "supervisor", "--config", s.nodes[len(s.nodes)-1].cfg).CombinedOutput()
+	m := regexp.MustCompile(`shown only now:\s+(\S+)`).FindStringSubmatch(string(out))
+	if err != nil || m == nil {
+		s.t.Fatalf("token create: %v\n%s", err, out)
+	}
+	s.token = m[1]
+	time.Sleep(1100 * time.Millisecond) // nodes re-read the tokens at most once a second
 }
 
 func (s *site) startNode(n *node) {
@@ -243,7 +245,7 @@ func (s *site) call(n *node, method, path string, body, v any) {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, "http://"+n.httpAddr+path, rd)
-	req.Header.Set("Authorization", "Bearer "+n.token)
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
