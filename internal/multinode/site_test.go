@@ -68,7 +68,7 @@ type site struct {
 	prefix string
 	rdb    *redis.Client
 	nodes  []*node
-	token  string // a supervisor's, made through one node, good on all
+	token  string   // a supervisor's, made through one node, good on all
 	agents []string // agent IDs; each agent's password is its ID + "-pw"
 }
 
