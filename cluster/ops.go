@@ -140,6 +140,11 @@ func (r *Replica) apply(m redis.XMessage) {
 // do applies one operation to the distributor.
 func (r *Replica) do(proposer, op string, a args) ([]acd.Action, error) {
 	d := r.d
+	if op != opRestore {
+		// The site's state is live: saved states no longer seed it (a node that joins
+		// later, or restarts, brings its store's states; the site's own are newer).
+		r.bootstrapped = true
+	}
 	switch op {
 	case opEnqueue:
 		if a.Call == nil {
@@ -200,7 +205,7 @@ func (r *Replica) do(proposer, op string, a args) ([]acd.Action, error) {
 		return d.CancelTransfer(a.ID)
 	case opRestore:
 		if r.bootstrapped || a.State == nil {
-			return nil, nil // the site's first saved states seed it, once per epoch
+			return nil, nil // saved states seed the site once per epoch, before anything else
 		}
 		r.bootstrapped = true
 		return d.Restore(*a.State)

@@ -305,3 +305,36 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 		}
 	}
 }
+
+type liveCall struct {
+	ID       string `json:"id"`
+	Caller   string `json:"caller"`
+	State    string `json:"state"`
+	Queue    string `json:"queue"`
+	Agent    string `json:"agent"`
+	Position int    `json:"position"`
+}
+
+// calls are the calls in progress on a node (each node lists those whose media it carries).
+func (s *site) calls(n *node) []liveCall {
+	s.t.Helper()
+	var l struct {
+		Items []liveCall `json:"items"`
+	}
+	s.api(n, "/api/v1/calls?limit=500", &l)
+	return l.Items
+}
+
+// positions maps each queued caller's number to its place in line, over the given nodes.
+func (s *site) positions(nodes ...*node) map[string]int {
+	s.t.Helper()
+	out := map[string]int{}
+	for _, n := range nodes {
+		for _, c := range s.calls(n) {
+			if c.Position > 0 {
+				out[c.Caller] = c.Position
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,87 @@
+package multinode
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/sipptest"
+)
+
+// Issue 17, item 4: three nodes, callers waiting through each; one node is killed with
+// SIGKILL. Its callers leave the line (their media was on it); every other caller keeps its
+// place, in the same order, on every surviving node; the killed node, started again, rejoins
+// the site by itself and shows the same line.
+func TestNodeKilledOthersKeepTheirPlace(t *testing.T) {
+	s := newSite(t, siteOptions{nodes: 3, agents: 1, deadAfter: 1500 * time.Millisecond})
+	s.start()
+	n1, n2, n3 := s.nodes[0], s.nodes[1], s.nodes[2]
+	s.call(n1, "POST", "/api/v1/agents/1001/actions", map[string]string{"action": "login"}, nil)
+	s.call(n1, "POST", "/api/v1/agents/1001/actions", map[string]string{"action": "pause", "reason": "meeting"}, nil)
+	eventually(t, 3*time.Second, "the agent paused on every node", func() bool {
+		return s.agent(n2, "1001").State == "paused" && s.agent(n3, "1001").State == "paused"
+	})
+
+	numbers := map[*node][]string{}
+	var killed []*sipptest.Proc
+	for i := range 6 {
+		n := s.nodes[i%3]
+		num := fmt.Sprintf("+8613900000%03d", i+1)
+		numbers[n] = append(numbers[n], num)
+		p := sipptest.Start(t, sipptest.Options{Scenario: "uac_voice.xml", Target: n.sipAddr, Service: "hotline",
+			Pause: 90 * time.Second, Timeout: 120 * time.Second, Keys: map[string]string{"caller": num}})
+		if n == n2 {
+			killed = append(killed, p)
+		}
+		eventually(t, 5*time.Second, "caller "+num+" in line", func() bool { return s.queue(n1).Waiting == i+1 })
+	}
+	before := s.positions(n1, n2, n3)
+	if len(before) != 6 {
+		t.Fatalf("positions before the kill: %v", before)
+	}
+	t.Logf("line before the kill: %v", order(before))
+
+	at := time.Now()
+	n2.kill(t)
+	took := eventually(t, 10*time.Second, "the survivors drop the killed node's callers", func() bool {
+		return s.queue(n1).Waiting == 4 && s.queue(n3).Waiting == 4
+	})
+	t.Logf("SIGKILL of %s: its 2 callers left the line on both survivors %v later (dead_after 1.5 s)", n2.name, took.Round(10*time.Millisecond))
+	for _, p := range killed {
+		p.Kill()
+	}
+
+	after := s.positions(n1, n3)
+	want := slices.DeleteFunc(order(before), func(num string) bool { return slices.Contains(numbers[n2], num) })
+	if got := order(after); !slices.Equal(got, want) {
+		t.Fatalf("line after the kill %v (%v), want %v in that order", got, after, want)
+	}
+	for i, num := range want {
+		if after[num] != i+1 {
+			t.Errorf("caller %s at %d after the kill, want %d", num, after[num], i+1)
+		}
+	}
+	t.Logf("line after the kill: %v, positions 1-4, order kept", want)
+
+	s.startNode(n2)
+	n2.waitFor(t, "shared distributor joined", time.Second)
+	if q := s.queue(n2); q.Waiting != 4 {
+		t.Fatalf("the restarted node shows %d waiting, want 4", q.Waiting)
+	}
+	if a := s.agent(n2, "1001"); a.State != "paused" {
+		t.Fatalf("the restarted node shows the agent %s, want paused", a.State)
+	}
+	t.Logf("%s restarted and rejoined %v after its kill, showing the same line", n2.name, time.Since(at).Round(10*time.Millisecond))
+}
+
+// order lists callers' numbers by position.
+func order(pos map[string]int) []string {
+	var out []string
+	for n := range pos {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return pos[out[i]] < pos[out[j]] })
+	return out
+}
