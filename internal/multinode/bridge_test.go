@@ -1,0 +1,113 @@
+package multinode
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/sipptest"
+)
+
+// register registers an agent's phone (a sipp at port) with the site.
+func (s *site) register(agent string, port int) {
+	s.t.Helper()
+	for _, n := range s.nodes {
+		sipptest.Start(s.t, sipptest.Options{Scenario: "register.xml", Target: n.sipAddr, Auth: [2]string{agent, agent + "-pw"},
+			Inject: [][]string{{agent, "-", strconv.Itoa(port), "60"}}}).MustSucceed(s.t)
+	}
+}
+
+// contacts are the site's contacts, from the shared store.
+func (s *site) contacts() []customers.Contact {
+	s.t.Helper()
+	ctx := context.Background()
+	st, err := customers.Open(ctx, customers.Config{DSN: s.dsn, DataDir: s.t.TempDir()})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer st.Close()
+	var all []customers.Contact
+	for cur := ""; ; {
+		page, next, err := st.ListContacts(ctx, customers.ContactFilter{}, customers.Page{Limit: 200, Cursor: cur})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all
+		}
+		cur = next
+	}
+}
+
+// Issue 17, items 1 and 5: callers arriving on three nodes, agents whose phones registered
+// through any node. Every caller is answered, each by one agent, each agent's phone gets one
+// INVITE per call it takes: each routing decision was carried out once, by one node.
+func TestEveryDecisionCarriedOutOnce(t *testing.T) {
+	s := newSite(t, siteOptions{nodes: 3, agents: 3})
+	s.start()
+	var phones []*sipptest.Proc
+	for _, a := range s.agents {
+		// Each phone answers, talks 2 s and hangs up (the callers would talk longer).
+		p := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 100, Pause: 2 * time.Second, Args: []string{"-rtp_echo"}, Timeout: 90 * time.Second})
+		phones = append(phones, p)
+		s.register(a, p.Port)
+	}
+	eventually(t, 5*time.Second, "three agents available", func() bool { return s.queue(s.nodes[0]).Agents.Available == 3 })
+
+	const perNode = 4
+	var callers []*sipptest.Proc
+	for i, n := range s.nodes {
+		callers = append(callers, sipptest.Start(t, sipptest.Options{Scenario: "uac_answer.xml", Target: n.sipAddr, Service: "hotline",
+			Calls: perNode, Rate: 1, Timeout: 60 * time.Second,
+			Keys: map[string]string{"caller": fmt.Sprintf("+861370000%04d", i+1)}}))
+	}
+	for _, c := range callers {
+		c.MustSucceed(t)
+	}
+	var recs []customers.Contact
+	eventually(t, 10*time.Second, "every call on the timeline", func() bool {
+		recs = s.contacts()
+		n := 0
+		for _, c := range recs {
+			if !c.EndedAt.IsZero() {
+				n++
+			}
+		}
+		return n == 3*perNode
+	})
+	byAgent := map[string]int{}
+	for _, c := range recs {
+		if c.Outcome != customers.OutcomeAnswered || c.Agent == "" {
+			t.Errorf("contact %s: outcome %s agent %q, want answered", c.ID, c.Outcome, c.Agent)
+		}
+		byAgent[c.Agent]++
+	}
+	invites := 0
+	for i, p := range phones {
+		got := len(callIDs(p.Messages()))
+		invites += got
+		if byAgent[s.agents[i]] != got {
+			t.Errorf("agent %s: %d answered contacts, but its phone was called %d times", s.agents[i], byAgent[s.agents[i]], got)
+		}
+	}
+	if invites != 3*perNode {
+		t.Errorf("the phones were called %d times for %d callers", invites, 3*perNode)
+	}
+	t.Logf("%d calls over 3 nodes answered by %v; the phones were called %d times", 3*perNode, byAgent, invites)
+}
+
+// callIDs are the distinct calls in a sipp message log.
+func callIDs(log string) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range strings.Split(log, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Call-ID:"); ok {
+			out[strings.TrimSpace(v)] = true
+		}
+	}
+	return out
+}
