@@ -105,6 +105,9 @@ type siteOptions struct {
 	agents    int
 	deadAfter time.Duration
 	extra     string // more YAML for every node's configuration
+	flow      string // the entry flow (default directFlow)
+	queue     string // the support queue's YAML (default a fast queue without callbacks)
+	sip       string // more keys of every node's sip: section, e.g. "trunk: ..."
 }
 
 // newSite writes the configurations of a site of o.nodes nodes on a fresh PostgreSQL schema
@@ -126,7 +129,16 @@ func newSite(t *testing.T, o siteOptions) *site {
 	})
 	flows := filepath.Join(s.dir, "flows")
 	os.Mkdir(flows, 0o755)
-	os.WriteFile(filepath.Join(flows, "direct.yaml"), []byte(directFlow), 0o644)
+	if o.flow == "" {
+		o.flow = directFlow
+	}
+	if o.queue == "" {
+		o.queue = "{name: support, strategy: longest-idle, ring_timeout: 3s, wrap_up: 1s, announce_every: 0s, max_wait: 2m}"
+	}
+	if o.sip != "" {
+		o.sip = ", " + o.sip
+	}
+	os.WriteFile(filepath.Join(flows, "direct.yaml"), []byte(o.flow), 0o644)
 	var agents strings.Builder
 	for i := range o.agents {
 		id := strconv.Itoa(1001 + i)
@@ -144,17 +156,17 @@ func newSite(t *testing.T, o siteOptions) *site {
 		n.cfg = filepath.Join(s.dir, n.name+".yaml")
 		conf := fmt.Sprintf(`data_dir: %s
 log: {level: debug}
-sip: {addr: %q, max_expires: 60, min_expires: 10}
+sip: {addr: %q, max_expires: 60, min_expires: 10%s}
 http: {addr: %q}
 flows: {dir: %s, entry: direct}
 store: {dsn: %q}
 redis: {addr: "127.0.0.1:6379"}
 cluster: {node: %s, shared: true, prefix: %s, dead_after: %s}
 queues:
-  - {name: support, strategy: longest-idle, ring_timeout: 3s, wrap_up: 1s, announce_every: 0s, max_wait: 2m}
+  - %s
 agents:
 %s%s
-`, data, n.sipAddr, n.httpAddr, flows, s.dsn, n.name, s.prefix, o.deadAfter, agents.String(), o.extra)
+`, data, n.sipAddr, o.sip, n.httpAddr, flows, s.dsn, n.name, s.prefix, o.deadAfter, o.queue, agents.String(), o.extra)
 		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,121 @@
+package multinode
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/sipptest"
+)
+
+// recordsFlow: callers of "message" leave a voicemail (a ticket); the others wait in support,
+// where they may ask for a callback.
+const recordsFlow = `description: callbacks and voicemail on a site
+language: en
+start: route
+nodes:
+  route:
+    branch: dialed == "message"
+    on:
+      true: record
+      false: wait
+  wait:
+    queue:
+      name: support
+      callback: true
+    on:
+      answered: bye
+      timeout: bye
+      full: bye
+      no_agents: bye
+      callback: booked
+      voicemail: bye
+      error: bye
+  booked:
+    say: We will call you back. Goodbye.
+    next: bye
+  record:
+    voicemail:
+      greeting: Please leave a message after the tone.
+      queue: support
+      max_duration: 30s
+      silence: 4s
+    on: {next: told, empty: bye, error: bye}
+  told:
+    say: Your ticket number is ${say_digits(ticket)}. Goodbye.
+    next: bye
+  bye:
+    hangup: {}
+`
+
+// timeline is a customer's timeline as kinds: contact:<outcome>, callback:<status>, ticket.
+func (s *site) timeline(number string) string {
+	s.t.Helper()
+	ctx := context.Background()
+	st, err := customers.Open(ctx, customers.Config{DSN: s.dsn, DataDir: s.t.TempDir()})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer st.Close()
+	cust, err := st.ByNumber(ctx, number)
+	if err != nil || cust == nil {
+		return ""
+	}
+	entries, err := st.Timeline(ctx, cust.ID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		switch {
+		case e.Contact != nil:
+			out = append(out, "contact:"+string(e.Contact.Outcome))
+		case e.Callback != nil:
+			out = append(out, "callback:"+string(e.Callback.Status))
+		case e.Ticket != nil:
+			out = append(out, "ticket")
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// Issue 17, items 3 and 5: a callback asked for on one node of three is dialed once: the
+// agent's phone rings once, the customer is called once, the timeline shows one answered
+// attempt, though every node's callback dialer saw it due.
+func TestCallbackDialedOnceBySite(t *testing.T) {
+	customer := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 5, Pause: 2 * time.Second, Timeout: 90 * time.Second})
+	s := newSite(t, siteOptions{nodes: 3, agents: 1, flow: recordsFlow,
+		queue: "{name: support, ring_timeout: 3s, wrap_up: 1s, announce_every: 0s, callback_after: 1s, max_wait: 2m}",
+		sip:   fmt.Sprintf("trunk: \"127.0.0.1:%d\"", customer.Port),
+		extra: "callbacks: {allowed_prefixes: [\"+86\"]}\n"})
+	s.start()
+	const number = "+8613800138111"
+	s.call(s.nodes[0], "POST", "/api/v1/agents/1001/actions", map[string]string{"action": "login"}, nil)
+	s.call(s.nodes[0], "POST", "/api/v1/agents/1001/actions", map[string]string{"action": "pause", "reason": "meeting"}, nil)
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_press1.xml", Target: s.nodes[1].sipAddr, Service: "hotline",
+		Pause: 2500 * time.Millisecond, Keys: map[string]string{"caller": number}}).MustSucceed(t)
+	if got := s.timeline(number); got != "contact:callback_requested callback:pending" {
+		t.Fatalf("timeline after pressing 1: %q", got)
+	}
+
+	agent := sipptest.Start(t, sipptest.Options{Scenario: "uas", Calls: 5, Timeout: 90 * time.Second})
+	s.register("1001", agent.Port)
+	s.call(s.nodes[2], "POST", "/api/v1/agents/1001/actions", map[string]string{"action": "unpause"}, nil)
+	took := eventually(t, 20*time.Second, "the callback answered", func() bool {
+		return strings.Contains(s.timeline(number), "contact:callback_answered")
+	})
+	time.Sleep(3 * time.Second) // would another node dial it too?
+	if got := s.timeline(number); got != "contact:callback_requested callback:completed contact:callback_answered" {
+		t.Errorf("timeline = %q, want the queued contact, the callback, one answered attempt", got)
+	}
+	if n := len(callIDs(customer.Messages())); n != 1 {
+		t.Errorf("the customer was called %d times, want once", n)
+	}
+	if n := len(callIDs(agent.Messages())); n != 1 {
+		t.Errorf("the agent's phone was called %d times, want once", n)
+	}
+	t.Logf("callback asked on %s, agent unpaused on %s: answered %v later; customer called once, agent once", s.nodes[1].name, s.nodes[2].name, took.Round(10*time.Millisecond))
+}
