@@ -3,12 +3,19 @@ package multinode
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/internal/sipptest"
+	"github.com/hotline-cc/hotline/internal/testenv"
 )
 
 // recordsFlow: callers of "message" leave a voicemail (a ticket); the others wait in support,
@@ -118,4 +125,80 @@ func TestCallbackDialedOnceBySite(t *testing.T) {
 		t.Errorf("the agent's phone was called %d times, want once", n)
 	}
 	t.Logf("callback asked on %s, agent unpaused on %s: answered %v later; customer called once, agent once", s.nodes[1].name, s.nodes[2].name, took.Round(10*time.Millisecond))
+}
+
+// Issue 17, item 4: a voicemail acknowledged on a node (the caller was told its ticket number)
+// whose webhook the helpdesk has refused so far; the node is killed with SIGKILL. The ticket and
+// its recording (recordings.dir is shared by the site's nodes) are there, and another node
+// delivers the webhook, once.
+func TestVoicemailWebhookSurvivesItsNode(t *testing.T) {
+	testenv.Tool(t, "espeak-ng")
+	const secret = "site-secret"
+	var accept atomic.Bool
+	var mu sync.Mutex
+	var delivered []string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !accept.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		if err := customers.VerifySignature(secret, body, r.Header.Get("X-Hotline-Signature")); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		delivered = append(delivered, string(body))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	shared := t.TempDir()
+	s := newSite(t, siteOptions{nodes: 3, agents: 1, flow: recordsFlow,
+		extra: fmt.Sprintf("webhooks: {url: %q, secret: %q, timeout: 2s}\nrecordings: {dir: %q}\n", receiver.URL, secret, shared)})
+	s.start()
+	victim := s.nodes[1]
+	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voicemail.xml", Target: victim.sipAddr, Service: "message",
+		Pause: 4 * time.Second, Keys: map[string]string{"caller": "+8613500135111"}})
+	victim.waitFor(t, "voicemail saved", 30*time.Second)
+	m := regexp.MustCompile(`msg="voicemail saved".*ticket=(T-\d+)`).FindStringSubmatch(victim.out.String())
+	if m == nil {
+		t.Fatalf("no ticket in the log")
+	}
+	ticket := m[1]
+	victim.waitFor(t, "webhook delivery failed", 20*time.Second)
+	caller.Wait()
+	victim.kill(t)
+	accept.Store(true)
+
+	took := eventually(t, 60*time.Second, "the ticket's webhook delivered by another node", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(strings.Join(delivered, "\n"), ticket)
+	})
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	n := strings.Count(strings.Join(delivered, "\n"), `"`+ticket+`"`)
+	mu.Unlock()
+	if n != 1 {
+		t.Errorf("the ticket's webhook was delivered %d times, want once", n)
+	}
+	ctx := context.Background()
+	st, err := customers.Open(ctx, customers.Config{DSN: s.dsn, DataDir: t.TempDir(), RecordingsDir: shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tk, err := st.Ticket(ctx, ticket)
+	if err != nil {
+		t.Fatalf("ticket %s lost: %v", ticket, err)
+	}
+	if tk.Recording == nil || tk.Recording.Size < 8000 {
+		t.Fatalf("ticket %s lost its recording: %+v", ticket, tk.Recording)
+	}
+	if err := st.Recordings().Verify(tk.Recording.ID, tk.Recording.SHA256); err != nil {
+		t.Errorf("recording damaged: %v", err)
+	}
+	t.Logf("voicemail %s acknowledged on %s, node killed: webhook delivered once by another node %v after the kill; recording intact (%d bytes)",
+		ticket, victim.name, took.Round(100*time.Millisecond), tk.Recording.Size)
 }
