@@ -201,7 +201,11 @@ func New(cfg config.Config, opts ...Option) (*Center, error) {
 	if err := c.agents.Restore(c.ctx, c.room.Apply); err != nil {
 		return fail(fmt.Errorf("agent states: %w", err))
 	}
-	if c.dash, err = dashboard.New(dashboardOptions(cfg, dashboard.Options{Live: c.live, Store: store, Log: c.log, WrapUp: c.live})); err != nil {
+	dopts := dashboardOptions(cfg, dashboard.Options{Live: c.live, Store: store, Log: c.log, WrapUp: c.live})
+	if r := c.site.replica; r != nil {
+		dopts.Site = dashboard.Site{Node: cfg.Cluster.Node, Nodes: r.Nodes}
+	}
+	if c.dash, err = dashboard.New(dopts); err != nil {
 		return fail(fmt.Errorf("dashboard: %w", err))
 	}
 	return c, nil

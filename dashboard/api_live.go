@@ -25,6 +25,10 @@ type Me struct {
 	// NewToken is the supervisor token created at first start, shown once to the session
 	// opened with the first-start login link. Keep it: it is not stored anywhere in clear.
 	NewToken string `json:"new_token,omitempty"`
+	// Node is the node answering, on a site of several (cluster.shared); Nodes the site's
+	// live nodes. Queues and agents are the site's; live calls are those this node carries.
+	Node  string   `json:"node,omitempty"`
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -38,6 +42,16 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	if p.session != nil {
 		me.NewToken = s.takeReveal(p.session)
+	}
+	if s.site.Node != "" {
+		me.Node = s.site.Node
+		if s.site.Nodes != nil {
+			if nodes, err := s.site.Nodes(r.Context()); err == nil {
+				me.Nodes = nodes
+			} else {
+				s.log.Warn("listing the site's nodes", "error", err)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, me)
 	return nil

@@ -26,6 +26,8 @@ type Options struct {
 	Store   *customers.Store // the customer record, and where browser sessions are kept
 	Log     *slog.Logger
 	DataDir string // where the tokens file lives
+	// Site names this node and lists the site's nodes, on a site of several (zero: one node).
+	Site Site
 	// SharedTokens keeps the API tokens in Store instead of DataDir's file, so every node of
 	// a site accepts them (cluster.shared).
 	SharedTokens bool
@@ -67,6 +69,7 @@ type Options struct {
 // Server is the dashboard and the API: an http.Handler for everything except /healthz,
 // /readyz and /metrics, which the center mounts. Close stops its background work.
 type Server struct {
+	site      Site
 	live      Live
 	store     *customers.Store
 	publicURL string
@@ -131,7 +134,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{live: opts.Live, store: opts.Store, publicURL: opts.PublicURL, addr: opts.Addr, log: opts.Log.With("component", "dashboard"),
+	s := &Server{site: opts.Site, live: opts.Live, store: opts.Store, publicURL: opts.PublicURL, addr: opts.Addr, log: opts.Log.With("component", "dashboard"),
 		now: opts.Clock, tokens: tokens, sessions: opts.Store, reveals: map[string]string{}, mux: http.NewServeMux(),
 		rules: reports.QueueRules(opts.Rules), members: map[string][]string{},
 		supervisors: slices.Clone(opts.Supervisors), hideMonitor: opts.HideMonitorFromAgents,
@@ -299,4 +302,10 @@ func openTokens(opts Options) (*Tokens, error) {
 		return OpenSharedTokens(opts.Store, opts.DataDir, opts.Clock)
 	}
 	return OpenTokens(opts.DataDir, opts.Clock)
+}
+
+// Site is this node's place in a site of several nodes.
+type Site struct {
+	Node  string                                      // this node's name
+	Nodes func(ctx context.Context) ([]string, error) // the site's live nodes
 }

@@ -721,7 +721,9 @@
       if (me.role === "agent" && !location.hash) { location.replace("/agent"); return; } // the agent desktop
       S.me = me;
       $("#app").hidden = false;
-      $("#whoami").textContent = me.role + (me.agent ? " " + me.agent : "");
+      $("#whoami").textContent = me.role + (me.agent ? " " + me.agent : "") +
+        (me.node ? " · " + t("site.node", { node: me.node, nodes: (me.nodes || []).length || 1 }) : "");
+      if (me.node) { $("#calls-site").textContent = t("site.calls", { node: me.node }); $("#calls-site").hidden = false; }
       if (me.new_token) { $("#new-token").textContent = me.new_token; $("#token-banner").hidden = false; }
       if (!isSup()) document.querySelectorAll("#nav button").forEach(function (b) {
         b.hidden = ["agents", "callbacks", "tickets"].indexOf(b.dataset.view) < 0;

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,9 @@ func TestNodeKilledOthersKeepTheirPlace(t *testing.T) {
 	t.Logf("SIGKILL of %s: its 2 callers left the line on both survivors %v later (dead_after 1.5 s)", n2.name, took.Round(10*time.Millisecond))
 	for _, p := range killed {
 		p.Kill()
+	}
+	if m := s.me(n1); strings.Join(m.Nodes, " ") != "node-1 node-3" {
+		t.Errorf("after the kill node-1 lists the site's nodes as %v, want node-1 node-3", m.Nodes)
 	}
 
 	after := s.positions(n1, n3)

@@ -1,6 +1,7 @@
 package multinode
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,9 @@ func TestQueueIsSiteWide(t *testing.T) {
 		return s.queue(a).Waiting == 3 && s.queue(b).Waiting == 3
 	})
 	t.Logf("3 callers on 2 nodes: both nodes show 3 waiting after %v", took.Round(time.Millisecond))
+	if m := s.me(b); m.Node != "node-2" || strings.Join(m.Nodes, " ") != "node-1 node-2" {
+		t.Errorf("node-2 says of itself %+v, want node-2 of node-1 node-2", m)
+	}
 	for _, c := range callers {
 		c.Kill()
 	}

@@ -350,3 +350,16 @@ func (s *site) positions(nodes ...*node) map[string]int {
 	}
 	return out
 }
+
+type me struct {
+	Node  string   `json:"node"`
+	Nodes []string `json:"nodes"`
+}
+
+// me is what a node says of itself to the dashboard: its name and the site's live nodes.
+func (s *site) me(n *node) me {
+	s.t.Helper()
+	var m me
+	s.api(n, "/api/v1/me", &m)
+	return m
+}
