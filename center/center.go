@@ -510,7 +510,7 @@ func Check(cfg config.Config) error {
 	if _, err := prompts.LoadTexts(cfg.Prompts.Dir); err != nil {
 		return fmt.Errorf("prompts.dir texts:\n%w", err)
 	}
-	if err := acdConfig(cfg).Validate(); err != nil {
+	if err := ACDConfig(cfg).Validate(); err != nil {
 		return err
 	}
 	_, err = joinRules(cfg, lib.Set())

@@ -27,14 +27,14 @@ type site struct {
 func (c *Center) openACD() (acd.Engine, error) {
 	cfg := c.cfg
 	if !cfg.Cluster.Shared {
-		return acd.New(acdConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c}))
+		return acd.New(ACDConfig(cfg), acd.SystemClock{}, acd.WithObserver(observer{c}))
 	}
 	c.site.rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, DialTimeout: 2 * time.Second,
 		ReadTimeout: 3 * time.Second, WriteTimeout: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
 	r, err := cluster.Open(ctx, cluster.Config{
-		Redis: c.site.rdb, Prefix: cfg.Cluster.Prefix, Node: cfg.Cluster.Node, ACD: acdConfig(cfg),
+		Redis: c.site.rdb, Prefix: cfg.Cluster.Prefix, Node: cfg.Cluster.Node, ACD: ACDConfig(cfg),
 		DeadAfter: cfg.Cluster.DeadAfter.D(), Observer: observer{c}, Log: c.log,
 	})
 	if err != nil {

@@ -185,8 +185,9 @@ func isAgent(cfg config.Config) func(string) bool {
 	return func(id string) bool { return ids[id] }
 }
 
-// acdConfig maps the configuration file's queues and agents onto the distributor's.
-func acdConfig(cfg config.Config) acd.Config {
+// ACDConfig maps the configuration file's queues and agents onto the distributor's: what
+// every node of a site must agree on (cluster.Config.ACD).
+func ACDConfig(cfg config.Config) acd.Config {
 	out := acd.Config{MaxMisses: cfg.ACD.MaxMisses}
 	for _, q := range cfg.Queues {
 		aq := acd.QueueConfig{
