@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,7 +69,9 @@ type site struct {
 	prefix string
 	rdb    *redis.Client
 	nodes  []*node
-	token  string   // a supervisor's, made through one node, good on all
+	token  string // a supervisor's, made through one node, good on all
+	proxy  string // Kamailio in front, once started
+	kamLog string
 	agents []string // agent IDs; each agent's password is its ID + "-pw"
 }
 
@@ -362,4 +365,66 @@ func (s *site) me(n *node) me {
 	var m me
 	s.api(n, "/api/v1/me", &m)
 	return m
+}
+
+// kamailio starts the project's Kamailio (deploy/kamailio/kamailio.cfg) on loopback in front of
+// the site's nodes and returns its address, once it answers.
+func (s *site) kamailio() string {
+	s.t.Helper()
+	kam := testenv.Tool(s.t, "kamailio")
+	dir := s.t.TempDir()
+	list := filepath.Join(dir, "dispatcher.list")
+	var lines []string
+	for _, n := range s.nodes {
+		lines = append(lines, fmt.Sprintf("1 sip:%s;transport=udp 8 0 duid=%s", n.sipAddr, n.name))
+	}
+	if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	proxy := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(s.t))
+	cfg, err := filepath.Abs("../../deploy/kamailio/kamailio.cfg")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd := exec.Command(kam, "-DD", "-E", "-n", "2", "-m", "64", "-Y", dir, "-w", dir, "-f", cfg,
+		"-A", "LISTEN=udp:"+proxy, "-A", "LISTEN_TCP=tcp:"+proxy, "-A", `DISPATCHER_LIST="`+list+`"`)
+	// Kamailio forks its workers: they are its process group, ended together; its log goes to
+	// a file (a pipe would stay open in the workers).
+	logPath := filepath.Join(dir, "kamailio.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	logFile.Close()
+	s.kamLog = logPath
+	s.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if s.t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			s.t.Logf("kamailio:\n%s", tail(string(b), 80))
+		}
+	})
+	// Up when every node is in rotation: the probes (a ping a second) have seen them answer.
+	eventually(s.t, 15*time.Second, "kamailio up", func() bool {
+		c, err := net.Dial("udp", proxy)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		fmt.Fprintf(c, "OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-up%d\r\nFrom: <sip:ping@%s>;tag=up\r\nTo: <sip:%s>\r\nCall-ID: up-%d\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			proxy, c.LocalAddr(), time.Now().UnixNano(), c.LocalAddr(), proxy, time.Now().UnixNano())
+		buf := make([]byte, 2048)
+		n, err := c.Read(buf)
+		return err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 ")
+	})
+	time.Sleep(2500 * time.Millisecond) // two probe rounds: every node in rotation
+	s.proxy = proxy
+	return proxy
 }
