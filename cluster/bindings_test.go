@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hotline-cc/hotline/internal/sipptest"
 	"github.com/hotline-cc/hotline/internal/testenv"
 	hsip "github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/sip/bindingstest"
@@ -89,5 +95,82 @@ func TestRedisBindingsUnreachable(t *testing.T) {
 	}
 	if _, _, err := s.Expire(context.Background(), time.Now()); err == nil {
 		t.Fatal("Expire with Redis down: no error")
+	}
+}
+
+// sipNode is a served sip.Server named node on a loopback port, keeping its bindings in
+// store, on clock; hook gets its registration changes.
+func sipNode(t *testing.T, node string, store hsip.Bindings, clock func() time.Time, hook func(agent string, n int)) (*hsip.Server, string) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", sipptest.FreeUDPPort(t))
+	s, err := hsip.NewServer(hsip.Config{Addr: addr, Realm: "hotline", RTPTimeout: 10 * time.Second, RingTimeout: 4 * time.Second,
+		MinExpires: 1, MaxExpires: 3600, Bindings: store, Node: node},
+		hsip.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), hsip.WithClock(clock), hsip.WithRegistrationHook(hook),
+		hsip.WithCredentials(func(a string) (string, bool) { return "s3cret-" + a, a == "1001" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx) }()
+	select {
+	case <-s.Ready():
+	case err := <-errc:
+		t.Fatalf("serve %s: %v", node, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("serve %s: %v", node, err)
+		}
+	})
+	return s, addr
+}
+
+// Two nodes sharing the Redis store: a phone registered with digest at node A (sipp) is a
+// contact of node B, named after A; when it expires, one node of the two reports it.
+func TestTwoNodesShareRegistrationsInRedis(t *testing.T) {
+	testenv.Tool(t, "sipp")
+	rdb, prefix := bindingsRedis(t)
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var reports []string
+	hook := func(node string) func(string, int) {
+		return func(agent string, n int) {
+			mu.Lock()
+			reports = append(reports, fmt.Sprintf("%s %s:%d", node, agent, n))
+			mu.Unlock()
+		}
+	}
+	a, addrA := sipNode(t, "hotline-a", NewBindings(rdb, prefix), clock, hook("a"))
+	other := redis.NewClient(&redis.Options{Addr: testRedis})
+	t.Cleanup(func() { other.Close() })
+	b, _ := sipNode(t, "hotline-b", NewBindings(other, prefix), clock, hook("b"))
+
+	sipptest.Start(t, sipptest.Options{Scenario: "register.xml", Target: addrA,
+		Auth: [2]string{"1001", "s3cret-1001"}, Inject: [][]string{{"1001", "s3cret-1001", "5990", "60"}}}).MustSucceed(t)
+	got := b.Registrar().Contacts("1001")
+	if len(got) != 1 || got[0].Node != "hotline-a" || got[0].Contact.Port != 5990 {
+		t.Fatalf("node B's contacts of 1001 = %+v; want the phone registered at hotline-a, port 5990", got)
+	}
+	if bs, err := a.Registrar().Lookup(context.Background(), "1001"); err != nil || len(bs) != 1 {
+		t.Errorf("node A's own lookup: %v %v", bs, err)
+	}
+
+	mu.Lock()
+	now = now.Add(61 * time.Second)
+	mu.Unlock()
+	a.Registrar().Expire()
+	b.Registrar().Expire()
+	if got := b.Registrar().Contacts("1001"); len(got) != 0 {
+		t.Errorf("after expiry node B still has %d contacts", len(got))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The REGISTER at A, then the expiry once, by whichever node expired first (A, unless
+	// a server's own 5 s tick came in between).
+	if len(reports) != 2 || reports[0] != "a 1001:1" || !strings.HasSuffix(reports[1], " 1001:0") {
+		t.Errorf("registration reports %v, want [a 1001:1] then one node's 1001:0", reports)
 	}
 }
