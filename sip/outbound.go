@@ -99,7 +99,7 @@ func (s *Server) resolve(ctx context.Context, to call.Target) ([]destination, er
 		}
 		bs, err := s.reg.Lookup(ctx, to.Agent)
 		if err != nil { // the phones may be registered, but where is not known now
-			s.log.Warn("registrations unavailable: agent not reachable now", "agent", to.Agent, "error", err)
+			s.reg.storeLog.Warn("registrations unavailable: agent not reachable now", "agent", to.Agent, "error", err)
 			return nil, fmt.Errorf("%w: %s: %w", ErrNotRegistered, to.Agent, err)
 		}
 		if len(bs) == 0 {

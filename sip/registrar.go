@@ -55,6 +55,9 @@ type Registrar struct {
 	onChange   func(agent string, contacts int)
 	store      Bindings
 	node       string
+	// storeLog is log, rate-limited: while the store is down every REGISTER and every dial
+	// fails alike, and the first few lines of each kind say all there is.
+	storeLog *slog.Logger
 
 	// agentLocks serialise the REGISTERs of one agent on this node (read, decide, write),
 	// striped so that agents do not wait for each other's store round trips.
@@ -65,9 +68,11 @@ func newRegistrar(auth *Authenticator, password func(string) (string, bool), min
 	if store == nil {
 		store = NewMemoryBindings()
 	}
+	log = log.With("component", "registrar")
 	return &Registrar{
 		auth: auth, password: password, minExpires: minExp, maxExpires: maxExp, now: now,
-		log: log.With("component", "registrar"), onChange: onChange, store: store, node: node,
+		log: log, onChange: onChange, store: store, node: node,
+		storeLog: slog.New(newThrottle(log.Handler(), 10, time.Minute)),
 	}
 }
 
@@ -95,7 +100,7 @@ func (r *Registrar) Lookup(ctx context.Context, agent string) ([]Binding, error)
 func (r *Registrar) Contacts(agent string) []Binding {
 	bs, err := r.Lookup(context.Background(), agent)
 	if err != nil {
-		r.log.Warn("registrations unavailable: agent taken as not registered", "agent", agent, "error", err)
+		r.storeLog.Warn("registrations unavailable: agent taken as not registered", "agent", agent, "error", err)
 		return nil
 	}
 	return bs
@@ -108,7 +113,7 @@ func (r *Registrar) Expire() {
 	defer cancel()
 	gone, total, err := r.store.Expire(ctx, r.now())
 	if err != nil {
-		r.log.Warn("expiring registrations failed; trying again at the next tick", "error", err)
+		r.storeLog.Warn("expiring registrations failed; trying again at the next tick", "error", err)
 		return
 	}
 	mBindings.Set(float64(total))
@@ -123,7 +128,7 @@ func (r *Registrar) Expire() {
 // storeFailed is the answer to a REGISTER whose bindings could not be read or written.
 func (r *Registrar) storeFailed(req *sip.Request, agent string, err error) *sip.Response {
 	mRegisters.WithLabelValues("store_error").Inc()
-	r.log.Error("REGISTER refused: registrations store failed", "agent", agent, "source", req.Source(), "error", err)
+	r.storeLog.Error("REGISTER refused: registrations store failed", "agent", agent, "source", req.Source(), "error", err)
 	res := sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
 	res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(storeRetryAfter)))
 	return res
@@ -275,7 +280,7 @@ func (r *Registrar) handle(req *sip.Request) *sip.Response {
 		c.Params.Add("expires", strconv.Itoa(int(b.Expires.Sub(now).Round(time.Second)/time.Second)))
 		res.AppendHeader(c)
 	}
-	if before != after || len(puts) > 0 {
+	if before != after { // a refresh leaves the count as it was
 		if total, err := r.store.Count(ctx, now); err == nil {
 			mBindings.Set(float64(total))
 		} // else the next Expire tick sets it
