@@ -35,11 +35,11 @@ var (
 	}, []string{"outcome"})
 	mBindings = promauto.NewGauge(prometheus.GaugeOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "registrations",
-		Help: "Registered contacts (bindings) currently valid.",
+		Help: "Registered contacts (bindings) currently valid; with a store shared by several nodes, the site's (every node reports the same).",
 	})
 	mRegisters = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "sip", Name: "registrations_total",
-		Help: "REGISTER requests by result: ok, unregistered, challenged, forbidden, locked_out, stale, replay, bad_request.",
+		Help: "REGISTER requests by result: ok, unregistered, challenged, forbidden, locked_out, stale, replay, bad_request, store_error (the bindings store failed: 500).",
 	}, []string{"result"})
 	mSecurityEvents = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Name: "security_events_total",

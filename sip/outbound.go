@@ -37,7 +37,7 @@ func (s *Server) Originate(ctx context.Context, to call.Target, opts call.Origin
 	if opts.RingTimeout == 0 {
 		opts.RingTimeout = s.cfg.RingTimeout
 	}
-	dests, err := s.resolve(to)
+	dests, err := s.resolve(ctx, to)
 	if err != nil {
 		return nil, &call.DialError{Target: to, Cause: call.CauseNoResponse, Err: fmt.Errorf("%w: %v", call.ErrUnreachable, err)}
 	}
@@ -92,12 +92,16 @@ func worstDialError(to call.Target, errs []error) error {
 	return &call.DialError{Target: to, Cause: call.CauseNoResponse, Err: call.ErrUnreachable}
 }
 
-func (s *Server) resolve(to call.Target) ([]destination, error) {
+func (s *Server) resolve(ctx context.Context, to call.Target) ([]destination, error) {
 	if to.Agent != "" {
 		if _, ok := s.password(to.Agent); !ok {
 			return nil, fmt.Errorf("%w %q", ErrUnknownAgent, to.Agent)
 		}
-		bs := s.reg.Contacts(to.Agent)
+		bs, err := s.reg.Lookup(ctx, to.Agent)
+		if err != nil { // the phones may be registered, but where is not known now
+			s.reg.storeLog.Warn("registrations unavailable: agent not reachable now", "agent", to.Agent, "error", err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrNotRegistered, to.Agent, err)
+		}
 		if len(bs) == 0 {
 			return nil, fmt.Errorf("%w: %s", ErrNotRegistered, to.Agent)
 		}
@@ -106,7 +110,9 @@ func (s *Server) resolve(to call.Target) ([]destination, error) {
 			d := destination{uri: b.Contact, transport: b.Transport}
 			// A phone on TLS is reached over the connection it registered on: it has no
 			// certificate to accept one, and its Contact port is often not listening.
-			if b.Transport == "tls" || s.behindNAT(b.Contact, b.Source) {
+			// Through a proxy (Kamailio in front of several nodes), the proxy relays to the
+			// Contact, whichever node the phone registered at.
+			if b.Transport == "tls" || b.Proxied || s.behindNAT(b.Contact, b.Source) {
 				d.via = b.Source
 			}
 			out = append(out, d)
@@ -195,7 +201,7 @@ func (s *Server) dialOnce(ctx context.Context, to call.Target, d destination, op
 	}
 	if d.via != "" {
 		req.SetDestination(d.via)
-		s.log.Debug("agent phone behind NAT: INVITE sent where it registered from", "contact", hostPort(d.uri), "source", d.via)
+		s.log.Debug("INVITE sent where the phone registered from (NAT or proxy)", "contact", hostPort(d.uri), "source", d.via)
 	}
 
 	dlg, err := s.dialogUA(d.via != "", d.transport == "tls").WriteInvite(ctx, req)

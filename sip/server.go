@@ -51,6 +51,11 @@ type Config struct {
 	SymmetricRTP bool
 	// Limits are the admission limits (see Limits): 0 fields take the machine's defaults.
 	Limits Limits
+	// Bindings stores the registrar's bindings (nil: this process's memory). Nodes of one
+	// site share one store (cluster.NewBindings) to reach phones registered at any of them.
+	Bindings Bindings
+	// Node names this node in its bindings (informational; "" on a node on its own).
+	Node string
 }
 
 // Server is the native SIP engine: listeners, registrar, inbound and outbound calls.
@@ -173,7 +178,7 @@ func NewServer(cfg Config, opts ...Option) (*Server, error) {
 	s.auth = NewAuthenticator(cfg.Realm, s.cfg.NonceTTL, s.now)
 	s.admit = newGate(s.cfg.Limits, time.Now, s.ActiveCalls, // real time: rates are about real traffic, whatever clock the registrar is given
 		slog.New(newThrottle(s.log.Handler(), 10, time.Minute)))
-	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg)
+	s.reg = newRegistrar(s.auth, s.password, s.cfg.MinExpires, s.cfg.MaxExpires, s.now, s.log, s.onReg, s.cfg.Bindings, s.cfg.Node)
 	s.gate = newAuthGate(s.auth, s.password, s.cfg.Auth, s.now, s.log)
 	s.reg.gate = s.gate
 	return s, nil
