@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/cluster"
+	"github.com/hotline-cc/hotline/sip"
 )
 
 // site is this node's part in a contact center of several nodes (cluster.shared): the Redis
@@ -61,6 +62,24 @@ func (c *Center) startACD() {
 			c.site.failed <- err
 		}
 	}()
+}
+
+// siteBindings is where the native registrar keeps agents' registrations: with
+// cluster.shared in Redis, so a phone registered through any node is reachable from every
+// node (nil: this node's memory).
+func (c *Center) siteBindings() sip.Bindings {
+	if c.site.rdb == nil {
+		return nil
+	}
+	return cluster.NewBindings(c.site.rdb, c.cfg.Cluster.Prefix)
+}
+
+// siteNode names this node in its registrations ("" on its own).
+func (c *Center) siteNode() string {
+	if c.site.rdb == nil {
+		return ""
+	}
+	return c.cfg.Cluster.Node
 }
 
 // closeSite stops the replica, which leaves the site, and releases the Redis client; the

@@ -57,6 +57,7 @@ func (c *Center) newSIPEngine() (engine, error) {
 		MinExpires: cfg.SIP.MinExpires, MaxExpires: cfg.SIP.MaxExpires, Trunk: cfg.SIP.Trunk,
 		NAT: cfg.SIP.NAT, SymmetricRTP: cfg.SIP.SymmetricRTP, Limits: sip.Limits(cfg.SIP.Limits.Values()),
 		SRTP: cfg.Media.SRTP, AgentSRTP: agentSRTP(cfg.Agents),
+		Bindings: c.siteBindings(), Node: c.siteNode(),
 		Auth: sip.AuthGuard{
 			MaxFailures: cfg.SIP.Auth.MaxFailures, Window: cfg.SIP.Auth.Window.D(), Lockout: cfg.SIP.Auth.Lockout.D(),
 			UserMaxFailures: cfg.SIP.Auth.UserMaxFailures, UserLockout: cfg.SIP.Auth.UserLockout.D(),

@@ -3,6 +3,7 @@ package multinode
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,13 +13,37 @@ import (
 	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
-// register registers an agent's phone (a sipp at port) with the site.
-func (s *site) register(agent string, port int) {
+// register registers an agent's phone (a sipp at port) with the site: through Kamailio when it
+// runs, else at the first node (registrations are shared: every node reaches the phone).
+// It returns the node that took the REGISTER.
+func (s *site) register(agent string, port int) *node {
 	s.t.Helper()
-	for _, n := range s.nodes {
-		sipptest.Start(s.t, sipptest.Options{Scenario: "register.xml", Target: n.sipAddr, Auth: [2]string{agent, agent + "-pw"},
-			Inject: [][]string{{agent, "-", strconv.Itoa(port), "60"}}}).MustSucceed(s.t)
+	target := s.nodes[0].sipAddr
+	if s.proxy != "" {
+		target = s.proxy
 	}
+	sipptest.Start(s.t, sipptest.Options{Scenario: "register.xml", Target: target, Auth: [2]string{agent, agent + "-pw"},
+		Inject: [][]string{{agent, "-", strconv.Itoa(port), "60"}}}).MustSucceed(s.t)
+	return s.registeredAt(agent)
+}
+
+// registeredAt is the node whose log says it took the agent's last registration change.
+func (s *site) registeredAt(agent string) *node {
+	s.t.Helper()
+	re := regexp.MustCompile(`time=(\S+) level=INFO msg="registration changed".* agent=` + regexp.QuoteMeta(agent) + ` `)
+	var at *node
+	var last string
+	for _, n := range s.nodes {
+		for _, m := range re.FindAllStringSubmatch(n.out.String(), -1) {
+			if m[1] > last {
+				at, last = n, m[1]
+			}
+		}
+	}
+	if at == nil {
+		s.t.Fatalf("no node logged %s's registration", agent)
+	}
+	return at
 }
 
 // contacts are the site's contacts, from the shared store.
@@ -45,18 +70,22 @@ func (s *site) contacts() []customers.Contact {
 }
 
 // Issue 17, items 1 and 5: callers arriving on three nodes, agents whose phones registered
-// through any node. Every caller is answered, each by one agent, each agent's phone gets one
+// through Kamailio at whichever node it chose (so most calls cross nodes: the caller's node
+// rings the phone through Kamailio). Every caller is answered, each by one agent, each agent's phone gets one
 // INVITE per call it takes: each routing decision was carried out once, by one node.
 func TestEveryDecisionCarriedOutOnce(t *testing.T) {
 	s := newSite(t, siteOptions{nodes: 3, agents: 3})
 	s.start()
+	s.kamailio()
 	var phones []*sipptest.Proc
+	at := map[string]string{}
 	for _, a := range s.agents {
 		// Each phone answers, talks 2 s and hangs up (the callers would talk longer).
 		p := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 100, Pause: 2 * time.Second, Args: []string{"-rtp_echo"}, Timeout: 90 * time.Second})
 		phones = append(phones, p)
-		s.register(a, p.Port)
+		at[a] = s.register(a, p.Port).name
 	}
+	t.Logf("phones registered through Kamailio at %v", at)
 	eventually(t, 5*time.Second, "three agents available", func() bool { return s.queue(s.nodes[0]).Agents.Available == 3 })
 
 	const perNode = 4
