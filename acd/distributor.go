@@ -2,6 +2,7 @@ package acd
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -18,6 +19,8 @@ type Distributor struct {
 	mu         sync.Mutex
 	clk        Clock
 	rnd        Rand
+	rndState   randState // rnd's state for Checkpoint; nil when it cannot be saved
+	cfgSum     [32]byte  // SHA-256 of the configuration (Checkpoint)
 	obs        Observer
 	maxMisses  int
 	windows    []time.Duration
@@ -79,7 +82,25 @@ const recentHandleSamples = 20
 type Option func(*Distributor)
 
 // WithRand sets the source of the random strategy (default: a PCG seeded from the clock).
-func WithRand(r Rand) Option { return func(d *Distributor) { d.rnd = r } }
+// Checkpoint can save the generator's state only if r also implements
+// encoding.BinaryMarshaler and encoding.BinaryUnmarshaler; a *math/rand/v2.Rand does not:
+// give its source with WithRandSource instead.
+func WithRand(r Rand) Option {
+	return func(d *Distributor) {
+		d.rnd = r
+		d.rndState, _ = r.(randState)
+	}
+}
+
+// WithRandSource draws the random strategy's choices from rand.New(src). A source that
+// implements encoding.BinaryMarshaler and encoding.BinaryUnmarshaler (*rand.PCG, *rand.ChaCha8)
+// is saved by Checkpoint and restored by NewFromCheckpoint.
+func WithRandSource(src rand.Source) Option {
+	return func(d *Distributor) {
+		d.rnd = rand.New(src)
+		d.rndState, _ = src.(randState)
+	}
+}
 
 // WithObserver receives wait and handle-time samples for histograms.
 func WithObserver(o Observer) Option { return func(d *Distributor) { d.obs = o } }
@@ -97,7 +118,8 @@ func WithStatsResolution(res time.Duration) Option {
 // New builds a distributor from a valid configuration. Agents with AutoLogin are logged into
 // all their queues.
 func New(cfg Config, clk Clock, opts ...Option) (*Distributor, error) {
-	if err := cfg.Validate(); err != nil {
+	err := cfg.Validate()
+	if err != nil {
 		return nil, err
 	}
 	if clk == nil {
@@ -127,7 +149,11 @@ func New(cfg Config, clk Clock, opts ...Option) (*Distributor, error) {
 	}
 	d.now = clk.Now()
 	if d.rnd == nil {
-		d.rnd = rand.New(rand.NewPCG(uint64(d.now.UnixNano()), 0x0acd))
+		src := rand.NewPCG(uint64(d.now.UnixNano()), 0x0acd)
+		d.rnd, d.rndState = rand.New(src), src
+	}
+	if d.cfgSum, err = configSum(cfg); err != nil {
+		return nil, err
 	}
 	d.maxMisses = cfg.MaxMisses
 	if d.maxMisses == 0 {
@@ -164,7 +190,8 @@ func New(cfg Config, clk Clock, opts ...Option) (*Distributor, error) {
 		a := &agent{idx: i, cfg: ac, since: d.now, memberOf: make([]*membership, len(d.queues)), pauseTime: map[string]time.Duration{}}
 		a.cfg.Queues = slices.Clone(ac.Queues)
 		a.cfg.Skills = map[string]int{}
-		for s, lvl := range ac.Skills {
+		for _, s := range slices.Sorted(maps.Keys(ac.Skills)) { // sorted: the same skill indexes on every run
+			lvl := ac.Skills[s]
 			a.cfg.Skills[s] = lvl
 			si := intern(s)
 			a.skills.add(si)
