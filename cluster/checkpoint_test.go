@@ -202,6 +202,11 @@ func ckSame(t *testing.T, a, b *ckNode) {
 	if !reflect.DeepEqual(sa, sb) {
 		t.Errorf("snapshots differ:\n%+v\n%+v", sa, sb)
 	}
+	// Read after ckSync: the last writes of the applying goroutines happened before the
+	// distributors' locks the sync went through.
+	if a.r.applied != b.r.applied || a.r.lastID != b.r.lastID || a.r.bootstrapped != b.r.bootstrapped {
+		t.Errorf("bookkeeping differs: applied %d, %d; last entry %s, %s", a.r.applied, b.r.applied, a.r.lastID, b.r.lastID)
+	}
 	a.r.omu.Lock()
 	oa := fmt.Sprint(a.r.owners)
 	a.r.omu.Unlock()
