@@ -110,6 +110,20 @@ func (m *ckDriver) pick(ids []string) string {
 	return ids[m.rng.IntN(len(ids))]
 }
 
+// freeAgent returns an available agent if there is one (else any).
+func (m *ckDriver) freeAgent(d *Distributor) string {
+	var ids []string
+	for _, a := range d.Agents() {
+		if a.State == Available {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return m.agentID()
+	}
+	return ids[m.rng.IntN(len(ids))]
+}
+
 // offered returns a (call, agent) of an offer being rung, or none.
 func (m *ckDriver) offered(d *Distributor) (string, string) {
 	var rs []AgentStatus
@@ -182,10 +196,10 @@ func (m *ckDriver) next(d *Distributor) ckOp {
 		a := m.agentID()
 		op = ckOp{"end-wrap-up " + a, func(d *Distributor) ([]Action, error) { return d.EndWrapUp(a) }}
 	case r < 73:
-		c, a := m.pick(m.callsIn(d, CallConnected)), m.agentID()
+		c, a := m.pick(m.callsIn(d, CallConnected)), m.freeAgent(d)
 		op = ckOp{"offer-transfer " + c + " " + a, func(d *Distributor) ([]Action, error) { return d.OfferTransfer(c, a) }}
 	case r < 75:
-		c, a := m.pick(m.callsIn(d, CallConnected)), m.agentID()
+		c, a := m.pick(m.callsIn(d, CallConnected)), m.freeAgent(d)
 		op = ckOp{"offer-consult " + c + " " + a, func(d *Distributor) ([]Action, error) { return d.OfferConsult(c, a) }}
 	case r < 77:
 		c, q, keep := m.pick(m.callsIn(d, CallConnected)), m.cfg.Queues[m.rng.IntN(len(m.cfg.Queues))].Name, m.rng.IntN(2) == 0
@@ -234,15 +248,16 @@ func ckView(m *ckDriver, d *Distributor) string {
 
 // ckSequence drives a distributor through steps random requests, restores a copy from a
 // checkpoint taken at a random step, and checks that both then answer every request alike
-// and end in the same state.
+// and end in the same state. Rarer states (a consultation, a transfer ringing, a caller on
+// hold, a timeout or overflow pending behind an offer) get extra copies, each followed for
+// 30 steps.
 func ckSequence(t testing.TB, seed uint64, steps int) {
 	rng := rand.New(rand.NewPCG(seed, 0xc4ec))
 	cfg := ckConfig(rng)
 	clk := fakeclock.New(t0.Add(time.Duration(rng.IntN(3600)) * time.Second))
 	var opts []Option
-	newSrc := func() rand.Source { return rand.NewPCG(seed, 7) }
 	if seed%3 != 0 { // else the default generator, seeded from the clock
-		opts = append(opts, WithRandSource(newSrc()))
+		opts = append(opts, WithRandSource(rand.NewPCG(seed, 7)))
 	}
 	opts = append(opts, WithWindows(5*time.Minute, 15*time.Minute), WithStatsResolution(time.Minute))
 	d1, err := New(cfg, clk, opts...)
@@ -251,64 +266,101 @@ func ckSequence(t testing.TB, seed uint64, steps int) {
 	}
 	m := &ckDriver{rng: rng, cfg: cfg, clk: clk}
 	at := rng.IntN(steps)
-	var d2 *Distributor
+	type copyOf struct {
+		d         *Distributor
+		from, end int
+	}
+	var copies []copyOf
 	var trace []string
-	fail := func(format string, args ...any) {
+	fail := func(c copyOf, format string, args ...any) {
 		t.Helper()
-		t.Fatalf("seed %d (checkpoint at step %d):\n%s\n%s", seed, at, strings.Join(trace[max(0, len(trace)-15):], "\n"), fmt.Sprintf(format, args...))
+		t.Fatalf("seed %d (copy from step %d):\n%s\n%s", seed, c.from, strings.Join(trace[max(0, len(trace)-15):], "\n"), fmt.Sprintf(format, args...))
+	}
+	// view is the original's view. Its NextDeadline drops stale timers from the heap: the
+	// copies do the same, so that their heaps stay the same to the byte (it is idempotent).
+	view := func() string {
+		for _, c := range copies {
+			c.d.NextDeadline()
+		}
+		return ckView(m, d1)
+	}
+	// compare checks that a copy ends in the original's state.
+	compare := func(c copyOf) {
+		t.Helper()
+		if s1, s2 := d1.Snapshot(), c.d.Snapshot(); !reflect.DeepEqual(s1, s2) {
+			fail(c, "snapshots differ:\n%+v\n----\n%+v", s1, s2)
+		}
+		if v1, v2 := view(), ckView(m, c.d); v1 != v2 {
+			fail(c, "views differ:\n%s\n----\n%s", v1, v2)
+		}
+		c1, err1 := d1.Checkpoint()
+		c2, err2 := c.d.Checkpoint()
+		if err1 != nil || err2 != nil || !bytes.Equal(c1, c2) {
+			fail(c, "checkpoints differ (%v, %v):\n%s\n----\n%s", err1, err2, ckDump(d1), ckDump(c.d))
+		}
 	}
 	for i := range steps {
-		if i == at {
+		if i == at || len(copies) < 3 && ckRare(d1) {
+			c := copyOf{from: i, end: steps}
+			if i != at {
+				c.end = min(steps, i+30)
+			}
 			cp, err := d1.Checkpoint()
 			if err != nil {
-				fail("Checkpoint: %v", err)
+				fail(c, "Checkpoint: %v", err)
 			}
 			ropts := slices.Clone(opts)
 			if seed%3 != 0 {
 				ropts[0] = WithRandSource(rand.NewPCG(1, 2)) // its state is replaced
 			}
-			if d2, err = NewFromCheckpoint(cfg, clk, cp, ropts...); err != nil {
-				fail("NewFromCheckpoint: %v", err)
+			if c.d, err = NewFromCheckpoint(cfg, clk, cp, ropts...); err != nil {
+				fail(c, "NewFromCheckpoint: %v", err)
 			}
-			cp2, err := d2.Checkpoint()
+			cp2, err := c.d.Checkpoint()
 			if err != nil {
-				fail("Checkpoint of the copy: %v", err)
+				fail(c, "Checkpoint of the copy: %v", err)
 			}
 			if !bytes.Equal(cp, cp2) {
-				fail("the copy's checkpoint differs from the one it was made from (%d and %d bytes)", len(cp), len(cp2))
+				fail(c, "the copy's checkpoint differs from the one it was made from (%d and %d bytes)", len(cp), len(cp2))
 			}
-			if v1, v2 := ckView(m, d1), ckView(m, d2); v1 != v2 {
-				fail("views differ right after the restore:\n%s\n----\n%s", v1, v2)
+			if v1, v2 := view(), ckView(m, c.d); v1 != v2 {
+				fail(c, "views differ right after the restore:\n%s\n----\n%s", v1, v2)
 			}
+			copies = append(copies, c)
 		}
 		op := m.next(d1)
 		a1, e1 := op.do(d1)
 		trace = append(trace, fmt.Sprintf("%d %s → %+v %v", i, op.name, a1, e1))
-		if d2 == nil {
-			continue
-		}
-		a2, e2 := op.do(d2)
-		if !reflect.DeepEqual(a1, a2) || fmt.Sprint(e1) != fmt.Sprint(e2) {
-			if testing.Verbose() {
-				t.Logf("d1:\n%s\nd2:\n%s", ckDump(d1), ckDump(d2))
+		for _, c := range copies {
+			a2, e2 := op.do(c.d)
+			if !reflect.DeepEqual(a1, a2) || fmt.Sprint(e1) != fmt.Sprint(e2) {
+				if testing.Verbose() {
+					t.Logf("original:\n%s\ncopy:\n%s", ckDump(d1), ckDump(c.d))
+				}
+				fail(c, "step %d %s: the copy answered\n%+v %v\ninstead of\n%+v %v", i, op.name, a2, e2, a1, e1)
 			}
-			fail("step %d %s: the copy answered\n%+v %v\ninstead of\n%+v %v", i, op.name, a2, e2, a1, e1)
+		}
+		copies = slices.DeleteFunc(copies, func(c copyOf) bool {
+			if c.end > i+1 {
+				return false
+			}
+			compare(c)
+			return true
+		})
+	}
+}
+
+// ckRare reports whether d is in a state the random requests rarely leave it in.
+func ckRare(d *Distributor) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.calls {
+		if e.consultant != nil || e.state == CallConnected && len(e.offers) > 0 || !e.holdSince.IsZero() ||
+			e.pendingTimeout || e.pendingOverflow {
+			return true
 		}
 	}
-	if d2 == nil {
-		return
-	}
-	if s1, s2 := d1.Snapshot(), d2.Snapshot(); !reflect.DeepEqual(s1, s2) {
-		fail("snapshots differ:\n%+v\n----\n%+v", s1, s2)
-	}
-	if v1, v2 := ckView(m, d1), ckView(m, d2); v1 != v2 {
-		fail("views differ:\n%s\n----\n%s", v1, v2)
-	}
-	c1, err1 := d1.Checkpoint()
-	c2, err2 := d2.Checkpoint()
-	if err1 != nil || err2 != nil || !bytes.Equal(c1, c2) {
-		fail("final checkpoints differ (%v, %v):\n%s\n----\n%s", err1, err2, ckDump(d1), ckDump(d2))
-	}
+	return false
 }
 
 func TestCheckpointRandomSequences(t *testing.T) {
