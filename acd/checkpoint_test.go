@@ -697,3 +697,29 @@ func ckDump(d *Distributor) string {
 	}
 	return b.String()
 }
+
+// Asking for the next deadline drops stale timers, and must not change a decision: each node
+// sharing a distributor asks at its own times. (A retry timer of a contact being rung was
+// dropped, though the contact could be waiting again when it fell due.)
+func TestNextDeadlineDoesNotChangeDecisions(t *testing.T) {
+	for seed := range uint64(500) {
+		rng := rand.New(rand.NewPCG(seed, 0xdead))
+		cfg := ckConfig(rng)
+		clk := fakeclock.New(t0)
+		d1, err := New(cfg, clk, WithRandSource(rand.NewPCG(seed, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, _ := New(cfg, clk, WithRandSource(rand.NewPCG(seed, 1)))
+		m := &ckDriver{rng: rng, cfg: cfg, clk: clk}
+		for i := range 200 {
+			op := m.next(d1)
+			a1, e1 := op.do(d1)
+			a2, e2 := op.do(d2)
+			d1.NextDeadline()
+			if !reflect.DeepEqual(a1, a2) || fmt.Sprint(e1) != fmt.Sprint(e2) {
+				t.Fatalf("seed %d step %d %s: with NextDeadline asked after each request\n%+v %v\nwithout\n%+v %v", seed, i, op.name, a1, e1, a2, e2)
+			}
+		}
+	}
+}

@@ -852,15 +852,18 @@ func (d *Distributor) NextDeadline() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// timerLive reports whether a timer would do anything when it fires.
+// timerLive reports whether a timer may do anything when it fires. NextDeadline drops the
+// others, so it must not drop one that could still act: whether the wiring asks for the next
+// deadline, and when, must not change the decisions (nodes sharing a distributor each ask at
+// their own times).
 func (d *Distributor) timerLive(t timer) bool {
 	switch t.kind {
 	case timerRing:
 		return t.o.active
 	case timerWrapUp:
 		return t.a.state == WrapUp && t.a.wrapTok == t.tok
-	case timerRetry:
-		return t.e.alive && t.e.state == CallWaiting
+	case timerRetry: // a contact being rung may be waiting again when it falls due
+		return t.e.alive && t.e.state != CallConnected
 	}
 	return t.e.alive && t.e.tok == t.tok && t.e.state != CallConnected
 }
