@@ -258,7 +258,6 @@ func (r *Replica) catchUp(ctx context.Context) error {
 		}
 		for _, m := range msgs {
 			r.apply(m)
-			r.maybeCheckpoint()
 		}
 	}
 }
