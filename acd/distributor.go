@@ -2,6 +2,7 @@ package acd
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -18,6 +19,8 @@ type Distributor struct {
 	mu         sync.Mutex
 	clk        Clock
 	rnd        Rand
+	rndState   randState // rnd's state for Checkpoint; nil when it cannot be saved
+	cfgSum     [32]byte  // SHA-256 of the configuration (Checkpoint)
 	obs        Observer
 	maxMisses  int
 	windows    []time.Duration
@@ -79,7 +82,25 @@ const recentHandleSamples = 20
 type Option func(*Distributor)
 
 // WithRand sets the source of the random strategy (default: a PCG seeded from the clock).
-func WithRand(r Rand) Option { return func(d *Distributor) { d.rnd = r } }
+// Checkpoint can save the generator's state only if r also implements
+// encoding.BinaryMarshaler and encoding.BinaryUnmarshaler; a *math/rand/v2.Rand does not:
+// give its source with WithRandSource instead.
+func WithRand(r Rand) Option {
+	return func(d *Distributor) {
+		d.rnd = r
+		d.rndState, _ = r.(randState)
+	}
+}
+
+// WithRandSource draws the random strategy's choices from rand.New(src). A source that
+// implements encoding.BinaryMarshaler and encoding.BinaryUnmarshaler (*rand.PCG, *rand.ChaCha8)
+// is saved by Checkpoint and restored by NewFromCheckpoint.
+func WithRandSource(src rand.Source) Option {
+	return func(d *Distributor) {
+		d.rnd = rand.New(src)
+		d.rndState, _ = src.(randState)
+	}
+}
 
 // WithObserver receives wait and handle-time samples for histograms.
 func WithObserver(o Observer) Option { return func(d *Distributor) { d.obs = o } }
@@ -97,7 +118,8 @@ func WithStatsResolution(res time.Duration) Option {
 // New builds a distributor from a valid configuration. Agents with AutoLogin are logged into
 // all their queues.
 func New(cfg Config, clk Clock, opts ...Option) (*Distributor, error) {
-	if err := cfg.Validate(); err != nil {
+	err := cfg.Validate()
+	if err != nil {
 		return nil, err
 	}
 	if clk == nil {
@@ -127,7 +149,11 @@ func New(cfg Config, clk Clock, opts ...Option) (*Distributor, error) {
 	}
 	d.now = clk.Now()
 	if d.rnd == nil {
-		d.rnd = rand.New(rand.NewPCG(uint64(d.now.UnixNano()), 0x0acd))
+		src := rand.NewPCG(uint64(d.now.UnixNano()), 0x0acd)
+		d.rnd, d.rndState = rand.New(src), src
+	}
+	if d.cfgSum, err = configSum(cfg); err != nil {
+		return nil, err
 	}
 	d.maxMisses = cfg.MaxMisses
 	if d.maxMisses == 0 {
@@ -164,7 +190,8 @@ func New(cfg Config, clk Clock, opts ...Option) (*Distributor, error) {
 		a := &agent{idx: i, cfg: ac, since: d.now, memberOf: make([]*membership, len(d.queues)), pauseTime: map[string]time.Duration{}}
 		a.cfg.Queues = slices.Clone(ac.Queues)
 		a.cfg.Skills = map[string]int{}
-		for s, lvl := range ac.Skills {
+		for _, s := range slices.Sorted(maps.Keys(ac.Skills)) { // sorted: the same skill indexes on every run
+			lvl := ac.Skills[s]
 			a.cfg.Skills[s] = lvl
 			si := intern(s)
 			a.skills.add(si)
@@ -825,15 +852,18 @@ func (d *Distributor) NextDeadline() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// timerLive reports whether a timer would do anything when it fires.
+// timerLive reports whether a timer may do anything when it fires. NextDeadline drops the
+// others, so it must not drop one that could still act: whether the wiring asks for the next
+// deadline, and when, must not change the decisions (nodes sharing a distributor each ask at
+// their own times).
 func (d *Distributor) timerLive(t timer) bool {
 	switch t.kind {
 	case timerRing:
 		return t.o.active
 	case timerWrapUp:
 		return t.a.state == WrapUp && t.a.wrapTok == t.tok
-	case timerRetry:
-		return t.e.alive && t.e.state == CallWaiting
+	case timerRetry: // a contact being rung may be waiting again when it falls due
+		return t.e.alive && t.e.state != CallConnected
 	}
 	return t.e.alive && t.e.tok == t.tok && t.e.state != CallConnected
 }

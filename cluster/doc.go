@@ -31,7 +31,8 @@
 //
 // The first node of a site (no live node in the set) starts a new epoch: it empties the
 // stream and records the distributor's configuration; its saved agent states seed the site
-// (Restore is applied once per epoch). A node that joins a live site replays the stream of
-// the epoch from its start. Its queues and agents must match the epoch's configuration, or
-// it refuses to join.
+// (Restore is applied once per epoch). A node that joins a live site restores its copy from
+// the site's latest checkpoint and replays the stream from there (see checkpoint.go:
+// checkpoints are taken every Config.CheckpointEvery entries and keep the stream short). Its
+// queues and agents must match the epoch's configuration, or it refuses to join.
 package cluster

@@ -45,6 +45,11 @@ type Config struct {
 	// Observer receives the distributor's samples of the calls this node owns (nil: none).
 	// Give it here, not as an acd.WithObserver option.
 	Observer acd.Observer
+	// CheckpointEvery is how many entries are applied between checkpoints of the shared
+	// distributor, which bound the stream (default 10,000; negative: none; see checkpoint.go),
+	// and CheckpointInterval the least time between two (default 5s).
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
 }
 
 // Replica is the shared distributor of one node. See the package documentation.
@@ -70,6 +75,7 @@ type Replica struct {
 	lastID       string
 	applied      uint64
 	failed       atomic.Pointer[error]
+	ck           checkpointer // see checkpoint.go
 
 	sink   atomic.Pointer[func([]acd.Action)]
 	notify chan struct{} // poked when an entry was added by this node (wakes nothing: the read blocks in Redis)
@@ -207,10 +213,16 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	}
 	r.clk = &logClock{wall: cfg.Clock}
 	r.clk.at.Store(r.ep.Start)
-	all := append(slices.Clone(opts), acd.WithRand(mrand.New(mrand.NewPCG(r.ep.Seed, 0x0acd))),
+	all := append(slices.Clone(opts), acd.WithRandSource(mrand.NewPCG(r.ep.Seed, 0x0acd)),
 		acd.WithObserver(&ownObserver{r: r, next: cfg.Observer}))
 	if r.d, err = acd.New(cfg.ACD, r.clk, all...); err != nil {
 		return nil, err
+	}
+	if fresh != 1 { // a live site: from its checkpoint, if it has one
+		if err := r.loadCheckpoint(ctx, all); err != nil {
+			r.leave(ctx)
+			return nil, err
+		}
 	}
 	r.clk.at.Store(0)
 	if fresh == 1 {
@@ -237,9 +249,9 @@ func (r *Replica) leave(ctx context.Context) {
 // catchUp applies the stream up to its current end.
 func (r *Replica) catchUp(ctx context.Context) error {
 	for {
-		msgs, err := r.rdb.XRangeN(ctx, r.keys.log, "("+r.lastID, "+", 1000).Result()
+		msgs, err := r.readAfter(ctx, 1000)
 		if err != nil {
-			return fmt.Errorf("%w: reading the stream: %v", ErrUnavailable, err)
+			return err
 		}
 		if len(msgs) == 0 {
 			return nil
@@ -266,7 +278,7 @@ func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 		if p := r.failed.Load(); p != nil {
 			return *p
 		}
-		streams, err := r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, r.lastID}, Count: 512, Block: time.Second}).Result()
+		streams, err := r.readNext(ctx)
 		switch {
 		case errors.Is(err, redis.Nil):
 			continue
@@ -286,6 +298,7 @@ func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 		for _, s := range streams {
 			for _, m := range s.Messages {
 				r.apply(m)
+				r.maybeCheckpoint()
 			}
 		}
 	}
