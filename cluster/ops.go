@@ -89,6 +89,11 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 		return res.acts, res.err
 	case <-ctx.Done():
 		drop()
+		select {
+		case res := <-ch: // applied just now
+			return res.acts, res.err
+		default:
+		}
 		// It may still be applied: what it asks of this node then goes to the sink.
 		return nil, fmt.Errorf("%w: %s not applied within %v", ErrUnavailable, op, r.cfg.Timeout)
 	}
@@ -98,7 +103,7 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 // Only the goroutine that reads the stream calls it (Open's catch-up, then Run).
 func (r *Replica) apply(m redis.XMessage) {
 	r.lastID = m.ID
-	r.applied++
+	defer r.applied.Add(1) // once its actions are handed over
 	str := func(k string) string { s, _ := m.Values[k].(string); return s }
 	if e := str("e"); e != r.ep.ID {
 		err := fmt.Errorf("%w: the stream holds entries of another epoch (%q, this node's is %q): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, e, r.ep.ID)
@@ -121,12 +126,16 @@ func (r *Replica) apply(m redis.XMessage) {
 	mine := r.route(acts)
 	r.tidy(op, a, acts)
 	if proposer == r.inc {
+		// The result is handed over under the lock, so that a proposer giving up at this
+		// moment either finds it or is no longer waiting (and it goes to the sink).
 		r.wmu.Lock()
 		ch := r.waiters[seq]
 		delete(r.waiters, seq)
-		r.wmu.Unlock()
 		if ch != nil {
 			ch <- result{acts: mine, err: err}
+		}
+		r.wmu.Unlock()
+		if ch != nil {
 			return
 		}
 	}
@@ -208,7 +217,30 @@ func (r *Replica) do(proposer, op string, a args) ([]acd.Action, error) {
 			return nil, nil // saved states seed the site once per epoch, before anything else
 		}
 		r.bootstrapped = true
-		return d.Restore(*a.State)
+		// The restored calls are the proposer's: it restored them from its saved state.
+		var ids []string
+		for _, c := range a.State.Calls {
+			ids = append(ids, c.Call.ID)
+		}
+		for _, ag := range a.State.Agents {
+			if ag.Call != nil && ag.Call.HungUpAt.IsZero() {
+				ids = append(ids, ag.Call.Call.ID)
+			}
+		}
+		r.omu.Lock()
+		for _, id := range ids {
+			r.owners[id] = proposer
+		}
+		r.omu.Unlock()
+		acts, err := d.Restore(*a.State)
+		for _, id := range ids { // those it did not take
+			if _, ok := d.CallStatus(id); !ok {
+				r.omu.Lock()
+				delete(r.owners, id)
+				r.omu.Unlock()
+			}
+		}
+		return acts, err
 	case opGone:
 		return r.gone(a.Node)
 	}
@@ -295,7 +327,7 @@ func (r *Replica) tidy(op string, a args, acts []acd.Action) {
 			ids = append(ids, t.CallID)
 		}
 	}
-	if r.applied%1024 == 0 {
+	if r.applied.Load()%1024 == 0 {
 		r.omu.Lock()
 		for id := range r.owners {
 			ids = append(ids, id)
@@ -396,6 +428,10 @@ func (r *Replica) Restore(s acd.State) ([]acd.Action, error) {
 }
 
 // Reads: this node's copy.
+
+// CheckInvariants checks this node's copy (see acd.Distributor.CheckInvariants); for tests
+// and debugging.
+func (r *Replica) CheckInvariants() error { return r.d.CheckInvariants() }
 
 func (r *Replica) Snapshot() acd.State { return r.d.Snapshot() }
 func (r *Replica) AgentState(agent string) (acd.AgentState, error) {

@@ -23,6 +23,10 @@ import (
 	"github.com/hotline-cc/hotline/acd"
 )
 
+// ErrConfigMismatch is returned by Open when this node's distributor configuration differs
+// from the one of the site's running nodes.
+var ErrConfigMismatch = errors.New("cluster: configuration differs from the site's")
+
 // ErrUnavailable is returned by a request that could not be applied: Redis did not take it,
 // or it was not applied within Config.Timeout, or the shared state was lost.
 var ErrUnavailable = errors.New("cluster: the shared distributor is unavailable")
@@ -68,14 +72,15 @@ type Replica struct {
 	owners       map[string]string // call ID -> owning incarnation
 	bootstrapped bool
 	lastID       string
-	applied      uint64
+	applied      atomic.Uint64 // entries applied (read by tests waiting for a position)
 	failed       atomic.Pointer[error]
+	noLeave      atomic.Bool // a test's simulated crash: Run ends without leaving the live set
 
 	sink   atomic.Pointer[func([]acd.Action)]
 	notify chan struct{} // poked when an entry was added by this node (wakes nothing: the read blocks in Redis)
 }
 
-type keys struct{ log, nodes, epoch string }
+type keys struct{ log, nodes, epoch, config string }
 
 // epoch is the record of a site's current run, written by its first node.
 type epoch struct {
@@ -91,15 +96,17 @@ type result struct {
 }
 
 // logClock is the replica's distributor's clock: the stamp of the entry being applied while
-// one is, else the wall clock (reads only).
+// one is, else the wall clock (reads only). Stamps are read in the location of the wall
+// clock, so that the distributor's times read alike whichever way they were made.
 type logClock struct {
 	at   atomic.Int64
 	wall acd.Clock
+	loc  *time.Location
 }
 
 func (c *logClock) Now() time.Time {
 	if ns := c.at.Load(); ns != 0 {
-		return time.Unix(0, ns)
+		return time.Unix(0, ns).In(c.loc)
 	}
 	return c.wall.Now()
 }
@@ -121,6 +128,7 @@ local ep = redis.call('GET', KEYS[3])
 if redis.call('ZCARD', KEYS[1]) == 0 or not ep then
   redis.call('DEL', KEYS[2])
   redis.call('SET', KEYS[3], ARGV[3])
+  redis.call('SET', KEYS[4], ARGV[5])
   ep = ARGV[3]
   fresh = 1
 end
@@ -184,15 +192,18 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	_, _ = rand.Read(nonce[:])
 	r := &Replica{
 		cfg: cfg, rdb: cfg.Redis, inc: cfg.Node + "/" + hex.EncodeToString(nonce[:4]),
-		keys:    keys{log: cfg.Prefix + ":acd:log", nodes: cfg.Prefix + ":acd:nodes", epoch: cfg.Prefix + ":acd:epoch"},
+		keys: keys{log: cfg.Prefix + ":acd:log", nodes: cfg.Prefix + ":acd:nodes", epoch: cfg.Prefix + ":acd:epoch",
+			config: cfg.Prefix + ":acd:config"},
 		waiters: map[uint64]chan result{}, owners: map[string]string{}, lastID: "0-0",
 		notify: make(chan struct{}, 1),
 	}
 	r.log = cfg.Log.With("component", "cluster", "node", r.inc)
 	mine, _ := json.Marshal(epoch{ID: hex.EncodeToString(nonce[4:]) + strconv.FormatInt(cfg.Clock.Now().UnixNano(), 36),
 		Config: hex.EncodeToString(sum[:]), Start: cfg.Clock.Now().UnixNano(), Seed: binary.BigEndian.Uint64(nonce[:])})
-	res, err := joinScript.Run(ctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch},
-		r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/").Slice()
+	jctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	res, err := joinScript.Run(jctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch, r.keys.config},
+		r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/", string(conf)).Slice()
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("%w: joining: %v", ErrUnavailable, err)
 	}
@@ -203,9 +214,18 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	}
 	if r.ep.Config != hex.EncodeToString(sum[:]) {
 		r.leave(ctx)
-		return nil, fmt.Errorf("cluster: this node's queues and agents differ from those of the site's running nodes (configuration %s, site %s): every node must have the same queues, agents and acd settings", hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
+		why := "the site's configuration is not recorded"
+		gctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		if text, err := r.rdb.Get(gctx, r.keys.config).Result(); err == nil {
+			var site acd.Config
+			if err := json.Unmarshal([]byte(text), &site); err == nil {
+				why = configDiff(cfg.ACD, site)
+			}
+		}
+		cancel()
+		return nil, fmt.Errorf("%w: this node's queues and agents differ from those of the site's running nodes: %s (configuration %s, site %s); every node must have the same queues, agents and acd settings", ErrConfigMismatch, why, hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
 	}
-	r.clk = &logClock{wall: cfg.Clock}
+	r.clk = &logClock{wall: cfg.Clock, loc: cfg.Clock.Now().Location()}
 	r.clk.at.Store(r.ep.Start)
 	all := append(slices.Clone(opts), acd.WithRand(mrand.New(mrand.NewPCG(r.ep.Seed, 0x0acd))),
 		acd.WithObserver(&ownObserver{r: r, next: cfg.Observer}))
@@ -220,7 +240,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 		r.leave(ctx)
 		return nil, err
 	}
-	r.log.Info("shared distributor joined", "epoch", r.ep.ID, "entries", r.applied, "new", fresh == 1)
+	r.log.Info("shared distributor joined", "epoch", r.ep.ID, "entries", r.applied.Load(), "new", fresh == 1)
 	return r, nil
 }
 
@@ -237,7 +257,9 @@ func (r *Replica) leave(ctx context.Context) {
 // catchUp applies the stream up to its current end.
 func (r *Replica) catchUp(ctx context.Context) error {
 	for {
-		msgs, err := r.rdb.XRangeN(ctx, r.keys.log, "("+r.lastID, "+", 1000).Result()
+		rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		msgs, err := r.rdb.XRangeN(rctx, r.keys.log, "("+r.lastID, "+", 1000).Result()
+		cancel()
 		if err != nil {
 			return fmt.Errorf("%w: reading the stream: %v", ErrUnavailable, err)
 		}
@@ -260,13 +282,38 @@ func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); r.beat(ctx) }()
 	go func() { defer wg.Done(); r.watch(ctx) }()
-	defer func() { wg.Wait(); r.leave(ctx) }()
+	defer func() {
+		wg.Wait()
+		if !r.noLeave.Load() {
+			r.leave(ctx)
+		}
+	}()
 	backoff := 50 * time.Millisecond
+	// The read blocks in Redis for up to a second, and go-redis does not end a blocked read
+	// when its context is cancelled: it runs on its own goroutine, so that Run returns at once
+	// (a read still blocked then ends within the second; what it returns is dropped).
+	type read struct {
+		streams []redis.XStream
+		err     error
+	}
+	reads := make(chan read, 1)
 	for ctx.Err() == nil {
 		if p := r.failed.Load(); p != nil {
 			return *p
 		}
-		streams, err := r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, r.lastID}, Count: 512, Block: time.Second}).Result()
+		a := &redis.XReadArgs{Streams: []string{r.keys.log, r.lastID}, Count: 512, Block: time.Second}
+		go func() {
+			s, err := r.rdb.XRead(ctx, a).Result()
+			reads <- read{s, err}
+		}()
+		var streams []redis.XStream
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case rd := <-reads:
+			streams, err = rd.streams, rd.err
+		}
 		switch {
 		case errors.Is(err, redis.Nil):
 			continue
@@ -373,4 +420,64 @@ func (o *ownObserver) ObserveHandle(s acd.HandleSample) {
 	if o.next != nil && o.mine(s.CallID) {
 		o.next.ObserveHandle(s)
 	}
+}
+
+// configDiff names the first difference between this node's configuration and the site's.
+func configDiff(mine, site acd.Config) string {
+	same := func(a, b any) bool {
+		x, _ := json.Marshal(a)
+		y, _ := json.Marshal(b)
+		return string(x) == string(y)
+	}
+	queues := func(c acd.Config) map[string]acd.QueueConfig {
+		m := map[string]acd.QueueConfig{}
+		for _, q := range c.Queues {
+			m[q.Name] = q
+		}
+		return m
+	}
+	agents := func(c acd.Config) map[string]acd.AgentConfig {
+		m := map[string]acd.AgentConfig{}
+		for _, a := range c.Agents {
+			m[a.ID] = a
+		}
+		return m
+	}
+	var diffs []string
+	mq, sq := queues(mine), queues(site)
+	for _, q := range mine.Queues {
+		if o, ok := sq[q.Name]; !ok {
+			diffs = append(diffs, fmt.Sprintf("queue %q is not in the site's", q.Name))
+		} else if !same(q, o) {
+			diffs = append(diffs, fmt.Sprintf("queue %q differs", q.Name))
+		}
+	}
+	for _, q := range site.Queues {
+		if _, ok := mq[q.Name]; !ok {
+			diffs = append(diffs, fmt.Sprintf("the site's queue %q is missing here", q.Name))
+		}
+	}
+	ma, sa := agents(mine), agents(site)
+	for _, a := range mine.Agents {
+		if o, ok := sa[a.ID]; !ok {
+			diffs = append(diffs, fmt.Sprintf("agent %q is not in the site's", a.ID))
+		} else if !same(a, o) {
+			diffs = append(diffs, fmt.Sprintf("agent %q differs", a.ID))
+		}
+	}
+	for _, a := range site.Agents {
+		if _, ok := ma[a.ID]; !ok {
+			diffs = append(diffs, fmt.Sprintf("the site's agent %q is missing here", a.ID))
+		}
+	}
+	if mine.MaxMisses != site.MaxMisses {
+		diffs = append(diffs, fmt.Sprintf("max_misses is %d here, %d in the site", mine.MaxMisses, site.MaxMisses))
+	}
+	if len(diffs) == 0 {
+		return "the order of queues or agents differs"
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	}
+	return strings.Join(diffs, "; ")
 }
