@@ -25,7 +25,7 @@ import (
 
 // ErrConfigMismatch is returned by Open when this node's distributor configuration differs
 // from the one of the site's running nodes.
-var ErrConfigMismatch = errors.New("cluster: configuration differs from the site's")
+var ErrConfigMismatch = errors.New("cluster: this node's queues and agents differ from those of the site's running nodes")
 
 // ErrUnavailable is returned by a request that could not be applied: Redis did not take it,
 // or it was not applied within Config.Timeout, or the shared state was lost.
@@ -223,7 +223,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 			}
 		}
 		cancel()
-		return nil, fmt.Errorf("%w: this node's queues and agents differ from those of the site's running nodes: %s (configuration %s, site %s); every node must have the same queues, agents and acd settings", ErrConfigMismatch, why, hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
+		return nil, fmt.Errorf("%w: %s (configuration %s, the site's %s); every node must have the same queues, agents and acd settings", ErrConfigMismatch, why, hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
 	}
 	r.clk = &logClock{wall: cfg.Clock, loc: cfg.Clock.Now().Location()}
 	r.clk.at.Store(r.ep.Start)

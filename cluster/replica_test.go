@@ -434,3 +434,6 @@ func TestReplicaThreeNodesEachDecisionOnce(t *testing.T) {
 	}
 }
 
+func acdtestFormat(a acd.Action) string { return acdtest.FormatAction(a) }
+
+func equalStates(a, b acd.State) bool { return reflect.DeepEqual(a, b) }
