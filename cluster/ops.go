@@ -314,8 +314,9 @@ func (r *Replica) route(acts []acd.Action) []acd.Action {
 	return mine
 }
 
-// tidy forgets the owners of calls that left the distributor with this entry, and sweeps
-// every owner now and then (the same entries on every node, so every copy agrees).
+// tidy forgets the owners of calls that left the distributor with this entry. A call leaves
+// only by the requests listed here, a Timeout, or a node gone (gone forgets its calls itself);
+// a sweep of every owner would cost a look-up of each waiting call.
 func (r *Replica) tidy(op string, a args, acts []acd.Action) {
 	var ids []string
 	switch op {
@@ -326,13 +327,6 @@ func (r *Replica) tidy(op string, a args, acts []acd.Action) {
 		if t, ok := act.(acd.Timeout); ok {
 			ids = append(ids, t.CallID)
 		}
-	}
-	if r.applied.Load()%1024 == 0 {
-		r.omu.Lock()
-		for id := range r.owners {
-			ids = append(ids, id)
-		}
-		r.omu.Unlock()
 	}
 	for _, id := range ids {
 		if _, ok := r.d.CallStatus(id); !ok {

@@ -288,39 +288,34 @@ func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 			r.leave(ctx)
 		}
 	}()
-	backoff := 50 * time.Millisecond
 	// The read blocks in Redis for up to a second, and go-redis does not end a blocked read
-	// when its context is cancelled: it runs on its own goroutine, so that Run returns at once
-	// (a read still blocked then ends within the second; what it returns is dropped).
-	type read struct {
-		streams []redis.XStream
-		err     error
-	}
-	reads := make(chan read, 1)
-	for ctx.Err() == nil {
+	// when its context is cancelled: the stream is read and applied on a goroutine of its own,
+	// so that Run returns at once (a read still blocked then ends within the second, and what
+	// it returns is not applied).
+	read := make(chan struct{})
+	go func() { defer close(read); r.read(ctx) }()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-read:
 		if p := r.failed.Load(); p != nil {
 			return *p
 		}
-		a := &redis.XReadArgs{Streams: []string{r.keys.log, r.lastID}, Count: 512, Block: time.Second}
-		go func() {
-			s, err := r.rdb.XRead(ctx, a).Result()
-			reads <- read{s, err}
-		}()
-		var streams []redis.XStream
-		var err error
-		select {
-		case <-ctx.Done():
-			return nil
-		case rd := <-reads:
-			streams, err = rd.streams, rd.err
-		}
+		return nil
+	}
+}
+
+// read applies the stream as it grows until ctx ends or the shared state is lost.
+func (r *Replica) read(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil && r.failed.Load() == nil {
+		streams, err := r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, r.lastID}, Count: 512, Block: time.Second}).Result()
 		switch {
+		case ctx.Err() != nil:
+			return
 		case errors.Is(err, redis.Nil):
 			continue
 		case err != nil:
-			if ctx.Err() != nil {
-				return nil
-			}
 			r.log.Error("reading the shared distributor's stream", "error", err)
 			select {
 			case <-ctx.Done():
@@ -336,7 +331,6 @@ func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 			}
 		}
 	}
-	return nil
 }
 
 // beat refreshes this incarnation's place in the live set every third of DeadAfter.
