@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -76,12 +77,17 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
 	defer cancel()
-	err = r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.keys.log, Values: []any{
-		"e", r.ep.ID, "p", r.inc, "s", strconv.FormatUint(seq, 10),
-		"t", strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), "o", op, "a", body,
-	}}).Err()
+	err = addScript.Run(ctx, r.rdb, []string{r.keys.log, r.keys.epoch}, r.epText,
+		r.ep.ID, r.inc, strconv.FormatUint(seq, 10), strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), op, body).Err()
 	if err != nil {
 		drop()
+		if strings.HasPrefix(err.Error(), "EPOCH") {
+			err := fmt.Errorf("%w: the site's epoch is no longer this node's (%s): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, r.ep.ID)
+			if r.failed.CompareAndSwap(nil, &err) {
+				r.log.Error("shared distributor lost", "error", err)
+			}
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
 	}
 	select {

@@ -53,12 +53,13 @@ type Config struct {
 
 // Replica is the shared distributor of one node. See the package documentation.
 type Replica struct {
-	cfg  Config
-	rdb  redis.UniversalClient
-	log  *slog.Logger
-	inc  string // this incarnation: node name/random
-	keys keys
-	ep   epoch
+	cfg    Config
+	rdb    redis.UniversalClient
+	epText string // the epoch record as stored: an entry is added only while it is the site's
+	log    *slog.Logger
+	inc    string // this incarnation: node name/random
+	keys   keys
+	ep     epoch
 
 	clk *logClock
 	d   *acd.Distributor
@@ -136,6 +137,14 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return {fresh, ep}
 `)
 
+// addScript appends an entry to the stream if the site's epoch is still the proposer's: a node
+// left over from an epoch that ended (Redis lost its data, a new first node started a new one)
+// cannot write into the new epoch's stream.
+var addScript = redis.NewScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('EPOCH the site is in another epoch') end
+return redis.call('XADD', KEYS[1], '*', 'e', ARGV[2], 'p', ARGV[3], 's', ARGV[4], 't', ARGV[5], 'o', ARGV[6], 'a', ARGV[7])
+`)
+
 // beatScript refreshes an incarnation's place; it returns 0 if the place had been lost (the
 // others may have declared it gone).
 var beatScript = redis.NewScript(`
@@ -209,6 +218,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	}
 	fresh, _ := res[0].(int64)
 	epText, _ := res[1].(string)
+	r.epText = epText
 	if err := json.Unmarshal([]byte(epText), &r.ep); err != nil {
 		return nil, fmt.Errorf("cluster: the site's epoch record %q: %w", epText, err)
 	}
@@ -278,11 +288,13 @@ func (r *Replica) catchUp(ctx context.Context) error {
 // state was lost).
 func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 	r.sink.Store(&sink)
+	ctx, stop := context.WithCancel(ctx) // also ends beat and watch when the stream fails
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); r.beat(ctx) }()
 	go func() { defer wg.Done(); r.watch(ctx) }()
 	defer func() {
+		stop()
 		wg.Wait()
 		if !r.noLeave.Load() {
 			r.leave(ctx)

@@ -140,6 +140,10 @@ func TestReplicaRestartSameName(t *testing.T) {
 	}
 	a, b := startNode(t, cfg("a")), startNode(t, cfg("b"))
 	must(t)(a.r.Enqueue(acd.Call{ID: "old", Queue: "sales"}))
+	settle(t, a, b)
+	if _, ok := b.r.CallStatus("old"); !ok {
+		t.Fatal("b does not hold a's call")
+	}
 	a.kill()
 	a2 := startNode(t, cfg("a"))
 	if a2.r.Node() == a.r.Node() {
@@ -299,5 +303,48 @@ func TestReplicaRedisUnreachable(t *testing.T) {
 	// Reads still answer from the node's copy.
 	if _, ok := n.r.CallStatus("c1"); !ok {
 		t.Error("c1 is not in the copy")
+	}
+}
+
+// TestReplicaEpochLost: Redis loses the site's state under a running node (a restart without
+// persistence). The node's next request fails with ErrUnavailable and its Run ends with the
+// error; a node that starts then begins a new epoch, which the old node cannot write into.
+func TestReplicaEpochLost(t *testing.T) {
+	rdb := testRedis(t)
+	prefix := testPrefix(t, rdb)
+	clk := fakeclock.New(t0)
+	cfg := Config{Redis: rdb, Prefix: prefix, Node: "a", ACD: twoAgents(), Clock: clk}
+	a := startNode(t, cfg)
+	must(t)(a.r.Enqueue(acd.Call{ID: "c1", Queue: "sales"}))
+	ctx := context.Background()
+	keys, _ := rdb.Keys(ctx, prefix+":*").Result()
+	rdb.Del(ctx, keys...)
+
+	cfg.Node = "b"
+	b := startNode(t, cfg)
+	if b.r.ep.ID == a.r.ep.ID {
+		t.Fatal("b joined the lost epoch")
+	}
+	if _, err := a.r.Enqueue(acd.Call{ID: "c2", Queue: "sales"}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a request of the lost epoch: %v", err)
+	}
+	select {
+	case err := <-a.done:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Run of the lost epoch's node ended with %v", err)
+		}
+		a.done <- nil
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run of the lost epoch's node still runs 3s after its request failed")
+	}
+	if _, err := a.r.Pause("a1", "lunch"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a later request of the lost epoch: %v", err)
+	}
+	must(t)(b.r.Enqueue(acd.Call{ID: "c3", Queue: "sales"}))
+	if n, _ := rdb.XLen(ctx, prefix+":acd:log").Result(); n != 1 {
+		t.Errorf("the new epoch's stream holds %d entries, want 1 (b's)", n)
+	}
+	if err := b.r.CheckInvariants(); err != nil {
+		t.Error(err)
 	}
 }
