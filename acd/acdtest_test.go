@@ -31,3 +31,8 @@ func TestPropertySameSeedSameDecisions(t *testing.T) {
 		}
 	}
 }
+
+// The distributor's scenario tests (package acdtest), which the shared engine runs too.
+func TestScenarios(t *testing.T) {
+	acdtest.Scenarios(t, acdtest.Memory)
+}

@@ -437,3 +437,21 @@ func TestReplicaThreeNodesEachDecisionOnce(t *testing.T) {
 func acdtestFormat(a acd.Action) string { return acdtest.FormatAction(a) }
 
 func equalStates(a, b acd.State) bool { return reflect.DeepEqual(a, b) }
+
+// TestReplicaScenarios runs the distributor's scenario tests against a one-node site.
+func TestReplicaScenarios(t *testing.T) {
+	rdb := testRedis(t)
+	acdtest.Scenarios(t, func(tb testing.TB, cfg acd.Config, clk acd.Clock, seed uint64) acd.Engine {
+		// A client per node, as on separate machines (a scenario may run many nodes at once,
+		// each holding a connection in its blocked stream read).
+		own := redis.NewClient(&redis.Options{Addr: redisAddr})
+		tb.Cleanup(func() { own.Close() })
+		n := startNode(tb, Config{Redis: own, Prefix: testPrefix(tb, rdb), Node: "n1", ACD: cfg, Clock: clk})
+		tb.Cleanup(func() {
+			if sunk := n.take(); len(sunk) > 0 {
+				tb.Errorf("a lone node's sink received %v", formatActions(sunk))
+			}
+		})
+		return n.r
+	})
+}
