@@ -281,6 +281,13 @@ func (r *Replica) gone(inc string) ([]acd.Action, error) {
 		delete(r.owners, id)
 		r.omu.Unlock()
 	}
+	r.omu.Lock()
+	for id, o := range r.wrapping {
+		if o == inc {
+			delete(r.wrapping, id)
+		}
+	}
+	r.omu.Unlock()
 	if inc == r.inc {
 		r.log.Error("this node was declared gone by the site: its calls left the shared distributor")
 	}
@@ -334,9 +341,20 @@ func (r *Replica) tidy(op string, a args, acts []acd.Action) {
 			ids = append(ids, t.CallID)
 		}
 	}
+	// A call hung up while its agent goes on to wrap-up is still observed when the wrap-up
+	// ends (its handle sample).
+	wraps := false
+	for _, act := range acts {
+		if c, ok := act.(acd.AgentStateChanged); ok && c.To == acd.WrapUp {
+			wraps = true
+		}
+	}
 	for _, id := range ids {
 		if _, ok := r.d.CallStatus(id); !ok {
 			r.omu.Lock()
+			if o, had := r.owners[id]; had && wraps && op != opAbandon {
+				r.wrapping[id] = o
+			}
 			delete(r.owners, id)
 			r.omu.Unlock()
 		}

@@ -71,6 +71,7 @@ type Replica struct {
 	// Applied state, changed only by the goroutine that applies the stream.
 	omu          sync.Mutex
 	owners       map[string]string // call ID -> owning incarnation
+	wrapping     map[string]string // call ID -> owner, for calls that left while their agent wraps up
 	bootstrapped bool
 	lastID       string
 	applied      atomic.Uint64 // entries applied (read by tests waiting for a position)
@@ -203,7 +204,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 		cfg: cfg, rdb: cfg.Redis, inc: cfg.Node + "/" + hex.EncodeToString(nonce[:4]),
 		keys: keys{log: cfg.Prefix + ":acd:log", nodes: cfg.Prefix + ":acd:nodes", epoch: cfg.Prefix + ":acd:epoch",
 			config: cfg.Prefix + ":acd:config"},
-		waiters: map[uint64]chan result{}, owners: map[string]string{}, lastID: "0-0",
+		waiters: map[uint64]chan result{}, owners: map[string]string{}, wrapping: map[string]string{}, lastID: "0-0",
 		notify: make(chan struct{}, 1),
 	}
 	r.log = cfg.Log.With("component", "cluster", "node", r.inc)
@@ -422,8 +423,17 @@ func (o *ownObserver) ObserveWait(s acd.WaitSample) {
 	}
 }
 
+// ObserveHandle: a handle sample comes when the wrap-up ends, after the call has left (then
+// its owner is in wrapping, until this sample).
 func (o *ownObserver) ObserveHandle(s acd.HandleSample) {
-	if o.next != nil && o.mine(s.CallID) {
+	o.r.omu.Lock()
+	owner, ok := o.r.owners[s.CallID]
+	if !ok {
+		owner = o.r.wrapping[s.CallID]
+		delete(o.r.wrapping, s.CallID)
+	}
+	o.r.omu.Unlock()
+	if o.next != nil && owner == o.r.inc {
 		o.next.ObserveHandle(s)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"reflect"
 	"slices"
@@ -364,6 +365,23 @@ func (l *lockstep) CheckInvariants() error {
 		}
 		if s := n.r.Snapshot(); !reflect.DeepEqual(first, s) {
 			return fmt.Errorf("nodes 0 and %d hold different states:\n%s", i, snapDiff(first, s))
+		}
+		// Every call in the distributor has its owner, and only those calls have one.
+		n.r.omu.Lock()
+		owners := maps.Clone(n.r.owners)
+		n.r.omu.Unlock()
+		for id, o := range owners {
+			if _, ok := n.r.CallStatus(id); !ok {
+				return fmt.Errorf("node %d still has an owner (%s) for call %s, which left", i, o, id)
+			}
+			if want := l.nodes[l.owner[id]].r.Node(); o != want {
+				return fmt.Errorf("node %d has %s as the owner of %s, want %s", i, o, id, want)
+			}
+		}
+		for id := range l.owner {
+			if _, ok := n.r.CallStatus(id); ok && owners[id] == "" {
+				return fmt.Errorf("node %d has no owner for call %s", i, id)
+			}
 		}
 	}
 	if err := l.ref.CheckInvariants(); err != nil {

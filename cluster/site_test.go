@@ -348,3 +348,68 @@ func TestReplicaEpochLost(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// countObserver counts the samples it receives by call.
+type countObserver struct {
+	mu     sync.Mutex
+	wait   map[string]int
+	handle map[string]int
+}
+
+func newCountObserver() *countObserver {
+	return &countObserver{wait: map[string]int{}, handle: map[string]int{}}
+}
+func (o *countObserver) ObserveWait(s acd.WaitSample) {
+	o.mu.Lock()
+	o.wait[s.CallID]++
+	o.mu.Unlock()
+}
+func (o *countObserver) ObserveHandle(s acd.HandleSample) {
+	o.mu.Lock()
+	o.handle[s.CallID]++
+	o.mu.Unlock()
+}
+
+// TestReplicaObserverOnOwner: the wait and handle samples of a call reach the observer of its
+// owner only, once, whichever node carried the requests, including a handle sample observed
+// when a wrap-up ends after the call has left.
+func TestReplicaObserverOnOwner(t *testing.T) {
+	rdb := testRedis(t)
+	prefix := testPrefix(t, rdb)
+	clk := fakeclock.New(t0)
+	site := acd.Config{
+		Queues: []acd.QueueConfig{{Name: "sales", WrapUp: 10 * time.Second}, {Name: "quick"}},
+		Agents: []acd.AgentConfig{{ID: "a1", Queues: []string{"sales", "quick"}, AutoLogin: true}},
+	}
+	oa, ob := newCountObserver(), newCountObserver()
+	a := startNode(t, Config{Redis: rdb, Prefix: prefix, Node: "a", ACD: site, Clock: clk, Observer: oa})
+	b := startNode(t, Config{Redis: rdb, Prefix: prefix, Node: "b", ACD: site, Clock: clk, Observer: ob})
+	for _, q := range []string{"sales", "quick"} {
+		id := "c-" + q
+		must(t)(a.r.Enqueue(acd.Call{ID: id, Queue: q}))
+		settle(t, a, b)
+		must(t)(b.r.Answered(id, "a1"))
+		clk.Advance(time.Minute)
+		must(t)(b.r.Hangup(id))
+		clk.Advance(10 * time.Second)
+		b.r.Tick()
+		settle(t, a, b)
+		if st, _ := a.r.AgentState("a1"); st != acd.Available {
+			t.Fatalf("a1 is %v after the wrap-up of %s", st, id)
+		}
+	}
+	for _, id := range []string{"c-sales", "c-quick"} {
+		if oa.wait[id] != 1 || oa.handle[id] != 1 {
+			t.Errorf("the owner observed %d waits and %d handles of %s, want 1 and 1", oa.wait[id], oa.handle[id], id)
+		}
+		if ob.wait[id] != 0 || ob.handle[id] != 0 {
+			t.Errorf("the other node observed %d waits and %d handles of %s, want none", ob.wait[id], ob.handle[id], id)
+		}
+	}
+	a.r.omu.Lock()
+	left := len(a.r.owners) + len(a.r.wrapping)
+	a.r.omu.Unlock()
+	if left != 0 {
+		t.Errorf("the owner still remembers %d calls", left)
+	}
+}
