@@ -75,33 +75,47 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 		delete(r.waiters, seq)
 		r.wmu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
-	defer cancel()
-	err = addScript.Run(ctx, r.rdb, []string{r.keys.log, r.keys.epoch}, r.epText,
-		r.ep.ID, r.inc, strconv.FormatUint(seq, 10), strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), op, body).Err()
-	if err != nil {
-		drop()
-		if strings.HasPrefix(err.Error(), "EPOCH") {
-			err := fmt.Errorf("%w: the site's epoch is no longer this node's (%s): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, r.ep.ID)
-			if r.failed.CompareAndSwap(nil, &err) {
-				r.log.Error("shared distributor lost", "error", err)
-			}
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
-	}
-	select {
-	case res := <-ch:
-		return res.acts, res.err
-	case <-ctx.Done():
-		drop()
+	// The append runs on its own goroutine, so that the request gives up after Timeout even
+	// when Redis does not answer (go-redis bounds a command by its client's timeouts, not by
+	// a context's deadline, unless ContextTimeoutEnabled); and the entry may come back through
+	// the stream read before the append's reply is read.
+	added := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
+		defer cancel()
+		added <- addScript.Run(ctx, r.rdb, []string{r.keys.log, r.keys.epoch}, r.epText,
+			r.ep.ID, r.inc, strconv.FormatUint(seq, 10), strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), op, body).Err()
+	}()
+	timer := time.NewTimer(r.cfg.Timeout)
+	defer timer.Stop()
+	for {
 		select {
-		case res := <-ch: // applied just now
+		case res := <-ch:
 			return res.acts, res.err
-		default:
+		case err := <-added:
+			if err == nil {
+				added = nil // appended: wait for it to be applied
+				continue
+			}
+			drop()
+			if strings.HasPrefix(err.Error(), "EPOCH") {
+				err := fmt.Errorf("%w: the site's epoch is no longer this node's (%s): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, r.ep.ID)
+				if r.failed.CompareAndSwap(nil, &err) {
+					r.log.Error("shared distributor lost", "error", err)
+				}
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
+		case <-timer.C:
+			drop()
+			select {
+			case res := <-ch: // applied just now
+				return res.acts, res.err
+			default:
+			}
+			// It may still be applied: what it asks of this node then goes to the sink.
+			return nil, fmt.Errorf("%w: %s not applied within %v", ErrUnavailable, op, r.cfg.Timeout)
 		}
-		// It may still be applied: what it asks of this node then goes to the sink.
-		return nil, fmt.Errorf("%w: %s not applied within %v", ErrUnavailable, op, r.cfg.Timeout)
 	}
 }
 

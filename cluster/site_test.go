@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,5 +412,92 @@ func TestReplicaObserverOnOwner(t *testing.T) {
 	a.r.omu.Unlock()
 	if left != 0 {
 		t.Errorf("the owner still remembers %d calls", left)
+	}
+}
+
+// slowProxy forwards TCP connections to addr, holding back what comes from addr by the delay
+// set at the time.
+type slowProxy struct {
+	ln    net.Listener
+	delay atomic.Int64
+}
+
+func newSlowProxy(t testing.TB, addr string) *slowProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &slowProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 {
+						time.Sleep(time.Duration(p.delay.Load()))
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+// TestReplicaAppliedAfterTimeout: a request whose entry is applied only after the proposer
+// gave up (Redis answered late) fails with ErrUnavailable, and what it caused for this node
+// reaches the sink instead.
+func TestReplicaAppliedAfterTimeout(t *testing.T) {
+	rdb := testRedis(t)
+	prefix := testPrefix(t, rdb)
+	p := newSlowProxy(t, redisAddr)
+	via := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1})
+	defer via.Close()
+	timeout := 200 * time.Millisecond
+	n := startNode(t, Config{Redis: via, Prefix: prefix, Node: "a", ACD: twoAgents(), Log: quiet, Timeout: timeout, Clock: fakeclock.New(t0)})
+	p.delay.Store(int64(400 * time.Millisecond))
+	start := time.Now()
+	if _, err := n.r.Enqueue(acd.Call{ID: "late", Queue: "sales"}); !errors.Is(err, ErrUnavailable) || time.Since(start) > timeout+100*time.Millisecond {
+		t.Fatalf("a request answered after the timeout: %v after %v (timeout %v, the client's own timeouts are go-redis's defaults)", err, time.Since(start), timeout)
+	}
+	p.delay.Store(0)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		n.mu.Lock()
+		var got []acd.Offer
+		for _, a := range n.sunk {
+			if o, ok := a.(acd.Offer); ok {
+				got = append(got, o)
+			}
+		}
+		n.mu.Unlock()
+		if len(got) == 1 && got[0].CallID == "late" {
+			break
+		}
+		if len(got) > 1 || time.Now().After(deadline) {
+			t.Fatalf("the sink received offers %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := n.r.CallStatus("late"); !ok {
+		t.Error("the late entry was not applied")
 	}
 }
