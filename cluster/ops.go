@@ -77,8 +77,8 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 	}
 	// The append runs on its own goroutine, so that the request gives up after Timeout even
 	// when Redis does not answer (go-redis bounds a command by its client's timeouts, not by
-	// a context's deadline, unless ContextTimeoutEnabled); and the entry may come back through
-	// the stream read before the append's reply is read.
+	// a context's deadline, unless ContextTimeoutEnabled). Its reply is waited for too, so that
+	// a request is done with its connection when it returns.
 	added := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
@@ -91,6 +91,12 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 	for {
 		select {
 		case res := <-ch:
+			if added != nil { // the append's reply is on its way (Redis sent it first)
+				select {
+				case <-added:
+				case <-timer.C:
+				}
+			}
 			return res.acts, res.err
 		case err := <-added:
 			if err == nil {
