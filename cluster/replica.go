@@ -210,10 +210,10 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	r.log = cfg.Log.With("component", "cluster", "node", r.inc)
 	mine, _ := json.Marshal(epoch{ID: hex.EncodeToString(nonce[4:]) + strconv.FormatInt(cfg.Clock.Now().UnixNano(), 36),
 		Config: hex.EncodeToString(sum[:]), Start: cfg.Clock.Now().UnixNano(), Seed: binary.BigEndian.Uint64(nonce[:])})
-	jctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	res, err := joinScript.Run(jctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch, r.keys.config},
-		r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/", string(conf)).Slice()
-	cancel()
+	res, err := within(ctx, cfg.Timeout, func(ctx context.Context) ([]any, error) {
+		return joinScript.Run(ctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch, r.keys.config},
+			r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/", string(conf)).Slice()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: joining: %v", ErrUnavailable, err)
 	}
@@ -226,14 +226,13 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	if r.ep.Config != hex.EncodeToString(sum[:]) {
 		r.leave(ctx)
 		why := "the site's configuration is not recorded"
-		gctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		if text, err := r.rdb.Get(gctx, r.keys.config).Result(); err == nil {
-			var site acd.Config
-			if err := json.Unmarshal([]byte(text), &site); err == nil {
-				why = configDiff(cfg.ACD, site)
-			}
+		text, err := within(ctx, cfg.Timeout, func(ctx context.Context) (string, error) {
+			return r.rdb.Get(ctx, r.keys.config).Result()
+		})
+		var site acd.Config
+		if err == nil && json.Unmarshal([]byte(text), &site) == nil {
+			why = configDiff(cfg.ACD, site)
 		}
-		cancel()
 		return nil, fmt.Errorf("%w: %s (configuration %s, the site's %s); every node must have the same queues, agents and acd settings", ErrConfigMismatch, why, hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
 	}
 	r.clk = &logClock{wall: cfg.Clock, loc: cfg.Clock.Now().Location()}
@@ -265,12 +264,36 @@ func (r *Replica) leave(ctx context.Context) {
 	r.rdb.ZRem(ctx, r.keys.nodes, r.inc)
 }
 
+// within runs a Redis call and gives up after d, even if Redis does not answer (go-redis
+// bounds a command by its client's timeouts, not by a context's deadline, unless
+// ContextTimeoutEnabled).
+func within[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	type out struct {
+		v   T
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		v, err := f(ctx)
+		done <- out{v, err}
+	}()
+	select {
+	case o := <-done:
+		return o.v, o.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("no answer within %v: %w", d, ctx.Err())
+	}
+}
+
 // catchUp applies the stream up to its current end.
 func (r *Replica) catchUp(ctx context.Context) error {
 	for {
-		rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-		msgs, err := r.rdb.XRangeN(rctx, r.keys.log, "("+r.lastID, "+", 1000).Result()
-		cancel()
+		msgs, err := within(ctx, r.cfg.Timeout, func(ctx context.Context) ([]redis.XMessage, error) {
+			return r.rdb.XRangeN(ctx, r.keys.log, "("+r.lastID, "+", 1000).Result()
+		})
 		if err != nil {
 			return fmt.Errorf("%w: reading the stream: %v", ErrUnavailable, err)
 		}

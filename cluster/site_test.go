@@ -462,9 +462,10 @@ func newSlowProxy(t testing.TB, addr string) *slowProxy {
 	return p
 }
 
-// TestReplicaAppliedAfterTimeout: a request whose entry is applied only after the proposer
-// gave up (Redis answered late) fails with ErrUnavailable, and what it caused for this node
-// reaches the sink instead.
+// TestReplicaAppliedAfterTimeout: with Redis answering later than Timeout (the client keeps
+// go-redis's default timeouts), Open gives up within Timeout, and so does a request, with
+// ErrUnavailable; its entry applied after it gave up, what it caused for this node reaches
+// the sink instead.
 func TestReplicaAppliedAfterTimeout(t *testing.T) {
 	rdb := testRedis(t)
 	prefix := testPrefix(t, rdb)
@@ -472,9 +473,16 @@ func TestReplicaAppliedAfterTimeout(t *testing.T) {
 	via := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1})
 	defer via.Close()
 	timeout := 200 * time.Millisecond
-	n := startNode(t, Config{Redis: via, Prefix: prefix, Node: "a", ACD: twoAgents(), Log: quiet, Timeout: timeout, Clock: fakeclock.New(t0)})
+	// Redis too slow to answer within Timeout: Open gives up.
 	p.delay.Store(int64(400 * time.Millisecond))
 	start := time.Now()
+	if _, err := Open(context.Background(), Config{Redis: via, Prefix: prefix, Node: "a", ACD: twoAgents(), Log: quiet, Timeout: timeout}); !errors.Is(err, ErrUnavailable) || time.Since(start) > timeout+100*time.Millisecond {
+		t.Fatalf("Open with Redis answering late: %v after %v (timeout %v)", err, time.Since(start), timeout)
+	}
+	p.delay.Store(0)
+	n := startNode(t, Config{Redis: via, Prefix: prefix, Node: "a", ACD: twoAgents(), Log: quiet, Timeout: timeout, Clock: fakeclock.New(t0)})
+	p.delay.Store(int64(400 * time.Millisecond))
+	start = time.Now()
 	if _, err := n.r.Enqueue(acd.Call{ID: "late", Queue: "sales"}); !errors.Is(err, ErrUnavailable) || time.Since(start) > timeout+100*time.Millisecond {
 		t.Fatalf("a request answered after the timeout: %v after %v (timeout %v, the client's own timeouts are go-redis's defaults)", err, time.Since(start), timeout)
 	}
