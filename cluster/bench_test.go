@@ -178,7 +178,7 @@ func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func BenchmarkSharedRoutingDecision(b *testing.B) {
 	for _, nodes := range []int{1, 3} {
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
-			rdb := testRedis(b)
+			rdb := replicaRedis(b)
 			prefix := testPrefix(b, rdb)
 			rng := mrand.New(mrand.NewPCG(3, 4))
 			cfg := benchConfig(rng)
@@ -199,7 +199,7 @@ func BenchmarkSharedRoutingDecision(b *testing.B) {
 // BenchmarkRedisRoundTrip is the floor under the shared decision: one XADD of an entry of the
 // same size to a stream of the test Redis, measured alike (p50 and p99 of one round trip).
 func BenchmarkRedisRoundTrip(b *testing.B) {
-	rdb := testRedis(b)
+	rdb := replicaRedis(b)
 	key := testPrefix(b, rdb) + ":acd:log"
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, 1<<14)

@@ -26,8 +26,8 @@ import (
 
 const redisAddr = "127.0.0.1:6379"
 
-// testRedis returns a client of the test Redis (a missing Redis fails the test).
-func testRedis(t testing.TB) *redis.Client {
+// replicaRedis returns a client of the test Redis (a missing Redis fails the test).
+func replicaRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	testenv.Service(t, "redis", redisAddr)
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
@@ -157,7 +157,7 @@ func formatActions(acts []acd.Action) []string {
 // invariants hold and every step returns what the in-memory distributor returns for the same
 // seed and configuration (the shared engine passes the distributor's tests).
 func TestReplicaPropertySameAsMemory(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	sequences, steps := 60, 100
 	if testing.Short() {
 		sequences = 15
@@ -410,7 +410,7 @@ var _ acd.Engine = (*lockstep)(nil)
 // agent state changes on every node; their states are equal and keep the invariants. A node
 // that joins afterwards replays the stream to the same state.
 func TestReplicaThreeNodesEachDecisionOnce(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	sequences, steps := 12, 80
 	if testing.Short() {
 		sequences = 4
@@ -458,7 +458,7 @@ func equalStates(a, b acd.State) bool { return reflect.DeepEqual(a, b) }
 
 // TestReplicaScenarios runs the distributor's scenario tests against a one-node site.
 func TestReplicaScenarios(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	acdtest.Scenarios(t, func(tb testing.TB, cfg acd.Config, clk acd.Clock, seed uint64) acd.Engine {
 		// A client per node, as on separate machines (a scenario may run many nodes at once,
 		// each holding a connection in its blocked stream read).

@@ -56,7 +56,7 @@ func offerOf(t testing.TB, acts []acd.Action) acd.Offer {
 // abandoned, its conversation as hung up (the agent goes to wrap-up); the callers of live
 // nodes keep their order; every copy agrees and keeps the invariants.
 func TestReplicaNodeGone(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	clk := fakeclock.New(t0)
 	cfg := func(name string) Config {
@@ -133,7 +133,7 @@ func TestReplicaNodeGone(t *testing.T) {
 // TestReplicaRestartSameName: a node restarted under the same name (a new incarnation) has
 // its former incarnation declared gone at once, not after DeadAfter.
 func TestReplicaRestartSameName(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	clk := fakeclock.New(t0)
 	cfg := func(name string) Config {
@@ -170,7 +170,7 @@ func TestReplicaRestartSameName(t *testing.T) {
 // difference; the first node of a site (none alive) starts a new epoch with an empty stream;
 // a node joining a live site keeps its epoch.
 func TestReplicaEpochs(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	clk := fakeclock.New(t0)
 	cfg := Config{Redis: rdb, Prefix: prefix, Node: "a", ACD: twoAgents(), Clock: clk, Log: quiet}
@@ -267,7 +267,7 @@ func (p *proxy) close() {
 // TestReplicaRedisUnreachable: with Redis out of reach, Open and requests fail with
 // ErrUnavailable within Config.Timeout, they do not hang.
 func TestReplicaRedisUnreachable(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -311,7 +311,7 @@ func TestReplicaRedisUnreachable(t *testing.T) {
 // persistence). The node's next request fails with ErrUnavailable and its Run ends with the
 // error; a node that starts then begins a new epoch, which the old node cannot write into.
 func TestReplicaEpochLost(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	clk := fakeclock.New(t0)
 	cfg := Config{Redis: rdb, Prefix: prefix, Node: "a", ACD: twoAgents(), Clock: clk}
@@ -375,7 +375,7 @@ func (o *countObserver) ObserveHandle(s acd.HandleSample) {
 // owner only, once, whichever node carried the requests, including a handle sample observed
 // when a wrap-up ends after the call has left.
 func TestReplicaObserverOnOwner(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	clk := fakeclock.New(t0)
 	site := acd.Config{
@@ -467,7 +467,7 @@ func newSlowProxy(t testing.TB, addr string) *slowProxy {
 // ErrUnavailable; its entry applied after it gave up, what it caused for this node reaches
 // the sink instead.
 func TestReplicaAppliedAfterTimeout(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
 	p := newSlowProxy(t, redisAddr)
 	via := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1})
