@@ -41,7 +41,8 @@ type Config struct {
 	// runs on the stamps of the entries it applies.
 	Clock acd.Clock
 	Log   *slog.Logger
-	// Timeout bounds how long a request waits for its entry to be applied (default 2s).
+	// Timeout bounds how long a request waits for its entry to be appended and applied, and
+	// each of Open's calls to Redis (default 2s), whatever the client's own timeouts.
 	Timeout time.Duration
 	// DeadAfter is how long a node may go without refreshing its place in the set of live
 	// nodes before the others declare it gone (default 3s; it refreshes every third).
