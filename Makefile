@@ -60,7 +60,7 @@ fuzz:
 # (docs/benchmarks.md says what each prints and how to read it): the call-rate ramp, IVR calls
 # and held RTP streams measured by callgen, the sipp load run and the flood.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./audio ./sip/media ./acd ./sip
+	$(GO) test -run '^$$' -bench . -benchmem ./audio ./sip/media ./acd ./sip ./cluster
 	scripts/rate.sh
 	scripts/ivr.sh
 	scripts/streams.sh

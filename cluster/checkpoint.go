@@ -105,14 +105,14 @@ return 1
 // node wins the lock; the write to Redis goes on in the background. Only the goroutine that
 // applies the stream calls it.
 func (r *Replica) maybeCheckpoint() {
-	if r.cfg.CheckpointEvery < 0 || r.applied-r.ck.at < r.ckEvery() || !r.ckWritten() || r.failed.Load() != nil {
+	if r.cfg.CheckpointEvery < 0 || r.applied.Load()-r.ck.at < r.ckEvery() || !r.ckWritten() || r.failed.Load() != nil {
 		return
 	}
 	now := time.Now()
 	if now.Sub(r.ck.last) < r.ckInterval() {
 		return
 	}
-	r.ck.at, r.ck.last = r.applied, now
+	r.ck.at, r.ck.last = r.applied.Load(), now
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
 	won, err := r.rdb.SetNX(ctx, r.ckLock(), r.inc, r.ckInterval()).Result()
 	cancel()
@@ -128,7 +128,7 @@ func (r *Replica) maybeCheckpoint() {
 		r.log.Error("checkpoint: not taken", "error", err)
 		return
 	}
-	id, applied := r.lastID, r.applied
+	id, applied := r.lastID, r.applied.Load()
 	done := make(chan struct{})
 	r.ck.busy, r.ck.done = true, done
 	go func() {
@@ -167,7 +167,7 @@ func (r *Replica) checkpoint() (data, meta []byte, err error) {
 		return nil, nil, err
 	}
 	r.omu.Lock()
-	m := ckMeta{Applied: r.applied, Bootstrapped: r.bootstrapped, Owners: r.owners}
+	m := ckMeta{Applied: r.applied.Load(), Bootstrapped: r.bootstrapped, Owners: r.owners}
 	meta, err = json.Marshal(m)
 	r.omu.Unlock()
 	return data, meta, err
@@ -220,7 +220,8 @@ func (r *Replica) loadCheckpoint(ctx context.Context, opts []acd.Option) error {
 	r.omu.Lock()
 	r.owners, r.bootstrapped = m.Owners, m.Bootstrapped
 	r.omu.Unlock()
-	r.lastID, r.applied, r.ck.at = str(1), applied, applied
+	r.lastID, r.ck.at = str(1), applied
+	r.applied.Store(applied)
 	r.log.Info("shared distributor: restored from the site's checkpoint", "entry", r.lastID, "applied", applied, "bytes", len(str(4)))
 	return nil
 }

@@ -204,8 +204,8 @@ func ckSame(t *testing.T, a, b *ckNode) {
 	}
 	// Read after ckSync: the last writes of the applying goroutines happened before the
 	// distributors' locks the sync went through.
-	if a.r.applied != b.r.applied || a.r.lastID != b.r.lastID || a.r.bootstrapped != b.r.bootstrapped {
-		t.Errorf("bookkeeping differs: applied %d, %d; last entry %s, %s", a.r.applied, b.r.applied, a.r.lastID, b.r.lastID)
+	if a.r.applied.Load() != b.r.applied.Load() || a.r.lastID != b.r.lastID || a.r.bootstrapped != b.r.bootstrapped {
+		t.Errorf("bookkeeping differs: applied %d, %d; last entry %s, %s", a.r.applied.Load(), b.r.applied.Load(), a.r.lastID, b.r.lastID)
 	}
 	a.r.omu.Lock()
 	oa := fmt.Sprint(a.r.owners)
@@ -238,8 +238,8 @@ func TestCheckpointBoundsTheStream(t *testing.T) {
 
 	// A node joining now starts from the checkpoint.
 	n2 := ckOpen(t, rdb, prefix, "two", false)
-	if length := rdb.XLen(ctx, prefix+":acd:log").Val(); n2.r.applied <= uint64(length) {
-		t.Fatalf("the new node applied %d entries, the stream holds %d: it did not start from the checkpoint", n2.r.applied, length)
+	if length := rdb.XLen(ctx, prefix+":acd:log").Val(); n2.r.applied.Load() <= uint64(length) {
+		t.Fatalf("the new node applied %d entries, the stream holds %d: it did not start from the checkpoint", n2.r.applied.Load(), length)
 	}
 	n2.start()
 	t.Cleanup(func() { n2.stop(); <-n2.done })

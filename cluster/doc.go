@@ -18,8 +18,12 @@
 // caused; what other nodes' entries ask of this node reaches it through the sink given to
 // Run.
 //
-// A decision costs two round trips to Redis: the XADD, and the stream read already waiting
-// on every node, which returns it. Reads (queues, agents, positions) are local.
+// A decision costs two round trips to Redis: the append (a script that adds the entry only
+// while the site's epoch is this node's), and the stream read already waiting on every node,
+// which returns it. Reads (queues, agents, positions) are local. BenchmarkSharedRoutingDecision
+// measures a decision at 10,000 waiting callers and 2,000 agents; the tests check that every
+// copy takes the in-memory distributor's decisions (the property sequences of acd/acdtest),
+// each carried out once, by the call's owner.
 //
 // # Nodes coming and going
 //
@@ -31,8 +35,14 @@
 //
 // The first node of a site (no live node in the set) starts a new epoch: it empties the
 // stream and records the distributor's configuration; its saved agent states seed the site
-// (Restore is applied once per epoch). A node that joins a live site restores its copy from
-// the site's latest checkpoint and replays the stream from there (see checkpoint.go:
-// checkpoints are taken every Config.CheckpointEvery entries and keep the stream short). Its
-// queues and agents must match the epoch's configuration, or it refuses to join.
+// (Restore is applied once per epoch, before anything else). A node that joins a live site
+// restores its copy from the site's latest checkpoint and replays the stream from there (see
+// checkpoint.go: checkpoints are taken every Config.CheckpointEvery entries and keep the stream
+// short). Its queues and agents must match the epoch's configuration, or it refuses to join
+// (ErrConfigMismatch, naming the queues and agents that differ). A node started again under the
+// same name has its former incarnation declared gone at once.
+//
+// If Redis loses the site's state (a restart without persistence), the next request of a
+// running node fails with ErrUnavailable and its Run returns: the node must be restarted, and
+// the first to start again begins a new epoch.
 package cluster

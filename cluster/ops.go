@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -74,23 +75,53 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 		delete(r.waiters, seq)
 		r.wmu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
-	defer cancel()
-	err = r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.keys.log, Values: []any{
-		"e", r.ep.ID, "p", r.inc, "s", strconv.FormatUint(seq, 10),
-		"t", strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), "o", op, "a", body,
-	}}).Err()
-	if err != nil {
-		drop()
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
-	}
-	select {
-	case res := <-ch:
-		return res.acts, res.err
-	case <-ctx.Done():
-		drop()
-		// It may still be applied: what it asks of this node then goes to the sink.
-		return nil, fmt.Errorf("%w: %s not applied within %v", ErrUnavailable, op, r.cfg.Timeout)
+	// The append runs on its own goroutine, so that the request gives up after Timeout even
+	// when Redis does not answer (go-redis bounds a command by its client's timeouts, not by
+	// a context's deadline, unless ContextTimeoutEnabled). Its reply is waited for too, so that
+	// a request is done with its connection when it returns.
+	added := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
+		defer cancel()
+		added <- addScript.Run(ctx, r.rdb, []string{r.keys.log, r.keys.epoch}, r.epText,
+			r.ep.ID, r.inc, strconv.FormatUint(seq, 10), strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), op, body).Err()
+	}()
+	timer := time.NewTimer(r.cfg.Timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case res := <-ch:
+			if added != nil { // the append's reply is on its way (Redis sent it first)
+				select {
+				case <-added:
+				case <-timer.C:
+				}
+			}
+			return res.acts, res.err
+		case err := <-added:
+			if err == nil {
+				added = nil // appended: wait for it to be applied
+				continue
+			}
+			drop()
+			if strings.HasPrefix(err.Error(), "EPOCH") {
+				err := fmt.Errorf("%w: the site's epoch is no longer this node's (%s): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, r.ep.ID)
+				if r.failed.CompareAndSwap(nil, &err) {
+					r.log.Error("shared distributor lost", "error", err)
+				}
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
+		case <-timer.C:
+			drop()
+			select {
+			case res := <-ch: // applied just now
+				return res.acts, res.err
+			default:
+			}
+			// It may still be applied: what it asks of this node then goes to the sink.
+			return nil, fmt.Errorf("%w: %s not applied within %v", ErrUnavailable, op, r.cfg.Timeout)
+		}
 	}
 }
 
@@ -98,7 +129,7 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 // Only the goroutine that reads the stream calls it (Open's catch-up, then Run).
 func (r *Replica) apply(m redis.XMessage) {
 	r.lastID = m.ID
-	r.applied++
+	defer r.applied.Add(1) // once its actions are handed over
 	str := func(k string) string { s, _ := m.Values[k].(string); return s }
 	if e := str("e"); e != r.ep.ID {
 		err := fmt.Errorf("%w: the stream holds entries of another epoch (%q, this node's is %q): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, e, r.ep.ID)
@@ -121,12 +152,16 @@ func (r *Replica) apply(m redis.XMessage) {
 	mine := r.route(acts)
 	r.tidy(op, a, acts)
 	if proposer == r.inc {
+		// The result is handed over under the lock, so that a proposer giving up at this
+		// moment either finds it or is no longer waiting (and it goes to the sink).
 		r.wmu.Lock()
 		ch := r.waiters[seq]
 		delete(r.waiters, seq)
-		r.wmu.Unlock()
 		if ch != nil {
 			ch <- result{acts: mine, err: err}
+		}
+		r.wmu.Unlock()
+		if ch != nil {
 			return
 		}
 	}
@@ -208,7 +243,30 @@ func (r *Replica) do(proposer, op string, a args) ([]acd.Action, error) {
 			return nil, nil // saved states seed the site once per epoch, before anything else
 		}
 		r.bootstrapped = true
-		return d.Restore(*a.State)
+		// The restored calls are the proposer's: it restored them from its saved state.
+		var ids []string
+		for _, c := range a.State.Calls {
+			ids = append(ids, c.Call.ID)
+		}
+		for _, ag := range a.State.Agents {
+			if ag.Call != nil && ag.Call.HungUpAt.IsZero() {
+				ids = append(ids, ag.Call.Call.ID)
+			}
+		}
+		r.omu.Lock()
+		for _, id := range ids {
+			r.owners[id] = proposer
+		}
+		r.omu.Unlock()
+		acts, err := d.Restore(*a.State)
+		for _, id := range ids { // those it did not take
+			if _, ok := d.CallStatus(id); !ok {
+				r.omu.Lock()
+				delete(r.owners, id)
+				r.omu.Unlock()
+			}
+		}
+		return acts, err
 	case opGone:
 		return r.gone(a.Node)
 	}
@@ -243,6 +301,13 @@ func (r *Replica) gone(inc string) ([]acd.Action, error) {
 		delete(r.owners, id)
 		r.omu.Unlock()
 	}
+	r.omu.Lock()
+	for id, o := range r.wrapping {
+		if o == inc {
+			delete(r.wrapping, id)
+		}
+	}
+	r.omu.Unlock()
 	if inc == r.inc {
 		r.log.Error("this node was declared gone by the site: its calls left the shared distributor")
 	}
@@ -282,8 +347,9 @@ func (r *Replica) route(acts []acd.Action) []acd.Action {
 	return mine
 }
 
-// tidy forgets the owners of calls that left the distributor with this entry, and sweeps
-// every owner now and then (the same entries on every node, so every copy agrees).
+// tidy forgets the owners of calls that left the distributor with this entry. A call leaves
+// only by the requests listed here, a Timeout, or a node gone (gone forgets its calls itself);
+// a sweep of every owner would cost a look-up of each waiting call.
 func (r *Replica) tidy(op string, a args, acts []acd.Action) {
 	var ids []string
 	switch op {
@@ -295,16 +361,20 @@ func (r *Replica) tidy(op string, a args, acts []acd.Action) {
 			ids = append(ids, t.CallID)
 		}
 	}
-	if r.applied%1024 == 0 {
-		r.omu.Lock()
-		for id := range r.owners {
-			ids = append(ids, id)
+	// A call hung up while its agent goes on to wrap-up is still observed when the wrap-up
+	// ends (its handle sample).
+	wraps := false
+	for _, act := range acts {
+		if c, ok := act.(acd.AgentStateChanged); ok && c.To == acd.WrapUp {
+			wraps = true
 		}
-		r.omu.Unlock()
 	}
 	for _, id := range ids {
 		if _, ok := r.d.CallStatus(id); !ok {
 			r.omu.Lock()
+			if o, had := r.owners[id]; had && wraps && op != opAbandon {
+				r.wrapping[id] = o
+			}
 			delete(r.owners, id)
 			r.omu.Unlock()
 		}
@@ -396,6 +466,10 @@ func (r *Replica) Restore(s acd.State) ([]acd.Action, error) {
 }
 
 // Reads: this node's copy.
+
+// CheckInvariants checks this node's copy (see acd.Distributor.CheckInvariants); for tests
+// and debugging.
+func (r *Replica) CheckInvariants() error { return r.d.CheckInvariants() }
 
 func (r *Replica) Snapshot() acd.State { return r.d.Snapshot() }
 func (r *Replica) AgentState(agent string) (acd.AgentState, error) {

@@ -23,6 +23,10 @@ import (
 	"github.com/hotline-cc/hotline/acd"
 )
 
+// ErrConfigMismatch is returned by Open when this node's distributor configuration differs
+// from the one of the site's running nodes.
+var ErrConfigMismatch = errors.New("cluster: this node's queues and agents differ from those of the site's running nodes")
+
 // ErrUnavailable is returned by a request that could not be applied: Redis did not take it,
 // or it was not applied within Config.Timeout, or the shared state was lost.
 var ErrUnavailable = errors.New("cluster: the shared distributor is unavailable")
@@ -37,7 +41,8 @@ type Config struct {
 	// runs on the stamps of the entries it applies.
 	Clock acd.Clock
 	Log   *slog.Logger
-	// Timeout bounds how long a request waits for its entry to be applied (default 2s).
+	// Timeout bounds how long a request waits for its entry to be appended and applied, and
+	// each of Open's calls to Redis (default 2s), whatever the client's own timeouts.
 	Timeout time.Duration
 	// DeadAfter is how long a node may go without refreshing its place in the set of live
 	// nodes before the others declare it gone (default 3s; it refreshes every third).
@@ -54,12 +59,13 @@ type Config struct {
 
 // Replica is the shared distributor of one node. See the package documentation.
 type Replica struct {
-	cfg  Config
-	rdb  redis.UniversalClient
-	log  *slog.Logger
-	inc  string // this incarnation: node name/random
-	keys keys
-	ep   epoch
+	cfg    Config
+	rdb    redis.UniversalClient
+	epText string // the epoch record as stored: an entry is added only while it is the site's
+	log    *slog.Logger
+	inc    string // this incarnation: node name/random
+	keys   keys
+	ep     epoch
 
 	clk *logClock
 	d   *acd.Distributor
@@ -71,17 +77,19 @@ type Replica struct {
 	// Applied state, changed only by the goroutine that applies the stream.
 	omu          sync.Mutex
 	owners       map[string]string // call ID -> owning incarnation
+	wrapping     map[string]string // call ID -> owner, for calls that left while their agent wraps up
 	bootstrapped bool
 	lastID       string
-	applied      uint64
+	applied      atomic.Uint64 // entries applied (read by tests waiting for a position)
 	failed       atomic.Pointer[error]
 	ck           checkpointer // see checkpoint.go
+	noLeave      atomic.Bool  // a test's simulated crash: Run ends without leaving the live set
 
 	sink   atomic.Pointer[func([]acd.Action)]
 	notify chan struct{} // poked when an entry was added by this node (wakes nothing: the read blocks in Redis)
 }
 
-type keys struct{ log, nodes, epoch string }
+type keys struct{ log, nodes, epoch, config string }
 
 // epoch is the record of a site's current run, written by its first node.
 type epoch struct {
@@ -97,15 +105,17 @@ type result struct {
 }
 
 // logClock is the replica's distributor's clock: the stamp of the entry being applied while
-// one is, else the wall clock (reads only).
+// one is, else the wall clock (reads only). Stamps are read in the location of the wall
+// clock, so that the distributor's times read alike whichever way they were made.
 type logClock struct {
 	at   atomic.Int64
 	wall acd.Clock
+	loc  *time.Location
 }
 
 func (c *logClock) Now() time.Time {
 	if ns := c.at.Load(); ns != 0 {
-		return time.Unix(0, ns)
+		return time.Unix(0, ns).In(c.loc)
 	}
 	return c.wall.Now()
 }
@@ -127,11 +137,20 @@ local ep = redis.call('GET', KEYS[3])
 if redis.call('ZCARD', KEYS[1]) == 0 or not ep then
   redis.call('DEL', KEYS[2])
   redis.call('SET', KEYS[3], ARGV[3])
+  redis.call('SET', KEYS[4], ARGV[5])
   ep = ARGV[3]
   fresh = 1
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return {fresh, ep}
+`)
+
+// addScript appends an entry to the stream if the site's epoch is still the proposer's: a node
+// left over from an epoch that ended (Redis lost its data, a new first node started a new one)
+// cannot write into the new epoch's stream.
+var addScript = redis.NewScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('EPOCH the site is in another epoch') end
+return redis.call('XADD', KEYS[1], '*', 'e', ARGV[2], 'p', ARGV[3], 's', ARGV[4], 't', ARGV[5], 'o', ARGV[6], 'a', ARGV[7])
 `)
 
 // beatScript refreshes an incarnation's place; it returns 0 if the place had been lost (the
@@ -190,28 +209,40 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	_, _ = rand.Read(nonce[:])
 	r := &Replica{
 		cfg: cfg, rdb: cfg.Redis, inc: cfg.Node + "/" + hex.EncodeToString(nonce[:4]),
-		keys:    keys{log: cfg.Prefix + ":acd:log", nodes: cfg.Prefix + ":acd:nodes", epoch: cfg.Prefix + ":acd:epoch"},
-		waiters: map[uint64]chan result{}, owners: map[string]string{}, lastID: "0-0",
+		keys: keys{log: cfg.Prefix + ":acd:log", nodes: cfg.Prefix + ":acd:nodes", epoch: cfg.Prefix + ":acd:epoch",
+			config: cfg.Prefix + ":acd:config"},
+		waiters: map[uint64]chan result{}, owners: map[string]string{}, wrapping: map[string]string{}, lastID: "0-0",
 		notify: make(chan struct{}, 1),
 	}
 	r.log = cfg.Log.With("component", "cluster", "node", r.inc)
 	mine, _ := json.Marshal(epoch{ID: hex.EncodeToString(nonce[4:]) + strconv.FormatInt(cfg.Clock.Now().UnixNano(), 36),
 		Config: hex.EncodeToString(sum[:]), Start: cfg.Clock.Now().UnixNano(), Seed: binary.BigEndian.Uint64(nonce[:])})
-	res, err := joinScript.Run(ctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch},
-		r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/").Slice()
+	res, err := within(ctx, cfg.Timeout, func(ctx context.Context) ([]any, error) {
+		return joinScript.Run(ctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch, r.keys.config},
+			r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/", string(conf)).Slice()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: joining: %v", ErrUnavailable, err)
 	}
 	fresh, _ := res[0].(int64)
 	epText, _ := res[1].(string)
+	r.epText = epText
 	if err := json.Unmarshal([]byte(epText), &r.ep); err != nil {
 		return nil, fmt.Errorf("cluster: the site's epoch record %q: %w", epText, err)
 	}
 	if r.ep.Config != hex.EncodeToString(sum[:]) {
 		r.leave(ctx)
-		return nil, fmt.Errorf("cluster: this node's queues and agents differ from those of the site's running nodes (configuration %s, site %s): every node must have the same queues, agents and acd settings", hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
+		why := "the site's configuration is not recorded"
+		text, err := within(ctx, cfg.Timeout, func(ctx context.Context) (string, error) {
+			return r.rdb.Get(ctx, r.keys.config).Result()
+		})
+		var site acd.Config
+		if err == nil && json.Unmarshal([]byte(text), &site) == nil {
+			why = configDiff(cfg.ACD, site)
+		}
+		return nil, fmt.Errorf("%w: %s (configuration %s, the site's %s); every node must have the same queues, agents and acd settings", ErrConfigMismatch, why, hex.EncodeToString(sum[:4]), r.ep.Config[:min(8, len(r.ep.Config))])
 	}
-	r.clk = &logClock{wall: cfg.Clock}
+	r.clk = &logClock{wall: cfg.Clock, loc: cfg.Clock.Now().Location()}
 	r.clk.at.Store(r.ep.Start)
 	all := append(slices.Clone(opts), acd.WithRandSource(mrand.NewPCG(r.ep.Seed, 0x0acd)),
 		acd.WithObserver(&ownObserver{r: r, next: cfg.Observer}))
@@ -232,7 +263,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 		r.leave(ctx)
 		return nil, err
 	}
-	r.log.Info("shared distributor joined", "epoch", r.ep.ID, "entries", r.applied, "new", fresh == 1)
+	r.log.Info("shared distributor joined", "epoch", r.ep.ID, "entries", r.applied.Load(), "new", fresh == 1)
 	return r, nil
 }
 
@@ -246,10 +277,36 @@ func (r *Replica) leave(ctx context.Context) {
 	r.rdb.ZRem(ctx, r.keys.nodes, r.inc)
 }
 
+// within runs a Redis call and gives up after d, even if Redis does not answer (go-redis
+// bounds a command by its client's timeouts, not by a context's deadline, unless
+// ContextTimeoutEnabled).
+func within[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	type out struct {
+		v   T
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		v, err := f(ctx)
+		done <- out{v, err}
+	}()
+	select {
+	case o := <-done:
+		return o.v, o.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("no answer within %v: %w", d, ctx.Err())
+	}
+}
+
 // catchUp applies the stream up to its current end.
 func (r *Replica) catchUp(ctx context.Context) error {
 	for {
-		msgs, err := r.readAfter(ctx, 1000)
+		msgs, err := within(ctx, r.cfg.Timeout, func(ctx context.Context) ([]redis.XMessage, error) {
+			return r.readAfter(ctx, 1000)
+		})
 		if err != nil {
 			return err
 		}
@@ -268,24 +325,46 @@ func (r *Replica) catchUp(ctx context.Context) error {
 // state was lost).
 func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 	r.sink.Store(&sink)
+	ctx, stop := context.WithCancel(ctx) // also ends beat and watch when the stream fails
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); r.beat(ctx) }()
 	go func() { defer wg.Done(); r.watch(ctx) }()
-	defer func() { wg.Wait(); r.leave(ctx) }()
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
+	defer func() {
+		stop()
+		wg.Wait()
+		if !r.noLeave.Load() {
+			r.leave(ctx)
+		}
+	}()
+	// The read blocks in Redis for up to a second, and go-redis does not end a blocked read
+	// when its context is cancelled: the stream is read and applied on a goroutine of its own,
+	// so that Run returns at once (a read still blocked then ends within the second, and what
+	// it returns is not applied).
+	read := make(chan struct{})
+	go func() { defer close(read); r.read(ctx) }()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-read:
 		if p := r.failed.Load(); p != nil {
 			return *p
 		}
+		return nil
+	}
+}
+
+// read applies the stream as it grows until ctx ends or the shared state is lost.
+func (r *Replica) read(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil && r.failed.Load() == nil {
 		streams, err := r.readNext(ctx)
 		switch {
+		case ctx.Err() != nil:
+			return
 		case errors.Is(err, redis.Nil):
 			continue
 		case err != nil:
-			if ctx.Err() != nil {
-				return nil
-			}
 			r.log.Error("reading the shared distributor's stream", "error", err)
 			select {
 			case <-ctx.Done():
@@ -302,7 +381,6 @@ func (r *Replica) Run(ctx context.Context, sink func([]acd.Action)) error {
 			}
 		}
 	}
-	return nil
 }
 
 // beat refreshes this incarnation's place in the live set every third of DeadAfter.
@@ -382,8 +460,77 @@ func (o *ownObserver) ObserveWait(s acd.WaitSample) {
 	}
 }
 
+// ObserveHandle: a handle sample comes when the wrap-up ends, after the call has left (then
+// its owner is in wrapping, until this sample).
 func (o *ownObserver) ObserveHandle(s acd.HandleSample) {
-	if o.next != nil && o.mine(s.CallID) {
+	o.r.omu.Lock()
+	owner, ok := o.r.owners[s.CallID]
+	if !ok {
+		owner = o.r.wrapping[s.CallID]
+		delete(o.r.wrapping, s.CallID)
+	}
+	o.r.omu.Unlock()
+	if o.next != nil && owner == o.r.inc {
 		o.next.ObserveHandle(s)
 	}
+}
+
+// configDiff names the first difference between this node's configuration and the site's.
+func configDiff(mine, site acd.Config) string {
+	same := func(a, b any) bool {
+		x, _ := json.Marshal(a)
+		y, _ := json.Marshal(b)
+		return string(x) == string(y)
+	}
+	queues := func(c acd.Config) map[string]acd.QueueConfig {
+		m := map[string]acd.QueueConfig{}
+		for _, q := range c.Queues {
+			m[q.Name] = q
+		}
+		return m
+	}
+	agents := func(c acd.Config) map[string]acd.AgentConfig {
+		m := map[string]acd.AgentConfig{}
+		for _, a := range c.Agents {
+			m[a.ID] = a
+		}
+		return m
+	}
+	var diffs []string
+	mq, sq := queues(mine), queues(site)
+	for _, q := range mine.Queues {
+		if o, ok := sq[q.Name]; !ok {
+			diffs = append(diffs, fmt.Sprintf("queue %q is not in the site's", q.Name))
+		} else if !same(q, o) {
+			diffs = append(diffs, fmt.Sprintf("queue %q differs", q.Name))
+		}
+	}
+	for _, q := range site.Queues {
+		if _, ok := mq[q.Name]; !ok {
+			diffs = append(diffs, fmt.Sprintf("the site's queue %q is missing here", q.Name))
+		}
+	}
+	ma, sa := agents(mine), agents(site)
+	for _, a := range mine.Agents {
+		if o, ok := sa[a.ID]; !ok {
+			diffs = append(diffs, fmt.Sprintf("agent %q is not in the site's", a.ID))
+		} else if !same(a, o) {
+			diffs = append(diffs, fmt.Sprintf("agent %q differs", a.ID))
+		}
+	}
+	for _, a := range site.Agents {
+		if _, ok := ma[a.ID]; !ok {
+			diffs = append(diffs, fmt.Sprintf("the site's agent %q is missing here", a.ID))
+		}
+	}
+	if mine.MaxMisses != site.MaxMisses {
+		diffs = append(diffs, fmt.Sprintf("max_misses is %d here, %d in the site", mine.MaxMisses, site.MaxMisses))
+	}
+	if len(diffs) == 0 {
+		return "the order of queues or agents differs"
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	}
+	return strings.Join(diffs, "; ")
 }

@@ -89,3 +89,42 @@ func order(pos map[string]int) []string {
 	sort.Slice(out, func(i, j int) bool { return pos[out[i]] < pos[out[j]] })
 	return out
 }
+
+// Issue 17, item 4: an agent's phone registered through Kamailio at a node that is then killed
+// stays reachable: its registration is the site's (in Redis) and names Kamailio as the way to
+// the phone, so a caller on a surviving node is answered by it at once; the phone's next
+// REGISTER goes through Kamailio to a live node.
+func TestPhoneOfAKilledNodeStaysReachable(t *testing.T) {
+	s := newSite(t, siteOptions{nodes: 3, agents: 1})
+	s.start()
+	s.kamailio()
+	phone := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 5, Pause: 2 * time.Second, Timeout: 90 * time.Second})
+	victim := s.register("1001", phone.Port)
+	var survivor *node
+	for _, n := range s.nodes {
+		if n != victim {
+			survivor = n
+			break
+		}
+	}
+	eventually(t, 3*time.Second, "the agent available", func() bool { return s.agent(survivor, "1001").State == "available" })
+
+	at := time.Now()
+	victim.kill(t)
+	sipptest.Start(t, sipptest.Options{Scenario: "uac_answer.xml", Target: survivor.sipAddr, Service: "hotline", Timeout: 30 * time.Second,
+		Keys: map[string]string{"caller": "+8613600136001"}}).MustSucceed(t)
+	answered := time.Since(at)
+	if n := len(callIDs(phone.Messages())); n != 1 {
+		t.Fatalf("the phone was called %d times, want once", n)
+	}
+	t.Logf("phone registered at %s; %s killed; a caller on %s was answered by the phone %v after the kill, with no new REGISTER",
+		victim.name, victim.name, survivor.name, answered.Round(10*time.Millisecond))
+
+	start := time.Now()
+	again := s.register("1001", phone.Port)
+	if again == victim {
+		t.Fatalf("the phone re-registered at the dead node?")
+	}
+	t.Logf("the phone's next REGISTER through Kamailio took %v, %v after the kill, at %s",
+		time.Since(start).Round(10*time.Millisecond), time.Since(at).Round(10*time.Millisecond), again.name)
+}
