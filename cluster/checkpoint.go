@@ -266,22 +266,10 @@ func (r *Replica) readAfter(ctx context.Context, n int64) ([]redis.XMessage, err
 }
 
 // readNext is Run's read: the entries after the last one applied, waiting up to a second
-// for some when there are none. A node that fell behind is failed (r.failed) and gets none.
+// for some when there are none. It is one round trip, the XREAD every node keeps waiting in
+// Redis: whether entries were trimmed away before this node read them is told by the entries
+// themselves (each carries its number in the epoch, see apply), not by another read.
 func (r *Replica) readNext(ctx context.Context) ([]redis.XStream, error) {
 	r.ckWritten()
-	msgs, err := r.readAfter(ctx, 512)
-	if err != nil {
-		if errors.Is(err, errFellBehind) {
-			if r.failed.CompareAndSwap(nil, &err) {
-				r.log.Error("shared distributor lost", "error", err)
-			}
-			return nil, redis.Nil
-		}
-		return nil, err
-	}
-	if len(msgs) > 0 {
-		return []redis.XStream{{Stream: r.keys.log, Messages: msgs}}, nil
-	}
-	// Caught up: what XREAD returns from here follows on (see above).
 	return r.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, r.lastID}, Count: 512, Block: time.Second}).Result()
 }

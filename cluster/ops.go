@@ -83,7 +83,7 @@ func (r *Replica) propose(op string, a args) ([]acd.Action, error) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
 		defer cancel()
-		added <- addScript.Run(ctx, r.rdb, []string{r.keys.log, r.keys.epoch}, r.epText,
+		added <- addScript.Run(ctx, r.rdb, []string{r.keys.log, r.keys.epoch, r.keys.count}, r.epText,
 			r.ep.ID, r.inc, strconv.FormatUint(seq, 10), strconv.FormatInt(r.cfg.Clock.Now().UnixNano(), 10), op, body).Err()
 	}()
 	timer := time.NewTimer(r.cfg.Timeout)
@@ -135,6 +135,15 @@ func (r *Replica) apply(m redis.XMessage) {
 		err := fmt.Errorf("%w: the stream holds entries of another epoch (%q, this node's is %q): the shared state was reset (Redis restarted empty?); restart this node", ErrUnavailable, e, r.ep.ID)
 		if r.failed.CompareAndSwap(nil, &err) {
 			r.log.Error("shared distributor lost", "error", err)
+		}
+		return
+	}
+	// Each entry carries its number in the epoch: one that does not follow the last applied
+	// means entries were trimmed away before this node read them (it fell behind the
+	// checkpoints); applying on would diverge.
+	if n, err := strconv.ParseUint(str("n"), 10, 64); err == nil && n != r.applied.Load()+1 {
+		if err := r.errBehind(); r.failed.CompareAndSwap(nil, &err) {
+			r.log.Error("shared distributor lost", "error", err, "entry", n, "applied", r.applied.Load())
 		}
 		return
 	}

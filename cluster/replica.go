@@ -89,7 +89,7 @@ type Replica struct {
 	notify chan struct{} // poked when an entry was added by this node (wakes nothing: the read blocks in Redis)
 }
 
-type keys struct{ log, nodes, epoch, config string }
+type keys struct{ log, nodes, epoch, config, count string }
 
 // epoch is the record of a site's current run, written by its first node.
 type epoch struct {
@@ -135,7 +135,7 @@ end
 local fresh = 0
 local ep = redis.call('GET', KEYS[3])
 if redis.call('ZCARD', KEYS[1]) == 0 or not ep then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[5])
   redis.call('SET', KEYS[3], ARGV[3])
   redis.call('SET', KEYS[4], ARGV[5])
   ep = ARGV[3]
@@ -150,7 +150,8 @@ return {fresh, ep}
 // cannot write into the new epoch's stream.
 var addScript = redis.NewScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('EPOCH the site is in another epoch') end
-return redis.call('XADD', KEYS[1], '*', 'e', ARGV[2], 'p', ARGV[3], 's', ARGV[4], 't', ARGV[5], 'o', ARGV[6], 'a', ARGV[7])
+local n = redis.call('INCR', KEYS[3])
+return redis.call('XADD', KEYS[1], '*', 'e', ARGV[2], 'n', n, 'p', ARGV[3], 's', ARGV[4], 't', ARGV[5], 'o', ARGV[6], 'a', ARGV[7])
 `)
 
 // beatScript refreshes an incarnation's place; it returns 0 if the place had been lost (the
@@ -210,7 +211,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	r := &Replica{
 		cfg: cfg, rdb: cfg.Redis, inc: cfg.Node + "/" + hex.EncodeToString(nonce[:4]),
 		keys: keys{log: cfg.Prefix + ":acd:log", nodes: cfg.Prefix + ":acd:nodes", epoch: cfg.Prefix + ":acd:epoch",
-			config: cfg.Prefix + ":acd:config"},
+			config: cfg.Prefix + ":acd:config", count: cfg.Prefix + ":acd:count"},
 		waiters: map[uint64]chan result{}, owners: map[string]string{}, wrapping: map[string]string{}, lastID: "0-0",
 		notify: make(chan struct{}, 1),
 	}
@@ -218,7 +219,7 @@ func Open(ctx context.Context, cfg Config, opts ...acd.Option) (*Replica, error)
 	mine, _ := json.Marshal(epoch{ID: hex.EncodeToString(nonce[4:]) + strconv.FormatInt(cfg.Clock.Now().UnixNano(), 36),
 		Config: hex.EncodeToString(sum[:]), Start: cfg.Clock.Now().UnixNano(), Seed: binary.BigEndian.Uint64(nonce[:])})
 	res, err := within(ctx, cfg.Timeout, func(ctx context.Context) ([]any, error) {
-		return joinScript.Run(ctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch, r.keys.config},
+		return joinScript.Run(ctx, r.rdb, []string{r.keys.nodes, r.keys.log, r.keys.epoch, r.keys.config, r.keys.count},
 			r.inc, cfg.DeadAfter.Milliseconds(), string(mine), cfg.Node+"/", string(conf)).Slice()
 	})
 	if err != nil {
