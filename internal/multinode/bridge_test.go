@@ -2,8 +2,8 @@ package multinode
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,21 +27,32 @@ func (s *site) register(agent string, port int) *node {
 	return s.registeredAt(agent)
 }
 
-// registeredAt is the node whose log says it took the agent's last registration change.
+// registeredAt is the node that took the agent's latest REGISTER, as its shared registration
+// in Redis names it.
 func (s *site) registeredAt(agent string) *node {
 	s.t.Helper()
-	re := regexp.MustCompile(`time=(\S+) level=INFO msg="registration changed".* agent=` + regexp.QuoteMeta(agent) + ` `)
+	fields, err := s.rdb.HGetAll(context.Background(), s.prefix+":binding:"+agent).Result()
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	var at *node
-	var last string
-	for _, n := range s.nodes {
-		for _, m := range re.FindAllStringSubmatch(n.out.String(), -1) {
-			if m[1] > last {
-				at, last = n, m[1]
+	var latest time.Time
+	for _, v := range fields {
+		var b struct {
+			Node    string    `json:"node"`
+			Expires time.Time `json:"expires"`
+		}
+		if err := json.Unmarshal([]byte(v), &b); err != nil {
+			s.t.Fatalf("registration of %s: %v in %s", agent, err, v)
+		}
+		for _, n := range s.nodes {
+			if n.name == b.Node && b.Expires.After(latest) {
+				at, latest = n, b.Expires
 			}
 		}
 	}
 	if at == nil {
-		s.t.Fatalf("no node logged %s's registration", agent)
+		s.t.Fatalf("no registration of %s names a node: %v", agent, fields)
 	}
 	return at
 }

@@ -117,7 +117,7 @@ func TestPhoneOfAKilledNodeStaysReachable(t *testing.T) {
 	if n := len(callIDs(phone.Messages())); n != 1 {
 		t.Fatalf("the phone was called %d times, want once", n)
 	}
-	t.Logf("phone registered at %s; %s killed; a caller on %s was answered by the phone %v after the kill, with no new REGISTER",
+	t.Logf("phone registered at %s; %s killed; a caller on %s was answered by the phone, talked 2 s and was hung up %v after the kill, with no new REGISTER",
 		victim.name, victim.name, survivor.name, answered.Round(10*time.Millisecond))
 
 	start := time.Now()
