@@ -29,7 +29,7 @@ test: deps-test lint build
 
 # The race detector over the packages whose tests run in seconds (the end-to-end suites in
 # center, sip and cmd/hotline pass under it too, in about four minutes more).
-RACE_PKGS ?= ./acd/... ./sip/media/... ./ari/... ./dashboard/... ./customers/... ./ivr/... ./call/... ./reports/... ./recordings/... ./config/... ./audio/... ./journey/... ./waitroom/... ./callbacks/... ./agents/... ./conversation/... ./schedule/... ./prompts/... ./internal/fakeclock/... ./internal/callgen/...
+RACE_PKGS ?= ./acd/... ./cluster/... ./sip/media/... ./ari/... ./dashboard/... ./customers/... ./ivr/... ./call/... ./reports/... ./recordings/... ./config/... ./audio/... ./journey/... ./waitroom/... ./callbacks/... ./agents/... ./conversation/... ./schedule/... ./prompts/... ./internal/fakeclock/... ./internal/callgen/...
 race:
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 

@@ -68,6 +68,11 @@ func TestNodeKilledOthersKeepTheirPlace(t *testing.T) {
 		}
 	}
 	t.Logf("line after the kill: %v, positions 1-4, order kept", want)
+	if q := s.checkShared(n1); q.Waiting != 4 {
+		t.Errorf("the shared state replayed by a new replica has %d waiting, want 4", q.Waiting)
+	} else {
+		t.Logf("a replica that joined after the kill replayed the shared state: invariants hold, 4 waiting")
+	}
 
 	s.startNode(n2)
 	n2.waitFor(t, "shared distributor joined", time.Second)

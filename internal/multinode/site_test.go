@@ -21,6 +21,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/center"
+	"github.com/hotline-cc/hotline/cluster"
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/customers/storetest"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 	"github.com/hotline-cc/hotline/internal/testenv"
@@ -427,4 +431,30 @@ func (s *site) kamailio() string {
 	time.Sleep(2500 * time.Millisecond) // two probe rounds: every node in rotation
 	s.proxy = proxy
 	return proxy
+}
+
+// checkShared joins the site as one more replica of its shared distributor (the test's own, from
+// a node's configuration), checks the distributor's invariants on the state it replayed, and
+// leaves. It returns the replica's view of the support queue.
+func (s *site) checkShared(n *node) acd.QueueStats {
+	s.t.Helper()
+	cfg, err := config.Load(n.cfg)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := cluster.Open(ctx, cluster.Config{Redis: s.rdb, Prefix: s.prefix, Node: "test-observer", ACD: center.ACDConfig(cfg),
+		DeadAfter: cfg.Cluster.DeadAfter.D()})
+	if err != nil {
+		s.t.Fatalf("joining the site to check it: %v", err)
+	}
+	done, stop := context.WithCancel(ctx)
+	stop()
+	_ = r.Run(done, nil) // returns at once, leaving the site
+	if err := r.CheckInvariants(); err != nil {
+		s.t.Fatalf("the shared distributor breaks its invariants: %v", err)
+	}
+	q, _ := r.QueueStats("support")
+	return q
 }
