@@ -19,47 +19,13 @@ import (
 	"github.com/hotline-cc/hotline/internal/sipptest"
 )
 
-const recordsFlow = `description: records end-to-end tests - queue with callback, voicemail on 4
-language: en
-start: route
-nodes:
-  route:
-    branch: dialed == "message"
-    on:
-      true: record
-      false: wait
-  wait:
-    queue:
-      name: support
-      callback: true
-    on:
-      answered: bye
-      timeout: bye
-      full: bye
-      no_agents: bye
-      callback: booked
-      voicemail: bye
-      error: bye
-  booked:
-    say: We will call you back. Goodbye.
-    next: bye
-  record:
-    voicemail:
-      greeting: Please leave a message after the tone.
-      queue: support
-      max_duration: 30s
-      silence: 4s
-    on: {next: told, empty: bye, error: bye}
-  told:
-    say: Your ticket number is ${say_digits(ticket)}. Goodbye.
-    next: bye
-  bye:
-    hangup: {}
-`
-
 func recordsConfig(t *testing.T, edit func(*config.Config)) func(*config.Config) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "records.yaml"), []byte(recordsFlow), 0o644); err != nil {
+	flow, err := os.ReadFile(filepath.Join("..", "testdata", "flows", "records.yaml")) // shared with internal/multinode
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "records.yaml"), flow, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return func(c *config.Config) {

@@ -5,19 +5,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/helpdesk"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 	"github.com/hotline-cc/hotline/internal/testenv"
 )
@@ -43,25 +40,7 @@ nodes:
 func TestNothingLostOnSIGKILL(t *testing.T) {
 	testenv.Tool(t, "espeak-ng")
 	const secret = "kill-test"
-	var accept atomic.Bool
-	var mu sync.Mutex
-	var delivered []string
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if !accept.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		if err := customers.VerifySignature(secret, body, r.Header.Get("X-Hotline-Signature")); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		mu.Lock()
-		delivered = append(delivered, string(body))
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer receiver.Close()
+	desk := helpdesk.New(t, secret)
 
 	dir := t.TempDir()
 	flows := filepath.Join(dir, "flows")
@@ -76,7 +55,7 @@ http: {addr: %q}
 flows: {dir: %s}
 queues: [{name: support}]
 webhooks: {url: %q, secret: %q, timeout: 2s}
-`, filepath.Join(dir, "data"), sipAddr, httpAddr, flows, receiver.URL, secret)), 0o644)
+`, filepath.Join(dir, "data"), sipAddr, httpAddr, flows, desk.URL, secret)), 0o644)
 
 	start := func() (*exec.Cmd, *bufio.Scanner) {
 		cmd := exec.Command(binary, "serve", "--config", cfg)
@@ -115,16 +94,14 @@ webhooks: {url: %q, secret: %q, timeout: 2s}
 	go drain(out)
 	caller.Kill()
 
-	accept.Store(true)
+	desk.Accept()
 	cmd2, out2 := start()
 	go drain(out2)
 	// The kill may land while the refused POST is in flight (the row stays leased for the
 	// 2 s timeout + 5 s) or just after it (the first retry waits 10 s).
 	deadline := time.Now().Add(45 * time.Second)
 	for {
-		mu.Lock()
-		got := strings.Join(delivered, "\n")
-		mu.Unlock()
+		got := desk.Delivered()
 		if strings.Contains(got, ticket) {
 			t.Logf("webhook for %s delivered %v after the restart", ticket, time.Since(deadline.Add(-45*time.Second)).Round(time.Millisecond))
 			break

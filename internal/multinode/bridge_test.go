@@ -57,15 +57,35 @@ func (s *site) registeredAt(agent string) *node {
 	return at
 }
 
+// store opens the site's shared store, closed with the test; recordings is the directory of
+// its recordings ("" for none).
+// It is opened once per directory: tests poll it.
+func (s *site) store(recordings string) *customers.Store {
+	s.t.Helper()
+	if st := s.stores[recordings]; st != nil {
+		return st
+	}
+	dir := recordings
+	if dir == "" {
+		dir = s.t.TempDir()
+	}
+	st, err := customers.Open(context.Background(), customers.Config{DSN: s.dsn, DataDir: s.t.TempDir(), RecordingsDir: dir})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { st.Close() })
+	if s.stores == nil {
+		s.stores = map[string]*customers.Store{}
+	}
+	s.stores[recordings] = st
+	return st
+}
+
 // contacts are the site's contacts, from the shared store.
 func (s *site) contacts() []customers.Contact {
 	s.t.Helper()
 	ctx := context.Background()
-	st, err := customers.Open(ctx, customers.Config{DSN: s.dsn, DataDir: s.t.TempDir()})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer st.Close()
+	st := s.store("")
 	var all []customers.Contact
 	for cur := ""; ; {
 		page, next, err := st.ListContacts(ctx, customers.ContactFilter{}, customers.Page{Limit: 200, Cursor: cur})

@@ -3,70 +3,21 @@ package multinode
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hotline-cc/hotline/customers"
+	"github.com/hotline-cc/hotline/internal/helpdesk"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 	"github.com/hotline-cc/hotline/internal/testenv"
 )
-
-// recordsFlow: callers of "message" leave a voicemail (a ticket); the others wait in support,
-// where they may ask for a callback.
-const recordsFlow = `description: callbacks and voicemail on a site
-language: en
-start: route
-nodes:
-  route:
-    branch: dialed == "message"
-    on:
-      true: record
-      false: wait
-  wait:
-    queue:
-      name: support
-      callback: true
-    on:
-      answered: bye
-      timeout: bye
-      full: bye
-      no_agents: bye
-      callback: booked
-      voicemail: bye
-      error: bye
-  booked:
-    say: We will call you back. Goodbye.
-    next: bye
-  record:
-    voicemail:
-      greeting: Please leave a message after the tone.
-      queue: support
-      max_duration: 30s
-      silence: 4s
-    on: {next: told, empty: bye, error: bye}
-  told:
-    say: Your ticket number is ${say_digits(ticket)}. Goodbye.
-    next: bye
-  bye:
-    hangup: {}
-`
 
 // timeline is a customer's timeline as kinds: contact:<outcome>, callback:<status>, ticket.
 func (s *site) timeline(number string) string {
 	s.t.Helper()
 	ctx := context.Background()
-	st, err := customers.Open(ctx, customers.Config{DSN: s.dsn, DataDir: s.t.TempDir()})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer st.Close()
+	st := s.store("")
 	cust, err := st.ByNumber(ctx, number)
 	if err != nil || cust == nil {
 		return ""
@@ -94,7 +45,7 @@ func (s *site) timeline(number string) string {
 // attempt, though every node's callback dialer saw it due.
 func TestCallbackDialedOnceBySite(t *testing.T) {
 	customer := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 5, Pause: 2 * time.Second, Timeout: 90 * time.Second})
-	s := newSite(t, siteOptions{nodes: 3, agents: 1, flow: recordsFlow,
+	s := newSite(t, siteOptions{nodes: 3, agents: 1, flow: readFlow(t, "records.yaml"),
 		queue: "{name: support, ring_timeout: 3s, wrap_up: 1s, announce_every: 0s, callback_after: 1s, max_wait: 2m}",
 		sip:   fmt.Sprintf("trunk: \"127.0.0.1:%d\"", customer.Port),
 		extra: "callbacks: {allowed_prefixes: [\"+86\"]}\n"})
@@ -136,28 +87,10 @@ func TestCallbackDialedOnceBySite(t *testing.T) {
 func TestVoicemailWebhookSurvivesItsNode(t *testing.T) {
 	testenv.Tool(t, "espeak-ng")
 	const secret = "site-secret"
-	var accept atomic.Bool
-	var mu sync.Mutex
-	var delivered []string
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if !accept.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		if err := customers.VerifySignature(secret, body, r.Header.Get("X-Hotline-Signature")); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		mu.Lock()
-		delivered = append(delivered, string(body))
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer receiver.Close()
+	desk := helpdesk.New(t, secret)
 	shared := t.TempDir()
-	s := newSite(t, siteOptions{nodes: 3, agents: 1, flow: recordsFlow,
-		extra: fmt.Sprintf("webhooks: {url: %q, secret: %q, timeout: 2s}\nrecordings: {dir: %q}\n", receiver.URL, secret, shared)})
+	s := newSite(t, siteOptions{nodes: 3, agents: 1, flow: readFlow(t, "records.yaml"),
+		extra: fmt.Sprintf("webhooks: {url: %q, secret: %q, timeout: 2s}\nrecordings: {dir: %q}\n", desk.URL, secret, shared)})
 	s.start()
 	victim := s.nodes[1]
 	caller := sipptest.Start(t, sipptest.Options{Scenario: "uac_voicemail.xml", Target: victim.sipAddr, Service: "message",
@@ -171,26 +104,18 @@ func TestVoicemailWebhookSurvivesItsNode(t *testing.T) {
 	victim.waitFor(t, "webhook delivery failed", 20*time.Second)
 	caller.Wait()
 	victim.kill(t)
-	accept.Store(true)
+	desk.Accept()
 
 	took := eventually(t, 60*time.Second, "the ticket's webhook delivered by another node", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Contains(strings.Join(delivered, "\n"), ticket)
+		return strings.Contains(desk.Delivered(), ticket)
 	})
 	time.Sleep(2 * time.Second)
-	mu.Lock()
-	n := strings.Count(strings.Join(delivered, "\n"), `"`+ticket+`"`)
-	mu.Unlock()
+	n := strings.Count(desk.Delivered(), `"`+ticket+`"`)
 	if n != 1 {
 		t.Errorf("the ticket's webhook was delivered %d times, want once", n)
 	}
 	ctx := context.Background()
-	st, err := customers.Open(ctx, customers.Config{DSN: s.dsn, DataDir: t.TempDir(), RecordingsDir: shared})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := s.store(shared)
 	tk, err := st.Ticket(ctx, ticket)
 	if err != nil {
 		t.Fatalf("ticket %s lost: %v", ticket, err)

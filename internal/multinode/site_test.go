@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/hotline-cc/hotline/center"
 	"github.com/hotline-cc/hotline/cluster"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/customers"
 	"github.com/hotline-cc/hotline/customers/storetest"
 	"github.com/hotline-cc/hotline/internal/sipptest"
 	"github.com/hotline-cc/hotline/internal/testenv"
@@ -76,7 +76,8 @@ type site struct {
 	token  string // a supervisor's, made through one node, good on all
 	proxy  string // Kamailio in front, once started
 	kamLog string
-	agents []string // agent IDs; each agent's password is its ID + "-pw"
+	stores map[string]*customers.Store // opened by store, by recordings directory
+	agents []string                    // agent IDs; each agent's password is its ID + "-pw"
 }
 
 // node is one `hotline serve`.
@@ -86,25 +87,8 @@ type node struct {
 	sipAddr  string
 	httpAddr string
 	cmd      *exec.Cmd
-	out      *syncBuffer
+	out      *testenv.Output
 	done     chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type siteOptions struct {
@@ -200,7 +184,7 @@ func (s *site) start() {
 
 func (s *site) startNode(n *node) {
 	s.t.Helper()
-	n.out, n.done = &syncBuffer{}, make(chan error, 1)
+	n.out, n.done = &testenv.Output{}, make(chan error, 1)
 	n.cmd = exec.Command(binary, "serve", "--config", n.cfg)
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	if err := n.cmd.Start(); err != nil {
@@ -457,4 +441,14 @@ func (s *site) checkShared(n *node) acd.QueueStats {
 	}
 	q, _ := r.QueueStats("support")
 	return q
+}
+
+// readFlow reads a flow of the project's test data (testdata/flows).
+func readFlow(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "flows", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
