@@ -133,3 +133,69 @@ func TestPhoneOfAKilledNodeStaysReachable(t *testing.T) {
 	t.Logf("the phone's next REGISTER through Kamailio took %v, %v after the kill, at %s",
 		time.Since(start).Round(10*time.Millisecond), time.Since(at).Round(10*time.Millisecond), again.name)
 }
+
+// Issue 17, item 4, under load: three nodes behind Kamailio, three agents' phones registered
+// through it, callers arriving on every node and talking to the agents; one node is killed
+// with SIGKILL in the middle. Every call of the two other nodes still completes (answered,
+// talked, hung up by the agent), the agents keep taking calls, including those whose phones
+// registered through the dead node, and no agent is left stuck: all are available again at
+// the end, and a replica joining afterwards finds the distributor's invariants hold.
+func TestNodeKilledUnderLoad(t *testing.T) {
+	s := newSite(t, siteOptions{nodes: 3, agents: 3})
+	s.start()
+	s.kamailio()
+	var phones []*sipptest.Proc
+	at := map[string]string{}
+	for _, a := range s.agents {
+		p := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 100, Pause: 2 * time.Second, Timeout: 120 * time.Second})
+		phones = append(phones, p)
+		at[a] = s.register(a, p.Port).name
+	}
+	var victim *node // the node 1001's phone registered through
+	for _, n := range s.nodes {
+		if n.name == at["1001"] {
+			victim = n
+		}
+	}
+	eventually(t, 5*time.Second, "three agents available", func() bool { return s.queue(s.nodes[0]).Agents.Available == 3 })
+
+	const perNode = 8
+	callers := map[*node]*sipptest.Proc{}
+	for i, n := range s.nodes {
+		callers[n] = sipptest.Start(t, sipptest.Options{Scenario: "uac_answer.xml", Target: n.sipAddr, Service: "hotline",
+			Calls: perNode, Rate: 0.5, Timeout: 90 * time.Second,
+			Keys: map[string]string{"caller": fmt.Sprintf("+861350000%04d", i+1)}})
+	}
+	time.Sleep(6 * time.Second) // calls in progress on every node
+	victim.kill(t)
+	killedAt := time.Now()
+	for _, n := range s.nodes {
+		if n != victim {
+			callers[n].MustSucceed(t) // every call answered, talked and ended by the agent
+		}
+	}
+	callers[victim].Kill()
+	survivor := s.nodes[0]
+	if survivor == victim {
+		survivor = s.nodes[1]
+	}
+	took := eventually(t, 15*time.Second, "every agent available again", func() bool {
+		q := s.queue(survivor)
+		return q.Agents.Available == 3 && q.Waiting == 0
+	})
+	taken := map[string]int{}
+	for i, p := range phones {
+		taken[s.agents[i]] = len(callIDs(p.Messages()))
+	}
+	after := 0
+	for _, c := range s.contacts() {
+		if c.StartedAt.After(killedAt) && c.Outcome == "answered" {
+			after++
+		}
+	}
+	if q := s.checkShared(survivor); q.Waiting != 0 {
+		t.Errorf("the shared state has %d waiting at the end, want 0", q.Waiting)
+	}
+	t.Logf("phones registered at %v; %s killed mid-load: the %d calls of each other node all completed (%d answered after the kill), calls per agent %v, all agents available %v after the last call; invariants hold",
+		at, victim.name, perNode, after, taken, took.Round(10*time.Millisecond))
+}
