@@ -55,6 +55,7 @@ fuzz:
 	$(FUZZ) '^FuzzAgentFromName$$' ./ari
 	$(FUZZ) '^FuzzCompile$$' ./schedule
 	$(FUZZ) '^FuzzParse$$' ./internal/callgen
+	$(FUZZ) '^FuzzCheckpoint$$' ./acd
 
 # Speed and memory targets: Go benchmarks, then runs against a live server pinned to one core
 # (docs/benchmarks.md says what each prints and how to read it): the call-rate ramp, IVR calls
