@@ -220,9 +220,11 @@ func TestReplicaEpochs(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to addr until closed (then it drops them all).
+// proxy forwards TCP connections to addr until closed (then it drops them all), holding back
+// what comes from addr by the delay set at the time.
 type proxy struct {
 	ln    net.Listener
+	delay atomic.Int64
 	mu    sync.Mutex
 	conns []net.Conn
 }
@@ -248,7 +250,22 @@ func newProxy(t testing.TB, addr string) *proxy {
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
 			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 {
+						time.Sleep(time.Duration(p.delay.Load()))
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
 		}
 	}()
 	t.Cleanup(p.close)
@@ -415,53 +432,6 @@ func TestReplicaObserverOnOwner(t *testing.T) {
 	}
 }
 
-// slowProxy forwards TCP connections to addr, holding back what comes from addr by the delay
-// set at the time.
-type slowProxy struct {
-	ln    net.Listener
-	delay atomic.Int64
-}
-
-func newSlowProxy(t testing.TB, addr string) *slowProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &slowProxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := s.Read(buf)
-					if n > 0 {
-						time.Sleep(time.Duration(p.delay.Load()))
-						if _, err := c.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return p
-}
-
 // TestReplicaAppliedAfterTimeout: with Redis answering later than Timeout (the client keeps
 // go-redis's default timeouts), Open gives up within Timeout, and so does a request, with
 // ErrUnavailable; its entry applied after it gave up, what it caused for this node reaches
@@ -469,7 +439,7 @@ func newSlowProxy(t testing.TB, addr string) *slowProxy {
 func TestReplicaAppliedAfterTimeout(t *testing.T) {
 	rdb := replicaRedis(t)
 	prefix := testPrefix(t, rdb)
-	p := newSlowProxy(t, redisAddr)
+	p := newProxy(t, redisAddr)
 	via := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1})
 	defer via.Close()
 	timeout := 200 * time.Millisecond

@@ -81,6 +81,22 @@ func (s *site) store(recordings string) *customers.Store {
 	return st
 }
 
+// phones starts a phone per agent, each answering, talking 2 s (echoing what it hears) and
+// hanging up, and registers them with the site; it returns them in the order of s.agents, and
+// the node each registered through.
+func (s *site) phones() ([]*sipptest.Proc, map[string]string) {
+	s.t.Helper()
+	var phones []*sipptest.Proc
+	at := map[string]string{}
+	for _, a := range s.agents {
+		p := sipptest.Start(s.t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 100, Pause: 2 * time.Second,
+			Args: []string{"-rtp_echo"}, Timeout: 120 * time.Second})
+		phones = append(phones, p)
+		at[a] = s.register(a, p.Port).name
+	}
+	return phones, at
+}
+
 // contacts are the site's contacts, from the shared store.
 func (s *site) contacts() []customers.Contact {
 	s.t.Helper()
@@ -108,14 +124,7 @@ func TestEveryDecisionCarriedOutOnce(t *testing.T) {
 	s := newSite(t, siteOptions{nodes: 3, agents: 3})
 	s.start()
 	s.kamailio()
-	var phones []*sipptest.Proc
-	at := map[string]string{}
-	for _, a := range s.agents {
-		// Each phone answers, talks 2 s and hangs up (the callers would talk longer).
-		p := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 100, Pause: 2 * time.Second, Args: []string{"-rtp_echo"}, Timeout: 90 * time.Second})
-		phones = append(phones, p)
-		at[a] = s.register(a, p.Port).name
-	}
+	phones, at := s.phones()
 	t.Logf("phones registered through Kamailio at %v", at)
 	eventually(t, 5*time.Second, "three agents available", func() bool { return s.queue(s.nodes[0]).Agents.Available == 3 })
 

@@ -144,13 +144,7 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 	s := newSite(t, siteOptions{nodes: 3, agents: 3})
 	s.start()
 	s.kamailio()
-	var phones []*sipptest.Proc
-	at := map[string]string{}
-	for _, a := range s.agents {
-		p := sipptest.Start(t, sipptest.Options{Scenario: "uas_answer_bye.xml", Calls: 100, Pause: 2 * time.Second, Timeout: 120 * time.Second})
-		phones = append(phones, p)
-		at[a] = s.register(a, p.Port).name
-	}
+	phones, at := s.phones()
 	var victim *node // the node 1001's phone registered through
 	for _, n := range s.nodes {
 		if n.name == at["1001"] {
