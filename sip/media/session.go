@@ -386,7 +386,7 @@ func (s *Session) Digits() <-chan rune { return s.digits }
 
 // OnDigit hands each digit received from now on to f, on the goroutine that reads the session,
 // instead of to Digits: a channel that buffers digits itself needs no goroutine per call to
-// forward them. f must not block.
+// forward them. f must not block, nor call Close (it would wait for itself).
 func (s *Session) OnDigit(f func(rune)) { s.onDigit.Store(&f) }
 
 // Stats counts this session's packets and measures what it receives, as an RTCP receiver
