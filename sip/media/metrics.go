@@ -18,7 +18,7 @@ var (
 	})
 	metricPacketsDropped = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "packets_dropped_total",
-		Help: "Datagrams received and not used, by reason: malformed, malformed_rtcp (on the RTP or RTCP port), unknown_payload_type, stranger (not from the peer's source), srtp_auth (SRTP/SRTCP failing authentication: wrong key or forged), srtp_replay (SRTP/SRTCP already received).",
+		Help: "Datagrams received and not used, by reason: malformed, malformed_rtcp (on the RTP or RTCP port), unknown_payload_type, stranger (not from the peer's source), srtp_auth (SRTP/SRTCP failing authentication: wrong key or forged), srtp_replay (SRTP/SRTCP already received); and RTP not sent: send_buffer_full (the socket's send buffer was full; the media clock and the poller do not wait).",
 	}, []string{"reason"})
 	metricDTMFDigits = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hotline", Subsystem: "rtp", Name: "dtmf_digits_total",
@@ -72,6 +72,7 @@ var (
 	dropStranger   = metricPacketsDropped.WithLabelValues("stranger")
 	dropSRTPAuth   = metricPacketsDropped.WithLabelValues("srtp_auth")
 	dropSRTPReplay = metricPacketsDropped.WithLabelValues("srtp_replay")
+	dropSendFull   = metricPacketsDropped.WithLabelValues("send_buffer_full")
 	metricDTMFIn   = metricDTMFDigits.WithLabelValues("in")
 	metricDTMFOut  = metricDTMFDigits.WithLabelValues("out")
 )

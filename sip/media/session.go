@@ -19,8 +19,10 @@ import (
 
 // Session is the RTP side of one call leg: an RTP socket and the RTCP socket above it, one
 // outgoing stream (one SSRC, sequence numbers and timestamps continuing across everything
-// sent), a read goroutine that decodes DTMF, feeds taps and relays to another session, and an
-// RTCP goroutine.
+// sent), and the reading of what arrives, which decodes DTMF, feeds taps and relays to
+// another session: on Linux by the process's RTP pollers (poller_linux.go), one goroutine
+// per core for all sessions, elsewhere by a read goroutine per session. RTCP is read and
+// sent by one goroutine for all sessions (reporter.go).
 //
 // RTCP (RFC 3550 §6, rtcp.go): the session sends a compound report about every
 // ReportInterval (WithRTCPInterval), the first soon after Start: an SR if it sent RTP since
@@ -52,6 +54,9 @@ import (
 // only its packets' source address works.
 type Session struct {
 	conn     *net.UDPConn
+	rawFD    int          // conn's fd for raw sends and the poller; -1: none, or closed (under out.mu)
+	family   int          // conn's address family (AF_INET, AF_INET6), for the prebuilt sockaddrs
+	poll     *pollReg     // the session's place on an RTP poller (poller_linux.go); nil: a read goroutine
 	rtcpConn *net.UDPConn // nil: RTCP only multiplexed on the RTP socket
 	report   *reportSlot  // this session's place in the reports' schedule (reporter.go)
 	local    netip.AddrPort
@@ -61,9 +66,10 @@ type Session struct {
 	paramsMu sync.Mutex // serialises writers of params
 	params   atomic.Pointer[sessionParams]
 
-	symmetric  bool         // send to the learned source (WithSymmetricRTP)
-	inactivity atomic.Int64 // time.Duration; 0 = disabled
-	lastRx     atomic.Int64 // wall-clock UnixNano of the last RTP packet (or of Start)
+	symmetric  bool                       // send to the learned source (WithSymmetricRTP)
+	inactivity atomic.Int64               // time.Duration; 0 = disabled
+	inactTimer atomic.Pointer[time.Timer] // checks inactivity when the poller reads (no read deadline then)
+	lastRx     atomic.Int64               // wall-clock UnixNano of the last RTP packet (or of Start)
 
 	out      outStream
 	producer chan struct{} // holds a token while a Play or SendDigit runs
@@ -106,8 +112,9 @@ type Session struct {
 
 type sessionParams struct {
 	remote    netip.AddrPort
-	remoteGen uint64 // bumped by SetRemote: the peer's source is learned again
-	latched   bool   // remote is a learned source, not the SDP address
+	remoteGen uint64      // bumped by SetRemote: the peer's source is learned again
+	sa        rawSockaddr // remote, prebuilt for sendto: per call, not per packet
+	latched   bool        // remote is a learned source, not the SDP address
 	codec     Codec
 	dtmfPT    uint8
 	srtp      *srtpState // nil: plain RTP (SetSRTP)
@@ -187,6 +194,7 @@ func NewSession(conn, rtcpConn *net.UDPConn, opts ...SessionOption) *Session {
 		stampArrivals(rtcpConn)
 	}
 	s.params.Store(&sessionParams{codec: PCMU})
+	s.socketFD(conn)
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		s.local = ua.AddrPort()
 	}
@@ -216,6 +224,7 @@ func (s *Session) SSRC() uint32 { return s.out.ssrc }
 func (s *Session) SetRemote(addr netip.AddrPort) {
 	s.updateParams(func(p *sessionParams) {
 		p.remote = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+		p.sa = s.sockaddrFor(p.remote)
 		p.remoteGen++
 		p.latched = false
 	})
@@ -258,6 +267,13 @@ func (s *Session) SetInactivityTimeout(d time.Duration) {
 	if !s.started.Load() {
 		return
 	}
+	s.closeMu.Lock() // Start sets poll under it
+	polled := s.poll != nil
+	s.closeMu.Unlock()
+	if polled {
+		s.armInactivity(d)
+		return
+	}
 	if d == 0 {
 		_ = s.conn.SetReadDeadline(time.Time{})
 	} else {
@@ -274,11 +290,16 @@ func (s *Session) Start() {
 	}
 	metricSessionsActive.Inc()
 	s.lastRx.Store(time.Now().UnixNano())
-	if d := time.Duration(s.inactivity.Load()); d > 0 {
-		_ = s.conn.SetReadDeadline(time.Now().Add(d))
+	d := time.Duration(s.inactivity.Load())
+	if s.startPolling() {
+		s.armInactivity(d)
+	} else {
+		if d > 0 {
+			_ = s.conn.SetReadDeadline(time.Now().Add(d))
+		}
+		s.wg.Add(1)
+		go s.readLoop()
 	}
-	s.wg.Add(1)
-	go s.readLoop()
 	reports.add(s.report, time.Now().Add(s.reportDelay(true)))
 }
 
@@ -336,6 +357,15 @@ func (s *Session) end(cause error) {
 		}
 		s.cancel(cause)
 		reports.remove(s.report) // after cancel: a report being sent now is not scheduled again
+		if t := s.inactTimer.Load(); t != nil {
+			t.Stop()
+		}
+		s.closeMu.Lock() // after cancel, Start registers no more: poll is final
+		s.closeMu.Unlock()
+		s.stopPolling() // the poller is done with the fd...
+		s.out.mu.Lock()
+		s.rawFD = -1 // ...and so are the senders: the fd number may be reused once closed
+		s.out.mu.Unlock()
 		err := s.conn.Close()
 		if s.rtcpConn != nil {
 			err = errors.Join(err, s.rtcpConn.Close())
@@ -354,9 +384,9 @@ func (s *Session) end(cause error) {
 // closed: select on Done as well. After OnDigit it receives nothing.
 func (s *Session) Digits() <-chan rune { return s.digits }
 
-// OnDigit hands each digit received from now on to f, on the session's read goroutine,
+// OnDigit hands each digit received from now on to f, on the goroutine that reads the session,
 // instead of to Digits: a channel that buffers digits itself needs no goroutine per call to
-// forward them. f must not block.
+// forward them. f must not block, nor call Close (it would wait for itself).
 func (s *Session) OnDigit(f func(rune)) { s.onDigit.Store(&f) }
 
 // Stats counts this session's packets and measures what it receives, as an RTCP receiver
@@ -479,6 +509,10 @@ func (s *Session) sendAudio(frame []int16, first bool, now time.Time) {
 	s.write(p, o.buf[:n+len(payload)], n)
 }
 
+// errSendBufferFull is a packet dropped because the socket's send buffer was full (counted
+// in packets_dropped_total, not logged: it comes in bursts).
+var errSendBufferFull = errors.New("rtp: send buffer full; packet dropped")
+
 // rtpHeaderLen is the length of the headers this package sends: no CSRC, no extension.
 const rtpHeaderLen = 12
 
@@ -523,8 +557,8 @@ func (s *Session) write(p *sessionParams, b []byte, hdr int) {
 			return
 		}
 	}
-	if _, err := s.conn.WriteToUDPAddrPort(b, p.remote); err != nil {
-		if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+	if err := s.sendRTP(p, b); err != nil {
+		if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) && err != errSendBufferFull {
 			s.log.Debug("RTP send failed", "remote", p.remote.String(), "err", err)
 		}
 		return
@@ -650,7 +684,8 @@ const (
 	kindDTMF
 )
 
-// receiver is the read goroutine's state.
+// receiver is the state of the reading of one session's RTP (by the poller or the read
+// goroutine).
 type receiver struct {
 	buf       []byte
 	pkt       rtp.Packet
@@ -713,6 +748,43 @@ func newReceiver() *receiver {
 	return &receiver{buf: make([]byte, 1500)} // pcm grows on the first tapped packet
 }
 
+// armInactivity (re)starts the inactivity check of a polled session: a timer per call that
+// fires when the timeout would end, not a deadline moved by every packet. d = 0 stops it.
+func (s *Session) armInactivity(d time.Duration) {
+	t := s.inactTimer.Load()
+	if d <= 0 {
+		if t != nil {
+			t.Stop()
+		}
+		return
+	}
+	if t == nil {
+		t = time.AfterFunc(d, s.checkInactive)
+		if s.inactTimer.CompareAndSwap(nil, t) {
+			return
+		}
+		t.Stop()
+		t = s.inactTimer.Load()
+	}
+	t.Reset(d)
+}
+
+// checkInactive runs when the inactivity timeout may have passed: it ends the session if no
+// RTP came since, or else waits for the new deadline.
+func (s *Session) checkInactive() {
+	d := time.Duration(s.inactivity.Load())
+	if s.ctx.Err() != nil || d == 0 {
+		return
+	}
+	deadline := time.Unix(0, s.lastRx.Load()).Add(d)
+	if wait := time.Until(deadline); wait > 0 {
+		s.inactTimer.Load().Reset(wait)
+		return
+	}
+	s.end(ErrInactive)
+}
+
+// readLoop reads the RTP socket where no poller does (poller_linux.go).
 func (s *Session) readLoop() {
 	defer s.wg.Done()
 	r := newReceiver()
@@ -893,6 +965,7 @@ func (s *Session) learned(from netip.AddrPort) *sessionParams {
 	s.log.Info("RTP latched: sending to where the peer's RTP comes from", "from", from, "sdp", q.remote)
 	metricLatched.Inc()
 	q.remote, q.latched = from, true
+	q.sa = s.sockaddrFor(from)
 	s.params.Store(&q)
 	return &q
 }
