@@ -478,52 +478,8 @@ func (o *ownObserver) ObserveHandle(s acd.HandleSample) {
 
 // configDiff names the first difference between this node's configuration and the site's.
 func configDiff(mine, site acd.Config) string {
-	same := func(a, b any) bool {
-		x, _ := json.Marshal(a)
-		y, _ := json.Marshal(b)
-		return string(x) == string(y)
-	}
-	queues := func(c acd.Config) map[string]acd.QueueConfig {
-		m := map[string]acd.QueueConfig{}
-		for _, q := range c.Queues {
-			m[q.Name] = q
-		}
-		return m
-	}
-	agents := func(c acd.Config) map[string]acd.AgentConfig {
-		m := map[string]acd.AgentConfig{}
-		for _, a := range c.Agents {
-			m[a.ID] = a
-		}
-		return m
-	}
-	var diffs []string
-	mq, sq := queues(mine), queues(site)
-	for _, q := range mine.Queues {
-		if o, ok := sq[q.Name]; !ok {
-			diffs = append(diffs, fmt.Sprintf("queue %q is not in the site's", q.Name))
-		} else if !same(q, o) {
-			diffs = append(diffs, fmt.Sprintf("queue %q differs", q.Name))
-		}
-	}
-	for _, q := range site.Queues {
-		if _, ok := mq[q.Name]; !ok {
-			diffs = append(diffs, fmt.Sprintf("the site's queue %q is missing here", q.Name))
-		}
-	}
-	ma, sa := agents(mine), agents(site)
-	for _, a := range mine.Agents {
-		if o, ok := sa[a.ID]; !ok {
-			diffs = append(diffs, fmt.Sprintf("agent %q is not in the site's", a.ID))
-		} else if !same(a, o) {
-			diffs = append(diffs, fmt.Sprintf("agent %q differs", a.ID))
-		}
-	}
-	for _, a := range site.Agents {
-		if _, ok := ma[a.ID]; !ok {
-			diffs = append(diffs, fmt.Sprintf("the site's agent %q is missing here", a.ID))
-		}
-	}
+	diffs := append(keyedDiff("queue", mine.Queues, site.Queues, func(q acd.QueueConfig) string { return q.Name }),
+		keyedDiff("agent", mine.Agents, site.Agents, func(a acd.AgentConfig) string { return a.ID })...)
 	if mine.MaxMisses != site.MaxMisses {
 		diffs = append(diffs, fmt.Sprintf("max_misses is %d here, %d in the site", mine.MaxMisses, site.MaxMisses))
 	}
@@ -534,4 +490,31 @@ func configDiff(mine, site acd.Config) string {
 		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// keyedDiff names the items (queues or agents, by key) that only one side has, or that differ.
+func keyedDiff[T any](kind string, mine, site []T, key func(T) string) []string {
+	enc := func(v T) string { b, _ := json.Marshal(v); return string(b) }
+	index := func(l []T) map[string]T {
+		m := map[string]T{}
+		for _, v := range l {
+			m[key(v)] = v
+		}
+		return m
+	}
+	mi, si := index(mine), index(site)
+	var diffs []string
+	for _, v := range mine {
+		if o, ok := si[key(v)]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s %q is not in the site's", kind, key(v)))
+		} else if enc(v) != enc(o) {
+			diffs = append(diffs, fmt.Sprintf("%s %q differs", kind, key(v)))
+		}
+	}
+	for _, v := range site {
+		if _, ok := mi[key(v)]; !ok {
+			diffs = append(diffs, fmt.Sprintf("the site's %s %q is missing here", kind, key(v)))
+		}
+	}
+	return diffs
 }
