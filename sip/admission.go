@@ -577,7 +577,11 @@ func toTag(v []byte) []byte {
 			end++
 		}
 		if end > 0 {
-			return p[:end]
+			// Only a whole parameter is a tag: "tag=0=" is not one (sipgo reads none there).
+			if end == len(p) || bytes.IndexByte([]byte("; \t\r\n"), p[end]) >= 0 {
+				return p[:end]
+			}
+			return nil
 		}
 		v = p
 	}
