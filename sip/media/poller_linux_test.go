@@ -160,14 +160,17 @@ func TestPollerInactivity(t *testing.T) {
 	t.Parallel()
 	peer := newPollerPeer(t)
 	s := newPolledSession(t, peer.addr(), WithInactivityTimeout(100*time.Millisecond))
+	// last is when the last packet went: the timeout runs from its arrival, not from the
+	// end of the sleep after it.
+	var last time.Time
 	for seq := range uint16(20) { // 400 ms of RTP: longer than the timeout
 		peer.send(s.LocalAddr(), 1, seq)
+		last = time.Now()
 		time.Sleep(FrameInterval)
 	}
 	if err := s.Err(); err != nil {
 		t.Fatalf("session with RTP flowing ended: %v", err)
 	}
-	last := time.Now()
 	select {
 	case <-s.Done():
 	case <-time.After(2 * time.Second):
