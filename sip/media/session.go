@@ -131,10 +131,30 @@ type outStream struct {
 	ssrc     uint32
 	seq      uint16
 	ts       uint32
-	gen      uint64     // bumped by every local (Play, SendDigit) send, so relays re-anchor
-	lastSend time.Time  // wall clock of the last packet, to keep timestamps in step with time
-	lastTS   uint32     // media time of the last packet at lastSend, for the SR
-	buf      [1500]byte // the packet being sent (SRTP encrypts it into srtpState.tx)
+	gen      uint64    // bumped by every local (Play, SendDigit) send, so relays re-anchor
+	lastSend time.Time // wall clock of the last packet, to keep timestamps in step with time
+	lastTS   uint32    // media time of the last packet at lastSend, for the SR
+	buf      []byte    // the packet being sent (SRTP encrypts it into srtpState.tx); see packet
+}
+
+// Packet buffer sizes: a 20 ms G.711 frame or an RFC 4733 event fits the first; a peer's
+// longer frames (relayed 60 ms, say) grow it once for the call, never past maxPacket.
+const (
+	firstPacketBuf = 256
+	maxPacket      = 1500
+)
+
+// packet is the stream's packet buffer, with room for size bytes, or nil if size is more
+// than maxPacket. Sized per call, not per packet: most calls never grow it, so a session
+// keeps 256 bytes for sending instead of an MTU.
+func (o *outStream) packet(size int) []byte {
+	if size > maxPacket {
+		return nil
+	}
+	if size > len(o.buf) {
+		o.buf = make([]byte, max(size, firstPacketBuf))
+	}
+	return o.buf
 }
 
 type tap struct{ fn func(pcm []int16) }
@@ -496,17 +516,21 @@ func (s *Session) sendAudio(frame []int16, first bool, now time.Time) {
 	if first {
 		o.skipIdleTime(now)
 	}
+	buf := o.packet(rtpHeaderLen + len(frame)) // G.711: a byte a sample
+	if buf == nil {
+		return
+	}
 	o.gen++
 	ts := o.ts
-	n := putHeader(o.buf[:], first, p.codec.PayloadType, o.seq, ts, o.ssrc)
-	payload := p.codec.Encode(o.buf[n:n], frame)
+	n := putHeader(buf, first, p.codec.PayloadType, o.seq, ts, o.ssrc)
+	payload := p.codec.Encode(buf[n:n], frame)
 	o.seq++
 	o.ts += uint32(len(frame))
 	o.lastSend, o.lastTS = now, ts
 	if r := s.rec.Load(); r != nil {
 		r.sent(o.ssrc, ts, frame)
 	}
-	s.write(p, o.buf[:n+len(payload)], n)
+	s.write(p, buf[:n+len(payload)], n)
 }
 
 // errSendBufferFull is a packet dropped because the socket's send buffer was full (counted
@@ -618,11 +642,12 @@ func (s *Session) sendEvent(pk DTMFPacket, ts uint32) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.gen++
-	n := putHeader(o.buf[:], pk.Marker, p.dtmfPT, o.seq, ts, o.ssrc)
-	m, _ := pk.Event.MarshalTo(o.buf[n:])
+	buf := o.packet(rtpHeaderLen + DTMFPayloadSize)
+	n := putHeader(buf, pk.Marker, p.dtmfPT, o.seq, ts, o.ssrc)
+	m, _ := pk.Event.MarshalTo(buf[n:])
 	o.seq++
 	o.lastSend, o.lastTS = time.Now(), ts+uint32(pk.Event.Duration)
-	s.write(p, o.buf[:n+m], n)
+	s.write(p, buf[:n+m], n)
 }
 
 // relayState is one direction of a bridge, owned by the source session's read goroutine.
@@ -1000,20 +1025,21 @@ func (s *Session) forward(rs *relayState, pkt *rtp.Packet, kind packetKind, from
 		marker = marker || kind == kindAudio
 	}
 	ts := pkt.Timestamp + rs.offset
-	n := putHeader(o.buf[:], marker, pt, o.seq, ts, o.ssrc)
-	if n+len(pkt.Payload) > len(o.buf) {
+	buf := o.packet(rtpHeaderLen + len(pkt.Payload)) // G.711 to G.711: the same length
+	if buf == nil {
 		return
 	}
+	n := putHeader(buf, marker, pt, o.seq, ts, o.ssrc)
 	var payload []byte
 	end := ts
 	if kind == kindAudio {
-		payload = transcodeAppend(o.buf[n:n], from, tp.codec, pkt.Payload)
+		payload = transcodeAppend(buf[n:n], from, tp.codec, pkt.Payload)
 		end = ts + uint32(len(payload))
 		if r := to.rec.Load(); r != nil {
 			r.sentPayload(o.ssrc, ts, tp.codec, payload)
 		}
 	} else {
-		payload = append(o.buf[n:n], pkt.Payload...)
+		payload = append(buf[n:n], pkt.Payload...)
 		if ev, err := ParseDTMFEvent(pkt.Payload); err == nil {
 			end = ts + uint32(ev.Duration)
 		}
@@ -1023,5 +1049,5 @@ func (s *Session) forward(rs *relayState, pkt *rtp.Packet, kind packetKind, from
 		o.ts = end
 	}
 	o.lastSend, o.lastTS = now, ts
-	to.write(tp, o.buf[:n+len(payload)], n)
+	to.write(tp, buf[:n+len(payload)], n)
 }
