@@ -11,7 +11,8 @@
 # A miss prints "target missed: ..." and still exits 0: this is a measurement.
 # Usage: scripts/streams.sh [N] [HOLD]   (N defaults to $STREAMS or 2000; HOLD, in seconds
 #        with an s, to the ramp time + 10s, so all N stream together for 10 s)
-# Environment: STREAMS, RAMP (calls/s, default 200), KEEP=1 (keep the work directory).
+# Environment: STREAMS, RAMP (calls/s, default 200), CALLGEN_FLAGS (more callgen flags, such
+#              as -silent), KEEP=1 (keep the work directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-${STREAMS:-2000}} ramp=${RAMP:-200}
@@ -38,7 +39,7 @@ YAML
 pid=$!
 for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.1; done
 kill -0 $pid 2>/dev/null || { cat "$work/server.log"; exit 1; }
-"${pin_load[@]}" ./bin/callgen -mode streams -server "$sip" -service load -calls "$n" -rate "$ramp" -hold "$hold" \
+"${pin_load[@]}" ./bin/callgen ${CALLGEN_FLAGS:-} -mode streams -server "$sip" -service load -calls "$n" -rate "$ramp" -hold "$hold" \
   -rtp-ports 40000-49998 -pid "$pid" -env "$work/result.env" -csv "$work/calls.csv"
 # shellcheck source=/dev/null
 . "$work/result.env"
