@@ -117,6 +117,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "configuration ok")
 		return 0
 	}
+	tuneGC()
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log) // libraries that log to slog.Default() are masked too
 	if cfg.Log.FullNumbers {

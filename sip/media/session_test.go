@@ -648,3 +648,25 @@ func TestPlayRefusesUnsupportedCodec(t *testing.T) {
 		t.Errorf("Play with G.729 = %v", err)
 	}
 }
+
+// The packet buffer starts small, grows once for a longer frame and refuses more than an MTU.
+func TestPacketBufferGrowsOnce(t *testing.T) {
+	var o outStream
+	if b := o.packet(rtpHeaderLen + 160); len(b) != firstPacketBuf {
+		t.Fatalf("a 20 ms frame: buffer of %d bytes, want %d", len(b), firstPacketBuf)
+	}
+	first := &o.buf[0]
+	if b := o.packet(rtpHeaderLen + DTMFPayloadSize); &b[0] != first {
+		t.Error("a DTMF event reallocated the buffer")
+	}
+	b := o.packet(rtpHeaderLen + 480) // a relayed 60 ms frame
+	if len(b) != rtpHeaderLen+480 {
+		t.Fatalf("a 60 ms frame: buffer of %d bytes, want %d", len(b), rtpHeaderLen+480)
+	}
+	if again := o.packet(rtpHeaderLen + 160); &again[0] != &b[0] {
+		t.Error("the grown buffer was not kept")
+	}
+	if o.packet(maxPacket+1) != nil {
+		t.Errorf("a packet over %d bytes got a buffer", maxPacket)
+	}
+}
