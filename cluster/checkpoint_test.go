@@ -88,10 +88,16 @@ func (n *ckNode) popOffer(rng *rand.Rand) ([2]string, bool) {
 
 func ckOpen(t *testing.T, rdb redis.UniversalClient, prefix, name string, run bool) *ckNode {
 	t.Helper()
+	return ckOpenEvery(t, rdb, prefix, name, run, 20*time.Millisecond)
+}
+
+// ckOpenEvery is ckOpen with checkpoints at most every interval (and every 50 entries).
+func ckOpenEvery(t *testing.T, rdb redis.UniversalClient, prefix, name string, run bool, interval time.Duration) *ckNode {
+	t.Helper()
 	r, err := Open(context.Background(), Config{
 		Redis: rdb, Prefix: prefix, Node: name, ACD: ckACD(),
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
-		CheckpointEvery: 50, CheckpointInterval: 20 * time.Millisecond,
+		CheckpointEvery: 50, CheckpointInterval: interval,
 	})
 	if err != nil {
 		t.Fatalf("Open %s: %v", name, err)
@@ -222,7 +228,10 @@ func TestCheckpointBoundsTheStream(t *testing.T) {
 	rdb, prefix := ckSite(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
-	n1 := ckOpen(t, rdb, prefix, "one", true)
+	// Checkpoints every 50 entries, nearly whatever the time: with a 20 ms floor, a fast machine
+	// adds more entries between two of them than a slow one, and the bound below would
+	// measure the machine (667 entries held once, on a busy one).
+	n1 := ckOpenEvery(t, rdb, prefix, "one", true, time.Millisecond)
 	stalled := ckOpen(t, rdb, prefix, "stalled", false) // joins, then reads nothing
 	maxLen := int64(0)
 	ckDrive(t, rng, []*ckNode{n1}, 0, 600, func(int) {

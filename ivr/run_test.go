@@ -187,6 +187,9 @@ nodes:
 		"events": string(evJSON), "result": string(resJSON), "logs": logs.String(),
 		"prompt texts": strings.Join(c.Channel.Prompts(), "|"),
 	} {
+		// The flow's version is a hash of its text (which holds the test server's random
+		// port): its hex digits may spell the last four by chance.
+		text = strings.ReplaceAll(text, res.Version, "<version>")
 		for _, secret := range []string{good, bad, good[len(good)-4:]} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s contain the sensitive value %s:\n%s", where, secret, text)
