@@ -37,7 +37,16 @@ start_server() { # extra serve flags in "$@"
   for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && return 0; sleep 0.1; done
   cat "$work/server.log"; exit 1
 }
-stop_server() { [ -n "$pid" ] && { kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; }; pid=; }
+# stop_server stops hotline or the baseline sipp (not this shell's child: sipp -bg forks), and
+# makes sure it is gone, so the next server finds the port free.
+stop_server() {
+  [ -n "$pid" ] || return 0
+  kill $pid 2>/dev/null || true
+  for _ in $(seq 30); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  pid=
+}
 cpu() { [ -n "$pid" ] && awk '{print $14+$15}' /proc/$pid/stat || echo 0; }
 
 # step NAME RATE: one rate for secs; sets $clean (1/0). Columns as in the header.
