@@ -192,13 +192,11 @@ func (s *Store) flushErased(ctx context.Context) error {
 	if s.d != sqliteDialect {
 		return nil
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	var busy, logged, done int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done); err != nil {
+	busy, _, err := s.checkpointWAL(ctx, "TRUNCATE")
+	if err != nil {
 		return fmt.Errorf("checkpointing the write-ahead log: %w", err)
 	}
-	if busy != 0 {
+	if busy {
 		return errors.New("the write-ahead log could not be checkpointed (a reader held it); erase again to retry")
 	}
 	return nil

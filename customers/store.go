@@ -35,10 +35,10 @@ type Store struct {
 	db      *sql.DB
 	d       dialect
 	stmts   *stmtCache
-	wmu     *sync.Mutex      // SQLite: the database's one write lock, taken in this process (nil on PostgreSQL)
-	commits *groupCommit     // contact writes, many per transaction
-	walck   *walCheckpointer // SQLite: checkpoints the write-ahead log (walcheckpoint.go)
-	node    string           // this node's name, on the contacts it opens
+	wmu     *sync.Mutex  // SQLite: the database's one write lock, taken in this process (nil on PostgreSQL)
+	commits *groupCommit // contact writes, many per transaction
+	stopWAL func()       // SQLite: ends the write-ahead log's checkpoints (walcheckpoint.go)
+	node    string       // this node's name, on the contacts it opens
 	log     *slog.Logger
 	now     func() time.Time
 	rec     *recordings.Store
@@ -255,7 +255,7 @@ func (s *Store) open(ctx context.Context, dsn, dataDir string) error {
 	}
 	s.commits = newGroupCommit(s, writers)
 	if s.d == sqliteDialect {
-		s.walck = s.startWALCheckpoints()
+		s.stopWAL = s.startWALCheckpoints()
 	}
 	return nil
 }
@@ -264,8 +264,8 @@ func (s *Store) open(ctx context.Context, dsn, dataDir string) error {
 // client Open made). Writes after Close fail with ErrClosed.
 func (s *Store) Close() error {
 	s.commits.close()
-	if s.walck != nil {
-		s.walck.stop() // closing the last connection checkpoints what is left
+	if s.stopWAL != nil {
+		s.stopWAL() // closing the last connection checkpoints what is left
 	}
 	errs := []error{s.stmts.close(), s.db.Close()}
 	for _, c := range s.closers {

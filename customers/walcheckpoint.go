@@ -20,12 +20,9 @@ const (
 	walMaxPages        = 20000 // about 80 MB of 4 KiB pages
 )
 
-// walCheckpointer is the goroutine that checkpoints; stop ends it and waits.
-type walCheckpointer struct {
-	stop func()
-}
-
-func (s *Store) startWALCheckpoints() *walCheckpointer {
+// startWALCheckpoints starts the goroutine that checkpoints; the func it returns ends it and
+// waits.
+func (s *Store) startWALCheckpoints() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -40,7 +37,11 @@ func (s *Store) startWALCheckpoints() *walCheckpointer {
 				return
 			case <-t.C:
 			}
-			pages, err := s.checkpointWAL(ctx, long)
+			mode := "PASSIVE"
+			if long {
+				mode = "RESTART"
+			}
+			_, pages, err := s.checkpointWAL(ctx, mode)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Warn("checkpointing the write-ahead log", "error", err)
@@ -50,25 +51,25 @@ func (s *Store) startWALCheckpoints() *walCheckpointer {
 			long = pages > walMaxPages
 		}
 	}()
-	return &walCheckpointer{stop: func() { cancel(); wg.Wait() }}
+	return func() { cancel(); wg.Wait() }
 }
 
-// checkpointWAL runs one checkpoint and returns the log's length in pages. A log copied in
-// full starts over at the next write, unless a write came in during the copy: under steady
-// writes it may only grow, and a blocking checkpoint then bounds it. blocking runs it under the write lock (RESTART: writers wait, and
-// the log starts over from its beginning), as SQLite's automatic checkpoint did.
-func (s *Store) checkpointWAL(ctx context.Context, blocking bool) (int, error) {
-	mode := "PASSIVE"
-	if blocking {
+// checkpointWAL runs one checkpoint in mode (PASSIVE, RESTART or TRUNCATE) and returns
+// whether a reader or writer kept it from finishing (busy) and the log's length in pages. A
+// log copied in full starts over at the next write, unless a write came in during the copy:
+// under steady writes it may only grow, and a RESTART then bounds it. Every mode but PASSIVE
+// runs under the store's write lock, as SQLite's automatic checkpoint did: writers wait, and
+// the log starts over from its beginning.
+func (s *Store) checkpointWAL(ctx context.Context, mode string) (busy bool, pages int, err error) {
+	if mode != "PASSIVE" {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
-		mode = "RESTART"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var busy, logged, done int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logged, &done); err != nil {
-		return 0, err
+	var b, logged, done int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &logged, &done); err != nil {
+		return false, 0, err
 	}
-	return logged, nil
+	return b != 0, logged, nil
 }

@@ -67,7 +67,7 @@ func TestWALCheckpointBlocking(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.checkpointWAL(context.Background(), true); err != nil {
+	if _, _, err := s.checkpointWAL(context.Background(), "RESTART"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -59,7 +59,6 @@ func run(args []string, out io.Writer) error {
 
 // span is a stretch of time a goroutine held: running, or in a system call.
 type span struct {
-	g          trace.GoID
 	start, end trace.Time
 	what       string // the stack where it stopped (running) or entered the call ("syscall: ...")
 }
@@ -127,7 +126,7 @@ func read(r io.Reader, fn string) (*traced, error) {
 					what = "syscall: " + callAt[g]
 				}
 				if t0, ok := since[g]; ok {
-					s := span{g: g, start: t0, end: ev.Time(), what: what}
+					s := span{start: t0, end: ev.Time(), what: what}
 					t.spans = append(t.spans, s)
 					if watched[g] && from == trace.GoRunning {
 						t.watched = append(t.watched, s)
@@ -168,28 +167,23 @@ func (t *traced) report(w io.Writer, gap time.Duration, top int) {
 		return
 	}
 	var gaps []span
-	buckets := map[time.Duration]int{}
+	// The gaps by length: under 2 ms, 2-5, 5-10, 10-20 and 20 ms or more.
+	bounds := [...]time.Duration{2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond}
+	var counts [len(bounds) + 1]int
 	for i := 1; i < len(t.watched); i++ {
 		g := span{start: t.watched[i-1].end, end: t.watched[i].start}
 		d := time.Duration(g.end - g.start)
-		switch {
-		case d < 2*time.Millisecond:
-			buckets[0]++
-		case d < 5*time.Millisecond:
-			buckets[2*time.Millisecond]++
-		case d < 10*time.Millisecond:
-			buckets[5*time.Millisecond]++
-		case d < 20*time.Millisecond:
-			buckets[10*time.Millisecond]++
-		default:
-			buckets[20*time.Millisecond]++
+		k := 0
+		for k < len(bounds) && d >= bounds[k] {
+			k++
 		}
+		counts[k]++
 		if d > gap {
 			gaps = append(gaps, g)
 		}
 	}
 	fmt.Fprintf(w, "gaps between runs: < 2 ms %d, 2-5 ms %d, 5-10 ms %d, 10-20 ms %d, >= 20 ms %d\n",
-		buckets[0], buckets[2*time.Millisecond], buckets[5*time.Millisecond], buckets[10*time.Millisecond], buckets[20*time.Millisecond])
+		counts[0], counts[1], counts[2], counts[3], counts[4])
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i].end-gaps[i].start > gaps[j].end-gaps[j].start })
 	for i, g := range gaps {
 		if i == top {
